@@ -1,0 +1,351 @@
+"""The price and hardware catalog: packaged data files plus the user's overrides, validated on load.
+
+Prices are data, not code. Each table is a CSV file in `catalog/data/` (one pydantic row model each, see
+`schema.py`); a user YAML file can replace or add rows by key. Nothing here invents a price: a lookup that
+finds nothing raises an error that names what to add.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import warnings
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import ValidationError
+
+from ..errors import CatalogError, MissingPriceError, UnknownItemError, UnknownModelError
+from .schema import (
+    TABLES,
+    Accelerator,
+    BedrockModel,
+    BedrockPrice,
+    Discount,
+    Ec2Instance,
+    ModelSpec,
+    ProfileArn,
+    ProvisionedPrice,
+    Row,
+    SagemakerInstance,
+    SagemakerServerless,
+)
+
+STALE_AFTER_DAYS = 90
+R = TypeVar("R", bound=Row)
+
+__all__ = ["Catalog", "load_catalog", "STALE_AFTER_DAYS", "ResolvedModel"]
+
+
+def _parse_cell(model: type[Row], name: str, raw: str) -> Any:
+    """CSV cells are strings: empty means None, `|` separates list items."""
+    if raw == "":
+        return None
+    annotation = str(model.model_fields[name].annotation)
+    if annotation.startswith("list["):
+        return [x for x in raw.split("|") if x != ""]
+    return raw
+
+
+def _read_csv(path: Path | Any, model: type[R]) -> list[R]:
+    rows: list[R] = []
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        unknown = set(reader.fieldnames or ()) - set(model.model_fields)
+        if unknown:
+            raise CatalogError(f"{path}: unknown column(s) {sorted(unknown)}; expected {list(model.model_fields)}")
+        for lineno, raw in enumerate(reader, start=2):
+            values = {k: _parse_cell(model, k, v) for k, v in raw.items() if v is not None}
+            values = {k: v for k, v in values.items() if v is not None}
+            try:
+                rows.append(model.model_validate(values))
+            except ValidationError as exc:
+                raise CatalogError(f"{path}, line {lineno}: invalid {model.__name__} row: "
+                                   f"{_short_validation(exc)}") from None
+    return rows
+
+
+def _short_validation(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """A model id as found in a log, resolved to a catalog model and a price scope."""
+
+    model: str
+    scope: str
+
+
+_GEO_PREFIXES = ("us-gov", "global", "apac", "us", "eu", "jp", "au", "ca")
+
+
+@dataclass
+class Catalog:
+    """All catalog tables, indexed by key. Build with `load_catalog()`."""
+
+    tables: dict[str, list[Row]]
+    sources: list[str] = field(default_factory=list)
+
+    # ---- table accessors -------------------------------------------------------------------------
+    def rows(self, table: str) -> list[Row]:
+        return self.tables.get(table, [])
+
+    @cached_property
+    def bedrock_models(self) -> dict[str, BedrockModel]:
+        return {r.model: r for r in self.rows("bedrock_models")}  # type: ignore[attr-defined,misc]
+
+    @cached_property
+    def bedrock_prices(self) -> list[BedrockPrice]:
+        return list(self.rows("bedrock_prices"))  # type: ignore[arg-type]
+
+    @cached_property
+    def _price_index(self) -> dict[tuple[str, str, str, str], BedrockPrice]:
+        return {(p.model, p.scope, p.region, p.tier): p for p in self.bedrock_prices}
+
+    @cached_property
+    def accelerators(self) -> dict[str, Accelerator]:
+        return {r.accelerator: r for r in self.rows("accelerators")}  # type: ignore[attr-defined,misc]
+
+    @cached_property
+    def ec2_instances(self) -> dict[str, Ec2Instance]:
+        # region us-east-1 preferred when several regions list the same type
+        out: dict[str, Ec2Instance] = {}
+        for r in self.rows("ec2_instances"):
+            if r.instance not in out or r.region == "us-east-1":  # type: ignore[attr-defined]
+                out[r.instance] = r  # type: ignore[attr-defined,assignment]
+        return out
+
+    @cached_property
+    def sagemaker_instances(self) -> dict[str, SagemakerInstance]:
+        out: dict[str, SagemakerInstance] = {}
+        for r in self.rows("sagemaker_instances"):
+            if r.instance not in out or r.region == "us-east-1":  # type: ignore[attr-defined]
+                out[r.instance] = r  # type: ignore[attr-defined,assignment]
+        return out
+
+    @cached_property
+    def sagemaker_serverless(self) -> list[SagemakerServerless]:
+        return list(self.rows("sagemaker_serverless"))  # type: ignore[arg-type]
+
+    @cached_property
+    def discounts(self) -> list[Discount]:
+        return list(self.rows("discounts"))  # type: ignore[arg-type]
+
+    @cached_property
+    def model_specs(self) -> dict[str, ModelSpec]:
+        return {r.spec: r for r in self.rows("model_specs")}  # type: ignore[attr-defined,misc]
+
+    @cached_property
+    def provisioned_prices(self) -> list[ProvisionedPrice]:
+        return list(self.rows("provisioned_prices"))  # type: ignore[arg-type]
+
+    @cached_property
+    def profile_arns(self) -> dict[str, ProfileArn]:
+        return {r.arn: r for r in self.rows("profile_arns")}  # type: ignore[attr-defined,misc]
+
+    @cached_property
+    def _aliases(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for m in self.bedrock_models.values():
+            for a in [m.model, *m.aliases]:
+                out[a.lower()] = m.model
+        return out
+
+    @cached_property
+    def billing_names(self) -> dict[str, str]:
+        """CUR usage-type model segment (e.g. `Claude4Sonnet`) -> catalog model."""
+        return {b: m.model for m in self.bedrock_models.values() for b in m.billing_names}
+
+    # ---- age ---------------------------------------------------------------------------------------
+    @cached_property
+    def checked(self) -> date:
+        """The oldest `checked` date among Bedrock prices: how old the catalog's prices may be."""
+        dates = [p.checked for p in self.bedrock_prices]
+        if not dates:
+            raise CatalogError("the catalog has no Bedrock prices")
+        return min(dates)
+
+    def age_days(self, today: date | None = None) -> int:
+        return ((today or date.today()) - self.checked).days
+
+    def staleness_warning(self, today: date | None = None) -> str | None:
+        age = self.age_days(today)
+        if age > STALE_AFTER_DAYS:
+            return (f"catalog prices were checked {self.checked.isoformat()} ({age} days ago, over "
+                    f"{STALE_AFTER_DAYS}); refresh with scripts/build_bedrock_prices.py or override with "
+                    "--catalog FILE")
+        return None
+
+    # ---- model id resolution -----------------------------------------------------------------------
+    def resolve_model(self, model_id: str) -> ResolvedModel:
+        """Resolve what a log contains (id with version, profile id, ARN, short name) to a model and scope.
+
+        Accepts `anthropic.claude-...-v1:0`, `us.anthropic...`, `global.anthropic...`,
+        `arn:aws:bedrock:<region>:<acct>:inference-profile/<profile id>` (system profiles),
+        `arn:aws:bedrock:<region>::foundation-model/<id>`, application inference profile ARNs through
+        the `profile_arns` table, and aliases such as `claude-sonnet-4.5`.
+        """
+        raw = model_id.strip()
+        if raw in self.profile_arns:
+            p = self.profile_arns[raw]
+            return ResolvedModel(self._require_model(p.model, raw), p.scope)
+        ident = raw
+        if raw.startswith("arn:"):
+            tail = raw.split(":", 5)[-1]
+            kind, _, rest = tail.partition("/")
+            if kind == "application-inference-profile":
+                raise UnknownModelError(
+                    f"application inference profile {raw!r} is not mapped to a model; add it to your "
+                    "catalog file under `profile_arns:` as `- {arn: ..., model: <model id>, scope: in-region, "
+                    "source: ..., checked: YYYY-MM-DD}`")
+            if kind in ("foundation-model", "inference-profile", "provisioned-model", "custom-model"):
+                ident = rest
+            else:
+                raise UnknownModelError(f"unrecognised ARN {raw!r}: expected a foundation-model, "
+                                        "inference-profile or application-inference-profile ARN")
+        scope = "in-region"
+        head, dot, rest = ident.partition(".")
+        if dot and head.lower() in _GEO_PREFIXES and rest:
+            scope, ident = head.lower(), rest
+        return ResolvedModel(self._require_model(ident, raw), scope)
+
+    def _require_model(self, ident: str, raw: str) -> str:
+        key = ident.lower()
+        if key in self._aliases:
+            return self._aliases[key]
+        # a version suffix the catalog does not list (e.g. `:0` vs none)
+        base = key.split(":")[0]
+        for cand in (base, f"{base}:0"):
+            if cand in self._aliases:
+                return self._aliases[cand]
+        close = difflib.get_close_matches(key, list(self._aliases), n=5, cutoff=0.5)
+        hint = f"; closest known ids: {', '.join(close)}" if close else ""
+        raise UnknownModelError(f"unknown model id {raw!r}{hint}. If it is new, add it to a catalog file "
+                                "(--catalog FILE) under `bedrock_models:` and `bedrock_prices:`")
+
+    # ---- prices ------------------------------------------------------------------------------------
+    def price(self, model: str, scope: str, region: str, tier: str) -> BedrockPrice:
+        """The price row for one model/scope/region/tier; region-specific rows win over `*`."""
+        for reg in (region, "*"):
+            row = self._price_index.get((model, scope, reg, tier))
+            if row is not None:
+                return row
+        have = sorted({(p.scope, p.region, p.tier) for p in self.bedrock_prices if p.model == model})
+        listing = ", ".join(f"{s}/{r}/{t}" for s, r, t in have) or "none"
+        raise MissingPriceError(
+            f"no Bedrock price for model {model!r}, scope {scope!r}, region {region!r}, tier {tier!r} "
+            f"(catalog has scope/region/tier: {listing}). Add a `bedrock_prices:` row to your catalog file "
+            "(--catalog FILE) with input_usd_per_mtok, output_usd_per_mtok, source and checked")
+
+    # ---- hardware ----------------------------------------------------------------------------------
+    def ec2(self, instance: str) -> Ec2Instance:
+        return _lookup(self.ec2_instances, instance, "EC2 instance type", "ec2_instances")
+
+    def accelerator(self, key: str) -> Accelerator:
+        return _lookup(self.accelerators, key.lower(), "accelerator", "accelerators")
+
+    def model_spec(self, key: str) -> ModelSpec:
+        """An open-weights spec by key, or through a Bedrock model that serves the same weights."""
+        k = key.lower()
+        if k in self.model_specs:
+            return self.model_specs[k]
+        try:
+            bm = self.bedrock_models[self.resolve_model(key).model]
+            if bm.open_weights and bm.open_weights in self.model_specs:
+                return self.model_specs[bm.open_weights]
+        except UnknownModelError:
+            pass
+        return _lookup(self.model_specs, k, "model spec", "model_specs")
+
+
+def _lookup(table: dict[str, Any], key: str, what: str, name: str) -> Any:
+    if key in table:
+        return table[key]
+    close = difflib.get_close_matches(key, list(table), n=5, cutoff=0.4)
+    hint = f"; closest: {', '.join(close)}" if close else ""
+    raise UnknownItemError(f"unknown {what} {key!r}{hint}. Add it to your catalog file under `{name}:`")
+
+
+def _packaged_tables() -> tuple[dict[str, list[Row]], list[str]]:
+    base = resources.files("inferplan.catalog") / "data"
+    tables: dict[str, list[Row]] = {}
+    sources = []
+    for name, (model, _keys) in TABLES.items():
+        path = base / f"{name}.csv"
+        if path.is_file():
+            tables[name] = _read_csv(path, model)  # type: ignore[arg-type]
+            sources.append(str(path))
+        else:
+            tables[name] = []
+    return tables, sources
+
+
+def _merge_user(tables: dict[str, list[Row]], path: Path) -> None:
+    """Apply a user YAML file: rows with the same key replace packaged rows, others are added."""
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise CatalogError(f"cannot read catalog file {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"catalog file {path} is not valid YAML: {exc}") from None
+    if not isinstance(doc, dict):
+        raise CatalogError(f"catalog file {path}: expected a mapping of table name to a list of rows")
+    unknown = set(doc) - set(TABLES)
+    if unknown:
+        raise CatalogError(f"catalog file {path}: unknown table(s) {sorted(unknown)}; known: {sorted(TABLES)}")
+    for name, rows in doc.items():
+        model, keys = TABLES[name]
+        if not isinstance(rows, list):
+            raise CatalogError(f"catalog file {path}: `{name}` must be a list of rows")
+        current = {tuple(getattr(r, k) for k in keys): r for r in tables.get(name, [])}
+        for i, raw in enumerate(rows, start=1):
+            if isinstance(raw, dict):
+                raw = {k: v for k, v in raw.items() if v is not None}
+            try:
+                row = model.model_validate(raw)
+            except ValidationError as exc:
+                raise CatalogError(f"catalog file {path}: `{name}` row {i}: {_short_validation(exc)}") from None
+            current[tuple(getattr(row, k) for k in keys)] = row
+        tables[name] = list(current.values())
+
+
+_PACKAGED: tuple[dict[str, list[Row]], list[str]] | None = None
+
+
+def load_catalog(user_file: str | Path | None = None, *, warn_stale: bool = True) -> Catalog:
+    """Load the packaged catalog and apply the user's override file, if any."""
+    global _PACKAGED
+    if _PACKAGED is None:
+        _PACKAGED = _packaged_tables()
+    tables = {k: list(v) for k, v in _PACKAGED[0].items()}
+    sources = list(_PACKAGED[1])
+    if user_file is not None:
+        _merge_user(tables, Path(user_file))
+        sources.append(str(user_file))
+    cat = Catalog(tables, sources)
+    _check_references(cat)
+    if warn_stale and cat.bedrock_prices and (msg := cat.staleness_warning()):
+        warnings.warn(msg, stacklevel=2)
+    return cat
+
+
+def _check_references(cat: Catalog) -> None:
+    """Every price, ARN and spec points at a model the catalog knows."""
+    models = cat.bedrock_models
+    for p in cat.bedrock_prices:
+        if p.model not in models:
+            raise CatalogError(f"bedrock_prices row for {p.model!r} ({p.scope}/{p.region}/{p.tier}) has no "
+                               "bedrock_models row; add one")
+    for a in cat.profile_arns.values():
+        if a.model not in models and a.model.lower() not in cat._aliases:
+            raise CatalogError(f"profile_arns row {a.arn!r} maps to unknown model {a.model!r}")
+    for inst in cat.ec2_instances.values():
+        if inst.accelerator and inst.accelerator not in cat.accelerators:
+            raise CatalogError(f"ec2_instances row {inst.instance!r} names unknown accelerator "
+                               f"{inst.accelerator!r}")

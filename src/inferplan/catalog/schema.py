@@ -1,0 +1,196 @@
+"""Row models of the catalog's data files, validated on load.
+
+Every row carries `source` (where the figure came from) and `checked` (the date it was checked), and field
+names carry their units. Optional price fields are `None` when the source does not publish them: pricing a
+request that needs a missing price is an error, never a zero.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+TIERS = ("standard", "batch", "flex", "priority", "provisioned")
+TOKEN_KINDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
+# Scope of a Bedrock price: `in-region` (plain model id), `global` (global. profile) or a geography
+# (`us`, `eu`, `apac`, `jp`, `au`, `ca`, `us-gov`) for a cross-region inference profile.
+SCOPES = ("in-region", "global", "us", "eu", "apac", "jp", "au", "ca", "us-gov")
+
+
+class Row(BaseModel):
+    """Common base: strict keys, provenance on every row."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: str = Field(min_length=1)
+    checked: date
+
+
+NonNeg = Field(default=None, ge=0)
+
+
+class BedrockModel(Row):
+    """A Bedrock model: identity, aliases, caching rules, self-hostable twin."""
+
+    model: str = Field(min_length=1, description="catalog key: the base Bedrock model id, e.g. "
+                       "anthropic.claude-sonnet-4-5-20250929-v1:0")
+    provider: str
+    name: str
+    aliases: list[str] = Field(default_factory=list, description="short names that resolve to this model")
+    billing_names: list[str] = Field(default_factory=list,
+                                     description="model segment in CUR usage types, e.g. Claude4Sonnet")
+    cache_min_tokens: int | None = Field(default=None, ge=0,
+                                         description="minimum tokens per cache checkpoint; None: no caching")
+    cache_max_checkpoints: int = Field(default=4, ge=0)
+    cache_ttls_s: list[int] = Field(default_factory=list, description="offered cache TTLs in seconds")
+    context_window_tokens: int | None = Field(default=None, ge=0)
+    open_weights: str | None = Field(default=None, description="model_specs key of the same weights")
+
+
+class BedrockPrice(Row):
+    """Per-million-token prices of one model in one scope, region and tier.
+
+    `region` is `*` when the price holds in every region the scope covers; a row for a named region
+    overrides it. Long-context (`lc_`) prices apply to the whole request when its total input tokens
+    exceed `lc_threshold_tokens`.
+    """
+
+    model: str
+    scope: Literal["in-region", "global", "us", "eu", "apac", "jp", "au", "ca", "us-gov"]
+    region: str = "*"
+    tier: Literal["standard", "batch", "flex", "priority"]
+    input_usd_per_mtok: float | None = NonNeg
+    output_usd_per_mtok: float | None = NonNeg
+    cache_read_usd_per_mtok: float | None = NonNeg
+    cache_write_5m_usd_per_mtok: float | None = NonNeg
+    cache_write_1h_usd_per_mtok: float | None = NonNeg
+    lc_threshold_tokens: int | None = Field(default=None, ge=0)
+    lc_input_usd_per_mtok: float | None = NonNeg
+    lc_output_usd_per_mtok: float | None = NonNeg
+    lc_cache_read_usd_per_mtok: float | None = NonNeg
+    lc_cache_write_5m_usd_per_mtok: float | None = NonNeg
+    lc_cache_write_1h_usd_per_mtok: float | None = NonNeg
+
+
+class ProvisionedPrice(Row):
+    """Bedrock Provisioned Throughput: $ per model unit per hour for a commitment term."""
+
+    model: str
+    region: str = "*"
+    term: Literal["none", "1-month", "6-month"]
+    usd_per_model_unit_hour: float = Field(ge=0)
+
+
+class Accelerator(Row):
+    """One accelerator chip (or CPU socket for Graviton): memory, bandwidth, peak dense throughput."""
+
+    accelerator: str = Field(description="short key: h100, a10g, inferentia2, graviton3 ...")
+    name: str
+    vendor: str
+    kind: Literal["gpu", "neuron", "cpu"]
+    memory_gib: float = Field(gt=0)
+    memory_bandwidth_gbps: float = Field(gt=0, description="GB/s (1e9 bytes per second)")
+    bf16_tflops: float | None = NonNeg
+    fp16_tflops: float | None = NonNeg
+    fp8_tflops: float | None = NonNeg
+    int8_tops: float | None = NonNeg
+    interconnect_gbps: float | None = Field(default=None, ge=0,
+                                            description="per-chip bandwidth between chips of one instance")
+
+
+class Ec2Instance(Row):
+    """An EC2 instance type with its accelerators and prices in one region."""
+
+    instance: str
+    family: str
+    region: str = "us-east-1"
+    accelerator: str | None = Field(default=None, description="accelerators key; None for plain CPU")
+    accelerator_count: int = Field(default=0, ge=0)
+    accelerator_memory_gib: float = Field(default=0, ge=0, description="total over all accelerators")
+    vcpu: int = Field(gt=0)
+    memory_gib: float = Field(gt=0)
+    on_demand_usd_per_hour: float = Field(gt=0)
+    spot_usd_per_hour: float | None = Field(default=None, gt=0, description="typical Spot price")
+
+
+class SagemakerInstance(Row):
+    """A SageMaker hosting instance (ml.*) for real-time or asynchronous inference."""
+
+    instance: str
+    region: str = "us-east-1"
+    ec2_instance: str | None = Field(default=None, description="the EC2 type with the same hardware")
+    usd_per_hour: float = Field(gt=0)
+
+
+class SagemakerServerless(Row):
+    """SageMaker Serverless Inference compute price for one memory size."""
+
+    region: str = "us-east-1"
+    memory_gb: int = Field(gt=0)
+    usd_per_gb_second: float = Field(gt=0)
+
+
+class Discount(Row):
+    """A commitment discount off on-demand: Savings Plans and Reserved Instances."""
+
+    plan: Literal["compute-savings-plan", "ec2-instance-savings-plan", "reserved-instance",
+                  "sagemaker-savings-plan"]
+    term_years: Literal[1, 3]
+    payment: Literal["no-upfront", "partial-upfront", "all-upfront"]
+    discount_fraction: float = Field(ge=0, lt=1)
+    applies_to: str = Field(default="*", description="instance family or * for all")
+
+
+class ModelSpec(Row):
+    """Architecture of an open-weights model: what the throughput model needs."""
+
+    spec: str = Field(description="short key: llama-3.1-8b")
+    name: str
+    hf_id: str | None = None
+    params_b_total: float = Field(gt=0, description="billions of parameters")
+    params_b_active: float = Field(gt=0, description="billions active per token (MoE)")
+    layers: int = Field(gt=0)
+    hidden_size: int = Field(gt=0)
+    attention_heads: int = Field(gt=0)
+    kv_heads: int = Field(gt=0)
+    head_dim: int = Field(gt=0)
+    intermediate_size: int = Field(gt=0)
+    vocab_size: int = Field(gt=0)
+    experts: int = Field(default=1, ge=1)
+    experts_active: int = Field(default=1, ge=1)
+    max_context_tokens: int | None = Field(default=None, gt=0)
+    bedrock_model: str | None = Field(default=None, description="Bedrock model key serving these weights")
+    neuron_supported: bool = False
+
+    @field_validator("params_b_active")
+    @classmethod
+    def _active_le_total(cls, v: float, info) -> float:  # type: ignore[no-untyped-def]
+        total = info.data.get("params_b_total")
+        if total is not None and v > total + 1e-9:
+            raise ValueError("params_b_active exceeds params_b_total")
+        return v
+
+
+class ProfileArn(Row):
+    """An application inference profile ARN mapped to the model (and scope) it invokes."""
+
+    arn: str
+    model: str
+    scope: Literal["in-region", "global", "us", "eu", "apac", "jp", "au", "ca", "us-gov"] = "in-region"
+
+
+TABLES: dict[str, tuple[type[Row], tuple[str, ...]]] = {
+    # table name -> (row model, key fields; a user row with the same key replaces the packaged one)
+    "bedrock_models": (BedrockModel, ("model",)),
+    "bedrock_prices": (BedrockPrice, ("model", "scope", "region", "tier")),
+    "provisioned_prices": (ProvisionedPrice, ("model", "region", "term")),
+    "accelerators": (Accelerator, ("accelerator",)),
+    "ec2_instances": (Ec2Instance, ("instance", "region")),
+    "sagemaker_instances": (SagemakerInstance, ("instance", "region")),
+    "sagemaker_serverless": (SagemakerServerless, ("region", "memory_gb")),
+    "discounts": (Discount, ("plan", "term_years", "payment", "applies_to")),
+    "model_specs": (ModelSpec, ("spec",)),
+    "profile_arns": (ProfileArn, ("arn",)),
+}

@@ -1,0 +1,217 @@
+"""Command line: `inferplan analyze | demo | prices ...`.
+
+The only place that turns library errors into messages and exit codes: a user sees one clear line, never a
+traceback (set INFERPLAN_DEBUG=1 to see one).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import warnings
+from collections.abc import Callable
+from functools import wraps
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .analysis import analyze as run_analysis
+from .catalog import Catalog, load_catalog
+from .errors import InferplanError, UnknownItemError
+from .readers import FORMATS, ReadOptions
+from .report import terminal
+from .workload import Defaults
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Where LLM inference money goes on AWS, and what to change.")
+prices_app = typer.Typer(no_args_is_help=True, help="Browse the price and hardware catalog.")
+app.add_typer(prices_app, name="prices")
+
+err = Console(stderr=True)
+out = Console()
+if not out.is_terminal:  # pipes and files get the full tables, not an 80-column squeeze
+    out = Console(width=160)
+F = TypeVar("F", bound=Callable[..., Any])
+
+# The demo prices the Azure 2023 traces on this model (a common small Claude on a US cross-region profile).
+DEMO_MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+DEMO_REGION = "us-east-1"
+
+
+def friendly(fn: F) -> F:
+    """Run a command; turn inferplan errors into one red line and an exit code."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result = fn(*args, **kwargs)
+            for w in caught:
+                if w.category is UserWarning:
+                    err.print(f"[yellow]warning:[/yellow] {w.message}")
+            return result
+        except InferplanError as exc:
+            if os.environ.get("INFERPLAN_DEBUG"):
+                raise
+            err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - last resort: no traceback in front of a user
+            if os.environ.get("INFERPLAN_DEBUG"):
+                raise
+            err.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc}. Please report it; "
+                      "INFERPLAN_DEBUG=1 shows the traceback.", highlight=False, soft_wrap=True)
+            raise typer.Exit(70) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _emit(summary: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(summary, default=str) + "\n")
+    else:
+        terminal.render(summary, out)
+
+
+CatalogOpt = Annotated[Path | None, typer.Option("--catalog", help="YAML file overriding or adding catalog rows.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
+
+
+@app.command()
+@friendly
+def analyze(
+    paths: Annotated[list[Path], typer.Argument(help="Usage files or folders.")],
+    format: Annotated[str, typer.Option("--format", "-f", help="auto or a format name.")] = "auto",
+    model: Annotated[str | None, typer.Option(help="Model for sources without one (id, profile or alias).")] = None,
+    region: Annotated[str, typer.Option(help="AWS region for sources without one.")] = "us-east-1",
+    tier: Annotated[str, typer.Option(help="Tier for sources without one.")] = "standard",
+    on_error: Annotated[str, typer.Option("--on-error", help="raise (stop at the first bad record) or skip "
+                                          "(skip bad records and count them).")] = "raise",
+    tag: Annotated[list[str] | None, typer.Option("--by-tag", help="Also break down by this tag key.")] = None,
+    catalog: CatalogOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Price usage exactly and show where the money went."""
+    if on_error not in ("raise", "skip"):
+        raise InferplanError(f"--on-error must be raise or skip, not {on_error!r}")
+    cat = load_catalog(catalog)
+    opts = ReadOptions(defaults=Defaults(model=model, region=region, tier=tier), on_error=on_error)  # type: ignore[arg-type]
+    _emit(run_analysis(paths, cat, format, opts, tags=tag or ()), json_out)
+
+
+def demo_paths() -> list[Path]:
+    base = resources.files("inferplan") / "data" / "demo" / "azure2023"
+    return [Path(str(base / f"AzureLLMInferenceTrace_{s}.csv")) for s in ("code", "conv")]
+
+
+@app.command()
+@friendly
+def demo(json_out: JsonOpt = False) -> None:
+    """Analyze the bundled Azure 2023 traces (code and conversation), priced on a documented default model."""
+    cat = load_catalog()
+    opts = ReadOptions(defaults=Defaults(model=DEMO_MODEL, region=DEMO_REGION))
+    summary = run_analysis(demo_paths(), cat, "azure2023", opts)
+    summary["notes"].append(f"demo: Azure LLM inference trace 2023 (CC-BY-4.0, Splitwise ISCA'24), priced as "
+                            f"{DEMO_MODEL} in {DEMO_REGION}")
+    _emit(summary, json_out)
+
+
+@prices_app.command("list")
+@friendly
+def prices_list(
+    service: Annotated[str, typer.Option(help="bedrock, ec2 or sagemaker.")] = "bedrock",
+    catalog: CatalogOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """List catalog rows for one service."""
+    cat = load_catalog(catalog)
+    rows = _service_rows(cat, service)
+    if json_out:
+        sys.stdout.write(json.dumps(rows, default=str) + "\n")
+        return
+    t = Table(title=f"{service} catalog (checked {cat.checked.isoformat()})", title_justify="left")
+    for col in rows[0] if rows else []:
+        if col not in ("source",):
+            t.add_column(col)
+    for r in rows:
+        t.add_row(*[("" if v is None else str(v)) for k, v in r.items() if k != "source"])
+    out.print(t)
+
+
+def _service_rows(cat: Catalog, service: str) -> list[dict[str, Any]]:
+    if service == "bedrock":
+        return [
+            {"model": p.model, "scope": p.scope, "region": p.region, "tier": p.tier,
+             "input": p.input_usd_per_mtok, "output": p.output_usd_per_mtok,
+             "cache_read": p.cache_read_usd_per_mtok, "cache_write_5m": p.cache_write_5m_usd_per_mtok,
+             "cache_write_1h": p.cache_write_1h_usd_per_mtok, "checked": p.checked, "source": p.source}
+            for p in sorted(cat.bedrock_prices, key=lambda p: (p.model, p.scope, p.region, p.tier))
+        ]
+    if service == "ec2":
+        return [
+            {"instance": i.instance, "accelerator": i.accelerator, "count": i.accelerator_count,
+             "acc_mem_gib": i.accelerator_memory_gib, "vcpu": i.vcpu, "on_demand_usd_h": i.on_demand_usd_per_hour,
+             "spot_usd_h": i.spot_usd_per_hour, "checked": i.checked, "source": i.source}
+            for i in cat.ec2_instances.values()
+        ]
+    if service == "sagemaker":
+        return [
+            {"instance": i.instance, "ec2": i.ec2_instance, "usd_h": i.usd_per_hour, "region": i.region,
+             "checked": i.checked, "source": i.source}
+            for i in cat.sagemaker_instances.values()
+        ]
+    raise InferplanError(f"--service must be bedrock, ec2 or sagemaker, not {service!r}")
+
+
+@prices_app.command("show")
+@friendly
+def prices_show(
+    ident: Annotated[str, typer.Argument(metavar="ID", help="Model id or alias, instance type or accelerator.")],
+    catalog: CatalogOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Everything the catalog knows about one model, instance type or accelerator, with sources."""
+    cat = load_catalog(catalog)
+    found: dict[str, Any] = {}
+    if ident in cat.ec2_instances:
+        found["ec2_instance"] = cat.ec2_instances[ident].model_dump(mode="json")
+    if ident in cat.sagemaker_instances:
+        found["sagemaker_instance"] = cat.sagemaker_instances[ident].model_dump(mode="json")
+    if ident.lower() in cat.accelerators:
+        found["accelerator"] = cat.accelerators[ident.lower()].model_dump(mode="json")
+    if ident.lower() in cat.model_specs:
+        found["model_spec"] = cat.model_specs[ident.lower()].model_dump(mode="json")
+    if not found:
+        resolved = cat.resolve_model(ident)  # raises with the closest ids
+        found["bedrock_model"] = cat.bedrock_models[resolved.model].model_dump(mode="json")
+        found["resolved_scope"] = resolved.scope
+        found["bedrock_prices"] = [p.model_dump(mode="json") for p in cat.bedrock_prices
+                                   if p.model == resolved.model]
+    if not found:
+        raise UnknownItemError(f"nothing in the catalog is called {ident!r}")
+    if json_out:
+        sys.stdout.write(json.dumps(found, default=str) + "\n")
+    else:
+        out.print_json(json.dumps(found, default=str))
+
+
+@app.command()
+def formats() -> None:
+    """List the input formats `--format` accepts."""
+    for name, mod in FORMATS.items():
+        out.print(f"{name}: {(mod.__doc__ or '').strip().splitlines()[0]}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""The canonical workload itself, as CSV, Parquet or JSON lines (what `inferplan` writes, or a user's export).
+
+Columns are the canonical names (DESIGN.md); `model` may hold any id the catalog resolves (profile ids,
+ARNs, aliases). In CSV, `prefix` and `tags` are JSON text. Missing optional columns take their defaults.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+import ibis
+
+from ..engine import connection
+from ..errors import InputError
+from ..workload import COLUMNS, IBIS_SCHEMA
+from ._csv import _quote, explain_duckdb_error, read_csv_checked
+
+if TYPE_CHECKING:
+    from . import Raw, ReadOptions
+
+NAME = "canonical"
+_KEY = (b"input_tokens", b"output_tokens")
+_SQL_TYPES = {
+    "ts": "TIMESTAMPTZ", "request_id": "VARCHAR", "call_type": "VARCHAR", "model": "VARCHAR",
+    "scope": "VARCHAR", "region": "VARCHAR", "tier": "VARCHAR", "input_tokens": "BIGINT",
+    "cache_read_tokens": "BIGINT", "cache_write_tokens": "BIGINT", "cache_write_1h_tokens": "BIGINT",
+    "output_tokens": "BIGINT", "prefix": "VARCHAR", "latency_ms": "DOUBLE", "interactive": "BOOLEAN",
+    "tags": "VARCHAR",
+}
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    if head.startswith(b"PAR1"):
+        return True
+    first = head.split(b"\n", 1)[0]
+    return all(k in first for k in _KEY)
+
+
+def _kind(path: Path, head: bytes) -> str:
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    return "json" if head.lstrip().startswith(b"{") else "csv"
+
+
+def _header(path: Path, head: bytes) -> list[str]:
+    first = head.split(b"\n", 1)[0].decode("utf-8", "replace").strip().lstrip("\ufeff")
+    return [c.strip().strip('"') for c in first.split(",")]
+
+
+def read(paths: list[Path], options: ReadOptions) -> Raw:
+    from . import Raw, head_bytes
+
+    con = connection()
+    parts = []
+    skipped: dict[str, int] = {}
+    for p in paths:
+        head = head_bytes(p)
+        kind = _kind(p, head)
+        if kind == "csv":
+            header = _header(p, head)
+            unknown = [c for c in header if c not in COLUMNS]
+            if unknown:
+                raise InputError(f"{p}: unknown column(s) {unknown}; canonical columns are {list(COLUMNS)}")
+            name, bad = read_csv_checked(con, p, {c: _SQL_TYPES[c] for c in header}, options.on_error)
+            for k, v in bad.items():
+                skipped[k] = skipped.get(k, 0) + v
+            t = con.table(name)
+        else:
+            fn = "read_parquet" if kind == "parquet" else "read_json_auto"
+            try:
+                t = con.sql(f"SELECT * FROM {fn}({_quote(str(p))})")
+                t = t.cache() if kind == "json" else t
+            except duckdb.Error as exc:
+                raise InputError(explain_duckdb_error(p, exc)) from None
+            unknown = [c for c in t.columns if c not in COLUMNS]
+            if unknown:
+                raise InputError(f"{p}: unknown column(s) {unknown}; canonical columns are {list(COLUMNS)}")
+        parts.append(_decode_json_columns(t))
+    return Raw(table=parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False), skipped=skipped)
+
+
+def _decode_json_columns(t: ibis.Table) -> ibis.Table:
+    """`prefix` and `tags` arrive as JSON text from CSV (and sometimes JSON lines): parse them."""
+    out = {}
+    for c in ("prefix", "tags"):
+        if c in t.columns and t[c].type().is_string():
+            out[c] = t[c].cast("json").cast(IBIS_SCHEMA[c])
+        elif c in t.columns and t[c].type().is_json():
+            out[c] = t[c].cast(IBIS_SCHEMA[c])
+    return t.mutate(**out) if out else t
+
+
+def write(table: ibis.Table, path: Path) -> None:
+    """Write a canonical workload as Parquet, CSV or JSON lines (by extension)."""
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        table.to_parquet(path)
+    elif suffix in (".csv", ".jsonl", ".json"):
+        rows = table.to_pyarrow().to_pylist()
+        if suffix == ".csv":
+            import csv
+
+            with path.open("w", newline="", encoding="utf-8") as fh:
+                w = csv.DictWriter(fh, fieldnames=list(table.columns))
+                w.writeheader()
+                for r in rows:
+                    w.writerow({k: _cell(v) for k, v in r.items()})
+        else:
+            with path.open("w", encoding="utf-8") as fh:
+                for r in rows:
+                    fh.write(json.dumps({k: _json_cell(v) for k, v in r.items()}) + "\n")
+    else:
+        raise InputError(f"{path}: write .parquet, .csv or .jsonl")
+
+
+def _cell(v: object) -> object:
+    if v is None:
+        return ""
+    if isinstance(v, (list, dict)):
+        return json.dumps(_json_cell(v))
+    return _json_cell(v)
+
+
+def _json_cell(v: object) -> object:
+    if hasattr(v, "isoformat"):
+        return v.isoformat()  # type: ignore[union-attr]
+    if isinstance(v, list) and v and isinstance(v[0], tuple):  # pyarrow map -> list of pairs
+        return dict(v)
+    return v

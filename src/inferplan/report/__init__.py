@@ -1,0 +1,1 @@
+"""Reports render the analysis summary: terminal tables (rich), JSON, and later HTML and Markdown."""

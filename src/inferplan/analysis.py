@@ -67,7 +67,18 @@ def _rows(rows: list[dict]) -> list[dict]:
 
 
 def analyze(paths: Sequence[str | Path], catalog: Catalog, fmt: str = "auto",
-            options: ReadOptions | None = None, tags: Sequence[str] = ()) -> dict[str, Any]:
-    """Read usage, price it, and summarise: the whole `inferplan analyze` job as one call."""
+            options: ReadOptions | None = None, tags: Sequence[str] = (), levers: str | None = None,
+            scenario: Path | None = None) -> dict[str, Any]:
+    """Read usage, price it, and summarise: the whole `inferplan analyze` job as one call.
+
+    With `levers` ("caching,batch" or "all"), also replay the workload under each lever and compounded
+    (`inferplan.levers.evaluate`), under the summary's `levers` key.
+    """
     workload: Workload = read_workload(paths, catalog, fmt, options)
-    return summarize(price_workload(workload, catalog), catalog, tags=tags)
+    bill = price_workload(workload, catalog)
+    summary = summarize(bill, catalog, tags=tags)
+    if levers:
+        from .levers import evaluate
+
+        summary["levers"] = evaluate(workload, catalog, levers, scenario=scenario, baseline=bill)
+    return summary

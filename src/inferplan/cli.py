@@ -95,15 +95,18 @@ def analyze(
     on_error: Annotated[str, typer.Option("--on-error", help="raise (stop at the first bad record) or skip "
                                           "(skip bad records and count them).")] = "raise",
     tag: Annotated[list[str] | None, typer.Option("--by-tag", help="Also break down by this tag key.")] = None,
+    levers: Annotated[str | None, typer.Option(help="Comma-separated levers to evaluate "
+                                               "(caching,batch,routing,trim) or all.")] = None,
+    scenario: Annotated[Path | None, typer.Option(help="Scenario YAML with lever options.")] = None,
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Price usage exactly and show where the money went."""
+    """Price usage exactly and show where the money went (and what each lever would save)."""
     if on_error not in ("raise", "skip"):
         raise InferplanError(f"--on-error must be raise or skip, not {on_error!r}")
     cat = load_catalog(catalog)
     opts = ReadOptions(defaults=Defaults(model=model, region=region, tier=tier), on_error=on_error)  # type: ignore[arg-type]
-    _emit(run_analysis(paths, cat, format, opts, tags=tag or ()), json_out)
+    _emit(run_analysis(paths, cat, format, opts, tags=tag or (), levers=levers, scenario=scenario), json_out)
 
 
 def demo_paths() -> list[Path]:
@@ -210,6 +213,9 @@ def formats() -> None:
 
 
 def main() -> None:
+    from .commands import load_all
+
+    load_all()
     app()
 
 

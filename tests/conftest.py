@@ -1,0 +1,32 @@
+"""Shared fixtures. Real data lives in ../shared/data beside the checkout (CI lays a copy there too)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def shared_data_dir() -> Path:
+    env = os.environ.get("INFERPLAN_SHARED_DATA")
+    path = Path(env) if env else ROOT.parent / "shared" / "data"
+    if not path.is_dir():
+        raise RuntimeError(f"real test data not found at {path}: put the project's shared/ folder beside the "
+                           "checkout or set INFERPLAN_SHARED_DATA")
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data: fails loudly (never skips) when missing, so CI cannot pass by skipping."""
+    return shared_data_dir()
+
+
+@pytest.fixture(scope="session")
+def catalog():
+    from inferplan.catalog import load_catalog
+
+    return load_catalog(warn_stale=False)

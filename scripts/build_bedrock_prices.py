@@ -216,6 +216,50 @@ def is_nova(base: str) -> bool:
     return base.startswith("amazon.nova")
 
 
+PRICE_VALUE_FIELDS = (
+    "input_usd_per_mtok", "output_usd_per_mtok", "cache_read_usd_per_mtok", "cache_write_5m_usd_per_mtok",
+    "cache_write_1h_usd_per_mtok", "lc_threshold_tokens", "lc_input_usd_per_mtok", "lc_output_usd_per_mtok",
+    "lc_cache_read_usd_per_mtok", "lc_cache_write_5m_usd_per_mtok", "lc_cache_write_1h_usd_per_mtok",
+)
+# In-region endpoints of these regions cost what the matching geographic profile costs.
+GEO_REGIONS = {"eu": ("eu-west-1", "eu-central-1", "eu-west-2", "eu-west-3", "eu-north-1", "eu-south-1")}
+PREMIUM_NOTE = ("; in-region priced as the {geo}. geographic profile: for models offered on global. "
+                "AWS bills in-region and geographic endpoints alike, about 10% above global, while "
+                "litellm's unprefixed key carries the global price (REFERENCE.md section 1)")
+
+
+def regional_premium(prices: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Reprice in-region rows of models whose global. price is below their geographic price.
+
+    litellm prices the plain model id at the global. rate; AWS charges a direct in-region call the
+    geographic (us./eu.) rate. The `*` in-region row takes the us. row; EU regions get the eu. row.
+    """
+    index = {(r["model"], r["scope"], r["region"], r["tier"]): r for r in prices}
+    out = list(prices)
+    for (model, scope, region, tier), g in list(index.items()):
+        if scope != "global" or region != "*":
+            continue
+        us = index.get((model, "us", "*", tier))
+        if us is None or not us["input_usd_per_mtok"] > g["input_usd_per_mtok"]:
+            continue
+        plain = index.get((model, "in-region", "*", tier))
+        if plain is not None and plain["input_usd_per_mtok"] == g["input_usd_per_mtok"]:
+            plain.update({f: us.get(f) for f in PRICE_VALUE_FIELDS})
+            plain["source"] += PREMIUM_NOTE.format(geo="us")
+        for geo, regions in GEO_REGIONS.items():
+            src = index.get((model, geo, "*", tier))
+            if src is None:
+                continue
+            for reg in regions:
+                if (model, "in-region", reg, tier) in index:
+                    continue
+                row = {**src, "scope": "in-region", "region": reg,
+                       "source": src["source"] + PREMIUM_NOTE.format(geo=geo)}
+                index[(model, "in-region", reg, tier)] = row
+                out.append(row)
+    return sorted(out, key=lambda r: (r["model"], r["scope"], r["region"], r["tier"]))
+
+
 def price_rows(entry: Entry, source: str) -> list[dict[str, Any]]:
     """The tier rows of one resolved key."""
     d = entry.data
@@ -468,6 +512,7 @@ def build(data: dict[str, Any], version: str, checked: str) -> tuple[Rows, Rows]
         if isinstance(e.data.get("max_input_tokens"), int) and (info.context is None or plain):
             info.context = e.data["max_input_tokens"]
 
+    prices = regional_premium(prices)
     described = {b: describe(b) for b in infos}
     owner = _alias_owners(described, infos)
     models = []
@@ -570,16 +615,16 @@ SPOT_CHECKS: tuple[tuple[str, str, str, str, dict[str, float]], ...] = (
         {"input": 3.3, "output": 16.5},
     ),
     (
-        "Haiku 4.5 in-region",
+        "Haiku 4.5 global",
         "anthropic.claude-haiku-4-5-20251001-v1:0",
-        "in-region",
+        "global",
         "standard",
         {"input": 1, "output": 5, "cache_read": 0.10, "cache_write_5m": 1.25, "cache_write_1h": 2.00},
     ),
     (
-        "Haiku 4.5 batch",
+        "Haiku 4.5 global batch",
         "anthropic.claude-haiku-4-5-20251001-v1:0",
-        "in-region",
+        "global",
         "batch",
         {"input": 0.50, "output": 2.50},
     ),

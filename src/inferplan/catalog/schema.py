@@ -137,7 +137,7 @@ class Discount(Row):
 
     plan: Literal["compute-savings-plan", "ec2-instance-savings-plan", "reserved-instance",
                   "sagemaker-savings-plan"]
-    term_years: Literal[1, 3]
+    term_years: int = Field(ge=1, le=3, description="1 or 3")
     payment: Literal["no-upfront", "partial-upfront", "all-upfront"]
     discount_fraction: float = Field(ge=0, lt=1)
     applies_to: str = Field(default="*", description="instance family or * for all")

@@ -33,10 +33,14 @@ _SQL_TYPES = {
 
 
 def sniff(path: Path, head: bytes) -> bool:
+    """Parquet (other Parquet formats sniff first), or CSV/JSON lines with `ts` and a token column."""
     if head.startswith(b"PAR1"):
         return True
     first = head.split(b"\n", 1)[0]
-    return all(k in first for k in _KEY)
+    if first.lstrip().startswith(b"{"):
+        return b'"ts"' in first and any(b'"' + k + b'"' in first for k in _KEY)
+    cols = {c.strip().strip('"') for c in first.decode("utf-8", "replace").lstrip("\ufeff").split(",")}
+    return "ts" in cols and any(k.decode() in cols for k in _KEY)
 
 
 def _kind(path: Path, head: bytes) -> str:
@@ -72,7 +76,6 @@ def read(paths: list[Path], options: ReadOptions) -> Raw:
             fn = "read_parquet" if kind == "parquet" else "read_json_auto"
             try:
                 t = con.sql(f"SELECT * FROM {fn}({_quote(str(p))})")
-                t = t.cache() if kind == "json" else t
             except duckdb.Error as exc:
                 raise InputError(explain_duckdb_error(p, exc)) from None
             unknown = [c for c in t.columns if c not in COLUMNS]

@@ -1,0 +1,124 @@
+"""Time of one decode step and of one prefill, as a sum of per-operator rooflines plus fixed overheads.
+
+A forward pass runs its operators one after another, so the step time is the sum over operator groups of each
+group's roofline, not one roofline over the whole pass:
+
+- GEMMs (all projections and the vocabulary head): max(weight bytes / achieved bandwidth,
+  GEMM FLOPs / achieved peak). Weights are read once per step whatever the batch.
+- attention: max(KV bytes / achieved bandwidth, attention FLOPs / achieved peak). Each sequence reads its own
+  KV cache, so this grows with batch x context.
+- a fixed floor per layer and per step (kernel launch and tail latency: what a batch-1 step of a tiny model
+  costs beyond its bytes), and tensor-parallel all-reduces (two per layer).
+
+Prefill is the same with many tokens per sequence: GEMMs become compute-bound, attention is causal over the new
+tokens plus any cached prefix. An eager (not graph-captured) pass also cannot run faster than the host issues
+kernels: `eager=True` adds that floor, which the calibration's eager prefill rows show for small models.
+
+All functions take numpy arrays (or scalars) for batch and lengths and broadcast: no Python loop over requests.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ConfigError
+from .arch import Arch, precision_bytes
+from .coefficients import Coefficients
+from .hardware import Deployment
+from .memory import kv_bytes_per_token
+
+Array = np.ndarray
+
+
+def _peak(dep: Deployment, precision: str, c: Coefficients) -> tuple[float, float]:
+    """Achievable-peak basis: (GEMM peak at the precision, 16-bit peak for attention), per device."""
+    dev = dep.device
+    gemm = dev.peak_flops(precision)
+    bf16 = dev.bf16_flops
+    if gemm is None or bf16 is None:
+        raise ConfigError(f"{dev.key} has no {precision} throughput in the catalog")
+    return gemm, bf16
+
+
+def allreduce_seconds(dep: Deployment, tokens: Array | float, arch: Arch, c: Coefficients) -> Array:
+    """Two all-reduces per layer of the hidden state of `tokens` tokens (16-bit), over `tp` devices."""
+    tp = dep.tp
+    t = np.asarray(tokens, dtype=float)
+    if tp <= 1:
+        return np.zeros_like(t)
+    payload = t * arch.hidden * 2.0
+    link = dep.device.link_Bps
+    transfer = 0.0 if link is None else 2.0 * (tp - 1) / tp * payload / (link * c.link_eff)
+    return 2 * arch.layers * (c.allreduce_latency_s + transfer)
+
+
+def decode_parts(arch: Arch, dep: Deployment, c: Coefficients, precision: str, kv_precision: str,
+                 batch: Array | float, context: Array | float) -> dict[str, Array]:
+    """Components of one decode step for `batch` sequences each holding `context` cached tokens (seconds)."""
+    b = np.asarray(batch, dtype=float)
+    ctx = np.asarray(context, dtype=float)
+    tp = dep.tp
+    scale = c.eff_scale(dep.device.kind)
+    bw = dep.device.bandwidth_Bps * scale
+    gemm_peak, bf16_peak = _peak(dep, precision, c)
+    w_bytes = arch.weight_params_read(b) * precision_bytes(precision) / tp
+    gemm_flops = 2.0 * b * (arch.active_params_per_token + arch.head_params) / tp
+    kv_bytes = b * ctx * kv_bytes_per_token(arch, kv_precision, tp)
+    attn_flops = arch.attn_flops(b, ctx) / tp
+    t_w = w_bytes / (bw * c.bw_eff_weights)
+    t_gemm_c = gemm_flops / (gemm_peak * scale * c.compute_eff_decode)
+    t_kv = kv_bytes / (bw * c.bw_eff_kv)
+    t_attn_c = attn_flops / (bf16_peak * scale * c.compute_eff_decode)
+    return {
+        "gemm": np.maximum(t_w, t_gemm_c),
+        "attention": np.maximum(t_kv, t_attn_c),
+        "fixed": np.full_like(b * ctx, arch.layers * c.s_per_layer(dep.device.kind) + c.decode_s_fixed),
+        "comm": allreduce_seconds(dep, b, arch, c),
+        "compute_bound": t_gemm_c > t_w,
+    }
+
+
+def decode_step_seconds(arch: Arch, dep: Deployment, c: Coefficients, precision: str, kv_precision: str,
+                        batch: Array | float, context: Array | float) -> Array:
+    p = decode_parts(arch, dep, c, precision, kv_precision, batch, context)
+    return p["gemm"] + p["attention"] + p["fixed"] + p["comm"]
+
+
+def prefill_seconds(arch: Arch, dep: Deployment, c: Coefficients, precision: str, kv_precision: str,
+                    batch: Array | float, tokens: Array | float, cached: Array | float = 0.0,
+                    eager: bool = False) -> Array:
+    """One prefill pass of `batch` prompts of `tokens` new tokens each, after `cached` prefix tokens."""
+    b = np.asarray(batch, dtype=float)
+    n = np.asarray(tokens, dtype=float)
+    p = np.asarray(cached, dtype=float)
+    tp = dep.tp
+    scale = c.eff_scale(dep.device.kind)
+    bw = dep.device.bandwidth_Bps * scale
+    gemm_peak, bf16_peak = _peak(dep, precision, c)
+    total = b * n
+    w_bytes = arch.weight_params_read(np.maximum(total, 1.0)) * precision_bytes(precision) / tp
+    gemm_flops = (2.0 * total * arch.active_params_per_token + 2.0 * b * arch.head_params) / tp
+    t_gemm = np.maximum(w_bytes / (bw * c.bw_eff_weights), gemm_flops / (gemm_peak * scale * c.compute_eff_prefill))
+    attn_flops = 4.0 * b * arch.heads * arch.head_dim * arch.layers * (n * p + n * n / 2.0) / tp
+    t_attn = attn_flops / (bf16_peak * scale * c.compute_eff_prefill_attn)
+    t_prefix = b * p * kv_bytes_per_token(arch, kv_precision, tp) / (bw * c.bw_eff_kv)
+    fixed = arch.layers * c.s_per_layer(dep.device.kind) + c.decode_s_fixed
+    t_gpu = t_gemm + t_attn + t_prefix + fixed + allreduce_seconds(dep, total, arch, c)
+    if eager:
+        return np.maximum(t_gpu, arch.layers * c.eager_s_per_layer + c.eager_s_fixed)
+    return t_gpu
+
+
+def prefill_marginal_seconds(arch: Arch, dep: Deployment, c: Coefficients, precision: str, kv_precision: str,
+                             tokens: Array | float, cached: Array | float = 0.0) -> Array:
+    """Extra time one prompt adds to a running batch (chunked prefill riding on decode steps): its FLOPs and
+    prefix reads only, since the weights are read by the step anyway and the fixed floor is paid by the step."""
+    n = np.asarray(tokens, dtype=float)
+    p = np.asarray(cached, dtype=float)
+    scale = c.eff_scale(dep.device.kind)
+    gemm_peak, bf16_peak = _peak(dep, precision, c)
+    gemm = 2.0 * n * arch.active_params_per_token / dep.tp / (gemm_peak * scale * c.compute_eff_prefill)
+    attn = 4.0 * arch.heads * arch.head_dim * arch.layers * (n * p + n * n / 2.0) / dep.tp \
+        / (bf16_peak * scale * c.compute_eff_prefill_attn)
+    prefix = p * kv_bytes_per_token(arch, kv_precision, dep.tp) / (dep.device.bandwidth_Bps * scale * c.bw_eff_kv)
+    return gemm + attn + prefix + allreduce_seconds(dep, n, arch, c)

@@ -1,0 +1,133 @@
+"""Flat arrays of prompt segments: what both cache models replay.
+
+The canonical `prefix` column (list of (hash, tokens) per request) is exploded once into numpy arrays, one
+element per (request, segment). Each element gets a *chain key*: a 64-bit hash of the request's cache
+namespace (model, scope, region) and every segment up to and including it, so equal keys mean an equal
+prompt prefix on the same model. Keys are a segmented sum of position-salted splitmix64 hashes of the
+segment ids, computed with one cumsum (no loop over requests or depths). Two different prefixes share a key
+with probability about n^2 / 2^65 (n distinct prefixes): about 1e-8 for a million.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+_GOLD = np.uint64(0x9E3779B97F4A7C15)
+_DEPTH = np.uint64(0xD6E8FEB86659FD93)
+
+
+def splitmix64(x: np.ndarray) -> np.ndarray:
+    """A strong 64-bit mix (splitmix64 finaliser), vectorised; wraps modulo 2^64 on purpose."""
+    z = x.astype(np.uint64, copy=True)
+    with np.errstate(over="ignore"):
+        z += _GOLD
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z ^= z >> np.uint64(31)
+    return z
+
+
+@dataclass
+class Flat:
+    """One element per (request, segment), in arrival order: request-major, then segment order."""
+
+    n_requests: int
+    offsets: np.ndarray  # int64, n_requests + 1
+    req: np.ndarray  # int64: request of each element
+    depth: np.ndarray  # int64: 0-based segment position
+    seg: np.ndarray  # uint64: segment content id (same text -> same id, wherever it stands)
+    key: np.ndarray  # uint64: chain key of the prefix ending at this element
+    tokens: np.ndarray  # int64: tokens of this segment (clamped to the request's input)
+    cum: np.ndarray  # int64: tokens of the prefix ending here
+
+    @property
+    def size(self) -> int:
+        return int(self.req.size)
+
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+
+def chain_keys(seg: np.ndarray, depth: np.ndarray, req: np.ndarray, offsets: np.ndarray,
+               namespace: np.ndarray | None = None) -> np.ndarray:
+    """Chain key per element: namespace salt + segmented sum of mix(segment id, position)."""
+    with np.errstate(over="ignore"):
+        v = splitmix64(seg * _GOLD ^ (depth.astype(np.uint64) * _DEPTH))
+        cs = np.cumsum(v, dtype=np.uint64)
+        before = np.concatenate([np.zeros(1, np.uint64), cs])[offsets[:-1]]
+        key = cs - before[req]
+        if namespace is not None:
+            key = key + splitmix64(namespace.astype(np.uint64) + np.uint64(0x5851F42D4C957F2D))[req]
+    return key
+
+
+def segment_ids(hashes: pa.Array) -> np.ndarray:
+    """Dense ids of segment hash strings (equal strings, equal ids) via dictionary encoding."""
+    if len(hashes) == 0:
+        return np.zeros(0, np.uint64)
+    enc = pc.dictionary_encode(hashes.combine_chunks() if isinstance(hashes, pa.ChunkedArray) else hashes)
+    idx = enc.indices.to_numpy(zero_copy_only=False)
+    return (idx.astype(np.int64) + 1).astype(np.uint64)
+
+
+def from_arrays(offsets: np.ndarray, seg: np.ndarray, tokens: np.ndarray, total_input: np.ndarray | None = None,
+                namespace: np.ndarray | None = None) -> Flat:
+    """Build a Flat from CSR arrays (offsets over requests, segment ids and tokens per element)."""
+    offsets = np.asarray(offsets, np.int64)
+    n = offsets.size - 1
+    lengths = np.diff(offsets)
+    req = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    depth = np.arange(req.size, dtype=np.int64) - offsets[:-1][req]
+    tokens = np.asarray(tokens, np.int64)
+    cs = np.cumsum(tokens)
+    before = np.concatenate([[0], cs])[offsets[:-1]]
+    cum = cs - before[req]
+    if total_input is not None:  # a prefix longer than the request's input is clamped to it
+        cap = np.asarray(total_input, np.int64)[req]
+        cum = np.minimum(cum, cap)
+        tokens = cum - np.concatenate([[0], cum[:-1]])
+        tokens[depth == 0] = cum[depth == 0]
+    seg = np.asarray(seg, np.uint64)
+    key = chain_keys(seg, depth, req, offsets, namespace)
+    return Flat(n, offsets, req, depth, seg, key, tokens, cum)
+
+
+def from_prefix_column(prefix: pa.Array | pa.ChunkedArray, total_input: np.ndarray | None = None,
+                       namespace: np.ndarray | None = None) -> Flat:
+    """Explode a canonical `prefix` column (nulls are requests with no known prefix)."""
+    arr = prefix.combine_chunks() if isinstance(prefix, pa.ChunkedArray) else prefix
+    n = len(arr)
+    lengths = pc.fill_null(pc.list_value_length(arr), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    values = arr.flatten()  # skips the values of null lists
+    if len(values) != offsets[-1]:
+        raise ValueError("prefix column: flattened length does not match list lengths")
+    if n == 0 or len(values) == 0:
+        z = np.zeros(0, np.int64)
+        return Flat(n, offsets, z, z, z.astype(np.uint64), z.astype(np.uint64), z, z)
+    seg = segment_ids(values.field("hash"))
+    tokens = pc.fill_null(values.field("tokens"), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    return from_arrays(offsets, seg, np.maximum(tokens, 0), total_input, namespace)
+
+
+def segmented_max(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Max of `values` within each request (0 for requests with no elements); values must be >= 0."""
+    n = offsets.size - 1
+    out = np.zeros(n, values.dtype if values.size else np.int64)
+    nonempty = np.flatnonzero(np.diff(offsets) > 0)
+    if nonempty.size:
+        out[nonempty] = np.maximum.reduceat(values, offsets[nonempty])
+    return out
+
+
+def value_at_depth(flat: Flat, depth_plus1: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """values[element at depth d-1 of each request] for d = depth_plus1 (0 where d == 0)."""
+    out = np.zeros(flat.n_requests, values.dtype)
+    has = depth_plus1 > 0
+    idx = flat.offsets[:-1][has] + depth_plus1[has] - 1
+    out[has] = values[idx]
+    return out

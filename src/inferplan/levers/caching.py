@@ -1,0 +1,257 @@
+"""Prompt caching lever (managed, Bedrock): replay the traffic through the cache and price the result.
+
+For every call type (per model) it tries checkpoint placements (after segment 1, 2, 3 of `prefix` and/or
+at the end of the prefix, at most 4) and the TTLs the model offers, replays the whole traffic for each
+(see `_replay` for the cache rules), and keeps the cheapest: a placement, or no caching, or the caching
+the traffic already does. The final counterfactual is one replay with every call type's chosen placement.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from ..catalog import Catalog
+from . import _replay
+from ._common import RowPrices, codes, col, input_cost, replace_columns, row_prices, total_input
+from ._flat import Flat, from_arrays, segment_ids
+from .options import CachingOptions
+
+CACHE_TIERS = ("standard", "flex", "priority")
+US = 1_000_000
+Placement = tuple[tuple[int, ...], bool]
+
+
+def placement_label(p: Placement) -> str:
+    fixed, last = p
+    parts = [f"after segment {', '.join(map(str, fixed))}"] if fixed else []
+    if last:
+        parts.append("end of prefix")
+    return " + ".join(parts)
+
+
+def candidate_placements(opts: CachingOptions, max_depth: int) -> list[Placement]:
+    if opts.placements != "auto":
+        out = []
+        for spec in opts.placements:
+            fixed = tuple(sorted({int(x) for x in spec if x != "last"}))
+            out.append((fixed, "last" in spec))
+        return out
+    depths = list(range(1, min(3, max_depth) + 1))
+    opts_: list[Placement] = []
+    items: list[int | str] = [*depths, "last"]
+    for k in range(1, min(4, len(items)) + 1):
+        for combo in combinations(items, k):
+            opts_.append((tuple(int(x) for x in combo if x != "last"), "last" in combo))
+    return opts_
+
+
+def build_flat(t: pa.Table, rows: np.ndarray, stable: dict[str, int], namespace: np.ndarray,
+               tin: np.ndarray) -> Flat:
+    """Flat segments of `rows` (in that order); rows without a prefix get their call type's declared
+    stable prefix as one segment."""
+    sub = t.take(pa.array(rows, pa.int64())) if rows.size != t.num_rows or np.any(rows != np.arange(rows.size)) \
+        else t
+    n = rows.size
+    if "prefix" in sub.column_names:
+        arr = sub.column("prefix").combine_chunks()
+        import pyarrow.compute as pc
+
+        lengths = pc.fill_null(pc.list_value_length(arr), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+        values = arr.flatten()
+        seg = segment_ids(values.field("hash")) if len(values) else np.zeros(0, np.uint64)
+        tok = pc.fill_null(values.field("tokens"), 0).to_numpy(zero_copy_only=False).astype(np.int64) \
+            if len(values) else np.zeros(0, np.int64)
+    else:
+        lengths = np.zeros(n, np.int64)
+        seg, tok = np.zeros(0, np.uint64), np.zeros(0, np.int64)
+    req = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    if stable:
+        ct = np.asarray(sub.column("call_type").to_pylist(), dtype=object)
+        decl = np.array([stable.get(c, 0) for c in ct], np.int64) if n else np.zeros(0, np.int64)
+        add = (lengths == 0) & (decl > 0)
+        if add.any():
+            base = np.uint64(seg.max() + 1 if seg.size else 1)
+            names = sorted(stable)
+            ct_id = np.array([names.index(c) if c in stable else 0 for c in ct], np.uint64)
+            req = np.concatenate([req, np.flatnonzero(add)])
+            seg = np.concatenate([seg, base + ct_id[add]])
+            tok = np.concatenate([tok, decl[add]])
+            o = np.argsort(req, kind="stable")
+            req, seg, tok = req[o], seg[o], tok[o]
+            lengths = lengths + add
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    return from_arrays(offsets, seg, np.maximum(tok, 0), tin, namespace)
+
+
+def _model_cache_rules(catalog: Catalog, models: list[str]) -> tuple[dict[str, int | None], dict[str, list[int]]]:
+    mins, ttls = {}, {}
+    for m in models:
+        bm = catalog.bedrock_models.get(m)
+        mins[m] = bm.cache_min_tokens if bm else None
+        ttls[m] = list(bm.cache_ttls_s) if bm and bm.cache_ttls_s else [300]
+    return mins, ttls
+
+
+def apply(t: pa.Table, catalog: Catalog, opts: CachingOptions) -> tuple[pa.Table, dict[str, Any]]:
+    """The caching counterfactual of a canonical table, with the evidence per call type and model."""
+    n = t.num_rows
+    evidence: dict[str, Any] = {"groups": [], "notes": []}
+    if n == 0:
+        return t, evidence
+    tin = total_input(t)
+    ts = col(t, "ts").astype(np.int64)
+    prices = row_prices(t, catalog)
+    observed = input_cost(t, prices)
+    model_code, models = codes(t, "model")
+    model_names = [m[0] for m in models]
+    mins, offered = _model_cache_rules(catalog, model_names)
+    tier = np.asarray(t.column("tier").to_pylist(), dtype=object)
+    ctype = np.asarray(t.column("call_type").to_pylist(), dtype=object)
+    min_tok = np.array([mins[m] if mins[m] is not None else -1 for m in model_names], np.int64)[model_code]
+    elig = np.isin(tier, CACHE_TIERS) & (min_tok >= 0) & ~np.isnan(prices.read)
+    if opts.call_types is not None:
+        elig &= np.isin(ctype, opts.call_types)
+    no_cache_models = sorted({model_names[i] for i in np.unique(model_code[np.isin(tier, CACHE_TIERS)
+                                                                         & (min_tok < 0)])})
+    if no_cache_models:
+        evidence["notes"].append(f"no prompt caching on {', '.join(no_cache_models)} (catalog)")
+    new = {c: col(t, c).astype(np.int64).copy() for c in
+           ("input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens")}
+
+    # stated read fractions (traffic without prefix identity)
+    stated = elig & np.isin(ctype, list(opts.stated_read_fraction))
+    if stated.any():
+        frac = np.array([opts.stated_read_fraction.get(c, 0.0) for c in ctype[stated]])
+        read = np.floor(tin[stated] * frac).astype(np.int64)
+        new["cache_read_tokens"][stated] = read
+        new["input_tokens"][stated] = tin[stated] - read
+        new["cache_write_tokens"][stated] = 0
+        new["cache_write_1h_tokens"][stated] = 0
+        evidence["notes"].append("stated read fractions (not replayed): " + ", ".join(
+            f"{k} {v:.0%}" for k, v in opts.stated_read_fraction.items()))
+    elig &= ~stated
+
+    arrival = np.argsort(ts, kind="stable")
+    rows = arrival[elig[arrival]]  # eligible rows in arrival order
+    if rows.size:
+        _replay_rows(t, rows, catalog, opts, tin, ts, prices, observed, model_code, model_names, offered,
+                     min_tok, ctype, new, evidence)
+    out = replace_columns(t, new)
+    return out, evidence
+
+
+def _replay_rows(t: pa.Table, rows: np.ndarray, catalog: Catalog, opts: CachingOptions, tin: np.ndarray,
+                 ts: np.ndarray, prices: RowPrices, observed: np.ndarray, model_code: np.ndarray,
+                 model_names: list[str], offered: dict[str, list[int]], min_tok: np.ndarray,
+                 ctype: np.ndarray, new: dict[str, np.ndarray], evidence: dict[str, Any]) -> None:
+    ns_code, _ = codes(t.take(pa.array(rows)), "model", "scope", "region")
+    flat = build_flat(t, rows, opts.stable_prefix_tokens, ns_code, tin[rows])
+    if flat.size == 0:
+        evidence["notes"].append("no request has a `prefix` or a declared stable prefix: nothing to replay; "
+                                 "declare `stable_prefix_tokens` per call type in the scenario")
+        return
+    T = tin[rows]
+    r_ts = ts[rows]
+    p_in, p_read = prices.input[rows], prices.read[rows]
+    grp_code, groups = codes(t.take(pa.array(rows)), "call_type", "model", "scope", "region")
+    G = len(groups)
+    grp_ns = np.zeros(G, np.int64)
+    grp_ns[grp_code] = ns_code
+    max_depth = int(flat.lengths().max())
+    placements = candidate_placements(opts, max_depth)
+    ttl_choices = [300, 3600] if opts.ttl == "auto" else [int(opts.ttl)]
+    none_cost = np.bincount(grp_code, T * p_in, minlength=G)
+    obs_cost = np.bincount(grp_code, observed[rows], minlength=G)
+    mt = min_tok[rows]
+    # cost[ttl_i][placement_j] per group, plus per-request read/write for the evidence
+    cost = np.full((len(ttl_choices), len(placements), G), np.inf)
+    for i, ttl in enumerate(ttl_choices):
+        allowed = np.array([ttl in offered[model_names[m]] for m in model_code[rows]])
+        p_w = (prices.w5 if ttl == 300 else prices.w1h)[rows]
+        allowed &= ~np.isnan(p_w)
+        if not allowed.any():
+            continue
+        touches = _replay.prepare(flat, r_ts, np.full(rows.size, ttl * US, np.int64),
+                                  same_ts_hits=opts.same_timestamp_hits)
+        bad_groups = np.bincount(grp_code, ~allowed, minlength=G) > 0
+        for j, (fixed, last) in enumerate(placements):
+            cr = _replay.checkpoints(flat, fixed, last, mt, allowed)
+            res = _replay.replay(flat, touches, cr)
+            c = (T - res.read_tokens - res.write_tokens) * p_in + res.read_tokens * p_read \
+                + res.write_tokens * np.nan_to_num(p_w)
+            g = np.bincount(grp_code, c, minlength=G)
+            g[bad_groups] = np.inf
+            cost[i, j] = g
+    best_per_ttl = np.minimum(cost.min(axis=1), np.minimum(none_cost, obs_cost)[None, :])  # [ttl, G]
+    n_ns = int(grp_ns.max()) + 1
+    ns_ttl = np.zeros(n_ns, np.int64)
+    for ns in range(n_ns):
+        in_ns = grp_ns == ns
+        ns_ttl[ns] = int(np.argmin(best_per_ttl[:, in_ns].sum(axis=1)))  # ties: the shorter TTL
+    choice = np.full(G, -1, np.int64)  # -1 none, -2 observed, j placement
+    for g in range(G):
+        i = ns_ttl[grp_ns[g]]
+        j = int(np.argmin(cost[i, :, g]))
+        best = cost[i, j, g]
+        if obs_cost[g] <= min(best, none_cost[g]):
+            choice[g] = -2
+        elif none_cost[g] < best:
+            choice[g] = -1
+        else:
+            choice[g] = j
+    # final replay: only rows whose call type uses a placement; each namespace at its TTL
+    use = choice[grp_code] >= 0
+    ttl_row = np.array(ttl_choices)[ns_ttl[ns_code]]
+    if use.any():
+        sub = np.flatnonzero(use)
+        ns_sub, _ = codes(t.take(pa.array(rows[sub])), "model", "scope", "region")
+        fflat = build_flat(t, rows[sub], opts.stable_prefix_tokens, ns_sub, T[sub])
+        touches = _replay.prepare(fflat, r_ts[sub], ttl_row[sub] * US, same_ts_hits=opts.same_timestamp_hits)
+        cr = np.zeros(fflat.size, bool)
+        sub_choice = choice[grp_code[sub]]
+        for j, (fixed, last) in enumerate(placements):
+            on = sub_choice == j
+            if on.any():
+                cr |= _replay.checkpoints(fflat, fixed, last, mt[sub], on)
+        res = _replay.replay(fflat, touches, cr)
+        target = rows[sub]
+        one_h = ttl_row[sub] == 3600
+        new["cache_read_tokens"][target] = res.read_tokens
+        new["cache_write_tokens"][target] = np.where(one_h, 0, res.write_tokens)
+        new["cache_write_1h_tokens"][target] = np.where(one_h, res.write_tokens, 0)
+        new["input_tokens"][target] = T[sub] - res.read_tokens - res.write_tokens
+    off = rows[choice[grp_code] == -1]
+    new["input_tokens"][off] = tin[off]
+    for c in ("cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens"):
+        new[c][off] = 0
+    after_in = np.zeros(rows.size)
+    for c, rate in (("input_tokens", prices.input), ("cache_read_tokens", prices.read),
+                    ("cache_write_tokens", prices.w5), ("cache_write_1h_tokens", prices.w1h)):
+        v = new[c][rows]
+        after_in += np.where(v > 0, v * np.nan_to_num(rate[rows]), 0.0)
+    after_g = np.bincount(grp_code, after_in, minlength=G)
+    req_g = np.bincount(grp_code, minlength=G)
+    tok_g = np.bincount(grp_code, T, minlength=G)
+    read_g = np.bincount(grp_code, new["cache_read_tokens"][rows], minlength=G)
+    write_g = np.bincount(grp_code, new["cache_write_tokens"][rows] + new["cache_write_1h_tokens"][rows],
+                          minlength=G)
+    for g, (ct, model, scope, region) in enumerate(groups):
+        i = ns_ttl[grp_ns[g]]
+        alts = sorted(((float(cost[i, j, g]), placement_label(p)) for j, p in enumerate(placements)
+                       if np.isfinite(cost[i, j, g])))[:5]
+        label = {-1: "no caching", -2: "as observed"}.get(int(choice[g])) or placement_label(placements[choice[g]])
+        evidence["groups"].append({
+            "call_type": ct, "model": model, "scope": scope, "region": region, "placement": label,
+            "ttl_s": ttl_choices[i] if choice[g] >= 0 else None,
+            "requests": int(req_g[g]), "input_tokens": int(tok_g[g]),
+            "cache_read_tokens": int(read_g[g]), "cache_write_tokens": int(write_g[g]),
+            "read_fraction": round(float(read_g[g] / tok_g[g]), 6) if tok_g[g] else 0.0,
+            "input_usd_before": round(float(obs_cost[g]), 6), "input_usd_after": round(float(after_g[g]), 6),
+            "input_usd_no_cache": round(float(none_cost[g]), 6),
+            "alternatives": [{"placement": lab, "input_usd": round(c, 6)} for c, lab in alts],
+        })
+    evidence["same_timestamp_hits"] = opts.same_timestamp_hits

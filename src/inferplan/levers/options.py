@@ -1,0 +1,115 @@
+"""Lever options: the `levers:` section of a scenario YAML, validated (a misspelt key is an error)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ..errors import ConfigError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CachingOptions(_Strict):
+    """Managed (Bedrock) prompt-cache replay."""
+
+    ttl: Literal["auto", 300, 3600] = Field(
+        default="auto", description="seconds; auto tries every TTL the model offers and keeps the cheaper")
+    placements: Literal["auto"] | list[list[int | Literal["last"]]] = Field(
+        default="auto", description="checkpoint sets to try: after segment N (1-based) and/or `last` (end of "
+        "the prefix); auto tries every set of up to 4 from {1, 2, 3, last}")
+    same_timestamp_hits: bool = Field(
+        default=True, description="a request may read what an earlier request (in input order) with the "
+        "same timestamp wrote")
+    stable_prefix_tokens: dict[str, int] = Field(
+        default_factory=dict, description="call type -> stable prefix length, for requests without `prefix`")
+    call_types: list[str] | None = Field(default=None, description="only these call types (default: all)")
+    stated_read_fraction: dict[str, float] = Field(
+        default_factory=dict, description="call type -> fraction of input tokens read from cache, stated "
+        "instead of replayed (for traffic without prefix identity); writes are not charged then")
+
+
+class BatchOptions(_Strict):
+    """Move call types nobody waits on to the batch tier."""
+
+    call_types: list[str] = Field(default_factory=list, description="call types to move, besides the "
+                                  "non-interactive ones")
+    non_interactive: bool = Field(default=True, description="move call types whose requests all have "
+                                  "interactive = false")
+    exclude: list[str] = Field(default_factory=list)
+
+
+class RoutingRule(_Strict):
+    """Send a share of one call type to a smaller model (router) or to it first (cascade)."""
+
+    call_type: str
+    small_model: str = Field(description="model id, profile id or alias of the small model")
+    mode: Literal["router", "cascade"] = "router"
+    share: float = Field(default=1.0, ge=0, le=1, description="router: share of requests sent to the small "
+                         "model; cascade: share that tries the small model first")
+    escalation_rate: float = Field(default=0.0, ge=0, le=1, description="share of the small model's requests "
+                                   "escalated to the original model (they pay both)")
+    output_ratio: float = Field(default=1.0, gt=0, description="small-model output tokens / original")
+    seed: int = 0
+
+
+class RoutingOptions(_Strict):
+    rules: list[RoutingRule] = Field(default_factory=list)
+
+
+class TrimRule(_Strict):
+    """Send fewer input tokens on one call type (retrieved context): scale and/or cap the variable part."""
+
+    call_type: str
+    scale: float = Field(default=1.0, ge=0, le=1, description="keep this fraction of the non-prefix input")
+    cap_input_tokens: int | None = Field(default=None, ge=0, description="cap on total input tokens (never "
+                                         "cuts into the stable prefix)")
+
+    @model_validator(mode="after")
+    def _does_something(self) -> TrimRule:
+        if self.scale == 1.0 and self.cap_input_tokens is None:
+            raise ValueError("a trim rule needs scale < 1 or cap_input_tokens")
+        return self
+
+
+class TrimOptions(_Strict):
+    rules: list[TrimRule] = Field(default_factory=list)
+
+
+class LeverOptions(_Strict):
+    """All levers' options; absent sections get defaults."""
+
+    caching: CachingOptions = CachingOptions()
+    batch: BatchOptions = BatchOptions()
+    routing: RoutingOptions = RoutingOptions()
+    trim: TrimOptions = TrimOptions()
+
+
+def load_options(scenario: Path | dict[str, Any] | None) -> LeverOptions:
+    """The `levers:` section of a scenario file (or dict); defaults when there is none."""
+    if scenario is None:
+        return LeverOptions()
+    where = "scenario"
+    if isinstance(scenario, Path | str):
+        where = str(scenario)
+        try:
+            doc = yaml.safe_load(Path(scenario).read_text(encoding="utf-8")) or {}
+        except OSError as exc:
+            raise ConfigError(f"cannot read scenario file {scenario}: {exc.strerror}") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"scenario file {scenario} is not valid YAML: {exc}") from None
+    else:
+        doc = scenario
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{where}: expected a mapping at the top level")
+    section = doc.get("levers", {}) or {}
+    try:
+        return LeverOptions.model_validate(section)
+    except ValidationError as exc:
+        msgs = "; ".join(f"levers.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"{where}: invalid lever options: {msgs}") from None

@@ -1,0 +1,72 @@
+"""Routing and cascades on stated rates (no outcome data): send a share of a call type to a smaller model.
+
+- router: a `share` of the call type's requests goes to the small model instead of the original one.
+- cascade: a `share` goes to the small model first; an `escalation_rate` of those is also sent to the
+  original model (a second request: they pay both).
+Which requests are picked is a seeded hash of their position, so runs are reproducible. The routed
+requests lose the original model's prompt cache (a cache is per model); the caching lever, which runs
+after routing, replays the new model's cache. With outcome data, `inferplan route-eval` measures the share
+and the quality (see `route_eval`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from ..catalog import Catalog
+from ._common import col, replace_columns, total_input
+from ._flat import splitmix64
+from .options import RoutingOptions
+
+
+def _uniform(n: int, seed: int, salt: int) -> np.ndarray:
+    x = splitmix64(np.arange(n, dtype=np.uint64) + np.uint64((seed * 1_000_003 + salt) & 0xFFFFFFFF) * np.uint64(
+        1 << 32))
+    return (x >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
+def apply(t: pa.Table, catalog: Catalog, opts: RoutingOptions) -> tuple[pa.Table, dict[str, Any]]:
+    evidence: dict[str, Any] = {"rules": []}
+    if t.num_rows == 0 or not opts.rules:
+        return t, evidence
+    n = t.num_rows
+    ct = np.asarray(t.column("call_type").to_pylist(), dtype=object)
+    model = np.asarray(t.column("model").to_pylist(), dtype=object)
+    scope = np.asarray(t.column("scope").to_pylist(), dtype=object)
+    tin = total_input(t)
+    out_tok = col(t, "output_tokens").astype(np.int64)
+    new_model, new_scope = model.copy(), scope.copy()
+    routed = np.zeros(n, bool)
+    escalate = np.zeros(n, bool)
+    new_out = out_tok.copy()
+    for k, rule in enumerate(opts.rules):
+        rows = ct == rule.call_type
+        small = catalog.resolve_model(rule.small_model)
+        u = _uniform(n, rule.seed, 2 * k)
+        v = _uniform(n, rule.seed, 2 * k + 1)
+        r = rows & (u < rule.share) & (model != small.model)
+        e = r & (v < rule.escalation_rate) if rule.mode == "cascade" else np.zeros(n, bool)
+        new_model[r] = small.model
+        new_scope[r] = small.scope
+        new_out[r] = np.rint(out_tok[r] * rule.output_ratio).astype(np.int64)
+        routed |= r
+        escalate |= e
+        evidence["rules"].append({
+            "call_type": rule.call_type, "mode": rule.mode, "small_model": small.model,
+            "requests": int(rows.sum()), "to_small": int(r.sum()), "escalated": int(e.sum()),
+            "share": rule.share, "escalation_rate": rule.escalation_rate if rule.mode == "cascade" else 0.0,
+            "from_models": sorted(set(model[rows].tolist())),
+        })
+    cols: dict[str, Any] = {
+        "model": pa.array(new_model.tolist(), pa.string()), "scope": pa.array(new_scope.tolist(), pa.string()),
+        "output_tokens": new_out, "input_tokens": np.where(routed, tin, col(t, "input_tokens")),
+    }
+    for c in ("cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens"):
+        cols[c] = np.where(routed, 0, col(t, c))
+    out = replace_columns(t, cols)
+    if escalate.any():  # the escalated requests also run on the original model, as they did
+        out = pa.concat_tables([out, t.take(pa.array(np.flatnonzero(escalate)))])
+    return out, evidence

@@ -1,0 +1,64 @@
+"""Fewer tokens: scale and/or cap the variable input of named call types (retrieved context).
+
+The stable prefix (the `prefix` segments, or the declared stable prefix length) is never trimmed: what is
+cut is the rest of the input. Cut tokens come out of plain input first, then cache writes, then reads.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ._common import col, replace_columns, total_input
+from .options import TrimOptions
+
+
+def prefix_tokens(t: pa.Table, stable: dict[str, int] | None = None) -> np.ndarray:
+    """Tokens of each request's stable prefix (sum of its segments' tokens, or the declared length)."""
+    n = t.num_rows
+    out = np.zeros(n, np.int64)
+    if "prefix" in t.column_names and n:
+        arr = t.column("prefix").combine_chunks()
+        lengths = pc.fill_null(pc.list_value_length(arr), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+        vals = arr.flatten()
+        if len(vals):
+            tok = pc.fill_null(vals.field("tokens"), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+            req = np.repeat(np.arange(n), lengths)
+            out = np.bincount(req, tok, minlength=n).astype(np.int64)
+    if stable:
+        ct = np.asarray(t.column("call_type").to_pylist(), dtype=object)
+        decl = np.array([stable.get(c, 0) for c in ct], np.int64)
+        out = np.where(out == 0, decl, out)
+    return out
+
+
+def apply(t: pa.Table, opts: TrimOptions, stable: dict[str, int] | None = None) -> tuple[pa.Table, dict[str, Any]]:
+    evidence: dict[str, Any] = {"call_types": []}
+    if t.num_rows == 0 or not opts.rules:
+        return t, evidence
+    tin = total_input(t)
+    ct = np.asarray(t.column("call_type").to_pylist(), dtype=object)
+    pre = np.minimum(prefix_tokens(t, stable), tin)
+    new_total = tin.copy()
+    for rule in opts.rules:
+        rows = ct == rule.call_type
+        var = tin[rows] - pre[rows]
+        keep = np.floor(var * rule.scale).astype(np.int64)
+        if rule.cap_input_tokens is not None:
+            keep = np.minimum(keep, np.maximum(rule.cap_input_tokens - pre[rows], 0))
+        new_total[rows] = pre[rows] + keep
+        evidence["call_types"].append({
+            "call_type": rule.call_type, "requests": int(rows.sum()), "scale": rule.scale,
+            "cap_input_tokens": rule.cap_input_tokens, "input_tokens_before": int(tin[rows].sum()),
+            "input_tokens_after": int(new_total[rows].sum()), "stable_prefix_tokens": int(pre[rows].sum())})
+    cut = tin - new_total
+    cols: dict[str, Any] = {}
+    for c in ("input_tokens", "cache_write_tokens", "cache_write_1h_tokens", "cache_read_tokens"):
+        v = col(t, c).astype(np.int64)
+        take = np.minimum(v, cut)
+        cols[c] = v - take
+        cut = cut - take
+    return replace_columns(t, cols), evidence

@@ -16,11 +16,12 @@ from types import ModuleType
 from typing import Literal
 
 import ibis
+import pyarrow as pa
 
 from ..catalog import Catalog
 from ..errors import InputError
-from ..workload import Defaults, Workload, finalize, validate
-from . import azure, canonical
+from ..workload import Defaults, Workload, check, finalize
+from . import azure, bedrock_logs, canonical, cur
 
 OnError = Literal["raise", "skip"]
 
@@ -45,6 +46,8 @@ class Raw:
 
 # Order matters for detection: specific formats before the generic canonical one.
 FORMATS: dict[str, ModuleType] = {
+    bedrock_logs.NAME: bedrock_logs,
+    cur.NAME: cur,
     azure.NAME: azure,
     canonical.NAME: canonical,
 }
@@ -113,15 +116,19 @@ def read_workload(
     if fmt == "auto":
         notes += [f"format {name}: {len(fs)} file(s)" for name, fs in groups.items()]
     tables = []
+    rollups = []
     skipped: dict[str, int] = {}
     for name, fs in groups.items():
         raw = FORMATS[name].read(fs, options)
         label = str(fs[0]) if len(fs) == 1 else f"{len(fs)} {name} files"
         canon = finalize(raw.table, catalog, options.defaults, source=label)
-        canon, bad = validate(canon, source=label, on_error=options.on_error)
+        canon, bad, roll = check(canon, source=label, on_error=options.on_error,
+                                    thresholds=catalog.lc_thresholds)
         tables.append(canon)
+        rollups.append(roll)
         for k, v in {**raw.skipped, **bad}.items():
             skipped[k] = skipped.get(k, 0) + v
         notes += raw.notes
     table = tables[0] if len(tables) == 1 else ibis.union(*tables)
-    return Workload(table=table, sources=[str(f) for f in files], skipped=skipped, notes=notes)
+    return Workload(table=table, sources=[str(f) for f in files], skipped=skipped, notes=notes,
+                    rollup=pa.concat_tables(rollups), rollup_thresholds=catalog.lc_thresholds)

@@ -1,0 +1,254 @@
+"""Amazon Bedrock model invocation logs (JSON, plain or gzipped; one record a line or one a file; the
+`AWSLogs/<account>/BedrockModelInvocationLogs/...` tree; `s3://bucket/prefix`).
+
+All four operations (InvokeModel, InvokeModelWithResponseStream, Converse, ConverseStream). Token counts come
+from `input.inputTokenCount` (plain input, excluding cache), `cacheReadInputTokenCount`,
+`cacheWriteInputTokenCount` and `output.outputTokenCount`; the 1-hour part of the cache writes comes from the
+output body where it says so (Anthropic `usage.cache_creation.ephemeral_1h_input_tokens`, Converse
+`usage.cacheDetails[ttl=1h]`, in whole or streamed bodies). `region` is the billing region;
+`inferenceRegion`, the IAM principal and `requestMetadata` go into tags; the call type is
+`requestMetadata[<key>]` (default `call_type`, then `feature`). Records with `errorCode` are not billed and
+are counted apart. With an input body (Converse or Anthropic Messages), `prefix` lists the tools, the system
+prompt and each message as hashed segments whose token counts are the request's input apportioned by text
+length (estimates); the text never leaves DuckDB.
+
+The whole read is one DuckDB pass (`read_json`, streaming, into a temporary Parquet file), so memory stays
+bounded whatever the input size. A file DuckDB cannot parse is re-read line by line to name the bad line.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+import ibis
+
+from ..engine import connection
+from ..errors import InputError
+from ._csv import _quote
+
+if TYPE_CHECKING:
+    from . import Raw, ReadOptions
+
+NAME = "bedrock-logs"
+_n = itertools.count()
+_TMP: list[str] = []
+TOP = {"timestamp": "VARCHAR", "requestId": "VARCHAR", "operation": "VARCHAR", "modelId": "VARCHAR",
+       "region": "VARCHAR", "inferenceRegion": "VARCHAR", "identity": "JSON", "input": "JSON", "output": "JSON",
+       "requestMetadata": "JSON", "errorCode": "VARCHAR", "schemaType": "VARCHAR"}
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    if b"ModelInvocationLog" in head:
+        return True
+    return b'"modelId"' in head and b'"operation"' in head and b'"input"' in head
+
+
+def _tmpdir() -> Path:
+    if not _TMP:
+        d = tempfile.mkdtemp(prefix="inferplan-bedrock-")
+        _TMP.append(d)
+        atexit.register(shutil.rmtree, d, True)
+    return Path(_TMP[0])
+
+
+def _is_ndjson(head: bytes) -> bool:
+    """One record a line, unless the first line opens a pretty-printed object or array."""
+    first = head.lstrip().split(b"\n", 1)[0].rstrip()
+    return first.startswith(b"{") and not first.endswith((b"{", b"[", b",", b":"))
+
+
+def _files_sql(files: list[Path]) -> str:
+    return "[" + ", ".join(_quote(str(f)) for f in files) + "]"
+
+
+def _fast_source(files: list[Path], ndjson: bool) -> str:
+    """read_json over all files with the top-level fields typed; nested objects stay JSON."""
+    cols = "{" + ", ".join(f"{_quote(k)}: {_quote(v)}" for k, v in TOP.items()) + "}"
+    fmt = "newline_delimited" if ndjson else "auto"
+    return (f"SELECT filename AS _file, NULL::BIGINT AS _line, * EXCLUDE (filename) FROM read_json("
+            f"{_files_sql(files)}, format='{fmt}', columns={cols}, filename=true, compression='auto_detect', "
+            "maximum_object_size=268435456)")
+
+
+def _line_source(file: Path) -> str:
+    """The robust path: a file read as lines, each parsed on its own, with its line number."""
+    lines = (f"SELECT row_number() OVER () AS _line, line FROM read_csv({_quote(str(file))}, columns={{'line': "
+             "'VARCHAR'}, header=false, delim='\x1e', quote='', escape='', auto_detect=false, "
+             "max_line_size=268435456, compression='auto')")
+    fields = ", ".join(f"json_extract{'_string' if t == 'VARCHAR' else ''}(line, '$.{k}') AS \"{k}\""
+                       for k, t in TOP.items())
+    return (f"SELECT {_quote(str(file))} AS _file, _line, json_valid(line) AS _valid, {fields} FROM ({lines}) "
+            "WHERE line IS NOT NULL AND trim(line) <> ''")
+
+
+def _int(expr: str) -> str:
+    """A JSON value as BIGINT when it is an integer, else NULL."""
+    return f"(CASE WHEN json_type({expr}) IN ('BIGINT', 'UBIGINT') THEN ({expr})::BIGINT END)"
+
+
+def _bad_int(expr: str) -> str:
+    return f"({expr} IS NOT NULL AND json_type({expr}) NOT IN ('BIGINT', 'UBIGINT', 'NULL'))"
+
+
+def _extract(src: str, call_type_key: str | None) -> str:
+    """Canonical raw columns (plus `_reason` for bad records and `_error` for error records) from `src`."""
+    ct_keys = [call_type_key] if call_type_key else ["call_type", "feature"]
+    ct = "coalesce(" + ", ".join(f"_meta[{_quote(k)}]" for k in ct_keys) + ", NULL)"
+    usage_1h = (
+        "coalesce("
+        f"{_int('ob[1]')}, "
+        "list_sum(list_transform(list_filter(coalesce(json_extract(ob[2], '$[*]'), []), "
+        "lambda d: json_extract_string(d, '$.ttl') = '1h'), lambda d: json_extract(d, '$.inputTokens')::BIGINT)), "
+        "list_sum(list_transform(coalesce(json_extract(_stream, '$[*].message.usage.cache_creation."
+        "ephemeral_1h_input_tokens'), []), lambda d: TRY_CAST(d AS BIGINT))), "
+        "list_sum(list_transform(list_filter(coalesce(json_extract(_stream, '$[*].metadata.usage.cacheDetails[*]'), "
+        "[]), "
+        "lambda d: json_extract_string(d, '$.ttl') = '1h'), lambda d: json_extract(d, '$.inputTokens')::BIGINT)), 0)")
+    return f"""
+    WITH s AS ({src}),
+    a AS (
+      SELECT *, json_extract(input, ['$.inputTokenCount', '$.cacheReadInputTokenCount',
+                                     '$.cacheWriteInputTokenCount', '$.inputBodyJson']) AS ij,
+        json_extract(output, ['$.outputTokenCount', '$.outputBodyJson']) AS oj,
+        TRY_CAST(requestMetadata AS MAP(VARCHAR, VARCHAR)) AS _meta,
+        TRY_CAST("timestamp" AS TIMESTAMPTZ) AS _ts
+      FROM s),
+    b AS (
+      SELECT *, {_int('ij[1]')} AS _in, coalesce({_int('ij[2]')}, 0) AS _cr, coalesce({_int('ij[3]')}, 0) AS _cw,
+        {_int('oj[1]')} AS _out,
+        json_extract(ij[4], ['$.system', '$.messages', '$.tools', '$.toolConfig.tools', '$.serviceTier.type',
+                             '$.serviceTier']) AS bj,
+        json_extract(oj[2], ['$.usage.cache_creation.ephemeral_1h_input_tokens', '$.usage.cacheDetails',
+                             '$.metrics.latencyMs', '$.serviceTier.type']) AS ob,
+        CASE WHEN json_type(oj[2]) = 'ARRAY' THEN oj[2] END AS _stream
+      FROM a),
+    c AS (
+      SELECT *,
+        CASE WHEN errorCode IS NOT NULL AND errorCode <> '' THEN NULL
+          WHEN _ts IS NULL THEN 'timestamp missing or invalid'
+          WHEN modelId IS NULL OR modelId = '' THEN 'modelId missing'
+          WHEN input IS NULL OR json_type(input) <> 'OBJECT' THEN 'input missing or not an object'
+          WHEN output IS NULL OR json_type(output) <> 'OBJECT' THEN 'output missing or not an object'
+          WHEN ij[1] IS NULL THEN 'inputTokenCount missing'
+          WHEN _in IS NULL THEN 'inputTokenCount not an integer'
+          WHEN oj[1] IS NULL THEN 'outputTokenCount missing'
+          WHEN _out IS NULL THEN 'outputTokenCount not an integer'
+          WHEN {_bad_int('ij[2]')} OR {_bad_int('ij[3]')} THEN 'cache token count not an integer'
+          WHEN _in < 0 OR _out < 0 OR _cr < 0 OR _cw < 0 THEN 'negative token count'
+        END AS _reason,
+        least(greatest({usage_1h}, 0), _cw) AS _w1h,
+        list_concat(
+          CASE WHEN json_type(coalesce(bj[3], bj[4])) NOT IN ('NULL') THEN [coalesce(bj[3], bj[4])::VARCHAR]
+               ELSE [] END,
+          CASE WHEN json_type(bj[1]) NOT IN ('NULL') THEN [bj[1]::VARCHAR] ELSE [] END,
+          coalesce(json_extract(bj[2], '$[*]')::VARCHAR[], [])) AS _segs
+      FROM b),
+    d AS (
+      SELECT *, list_transform(_segs, lambda x: strlen(x)) AS _lens,
+        coalesce(list_sum(list_transform(_segs, lambda x: strlen(x))), 0) AS _tot,
+        coalesce(_in, 0) + _cr + _cw AS _tin
+      FROM c)
+    SELECT _file, _line, _reason, errorCode AS _error,
+      _ts AS ts, requestId AS request_id, modelId AS model_id, region,
+      CASE lower(coalesce(json_extract_string(bj[5], '$'), json_extract_string(bj[6], '$'),
+                          json_extract_string(ob[4], '$')))
+        WHEN 'flex' THEN 'flex' WHEN 'priority' THEN 'priority' WHEN 'reserved' THEN 'provisioned'
+        WHEN 'default' THEN 'standard' ELSE NULL END AS tier,
+      coalesce({ct}, NULL) AS call_type,
+      _in AS input_tokens, _cr AS cache_read_tokens, _cw - _w1h AS cache_write_tokens,
+      _w1h AS cache_write_1h_tokens, _out AS output_tokens,
+      CASE WHEN len(_segs) > 0 AND _tot > 0 THEN list_transform(range(1, len(_segs) + 1), lambda i: {{
+        'hash': md5(_segs[i])[1:16],
+        'tokens': (round(_tin * coalesce(list_sum(_lens[1:i]), 0) / _tot)
+                   - round(_tin * coalesce(list_sum(_lens[1:i - 1]), 0) / _tot))::BIGINT}}) END AS prefix,
+      coalesce(TRY_CAST(json_extract(ob[3], '$') AS DOUBLE),
+               list_max(TRY_CAST(json_extract(_stream, '$[*].metadata.metrics.latencyMs') AS DOUBLE[]))) AS latency_ms,
+      map_from_entries(list_filter(list_concat(coalesce(map_entries(_meta), []), [
+        {{'key': 'iam_principal', 'value': json_extract_string(identity, '$.arn')}},
+        {{'key': 'inference_region', 'value': inferenceRegion}}]), lambda e: e.value IS NOT NULL)) AS tags
+    FROM d"""
+
+
+RAW_COLUMNS = ("ts", "request_id", "model_id", "region", "tier", "call_type", "input_tokens", "cache_read_tokens",
+               "cache_write_tokens", "cache_write_1h_tokens", "output_tokens", "prefix", "latency_ms", "tags")
+
+
+def read(paths: list[Path], options: ReadOptions) -> Raw:
+    from . import Raw, head_bytes
+
+    con = connection()
+    con.raw_sql("SET TimeZone = 'UTC'")
+    groups: dict[bool, list[Path]] = {}
+    for p in paths:
+        groups.setdefault(_is_ndjson(head_bytes(p)), []).append(p)
+    outs: list[str] = []
+    skipped: dict[str, int] = {}
+    notes: list[str] = []
+    errors: dict[str, int] = {}
+    for ndjson, files in groups.items():
+        out = str(_tmpdir() / f"bedrock_{next(_n)}.parquet")
+        query = _extract(_fast_source(files, ndjson), options.call_type_key)
+        try:
+            con.raw_sql(f"COPY ({query}) TO {_quote(out)} (FORMAT PARQUET)")
+        except (duckdb.InvalidInputException, duckdb.ConversionException):
+            # some file is not valid JSON: re-read each file line by line to find and count the bad records
+            parts = []
+            for f in files:
+                part = str(_tmpdir() / f"bedrock_{next(_n)}.parquet")
+                _copy_robust(con, f, ndjson, options, part)
+                parts.append(part)
+            con.raw_sql(f"COPY (SELECT * FROM read_parquet({_files_sql(parts)})) TO {_quote(out)} (FORMAT PARQUET)")
+        rel = f"read_parquet({_quote(out)})"
+        for reason, file, line, n in con.raw_sql(
+                f"SELECT _reason, min(_file), min(_line), count(*) FROM {rel} WHERE _reason IS NOT NULL "
+                "GROUP BY 1 ORDER BY 1").fetchall():
+            if options.on_error != "skip":
+                raise InputError(_where(con, file, line, reason, ndjson, options) + f": {reason} ({n} record(s) in "
+                                 "all); fix the record or pass --on-error skip to skip bad records")
+            skipped[f"bedrock log: {reason}"] = skipped.get(f"bedrock log: {reason}", 0) + int(n)
+        for code, n in con.raw_sql(f"SELECT _error, count(*) FROM {rel} WHERE _error IS NOT NULL AND _error <> '' "
+                                   "GROUP BY 1").fetchall():
+            errors[code] = errors.get(code, 0) + int(n)
+        outs.append(out)
+    if errors:
+        notes.append(f"{sum(errors.values()):,} error record(s) not billed, left out: " +
+                     ", ".join(f"{k} x{v:,}" for k, v in sorted(errors.items())))
+    table = con.sql(f"SELECT {', '.join(RAW_COLUMNS)} FROM read_parquet({_files_sql([Path(o) for o in outs])}) "
+                    "WHERE _reason IS NULL AND (_error IS NULL OR _error = '')")
+    return Raw(table=table, skipped=skipped, notes=notes)
+
+
+def _copy_robust(con: ibis.BaseBackend, f: Path, ndjson: bool, options: ReadOptions, out: str) -> None:
+    """One file, record by record: invalid JSON becomes a `_reason`, not a failed read."""
+    if ndjson:
+        src = _line_source(f)
+        query = _extract(f"SELECT * EXCLUDE (_valid) FROM ({src}) WHERE _valid", options.call_type_key)
+        invalid = (f"SELECT _file, _line, 'invalid JSON (truncated or malformed record)' AS _reason, "
+                   f"NULL AS _error, {', '.join(f'NULL AS {c}' for c in RAW_COLUMNS)} FROM ({src}) WHERE NOT _valid")
+        query = f"SELECT * FROM ({query}) UNION ALL BY NAME SELECT * FROM ({invalid})"
+        con.raw_sql(f"COPY ({query}) TO {_quote(out)} (FORMAT PARQUET)")
+        return
+    try:
+        con.raw_sql(f"COPY ({_extract(_fast_source([f], False), options.call_type_key)}) TO {_quote(out)} "
+                    "(FORMAT PARQUET)")
+    except (duckdb.InvalidInputException, duckdb.ConversionException):
+        con.raw_sql(f"COPY (SELECT {_quote(str(f))} AS _file, NULL::BIGINT AS _line, 'invalid JSON file' AS _reason,"
+                    f" NULL AS _error, {', '.join(f'NULL AS {c}' for c in RAW_COLUMNS)}) TO {_quote(out)} "
+                    "(FORMAT PARQUET)")
+
+
+def _where(con: ibis.BaseBackend, file: str, line: int | None, reason: str, ndjson: bool,
+           options: ReadOptions) -> str:
+    """`file: line N` of the first record with `reason` (re-reading that one file by lines if needed)."""
+    if line is None and ndjson:
+        q = _extract(f"SELECT * EXCLUDE (_valid) FROM ({_line_source(Path(file))}) WHERE _valid",
+                     options.call_type_key)
+        row = con.raw_sql(f"SELECT min(_line) FROM ({q}) WHERE _reason = {_quote(reason)}").fetchone()
+        line = row[0] if row else None
+    return f"{file}: line {line}" if line is not None else f"{file}: a record"

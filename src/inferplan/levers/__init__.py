@@ -102,7 +102,8 @@ def evaluate(workload: Workload | ibis.Table | pa.Table, catalog: Catalog, lever
         else:
             cf, evidence = apply_levers(table, catalog, names[:k], opts)
             new, by_ct = price_table(cf, catalog)
-        steps.append({"after": names[k - 1], **_result(base, new, by_ct), "step_saving_usd": round(prev - new, 6) + 0.0})
+        steps.append({"after": names[k - 1], **_result(base, new, by_ct),
+                      "step_saving_usd": round(prev - new, 6) + 0.0})
         prev = new
     total_saving = base - prev
     for s in steps:

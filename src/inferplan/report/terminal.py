@@ -49,3 +49,7 @@ def render(summary: dict[str, Any], console: Console | None = None) -> None:
         c.print(f"[yellow]skipped[/yellow] {v:,} record(s): {k}")
     for n in summary["notes"]:
         c.print(f"[dim]note:[/dim] {n}")
+    if summary.get("levers"):
+        from .levers import render_levers
+
+        render_levers(summary["levers"], c)

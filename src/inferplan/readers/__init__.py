@@ -21,7 +21,7 @@ import pyarrow as pa
 from ..catalog import Catalog
 from ..errors import InputError
 from ..workload import Defaults, Workload, check, finalize
-from . import azure, bedrock_logs, canonical, cur
+from . import azure, bedrock_logs, canonical, cur, openai_usage
 
 OnError = Literal["raise", "skip"]
 
@@ -48,6 +48,7 @@ class Raw:
 FORMATS: dict[str, ModuleType] = {
     bedrock_logs.NAME: bedrock_logs,
     cur.NAME: cur,
+    openai_usage.NAME: openai_usage,
     azure.NAME: azure,
     canonical.NAME: canonical,
 }

@@ -1,0 +1,67 @@
+"""`inferplan reconcile --logs LOGS --cur CUR`: where inferplan's repricing of the logs and the bill differ."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from ..catalog import load_catalog
+from ..cli import CatalogOpt, JsonOpt, app, friendly, out
+from ..errors import InferplanError
+from ..readers import ReadOptions, read_workload
+from ..readers.cur import read_cur
+from ..reconcile import reconcile as run_reconcile
+from ..workload import Defaults
+
+
+@app.command()
+@friendly
+def reconcile(
+    logs: Annotated[list[Path], typer.Option("--logs", help="Usage logs (files or folders; repeatable).")],
+    cur: Annotated[list[Path], typer.Option("--cur", help="CUR 2.0 export(s), CSV or Parquet (repeatable).")],
+    format: Annotated[str, typer.Option("--format", "-f", help="Format of the logs: auto or a name.")] = "auto",
+    model: Annotated[str | None, typer.Option(help="Model for logs without one.")] = None,
+    region: Annotated[str, typer.Option(help="AWS region for logs without one.")] = "us-east-1",
+    on_error: Annotated[str, typer.Option("--on-error", help="raise or skip bad records.")] = "raise",
+    tolerance: Annotated[float, typer.Option(help="Dollar difference per key that counts as a match.")] = 0.005,
+    top: Annotated[int, typer.Option(help="How many differing keys to show.")] = 20,
+    catalog: CatalogOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Compare the logs, repriced at catalog prices, with the bill per day, model and token kind."""
+    if on_error not in ("raise", "skip"):
+        raise InferplanError(f"--on-error must be raise or skip, not {on_error!r}")
+    cat = load_catalog(catalog)
+    opts = ReadOptions(defaults=Defaults(model=model, region=region), on_error=on_error)  # type: ignore[arg-type]
+    wl = read_workload(logs, cat, format, opts)
+    bill = read_cur(list(cur), cat, on_error=on_error)
+    rec = run_reconcile(wl, bill, cat, tolerance_usd=tolerance)
+    summary = rec.summary(top)
+    summary["notes"] = [*wl.notes, *summary["notes"]]
+    summary["skipped"] = {**wl.skipped, **bill.skipped}
+    if json_out:
+        sys.stdout.write(json.dumps(summary, default=str) + "\n")
+        return
+    out.print(f"logs repriced: ${summary['logs_usd']:,.2f}   bill: ${summary['bill_usd']:,.2f}   "
+              f"difference (bill - logs): ${summary['difference_usd']:,.2f}")
+    out.print(f"{summary['keys_differing']} of {summary['keys']} day/model/scope/region/tier/token-kind keys differ "
+              f"by more than ${tolerance}")
+    if summary["differences"]:
+        t = Table(title="largest differences", title_justify="left")
+        for c in ("day", "model", "scope", "region", "tier", "token_kind", "logs_tokens", "bill_tokens",
+                  "logs_usd", "bill_usd", "diff_usd"):
+            t.add_column(c)
+        for r in summary["differences"]:
+            t.add_row(*[f"{r[c]:,.2f}" if isinstance(r[c], float) else f"{r[c]:,}" if isinstance(r[c], int)
+                        else str(r[c]) for c in ("day", "model", "scope", "region", "tier", "token_kind",
+                                                 "logs_tokens", "bill_tokens", "logs_usd", "bill_usd", "diff_usd")])
+        out.print(t)
+    for n in summary["notes"]:
+        out.print(f"note: {n}")
+    for k, v in summary["skipped"].items():
+        out.print(f"skipped: {k}: {v:,}")

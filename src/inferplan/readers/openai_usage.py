@@ -1,0 +1,82 @@
+"""OpenAI-compatible usage as JSON lines (vLLM, OpenAI, LiteLLM proxies): chat completion objects with
+`usage`, or OpenAI Batch API output lines (`{custom_id, response: {body: ...}}`, tier batch).
+
+`prompt_tokens` INCLUDES cached tokens: plain input = prompt_tokens - cached reads
+(`prompt_tokens_details.cached_tokens`, or LiteLLM's `cache_read_input_tokens`) - cache writes
+(`cache_creation_input_tokens`; the 1-hour part from `cache_creation.ephemeral_1h_input_tokens`). `created`
+(Unix seconds) is the time; `service_tier` (default/flex/priority) the tier; the call type comes from
+`metadata[<key>]` (default `call_type`, then `feature`); `bedrock/` and `converse/` prefixes of the model are
+dropped. A record with `error` set is not billed and is counted apart.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ._jsonl import collect, is_ndjson, json_int, lines_sql
+
+if TYPE_CHECKING:
+    from . import Raw, ReadOptions
+
+NAME = "openai-usage"
+COLUMNS = ["ts", "request_id", "model_id", "region", "tier", "call_type", "input_tokens", "cache_read_tokens",
+           "cache_write_tokens", "cache_write_1h_tokens", "output_tokens", "tags"]
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    return is_ndjson(head) and b'"prompt_tokens"' in head and (b'"usage"' in head)
+
+
+def strip_provider(expr: str) -> str:
+    """SQL: a gateway's model name without its provider route (`bedrock/converse/us.anthropic...`)."""
+    return f"regexp_replace({expr}, '^(bedrock/)?((converse|invoke)/)?', '')"
+
+
+def read(paths: list[Path], options: ReadOptions) -> Raw:
+    from . import Raw
+
+    keys = [options.call_type_key] if options.call_type_key else ["call_type", "feature"]
+    ct = "coalesce(" + ", ".join(f"json_extract_string(b, '$.metadata.{k}')" for k in keys) + ", NULL)"
+    u = "json_extract(b, '$.usage')"
+    query = f"""
+    WITH l AS ({lines_sql(paths)}),
+    r AS (SELECT *, CASE WHEN json_type(j, '$.response.body') = 'OBJECT' THEN json_extract(j, '$.response.body')
+                    ELSE j END AS b, json_type(j, '$.response.body') = 'OBJECT' AS _batch FROM l),
+    t AS (SELECT *, json_extract(b, ['$.usage.prompt_tokens', '$.usage.completion_tokens',
+        '$.usage.prompt_tokens_details.cached_tokens', '$.usage.cache_read_input_tokens',
+        '$.usage.cache_creation_input_tokens', '$.usage.cache_creation.ephemeral_1h_input_tokens']) AS k,
+        coalesce(json_extract(b, '$.created'), json_extract(j, '$.created')) AS _created FROM r),
+    v AS (SELECT *, {json_int('k[1]')} AS _p, {json_int('k[2]')} AS _c,
+        coalesce({json_int('k[3]')}, {json_int('k[4]')}, 0) AS _cr, coalesce({json_int('k[5]')}, 0) AS _cw,
+        coalesce({json_int('k[6]')}, 0) AS _w1h FROM t)
+    SELECT _file, _line,
+      CASE WHEN NOT _valid THEN 'invalid JSON (truncated or malformed record)'
+        WHEN json_type(j) <> 'OBJECT' THEN 'record is not a JSON object'
+        WHEN json_type(j, '$.error') NOT IN ('NULL') AND json_type(j, '$.error') IS NOT NULL THEN NULL
+        WHEN {u} IS NULL THEN 'usage missing'
+        WHEN k[1] IS NULL THEN 'usage.prompt_tokens missing'
+        WHEN _p IS NULL THEN 'usage.prompt_tokens not an integer'
+        WHEN _c IS NULL THEN 'usage.completion_tokens missing or not an integer'
+        WHEN _p < 0 OR _c < 0 OR _cr < 0 OR _cw < 0 THEN 'negative token count'
+        WHEN _p < _cr + _cw THEN 'prompt_tokens smaller than its cached tokens'
+        WHEN json_extract_string(b, '$.model') IS NULL THEN 'model missing'
+        WHEN TRY_CAST(json_extract_string(_created, '$') AS DOUBLE) IS NULL THEN 'created missing or not a number'
+      END AS _reason,
+      json_type(j, '$.error') NOT IN ('NULL') AND json_type(j, '$.error') IS NOT NULL AS _error,
+      to_timestamp(TRY_CAST(json_extract_string(_created, '$') AS DOUBLE)) AS ts,
+      coalesce(json_extract_string(b, '$.id'), json_extract_string(j, '$.custom_id')) AS request_id,
+      {strip_provider("json_extract_string(b, '$.model')")} AS model_id,
+      json_extract_string(b, '$.region') AS region,
+      CASE WHEN _batch THEN 'batch' ELSE CASE lower(json_extract_string(b, '$.service_tier'))
+        WHEN 'flex' THEN 'flex' WHEN 'priority' THEN 'priority' WHEN 'default' THEN 'standard'
+        WHEN 'auto' THEN 'standard' ELSE NULL END END AS tier,
+      {ct} AS call_type,
+      _p - _cr - _cw AS input_tokens, _cr AS cache_read_tokens, _cw - least(_w1h, _cw) AS cache_write_tokens,
+      least(_w1h, _cw) AS cache_write_1h_tokens, _c AS output_tokens,
+      coalesce(TRY_CAST(json_extract(b, '$.metadata') AS MAP(VARCHAR, VARCHAR)), MAP {{}}) AS tags
+    FROM v"""
+    table, skipped = collect(query, [*COLUMNS, "_error"], options.on_error, "openai usage")
+    n_err = int(table.filter(table._error.fill_null(False)).count().execute())
+    notes = [f"{n_err:,} error record(s) not billed, left out"] if n_err else []
+    return Raw(table=table.filter(~table._error.fill_null(False)).drop("_error"), skipped=skipped, notes=notes)

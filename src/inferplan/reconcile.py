@@ -1,0 +1,82 @@
+"""Reconcile: inferplan's repricing of the logs against the bill (CUR), per day, model and token kind.
+
+Both sides are brought to one long table keyed by (day, model, scope, region, tier, token kind); a full outer
+join gives the difference in tokens and dollars on each key, so a missing day of cache writes in the logs
+shows up as that day, that model, that token kind, and by how much.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import ibis
+import pyarrow as pa
+
+from .catalog import Catalog
+from .pricing import KINDS, price_workload
+from .readers.cur import Cur
+from .workload import Workload
+
+KEY = ("day", "model", "scope", "region", "tier", "token_kind")
+
+
+@dataclass
+class Reconciliation:
+    """Per-key tokens and dollars on both sides; `differences` keeps the keys that differ."""
+
+    table: pa.Table
+    tolerance_usd: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def differences(self) -> pa.Table:
+        import pyarrow.compute as pc
+
+        t = self.table
+        mask = pc.or_(pc.greater(pc.abs(t["diff_usd"]), self.tolerance_usd), pc.not_equal(t["diff_tokens"], 0))
+        return t.filter(mask)
+
+    def summary(self, top: int = 20) -> dict[str, Any]:
+        import pyarrow.compute as pc
+
+        t = self.table
+        logs = float(pc.sum(t["logs_usd"]).as_py() or 0.0)
+        bill = float(pc.sum(t["bill_usd"]).as_py() or 0.0)
+        diffs = self.differences
+        # one row per differing key (days x models x kinds): small, sorted in Python
+        rows = sorted(diffs.to_pylist(), key=lambda r: -abs(r["diff_usd"]))[:top]
+        for r in rows:
+            r["day"] = r["day"].isoformat()
+        return {"logs_usd": round(logs, 6), "bill_usd": round(bill, 6), "difference_usd": round(bill - logs, 6),
+                "keys": t.num_rows, "keys_differing": diffs.num_rows, "tolerance_usd": self.tolerance_usd,
+                "differences": rows, "notes": list(self.notes)}
+
+
+def logs_by_day(workload: Workload | ibis.Table, catalog: Catalog) -> pa.Table:
+    """The repriced logs in the CUR's shape: tokens and dollars per day, model, scope, region, tier, kind."""
+    bill = price_workload(workload, catalog).table
+    t = bill.mutate(day=bill.ts.date())
+    parts = []
+    for kind, col in KINDS.items():
+        g = t.group_by(["day", "model", "scope", "region", "tier"]).aggregate(
+            tokens=t[col].sum().cast("int64"), cost_usd=t[f"{kind}_usd"].sum())
+        parts.append(g.mutate(token_kind=ibis.literal(kind)))
+    out = ibis.union(*parts)
+    return out.filter(out.tokens != 0).to_pyarrow()
+
+
+def reconcile(workload: Workload | ibis.Table, cur: Cur, catalog: Catalog, *,
+              tolerance_usd: float = 0.005) -> Reconciliation:
+    """Compare the logs' repricing with the bill on every (day, model, scope, region, tier, token kind)."""
+    logs = ibis.memtable(logs_by_day(workload, catalog)).rename(logs_tokens="tokens", logs_usd="cost_usd")
+    bill = ibis.memtable(cur.table).rename(bill_tokens="tokens", bill_usd="cost_usd")
+    logs = logs.select(*KEY, "logs_tokens", "logs_usd")
+    bill = bill.select(*KEY, "bill_tokens", "bill_usd")
+    j = logs.outer_join(bill, list(KEY))
+    key = {k: ibis.coalesce(j[k], j[f"{k}_right"]) for k in KEY}
+    out = j.select(**key, logs_tokens=j.logs_tokens.fill_null(0), bill_tokens=j.bill_tokens.fill_null(0),
+                   logs_usd=j.logs_usd.fill_null(0.0), bill_usd=j.bill_usd.fill_null(0.0))
+    out = out.mutate(diff_tokens=out.bill_tokens - out.logs_tokens, diff_usd=out.bill_usd - out.logs_usd)
+    table = out.order_by(list(KEY)).to_pyarrow()
+    return Reconciliation(table=table, tolerance_usd=tolerance_usd, notes=list(cur.notes))

@@ -58,3 +58,14 @@ def test_static_batching_wastes_slots_on_spread_outputs():
     mix = RequestMix.from_arrays(np.full(5, 500.0), outs)
     even = RequestMix.from_arrays(np.full(5, 500.0), np.full(5, outs.mean()))
     assert static_batch_throughput(L8B, L40S, "bf16", mix, 32) < static_batch_throughput(L8B, L40S, "bf16", even, 32)
+
+
+def test_mix_from_workload_counts_every_input_bucket():
+    import ibis
+
+    t = ibis.memtable({"input_tokens": [100, 300], "cache_read_tokens": [100, 0], "cache_write_tokens": [0, 100],
+                       "cache_write_1h_tokens": [0, 0], "output_tokens": [10, 30]})
+    mix = RequestMix.from_workload(t)
+    assert mix.input_tokens == 300 and mix.output_tokens == 20  # (200 + 400) / 2, (10 + 30) / 2
+    assert mix.prefix_hit == pytest.approx(100 / 600)
+    assert RequestMix.from_workload(t, use_cache_reads=False).prefix_hit == 0

@@ -47,6 +47,25 @@ class RequestMix(BaseModel):
         return cls(input_tokens=float(np.mean(input_tokens)), output_tokens=max(1.0, float(out.mean())),
                    prefix_hit=prefix_hit, output_samples=tuple(np.maximum(out, 1.0).tolist()))
 
+    @classmethod
+    def from_workload(cls, workload: Any, use_cache_reads: bool = True) -> RequestMix:
+        """Mean shape of a canonical workload (a `Workload` or its Ibis table), computed in the engine.
+
+        Input counts every input bucket (plain, cache read, cache writes); with `use_cache_reads` the share of
+        input read from a prompt cache becomes the prefix-cache hit rate of a self-hosted replica."""
+        from ..errors import InputError
+
+        t = getattr(workload, "table", workload)
+        cached = t.cache_read_tokens.sum()
+        total = (t.input_tokens + t.cache_read_tokens + t.cache_write_tokens + t.cache_write_1h_tokens).sum()
+        df = t.aggregate(n=t.count(), total_in=total, cached=cached, total_out=t.output_tokens.sum()).execute()
+        n, total_in, hit_tokens, total_out = (float(df[c].iloc[0] or 0) for c in ("n", "total_in", "cached",
+                                                                                   "total_out"))
+        if n == 0 or total_in == 0:
+            raise InputError("the workload has no requests with input tokens: no request mix to size for")
+        return cls(input_tokens=total_in / n, output_tokens=max(1.0, total_out / n),
+                   prefix_hit=min(1.0, hit_tokens / total_in) if use_cache_reads else 0.0)
+
     @property
     def new_input_tokens(self) -> float:
         return self.input_tokens * (1.0 - self.prefix_hit)

@@ -9,8 +9,9 @@ casts to the canonical schema, and `workload.validate()` checks values.
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Literal
@@ -21,7 +22,7 @@ import pyarrow as pa
 from ..catalog import Catalog
 from ..errors import InputError
 from ..workload import Defaults, Workload, check, finalize
-from . import azure, bedrock_logs, canonical, cur, openai_usage
+from . import azure, bedrock_batch, bedrock_logs, burstgpt, canonical, cur, litellm, mooncake, openai_usage, servegen
 
 OnError = Literal["raise", "skip"]
 
@@ -33,6 +34,13 @@ class ReadOptions:
     defaults: Defaults = Defaults()
     on_error: OnError = "raise"
     call_type_key: str | None = None
+    # traces with relative times start here (Mooncake, BurstGPT, ServeGen)
+    trace_start: datetime = datetime(2026, 1, 5, tzinfo=UTC)
+    # source model name -> model id, for traces whose models are not Bedrock's (BurstGPT)
+    model_map: Mapping[str, str] | None = None
+    # drawn traces (ServeGen): random seed and the fraction of the published rate to draw
+    seed: int = 0
+    rate_scale: float = 0.01
 
 
 @dataclass
@@ -49,6 +57,11 @@ FORMATS: dict[str, ModuleType] = {
     bedrock_logs.NAME: bedrock_logs,
     cur.NAME: cur,
     openai_usage.NAME: openai_usage,
+    litellm.NAME: litellm,
+    bedrock_batch.NAME: bedrock_batch,
+    mooncake.NAME: mooncake,
+    burstgpt.NAME: burstgpt,
+    servegen.NAME: servegen,
     azure.NAME: azure,
     canonical.NAME: canonical,
 }
@@ -65,7 +78,15 @@ def register(module: ModuleType, *, first: bool = True) -> None:
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     """Files as given; folders expanded recursively (sorted, hidden files skipped)."""
     out: list[Path] = []
-    for p in map(Path, paths):
+    local = []
+    for p in paths:
+        if str(p).startswith("s3://"):
+            from ._s3 import download
+
+            out.extend(download(str(p)))
+        else:
+            local.append(p)
+    for p in map(Path, local):
         if p.is_dir():
             out.extend(sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith(".")))
         elif p.is_file():
@@ -109,13 +130,27 @@ def read_workload(
     files = expand_paths(paths)
     groups: dict[str, list[Path]] = {}
     notes: list[str] = []
+    explicit = {Path(p) for p in paths if not str(p).startswith("s3://") and Path(p).is_file()}
+    ignored: list[str] = []
     for f in files:
-        name = detect(f) if fmt == "auto" else fmt
+        if fmt == "auto" and f not in explicit:
+            try:  # a file found in a folder (LICENSE, README...) that is no usage format is left out, and said
+                name = detect(f)
+            except InputError:
+                ignored.append(f.name)
+                continue
+        else:
+            name = detect(f) if fmt == "auto" else fmt
         if name not in FORMATS:
             raise InputError(f"unknown format {name!r}; known: auto, {', '.join(FORMATS)}")
         groups.setdefault(name, []).append(f)
     if fmt == "auto":
         notes += [f"format {name}: {len(fs)} file(s)" for name, fs in groups.items()]
+    if ignored:
+        notes.append(f"left out {len(ignored)} file(s) in no known format: " + ", ".join(sorted(set(ignored))[:5]))
+    if not groups:
+        raise InputError(f"no usage file in a known format among {len(files)} file(s); pass --format one of "
+                         f"{', '.join(FORMATS)}")
     tables = []
     rollups = []
     skipped: dict[str, int] = {}

@@ -160,7 +160,8 @@ def _load(path: Path) -> str:
     unit = "pricing_unit" if "pricing_unit" in cols else "NULL"
     return (f"SELECT line_item_usage_type AS usage_type, {pname}::VARCHAR AS product_name, {unit} AS pricing_unit, "
             "TRY_CAST(line_item_usage_amount AS DOUBLE) AS amount, TRY_CAST(line_item_unblended_cost AS DOUBLE) "
-            "AS cost, TRY_CAST(line_item_usage_start_date AS TIMESTAMP) AS start, line_item_product_code AS product_code, "
+            "AS cost, TRY_CAST(line_item_usage_start_date AS TIMESTAMP) AS start, "
+            "line_item_product_code AS product_code, "
             f"line_item_line_item_type AS item_type FROM {src}")
 
 

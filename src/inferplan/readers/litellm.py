@@ -1,0 +1,99 @@
+"""LiteLLM spend logs (`LiteLLM_SpendLogs` exported as CSV, JSON lines or a JSON array).
+
+`prompt_tokens` includes cached tokens: plain input = prompt_tokens - cache reads
+(`metadata.usage_object.prompt_tokens_details.cached_tokens` or `cache_read_input_tokens`) - cache writes
+(`cache_creation_input_tokens`). LiteLLM's own `call_type` column is the API method (`acompletion`), not
+what the call is for: the call type comes from `metadata.requester_metadata[<key>]` or `metadata[<key>]`
+(default `call_type`, then `feature`). `startTime` is the time, `endTime - startTime` the latency. Rows with
+`status` other than success are not billed, and LiteLLM cache hits (`cache_hit` true: no provider call)
+cost nothing: both are counted apart. Team, user, end user, key and LiteLLM's own spend go into tags.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ._csv import _quote
+from ._jsonl import collect, is_ndjson, json_int, lines_sql
+from .openai_usage import strip_provider
+
+if TYPE_CHECKING:
+    from . import Raw, ReadOptions
+
+NAME = "litellm"
+_KEYS = (b"startTime", b"prompt_tokens", b"completion_tokens")
+COLUMNS = ["ts", "request_id", "model_id", "call_type", "input_tokens", "cache_read_tokens",
+           "cache_write_tokens", "output_tokens", "latency_ms", "tags"]
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    return all(k in head for k in _KEYS) and (b"spend" in head or b"model_group" in head)
+
+
+def _source(p: Path, head: bytes) -> str:
+    """`_file, _line, _valid, j` for one export, whatever its layout."""
+    if is_ndjson(head):
+        return lines_sql([p])
+    if head.lstrip().startswith(b"["):
+        return (f"SELECT {_quote(str(p))} AS _file, row_number() OVER () AS _line, true AS _valid, to_json(r) AS j "
+                f"FROM read_json({_quote(str(p))}, format='array', records=false) t(r)")
+    return (f"SELECT {_quote(str(p))} AS _file, row_number() OVER () + 1 AS _line, true AS _valid, to_json(r) AS j "
+            f"FROM read_csv({_quote(str(p))}, header=true, all_varchar=true) r")
+
+
+def read(paths: list[Path], options: ReadOptions) -> Raw:
+    from . import Raw, head_bytes
+
+    keys = [options.call_type_key] if options.call_type_key else ["call_type", "feature"]
+    ct = "coalesce(" + ", ".join(f"json_extract_string(md, '$.requester_metadata.{k}'), "
+                                 f"json_extract_string(md, '$.{k}')" for k in keys) + ")"
+    src = " UNION ALL ".join(_source(p, head_bytes(p)) for p in paths)
+    num = "(CASE WHEN json_type(j, '{p}') = 'VARCHAR' THEN TRY_CAST(json_extract_string(j, '{p}') AS JSON) " \
+          "ELSE json_extract(j, '{p}') END)"
+    uo = "json_extract(md, '$.usage_object')"
+    query = f"""
+    WITH l AS ({src}),
+    m AS (SELECT *, {num.format(p='$.metadata')} AS md, {num.format(p='$.prompt_tokens')} AS pj,
+      {num.format(p='$.completion_tokens')} AS cj FROM l),
+    v AS (SELECT *, {json_int('pj')} AS _p, {json_int('cj')} AS _c,
+      coalesce({json_int(f"json_extract({uo}, '$.prompt_tokens_details.cached_tokens')")},
+               {json_int(f"json_extract({uo}, '$.cache_read_input_tokens')")}, 0) AS _cr,
+      coalesce({json_int(f"json_extract({uo}, '$.cache_creation_input_tokens')")}, 0) AS _cw,
+      TRY_CAST(json_extract_string(j, '$.startTime') AS TIMESTAMPTZ) AS _ts,
+      TRY_CAST(json_extract_string(j, '$.endTime') AS TIMESTAMPTZ) AS _te,
+      lower(coalesce(json_extract_string(j, '$.status'), 'success')) AS _status,
+      lower(coalesce(json_extract_string(j, '$.cache_hit'), 'false')) IN ('true', '1') AS _hit FROM m)
+    SELECT _file, _line,
+      CASE WHEN NOT _valid THEN 'invalid JSON (truncated or malformed record)'
+        WHEN _status NOT IN ('success', '') OR _hit THEN NULL
+        WHEN _ts IS NULL THEN 'startTime missing or invalid'
+        WHEN pj IS NULL THEN 'prompt_tokens missing'
+        WHEN _p IS NULL THEN 'prompt_tokens not an integer'
+        WHEN _c IS NULL THEN 'completion_tokens missing or not an integer'
+        WHEN _p < 0 OR _c < 0 OR _cr < 0 OR _cw < 0 THEN 'negative token count'
+        WHEN _p < _cr + _cw THEN 'prompt_tokens smaller than its cached tokens'
+        WHEN coalesce(json_extract_string(j, '$.model'), '') = '' THEN 'model missing' END AS _reason,
+      _status NOT IN ('success', '') AS _failed, _hit,
+      _ts AS ts, json_extract_string(j, '$.request_id') AS request_id,
+      {strip_provider("json_extract_string(j, '$.model')")} AS model_id, {ct} AS call_type,
+      _p - _cr - _cw AS input_tokens, _cr AS cache_read_tokens, _cw AS cache_write_tokens, _c AS output_tokens,
+      epoch_ms(_te) - epoch_ms(_ts) AS latency_ms,
+      map_from_entries(list_filter([
+        {{'key': 'team', 'value': json_extract_string(j, '$.team_id')}},
+        {{'key': 'user', 'value': json_extract_string(j, '$.user')}},
+        {{'key': 'end_user', 'value': json_extract_string(j, '$.end_user')}},
+        {{'key': 'api_key', 'value': json_extract_string(j, '$.api_key')}},
+        {{'key': 'model_group', 'value': json_extract_string(j, '$.model_group')}},
+        {{'key': 'litellm_spend_usd', 'value': json_extract_string(j, '$.spend')}}],
+        lambda e: e.value IS NOT NULL AND e.value <> '')) AS tags
+    FROM v"""
+    table, skipped = collect(query, [*COLUMNS, "_failed", "_hit"], options.on_error, "litellm")
+    counts = table.aggregate(failed=table._failed.sum(), hits=table._hit.sum()).to_pyarrow().to_pylist()[0]
+    notes = []
+    if counts["failed"]:
+        notes.append(f"litellm: {int(counts['failed']):,} failed request(s) not billed, left out")
+    if counts["hits"]:
+        notes.append(f"litellm: {int(counts['hits']):,} LiteLLM cache hit(s) (no provider call), left out")
+    good = table.filter(~table._failed & ~table._hit).drop("_failed", "_hit")
+    return Raw(table=good, skipped=skipped, notes=notes)

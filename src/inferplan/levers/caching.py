@@ -96,8 +96,23 @@ def _model_cache_rules(catalog: Catalog, models: list[str]) -> tuple[dict[str, i
     return mins, ttls
 
 
-def apply(t: pa.Table, catalog: Catalog, opts: CachingOptions) -> tuple[pa.Table, dict[str, Any]]:
-    """The caching counterfactual of a canonical table, with the evidence per call type and model."""
+def apply(t: pa.Table, catalog: Catalog, opts: CachingOptions, *, breakers: bool = True
+          ) -> tuple[pa.Table, dict[str, Any]]:
+    """The caching counterfactual of a canonical table, with the evidence per call type and model (and the
+    cache breakers found, with the dollars that moving each to the end of the prefix would save)."""
+    out, evidence = _apply(t, catalog, opts)
+    if breakers and evidence["groups"]:
+        from . import breakers as brk
+
+        def input_usd(tab: pa.Table) -> float:
+            res, _ = _apply(tab, catalog, opts)
+            return float(np.nansum(input_cost(res, row_prices(res, catalog))))
+
+        evidence["breakers"] = brk.with_savings(t, input_usd)
+    return out, evidence
+
+
+def _apply(t: pa.Table, catalog: Catalog, opts: CachingOptions) -> tuple[pa.Table, dict[str, Any]]:
     n = t.num_rows
     evidence: dict[str, Any] = {"groups": [], "notes": []}
     if n == 0:

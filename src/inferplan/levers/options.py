@@ -29,6 +29,17 @@ class CachingOptions(_Strict):
     stable_prefix_tokens: dict[str, int] = Field(
         default_factory=dict, description="call type -> stable prefix length, for requests without `prefix`")
     call_types: list[str] | None = Field(default=None, description="only these call types (default: all)")
+
+    @model_validator(mode="after")
+    def _at_most_four(self) -> CachingOptions:
+        if self.placements != "auto":
+            for p in self.placements:
+                if not p or len(set(p)) > 4:
+                    raise ValueError(f"placement {p}: 1 to 4 checkpoints (Bedrock allows at most 4)")
+                if any(x != "last" and int(x) < 1 for x in p):
+                    raise ValueError(f"placement {p}: positions are 1-based segment numbers or `last`")
+        return self
+
     stated_read_fraction: dict[str, float] = Field(
         default_factory=dict, description="call type -> fraction of input tokens read from cache, stated "
         "instead of replayed (for traffic without prefix identity); writes are not charged then")

@@ -1,0 +1,257 @@
+"""Managed prompt-cache replay: exact hand-built sequences, a brute-force oracle, and invariants."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from inferplan.catalog import Catalog
+from inferplan.catalog.schema import BedrockModel, BedrockPrice
+from inferplan.errors import ConfigError
+from inferplan.levers import _replay, caching
+from inferplan.levers._build import canonical_table
+from inferplan.levers._common import input_cost, row_prices
+from inferplan.levers._flat import from_arrays
+from inferplan.levers.options import CachingOptions, load_options
+
+D = date(2026, 11, 26)
+S = 1_000_000  # microseconds per second
+
+
+def tiny_catalog(*, claude_ttls=(300, 3600), claude_min=1000, nova_min=1000) -> Catalog:
+    """Made-up round prices (per million tokens) so the arithmetic below can be checked by hand."""
+    models = [
+        BedrockModel(model="claude", provider="anthropic", name="C", cache_min_tokens=claude_min,
+                     cache_ttls_s=list(claude_ttls), source="test", checked=D),
+        BedrockModel(model="nova", provider="amazon", name="N", cache_min_tokens=nova_min, cache_ttls_s=[300],
+                     source="test", checked=D),
+        BedrockModel(model="plain", provider="x", name="P", source="test", checked=D),
+    ]
+    prices = [
+        BedrockPrice(model="claude", scope="in-region", tier="standard", input_usd_per_mtok=10,
+                     output_usd_per_mtok=50, cache_read_usd_per_mtok=1, cache_write_5m_usd_per_mtok=12.5,
+                     cache_write_1h_usd_per_mtok=20, source="test", checked=D),
+        BedrockPrice(model="claude", scope="in-region", tier="batch", input_usd_per_mtok=5,
+                     output_usd_per_mtok=25, source="test", checked=D),
+        BedrockPrice(model="nova", scope="in-region", tier="standard", input_usd_per_mtok=4,
+                     output_usd_per_mtok=16, cache_read_usd_per_mtok=1, cache_write_5m_usd_per_mtok=4,
+                     source="test", checked=D),
+        BedrockPrice(model="plain", scope="in-region", tier="standard", input_usd_per_mtok=1,
+                     output_usd_per_mtok=2, source="test", checked=D),
+    ]
+    return Catalog({"bedrock_models": models, "bedrock_prices": prices})
+
+
+def buckets(t):
+    return [tuple(r.values()) for r in t.select(["input_tokens", "cache_read_tokens", "cache_write_tokens",
+                                                 "cache_write_1h_tokens"]).to_pylist()]
+
+
+def conv(times_s, segs, model="claude", tokens=None, **kw):
+    n = len(times_s)
+    tin = tokens or [sum(k for _, k in s) for s in segs]
+    return canonical_table(n, model=model, ts=np.array(times_s, np.int64) * S, input_tokens=tin, prefix=segs, **kw)
+
+
+def test_ttl_expiry_and_refresh_exact():
+    segs = [[("sys", 2000), (f"u{i}", 100)] for i in range(5)]
+    t = conv([0, 60, 200, 600, 610], segs)
+    out, ev = caching.apply(t, tiny_catalog(), CachingOptions(ttl=300))
+    # 60: hit (written at 0); 200: hit (refreshed at 60); 600: 400 s since 200 -> expired, written again
+    assert buckets(out) == [(100, 0, 2000, 0), (100, 2000, 0, 0), (100, 2000, 0, 0), (100, 0, 2000, 0),
+                            (100, 2000, 0, 0)]
+    g = ev["groups"][0]
+    assert g["placement"] == "after segment 1" and g["ttl_s"] == 300
+    # input $: 500 plain x 10 + 6000 read x 1 + 4000 written x 12.5, per million
+    assert g["input_usd_after"] == pytest.approx((500 * 10 + 6000 * 1 + 4000 * 12.5) / 1e6)
+    assert g["input_usd_no_cache"] == pytest.approx(10500 * 10 / 1e6)
+
+
+def test_refresh_keeps_entry_alive_past_ttl_from_write():
+    # written at 0, read at 250 and 500: alive at 500 only because the hit at 250 restarted the TTL
+    segs = [[("sys", 2000), (f"u{i}", 10)] for i in range(3)]
+    out, _ = caching.apply(conv([0, 250, 500], segs), tiny_catalog(), CachingOptions(ttl=300, placements=[[1]]))
+    assert [b[1] for b in buckets(out)] == [0, 2000, 2000]
+
+
+def test_minimum_tokens_per_checkpoint():
+    segs = [[("sys", 900), (f"u{i}", 10)] for i in range(4)]
+    out, ev = caching.apply(conv([0, 1, 2, 3], segs), tiny_catalog(), CachingOptions(ttl=300, placements=[[1]]))
+    assert [b[1] + b[2] for b in buckets(out)] == [0, 0, 0, 0]  # 900 < 1000: no checkpoint, nothing cached
+    out, _ = caching.apply(conv([0, 1, 2, 3], segs), tiny_catalog(claude_min=900),
+                           CachingOptions(ttl=300, placements=[[1]]))
+    assert buckets(out)[1] == (10, 900, 0, 0)
+
+
+def test_at_most_four_checkpoints():
+    with pytest.raises(ConfigError, match="at most 4"):
+        load_options({"levers": {"caching": {"placements": [[1, 2, 3, 4, "last"]]}}})
+    with pytest.raises(ConfigError, match="ttl_seconds: Extra inputs"):
+        load_options({"levers": {"caching": {"ttl_seconds": 300}}})
+    assert all(len(f) + last <= 4 for f, last in caching.candidate_placements(CachingOptions(), 10))
+
+
+def test_reads_through_an_earlier_boundary_in_a_conversation():
+    # turn 2 checkpoints the end of its prefix; turn 3 extends it and reads it (look-back), then writes
+    t1 = [("sys", 1200), ("u1", 100)]
+    t2 = [*t1, ("a1", 100), ("u2", 100)]
+    t3 = [*t2, ("a2", 100), ("u3", 100)]
+    out, _ = caching.apply(conv([0, 10, 20], [t1, t2, t3]), tiny_catalog(),
+                           CachingOptions(ttl=300, placements=[["last"]]))
+    assert buckets(out) == [(0, 0, 1300, 0), (0, 1300, 200, 0), (0, 1500, 200, 0)]
+
+
+def test_one_hour_ttl_where_offered():
+    segs = [[("sys", 10_000), (f"u{i}", 10)] for i in range(3)]
+    t = conv([0, 1000, 2000], segs)  # 1000 s apart: the 5-minute cache always expires
+    out, ev = caching.apply(t, tiny_catalog(), CachingOptions(ttl="auto"))
+    assert ev["groups"][0]["ttl_s"] == 3600
+    assert buckets(out) == [(10, 0, 0, 10_000), (10, 10_000, 0, 0), (10, 10_000, 0, 0)]
+    # a model without the 1-hour TTL cannot use it: writes at 12.5 then nothing read: no caching pays
+    out, ev = caching.apply(t, tiny_catalog(claude_ttls=(300,)), CachingOptions(ttl="auto"))
+    assert ev["groups"][0]["placement"] == "as observed"  # the traffic did not cache: keep it so
+    assert buckets(out) == [(10_010, 0, 0, 0)] * 3
+
+
+def test_claude_write_premium_vs_nova_free_writes():
+    # each prefix used once: with Claude's write premium caching costs more, so it is not chosen;
+    # Nova writes at the input price, so caching is never worse (ties keep the observed, uncached traffic)
+    segs = [[(f"s{i}", 3000), (f"u{i}", 10)] for i in range(3)]
+    out, ev = caching.apply(conv([0, 1, 2], segs, model="claude"), tiny_catalog(), CachingOptions(ttl=300))
+    assert ev["groups"][0]["input_usd_after"] == ev["groups"][0]["input_usd_no_cache"]
+    shared = [[("s", 3000), (f"u{i}", 10)] for i in range(3)]
+    _, ev_c = caching.apply(conv([0, 1, 2], shared, model="claude"), tiny_catalog(), CachingOptions(ttl=300))
+    _, ev_n = caching.apply(conv([0, 1, 2], shared, model="nova"), tiny_catalog(), CachingOptions(ttl=300))
+    # claude: 30 x 10 + 6000 x 1 + 3000 x 12.5; nova: 30 x 4 + 6000 x 1 + 3000 x 4 (no write premium)
+    assert ev_c["groups"][0]["input_usd_after"] == pytest.approx((300 + 6000 + 37_500) / 1e6)
+    assert ev_n["groups"][0]["input_usd_after"] == pytest.approx((120 + 6000 + 12_000) / 1e6)
+
+
+def test_models_namespaces_and_ineligible_rows():
+    segs = [[("sys", 2000), (f"u{i}", 10)] for i in range(6)]
+    t = conv([0, 1, 2, 3, 4, 5], segs, model=["claude", "nova", "claude", "nova", "claude", "plain"],
+             tier=["standard"] * 4 + ["batch", "standard"])
+    out, ev = caching.apply(t, tiny_catalog(), CachingOptions(ttl=300, placements=[[1]]))
+    # each model has its own cache; batch and a model without caching are left alone
+    assert buckets(out) == [(10, 0, 2000, 0), (10, 0, 2000, 0), (10, 2000, 0, 0), (10, 2000, 0, 0),
+                            (2010, 0, 0, 0), (2010, 0, 0, 0)]
+    assert any("plain" in n for n in ev["notes"])
+
+
+def test_declared_stable_prefix_without_prefix_column():
+    t = canonical_table(3, model="claude", ts=np.array([0, 10, 20]) * S, input_tokens=[5000, 6000, 7000],
+                        call_type="rag")
+    out, _ = caching.apply(t, tiny_catalog(), CachingOptions(ttl=300, stable_prefix_tokens={"rag": 4000}))
+    assert buckets(out) == [(1000, 0, 4000, 0), (2000, 4000, 0, 0), (3000, 4000, 0, 0)]
+
+
+def test_same_timestamp_rule():
+    segs = [[("sys", 2000), (f"u{i}", 10)] for i in range(3)]
+    t = conv([0, 0, 5], segs)
+    hit, _ = caching.apply(t, tiny_catalog(), CachingOptions(ttl=300, placements=[[1]]))
+    strict, _ = caching.apply(t, tiny_catalog(), CachingOptions(ttl=300, placements=[[1]], same_timestamp_hits=False))
+    assert [b[1] for b in buckets(hit)] == [0, 2000, 2000]
+    assert [b[1] for b in buckets(strict)] == [0, 0, 2000]
+
+
+def test_cache_breaker_found_with_saving():
+    n = 60
+    segs = [[("tools", 1500), (f"clock{i}", 20), ("sys", 3000), (f"q{i}", 50)] for i in range(n)]
+    t = conv(list(range(n)), segs)
+    _, ev = caching.apply(t, tiny_catalog(), CachingOptions(ttl=300))
+    (b,) = ev["breakers"]
+    assert b["position"] == 2 and b["repeating_positions_after"] == [3]
+    # moved to the end, the 3000-token system prompt is read by 59 of 60 requests instead of written each time
+    assert b["saving_if_moved_to_end"] > 0
+
+
+# ---- brute-force oracle ------------------------------------------------------------------------------------
+
+def brute(times, segs, ttl, fixed, last, min_tok):
+    """Direct simulation of the documented rules with a dict of live entries."""
+    entries: dict[tuple, int] = {}
+    reads, writes = [], []
+    for t, s in zip(times, segs, strict=True):
+        cum = np.cumsum([k for _, k in s]).tolist()
+        keys = [tuple(h for h, _ in s[: d + 1]) for d in range(len(s))]
+        alive = [k in entries and t - entries[k] <= ttl for k in keys]
+        rd = max([d + 1 for d, a in enumerate(alive) if a], default=0)
+        cps = [d + 1 for d in range(len(s)) if ((d + 1) in fixed or (last and d == len(s) - 1)) and cum[d] >= min_tok]
+        lc = max(cps, default=0)
+        r = cum[rd - 1] if rd else 0
+        reads.append(r)
+        writes.append(cum[lc - 1] - r if lc > rd else 0)
+        for d, a in enumerate(alive):
+            if a:
+                entries[keys[d]] = t
+        for d in cps:
+            entries[keys[d - 1]] = t
+    return reads, writes
+
+
+traces = st.lists(
+    st.tuples(st.integers(0, 400), st.lists(st.tuples(st.sampled_from("abc"), st.sampled_from([300, 700, 1200])),
+                                            min_size=1, max_size=5)),
+    min_size=1, max_size=30)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(traces, st.sampled_from([0, 100, 300]), st.sampled_from([((1,), False), ((), True), ((1, 3), True),
+                                                                ((2,), False)]))
+def test_replay_matches_brute_force(trace, ttl, placement):
+    gaps = [g for g, _ in trace]
+    times = np.cumsum(gaps).tolist()
+    segs = [s for _, s in trace]
+    # segment hashes: letters, so prefixes repeat often
+    ids = {c: i + 1 for i, c in enumerate("abc")}
+    lengths = [len(s) for s in segs]
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    flat = from_arrays(offsets, np.array([ids[h] for s in segs for h, _ in s], np.uint64),
+                       np.array([k for s in segs for _, k in s], np.int64))
+    ts = np.array(times, np.int64)
+    touches = _replay.prepare(flat, ts, np.full(len(segs), ttl, np.int64))
+    cr = _replay.checkpoints(flat, placement[0], placement[1], np.full(len(segs), 1000, np.int64))
+    res = _replay.replay(flat, touches, cr)
+    r, w = brute(times, segs, ttl, set(placement[0]), placement[1], 1000)
+    assert res.read_tokens.tolist() == r
+    assert res.write_tokens.tolist() == w
+
+
+@settings(max_examples=60, deadline=None)
+@given(traces, st.sampled_from([((1,), False), ((), True), ((1, 2), True)]))
+def test_longer_ttl_never_lowers_hits(trace, placement):
+    times = np.cumsum([g for g, _ in trace])
+    segs = [s for _, s in trace]
+    ids = {c: i + 1 for i, c in enumerate("abc")}
+    offsets = np.concatenate([[0], np.cumsum([len(s) for s in segs])])
+    flat = from_arrays(offsets, np.array([ids[h] for s in segs for h, _ in s], np.uint64),
+                       np.array([k for s in segs for _, k in s], np.int64))
+    cr = _replay.checkpoints(flat, placement[0], placement[1], np.full(len(segs), 1000, np.int64))
+    prev = None
+    for ttl in (0, 50, 300, 3600):
+        res = _replay.replay(flat, _replay.prepare(flat, times, np.full(len(segs), ttl, np.int64)), cr)
+        if prev is not None:
+            assert np.all(res.read_tokens >= prev)  # per request, not only in total
+        prev = res.read_tokens
+
+
+@settings(max_examples=40, deadline=None)
+@given(traces, st.sampled_from(["claude", "nova"]))
+def test_caching_never_costs_more_than_the_write_premium_allows(trace, model):
+    times = np.cumsum([g for g, _ in trace]).tolist()
+    segs = [s for _, s in trace]
+    t = conv(times, segs, model=model)
+    cat = tiny_catalog()
+    p = row_prices(t, cat)
+    tin = np.array([sum(k for _, k in s) for s in segs], float)
+    # a fixed placement (forced, even where it does not pay): every token costs at most max(input, write)
+    out, _ = caching.apply(t, cat, CachingOptions(ttl=300, placements=[[1, "last"]]), breakers=False)
+    forced = input_cost(out, row_prices(out, cat))
+    assert np.all(forced <= tin * np.maximum(p.input, np.nan_to_num(p.w5)) + 1e-12)
+    # the lever (free to choose) never costs more than no caching
+    out, _ = caching.apply(t, cat, CachingOptions(ttl="auto"), breakers=False)
+    assert input_cost(out, row_prices(out, cat)).sum() <= (tin * p.input).sum() + 1e-12

@@ -4,6 +4,7 @@ the readers then treat as local files (DuckDB streams them from there)."""
 from __future__ import annotations
 
 import atexit
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -23,7 +24,8 @@ def download(url: str) -> list[Path]:
         raise InputError(f"{url}: expected s3://bucket/prefix")
     dest = Path(tempfile.mkdtemp(prefix="inferplan-s3-"))
     atexit.register(shutil.rmtree, dest, True)
-    client = boto3.client("s3")
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    client = boto3.client("s3", region_name=region)
     files: list[Path] = []
     try:
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):

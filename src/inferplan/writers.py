@@ -85,10 +85,12 @@ def write_bedrock_logs(table: Workload | ibis.Table | pa.Table, out_dir: str | P
         body = (f"CASE WHEN prefix IS NULL OR len(prefix) = 0 THEN to_json({{'serviceTier': {tier_body}}}) "
                 f"WHEN {anth} THEN to_json({{'anthropic_version': 'bedrock-2023-05-31', 'serviceTier': {tier_body}, "
                 f"'system': prefix[1].hash || ' ' || repeat('lorem ', greatest(1, (prefix[1].tokens * 4 / 6)::BIGINT)"
-                f"::INTEGER), 'messages': list_transform(prefix[2:], lambda s: {{'role': 'user', 'content': {seg_text}}})}}) "
+                f"::INTEGER), 'messages': list_transform(prefix[2:], lambda s: {{'role': 'user', "
+                f"'content': {seg_text}}})}}) "
                 f"ELSE to_json({{'serviceTier': {tier_body}, 'system': [{{'text': prefix[1].hash || ' ' || "
                 f"repeat('lorem ', greatest(1, (prefix[1].tokens * 4 / 6)::BIGINT)::INTEGER)}}], "
-                f"'messages': list_transform(prefix[2:], lambda s: {{'role': 'user', 'content': [{{'text': {seg_text}}}]}})}})"
+                f"'messages': list_transform(prefix[2:], lambda s: {{'role': 'user', "
+                f"'content': [{{'text': {seg_text}}}]}})}})"
                 " END")
     else:
         body = f"CASE WHEN tier <> 'standard' THEN to_json({{'serviceTier': {tier_body}}}) END"
@@ -96,7 +98,8 @@ def write_bedrock_logs(table: Workload | ibis.Table | pa.Table, out_dir: str | P
                  f"output_tokens, 'cache_read_input_tokens': coalesce(cache_read_tokens, 0), "
                  f"'cache_creation_input_tokens': {w5m} + {w1h}, 'cache_creation': {{'ephemeral_5m_input_tokens': "
                  f"{w5m}, 'ephemeral_1h_input_tokens': {w1h}}}}}}}) ELSE to_json({{'usage': {{'inputTokens': "
-                 f"input_tokens, 'outputTokens': output_tokens, 'cacheReadInputTokens': coalesce(cache_read_tokens, 0), "
+                 f"input_tokens, 'outputTokens': output_tokens, "
+                 f"'cacheReadInputTokens': coalesce(cache_read_tokens, 0), "
                  f"'cacheWriteInputTokens': {w5m} + {w1h}, 'cacheDetails': [{{'ttl': '5m', 'inputTokens': {w5m}}}, "
                  f"{{'ttl': '1h', 'inputTokens': {w1h}}}]}}}}) END")
     principal = (f"coalesce({tags}['iam_principal'], 'arn:aws:sts::{account}:assumed-role/AppRole/app')"
@@ -160,9 +163,9 @@ def write_cur(table: Workload | ibis.Table, catalog: Catalog, path: str | Path, 
         raise ConfigError(f"no billing name for {missing}; add `billing_names` to their bedrock_models rows")
     con = connection()
     n = next(_n)
-    con.con.register(f"_cur_{n}", agg)
-    con.con.register(f"_bn_{n}", pa.table({"model": list(names), "billing": list(names.values())}))
-    con.con.register(f"_rc_{n}", pa.table({"region": list(REGION_CODES), "code": list(REGION_CODES.values())}))
+    con.con.register(f"_wcur_{n}", agg)
+    con.con.register(f"_wbn_{n}", pa.table({"model": list(names), "billing": list(names.values())}))
+    con.con.register(f"_wrc_{n}", pa.table({"region": list(REGION_CODES), "code": list(REGION_CODES.values())}))
     div = 1_000 if unit == "1K tokens" else 1_000_000
     path = Path(path)
     query = f"""
@@ -174,10 +177,10 @@ def write_cur(table: Workload | ibis.Table, catalog: Catalog, path: str | Path, 
           c.tokens / {div} AS line_item_usage_amount, '{unit}' AS pricing_unit,
           c.cost AS line_item_unblended_cost, c.cost AS line_item_net_unblended_cost,
           CASE WHEN c.tokens > 0 THEN c.cost / (c.tokens / {div}) END AS line_item_unblended_rate
-        FROM _cur_{n} c JOIN _bn_{n} bn USING (model) LEFT JOIN _rc_{n} rc USING (region)
+        FROM _wcur_{n} c JOIN _wbn_{n} bn USING (model) LEFT JOIN _wrc_{n} rc USING (region)
         ORDER BY 3, 7"""
-    missing_rc = con.raw_sql(f"SELECT DISTINCT region FROM _cur_{n} WHERE region NOT IN (SELECT region FROM "
-                             f"_rc_{n})").fetchall()
+    missing_rc = con.raw_sql(f"SELECT DISTINCT region FROM _wcur_{n} WHERE region NOT IN (SELECT region FROM "
+                             f"_wrc_{n})").fetchall()
     if missing_rc:
         raise ConfigError(f"no CUR region code for {[r[0] for r in missing_rc]}")
     if path.suffix.lower() == ".parquet":

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .attribution import breakdown, totals
+from .attribution import breakdown, span, totals
 from .catalog import Catalog
 from .pricing import Bill, price_workload
 from .readers import ReadOptions, read_workload
@@ -35,7 +35,7 @@ def summarize(bill: Bill, catalog: Catalog, *, tags: Sequence[str] = ()) -> dict
         },
         "usd_by_token_kind": {k: round(v, 6) for k, v in tot.usd.items()},
         "token_kind_share": {k: round(v, 6) for k, v in tot.token_share().items()},
-        "period": {"start": tot.start, "end": tot.end},
+        "period": dict(zip(("start", "end"), span(bill), strict=True)),
         "catalog_checked": catalog.checked.isoformat(),
         "catalog_age_days": catalog.age_days(),
         "breakdowns": {"call_type": _rows(by_call), "model": _rows(by_model), "day": _rows(by_day)},
@@ -46,7 +46,7 @@ def summarize(bill: Bill, catalog: Catalog, *, tags: Sequence[str] = ()) -> dict
              "cache_write_5m_usd_per_mtok": p.cache_write_5m_usd_per_mtok,
              "cache_write_1h_usd_per_mtok": p.cache_write_1h_usd_per_mtok,
              "source": p.source, "checked": p.checked.isoformat()}
-            for p in bill.prices
+            for p in bill.prices.values()
         ],
         "skipped": dict(wl.skipped) if wl else {},
         "notes": [*(wl.notes if wl else []), *bill.notes],

@@ -1,19 +1,28 @@
 """Attribution: where the money went, by call type, model, tag or time bucket.
 
 Each breakdown row has requests and tokens beside dollars, per token kind, so a reader sees *why* a line
-costs what it does (input-heavy RAG versus output-heavy generation).
+costs what it does (input-heavy RAG versus output-heavy generation). Breakdowns come from priced roll-ups
+(`pricing.price_rollup`): call type, model, region, tier, scope and day reuse the roll-up made while reading;
+any other dimension (a tag, the hour) costs one more scan.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import ibis
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .errors import ConfigError
 from .pricing import COST_COLUMNS, KINDS, Bill
+from .workload import base_dims, hour_dim
 
 DIMENSIONS = ("call_type", "model", "region", "tier", "scope", "hour", "day")
+_IN_BASE = ("model", "region", "tier", "scope")
+_CALL_DAY = ("call_type", "day")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -22,59 +31,72 @@ class Totals:
     total_usd: float
     usd: dict[str, float]  # token kind -> usd
     tokens: dict[str, int]  # token kind -> tokens
-    start: str | None
-    end: str | None
 
     def token_share(self) -> dict[str, float]:
         """Each token kind's share of the dollars."""
         return {k: (v / self.total_usd if self.total_usd else 0.0) for k, v in self.usd.items()}
 
 
-def _aggs(t: ibis.Table) -> dict[str, ibis.Value]:
-    aggs: dict[str, ibis.Value] = {"requests": t.count()}
-    for kind, col in KINDS.items():
-        aggs[f"{kind}_tokens"] = t[col].sum()
-    for c in COST_COLUMNS:
-        aggs[c] = t[c].sum()
-    aggs["total_usd"] = t.total_usd.sum()
-    return aggs
+def _sum(t: pa.Table, col: str) -> float:
+    return pc.sum(t.column(col)).as_py() or 0
+
+
+def _base(bill: Bill) -> pa.Table:
+    if bill.base is None:
+        raise ConfigError("this bill has no roll-up; build it with pricing.price_workload")
+    return bill.base
 
 
 def totals(bill: Bill) -> Totals:
-    t = bill.table
-    row = t.aggregate(**_aggs(t), start=t.ts.min(), end=t.ts.max()).to_pyarrow().to_pylist()[0]
+    base = _base(bill)
     return Totals(
-        requests=int(row["requests"]),
-        total_usd=float(row["total_usd"] or 0.0),
-        usd={k: float(row[f"{k}_usd"] or 0.0) for k in KINDS},
-        tokens={k: int(row[f"{k}_tokens"] or 0) for k in KINDS},
-        start=row["start"].isoformat() if row["start"] else None,
-        end=row["end"].isoformat() if row["end"] else None,
+        requests=int(_sum(base, "requests")),
+        total_usd=float(_sum(base, "total_usd")),
+        usd={k: float(_sum(base, f"{k}_usd")) for k in KINDS},
+        tokens={k: int(_sum(base, c)) for k, c in KINDS.items()},
     )
 
 
-def dimension(t: ibis.Table, by: str) -> ibis.Value:
-    """The grouping expression for a dimension name: a column, `hour`, `day` or `tag:<key>`."""
+def span(bill: Bill) -> tuple[str | None, str | None]:
+    """First and last request time (ISO 8601), from the call-type/day roll-up."""
+    roll = bill.priced_by(_CALL_DAY, base_dims)
+    start, end = pc.min(roll.column("_min_ts")).as_py(), pc.max(roll.column("_max_ts")).as_py()
+    return (start.isoformat() if start else None, end.isoformat() if end else None)
+
+
+def _dims(t: ibis.Table, by: str) -> dict[str, ibis.Value]:
     if by == "hour":
-        return t.ts.truncate("h").name(by)
-    if by == "day":
-        return t.ts.truncate("D").name(by)
+        return {by: hour_dim(t)}
     if by.startswith("tag:"):
-        key = by[4:]
-        return t.tags.get(key).fill_null("(none)").name(by)
-    if by in t.columns and by in DIMENSIONS:
-        return t[by].name(by)
+        return {by: t.tags.get(by[4:]).fill_null("(none)")}
     raise ConfigError(f"cannot group by {by!r}; use one of {', '.join(DIMENSIONS)} or tag:<key>")
+
+
+def _label(by: str, value: object) -> object:
+    if by == "day" and isinstance(value, int):
+        return (_EPOCH + timedelta(days=value)).date().isoformat()
+    if by == "hour" and isinstance(value, int):
+        return (_EPOCH + timedelta(hours=value)).isoformat()
+    return value
 
 
 def breakdown(bill: Bill, by: str) -> list[dict]:
     """Rows of (key, requests, tokens per kind, usd per kind, total_usd, share), most expensive first."""
-    t = bill.table
-    key = dimension(t, by)
-    rows = t.group_by(key).aggregate(**_aggs(t)).order_by(ibis.desc("total_usd")).to_pyarrow().to_pylist()
+    if by in _IN_BASE:
+        priced = _base(bill)
+    elif by in _CALL_DAY:  # both from one scan: a summary always wants both
+        priced = bill.priced_by(_CALL_DAY, base_dims)
+    else:
+        priced = bill.priced_by((by,), lambda t: _dims(t, by))
+    aggs = [("requests", "sum"), *[(c, "sum") for c in KINDS.values()], *[(c, "sum") for c in COST_COLUMNS],
+            ("total_usd", "sum")]
+    grouped = priced.group_by(by).aggregate(aggs)
+    rows = grouped.rename_columns([c.removesuffix("_sum") for c in grouped.column_names]).to_pylist()
+    rows.sort(key=lambda r: -(r["total_usd"] or 0.0))
     grand = sum(r["total_usd"] or 0.0 for r in rows)
     for r in rows:
-        k = r[by]
-        r["key"] = k.isoformat() if hasattr(k, "isoformat") else k
+        r["key"] = _label(by, r[by])
         r["share"] = (r["total_usd"] / grand) if grand else 0.0
+        for kind, col in KINDS.items():
+            r[f"{kind}_tokens"] = r.pop(col)
     return rows

@@ -9,14 +9,17 @@ Token buckets are disjoint: total input = input + cache_read + cache_write_5m + 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import ibis
 import ibis.expr.datatypes as dt
+import ibis.expr.operations as ops
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from .catalog import Catalog
+from .catalog import Catalog, ResolvedModel
 from .errors import SchemaError
 
 PREFIX_TYPE = pa.list_(pa.struct([("hash", pa.string()), ("tokens", pa.int64())]))
@@ -57,6 +60,10 @@ class Workload:
     sources: list[str] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    rollup: pa.Table | None = None  # made while validating; reused by pricing (see `rollup()`)
+    rollup_thresholds: tuple[int, ...] = ()
+    pre: ibis.Table | None = None  # the table before model resolution: roll-ups on it need no join
+    resolved: dict[str, ResolvedModel] | None = None
 
     def count(self) -> int:
         return int(self.table.count().execute())
@@ -79,29 +86,31 @@ def _null(col: str) -> ibis.Value:
     return ibis.null().cast(IBIS_SCHEMA[col])
 
 
-def finalize(raw: ibis.Table, catalog: Catalog, defaults: Defaults, *, source: str = "input") -> ibis.Table:
-    """Turn a reader's raw table into the canonical schema, resolving model ids through the catalog.
+def prepare(raw: ibis.Table, defaults: Defaults, *, source: str = "input") -> ibis.Table:
+    """A reader's raw table in the canonical shape, with `model` still holding the ids as logged.
 
-    The raw table may carry `model_id` (an id as logged: profile prefix, ARN, alias) instead of `model` and
-    `scope`; missing optional columns get their defaults. Raises SchemaError on a missing column.
+    The raw table may carry `model_id` (an id as logged: profile prefix, ARN, alias) or `model`, and
+    optionally `scope`; missing optional columns get their defaults. Raises SchemaError on a missing column.
+    Model ids are resolved later, on distinct values only (`resolve()`).
     """
     cols = set(raw.columns)
     if "model_id" not in cols and "model" not in cols:
         if defaults.model is None:
             raise SchemaError(f"{source}: no model column; pass --model (e.g. --model claude-haiku-4.5)")
-        raw = raw.mutate(model_id=ibis.literal(defaults.model))
-    elif "model_id" not in cols:
-        raw = raw.rename(model_id="model")
+        raw = raw.mutate(model=ibis.literal(defaults.model))
+    elif "model_id" in cols:
+        raw = raw.drop("model") if "model" in cols else raw
+        raw = raw.rename(model="model_id")
     if defaults.model is not None:
-        raw = raw.mutate(model_id=raw.model_id.fill_null(defaults.model))
+        raw = raw.mutate(model=raw.model.cast("string").fill_null(defaults.model))
     missing = [c for c in ("ts", "input_tokens", "output_tokens") if c not in raw.columns]
     if missing:
         raise SchemaError(f"{source}: missing required column(s) {missing}; canonical columns are "
                           f"{list(COLUMNS)}")
-    raw = _resolve_models(raw, catalog, source)
     fills: dict[str, Any] = {
         "request_id": _null("request_id"),
         "call_type": ibis.literal(defaults.call_type),
+        "scope": _null("scope"),
         "region": ibis.literal(defaults.region),
         "tier": ibis.literal(defaults.tier),
         "cache_read_tokens": ibis.literal(0, type="int64"),
@@ -119,7 +128,7 @@ def finalize(raw: ibis.Table, catalog: Catalog, defaults: Defaults, *, source: s
             col = raw[name]
             if name == "ts" and col.type().is_timestamp() and col.type().timezone is None:
                 col = col.cast(dt.Timestamp(timezone="UTC"))
-            elif name in ("call_type",):
+            elif name == "call_type":
                 col = col.cast("string").fill_null(defaults.call_type)
             elif name in ("region", "tier"):
                 col = col.cast("string").fill_null(fills[name])
@@ -134,66 +143,212 @@ def finalize(raw: ibis.Table, catalog: Catalog, defaults: Defaults, *, source: s
     return raw.select(**exprs)
 
 
-def _resolve_models(raw: ibis.Table, catalog: Catalog, source: str) -> ibis.Table:
-    """Map the distinct raw model ids to (model, scope) in Python, then join: O(distinct ids)."""
-    has_scope = "scope" in raw.columns
-    ids = raw.select("model_id").distinct().to_pyarrow().column("model_id").to_pylist()
+Resolved = dict[str, ResolvedModel]
+
+
+def resolve_ids(ids: Iterable[str | None], catalog: Catalog, source: str = "input") -> Resolved:
+    """Resolve distinct logged model ids through the catalog (raises on an unknown or missing id)."""
+    ids = list(ids)
     if any(i is None for i in ids):
         raise SchemaError(f"{source}: some rows have no model id; pass --model to price them")
-    resolved = {i: catalog.resolve_model(i) for i in ids}
-    mapping = ibis.memtable(
-        pa.table({
-            "model_id": pa.array(list(resolved), pa.string()),
-            "_model": pa.array([r.model for r in resolved.values()], pa.string()),
-            "_scope": pa.array([r.scope for r in resolved.values()], pa.string()),
-        })
-    )
-    joined = raw.left_join(mapping, "model_id").drop("model_id_right") if ids else raw
-    scope = joined.scope.fill_null(joined._scope) if has_scope else joined._scope
-    return joined.mutate(model=joined._model, scope=scope).drop("_model", "_scope", "model_id")
+    return {i: catalog.resolve_model(i) for i in ids}  # type: ignore[misc]
+
+
+def resolve(pre: ibis.Table, resolved: Resolved) -> ibis.Table:
+    """The canonical table: logged ids replaced by catalog models, scope from the id unless the source set it."""
+    mapping = ibis.memtable(pa.table({
+        "_id": pa.array(list(resolved), pa.string()),
+        "_model": pa.array([r.model for r in resolved.values()], pa.string()),
+        "_scope": pa.array([r.scope for r in resolved.values()], pa.string()),
+    }))
+    joined = pre.left_join(mapping, pre.model == mapping._id)
+    return joined.select(**{c: (joined._model if c == "model" else joined.scope.fill_null(joined._scope)
+                                if c == "scope" else joined[c]) for c in COLUMNS})
+
+
+def finalize(raw: ibis.Table, catalog: Catalog, defaults: Defaults, *, source: str = "input") -> ibis.Table:
+    """Raw reader output to the canonical table in one call (`prepare` + `resolve` on its distinct ids)."""
+    pre = prepare(raw, defaults, source=source)
+    ids = pre.select("model").distinct().to_pyarrow().column("model").to_pylist()
+    return resolve(pre, resolve_ids(ids, catalog, source))
+
+
+KEYS = ("model", "scope", "region", "tier")
+BUCKET = "_lc_bucket"
+
+
+def total_input(t: ibis.Table) -> ibis.IntegerValue:
+    """All input tokens of a request: the disjoint buckets added up."""
+    return t.input_tokens + t.cache_read_tokens + t.cache_write_tokens + t.cache_write_1h_tokens
+
+
+def lc_bucket(t: ibis.Table, thresholds: tuple[int, ...]) -> ibis.IntegerValue:
+    """How many long-context thresholds a request's total input exceeds (0 when none)."""
+    tin = total_input(t)
+    return sum(((tin > th).cast("int8") for th in thresholds), ibis.literal(0, type="int8"))
+
+
+@ibis.udf.scalar.builtin
+def epoch_us(ts: dt.Timestamp(timezone="UTC")) -> dt.int64:  # type: ignore[valid-type]
+    """DuckDB's epoch_us on a zoned timestamp: no time-zone conversion (ICU), unlike a cast."""
+
+
+def day_dim(t: ibis.Table) -> ibis.IntegerValue:
+    """Days since the epoch (UTC): integer arithmetic, much cheaper than truncating a zoned timestamp."""
+    return (epoch_us(t.ts) // 86_400_000_000).cast("int32")
+
+
+def hour_dim(t: ibis.Table) -> ibis.IntegerValue:
+    """Hours since the epoch (UTC)."""
+    return epoch_us(t.ts) // 3_600_000_000
+
+
+def base_dims(t: ibis.Table) -> dict[str, ibis.Value]:
+    """The dimensions every summary needs, rolled up in the same scan as validation and pricing."""
+    return {"call_type": t.call_type, "day": day_dim(t)}
+
+
+def constants(table: ibis.Table) -> dict[str, Any]:
+    """Columns that are one literal for every row (a default filled in by `prepare`), with their value.
+
+    Grouping by a constant costs a hash per row for nothing; roll-ups group by the others and add these back.
+    """
+    op = table.op()
+    if not isinstance(op, ops.Project):
+        return {}
+    out: dict[str, Any] = {}
+    for name, value in op.values.items():
+        inner = value.arg if isinstance(value, ops.Cast) else value
+        if isinstance(inner, ops.Literal):
+            out[name] = inner.value
+    return out
+
+
+def rollup(table: ibis.Table, thresholds: tuple[int, ...], dims: Mapping[str, ibis.Value] | None = None,
+           resolved: Resolved | None = None) -> pa.Table:
+    """One pass: per (dims, price key, long-context bucket), request count, token sums, and value checks.
+
+    Besides the sums it carries what validation needs (nulls and minimum of each count, null timestamps, time
+    span), so reading, validating and pricing a workload costs one scan. On a `prepare()`d table (logged ids in
+    `model`), pass `resolved` to map the groups to catalog models afterwards: the scan then needs no join.
+    """
+    dims = dict(dims or {})
+    fixed = constants(table)
+    aggs: dict[str, ibis.Value] = {"requests": table.count(), "_null_ts": table.count() - table.ts.count()}
+    if dims:  # the time span rides along with the call-type/day roll-up, not the price-key scan
+        aggs.update(_min_ts=table.ts.min(), _max_ts=table.ts.max())
+    for c in TOKEN_COLUMNS:
+        aggs[c] = table[c].sum()
+        if c not in fixed:  # a literal (e.g. 0 for a source without cache columns) needs no checks
+            aggs[f"_min_{c}"] = table[c].min()
+            aggs[f"_null_{c}"] = table.count() - table[c].count()
+    fixed = {k: v for k, v in fixed.items() if k in KEYS}
+    groups = [*(v.name(k) for k, v in dims.items()), *(k for k in KEYS if k not in fixed),
+              lc_bucket(table, thresholds).name(BUCKET)]
+    roll = table.group_by(groups).aggregate(**aggs).to_pyarrow()
+    for k, v in fixed.items():
+        roll = roll.append_column(k, pa.array([v] * roll.num_rows, pa.string()))
+    return roll if resolved is None else remap(roll, resolved)
+
+
+def remap(roll: pa.Table, resolved: Resolved) -> pa.Table:
+    """Replace logged ids by catalog models in a roll-up and merge groups that now share a key."""
+    ids = roll.column("model").to_pylist()
+    scopes = roll.column("scope").to_pylist()
+    models = [resolved[i].model for i in ids]
+    scopes = [s if s is not None else resolved[i].scope for i, s in zip(ids, scopes, strict=True)]
+    roll = roll.set_column(roll.schema.get_field_index("model"), "model", pa.array(models, pa.string()))
+    roll = roll.set_column(roll.schema.get_field_index("scope"), "scope", pa.array(scopes, pa.string()))
+    keys = [c for c in roll.column_names if c not in _MERGE]
+    aggs = [(c, how) for c, how in _MERGE.items() if c in roll.column_names]
+    merged = roll.group_by(keys, use_threads=False).aggregate(aggs)
+    return merged.rename_columns([_strip(c) for c in merged.column_names])
+
+
+_MERGE: dict[str, str] = {"requests": "sum", "_null_ts": "sum", "_min_ts": "min", "_max_ts": "max",
+                          **{c: "sum" for c in TOKEN_COLUMNS}, **{f"_min_{c}": "min" for c in TOKEN_COLUMNS},
+                          **{f"_null_{c}": "sum" for c in TOKEN_COLUMNS}}
+
+
+def _strip(name: str) -> str:
+    for suffix in ("_sum", "_min", "_max"):
+        if name.endswith(suffix) and name[: -len(suffix)] in _MERGE:
+            return name[: -len(suffix)]
+    return name
+
+
+def _checks(table: ibis.Table) -> dict[str, ibis.BooleanValue]:
+    checks: dict[str, ibis.BooleanValue] = {
+        "ts is null": table.ts.isnull(),
+        "model is null": table.model.isnull(),
+        "tier is not one of " + "/".join(TIERS): ~table.tier.isin(TIERS) | table.tier.isnull(),
+    }
+    for c in TOKEN_COLUMNS:
+        checks[f"{c} is null"] = table[c].isnull()
+        checks[f"{c} is negative"] = table[c] < 0
+    return checks
+
+
+def _problems(roll: pa.Table) -> list[str]:
+    """Which checks fail, read off the roll-up (no extra scan)."""
+    def total(col: str) -> int:
+        return int(pc.sum(roll.column(col)).as_py() or 0)
+
+    found = []
+    if total("_null_ts"):
+        found.append("ts is null")
+    if roll.column("model").null_count:
+        found.append("model is null")
+    tiers = set(roll.column("tier").to_pylist())
+    if tiers - set(TIERS):
+        found.append("tier is not one of " + "/".join(TIERS))
+    for c in TOKEN_COLUMNS:
+        if f"_min_{c}" not in roll.column_names:
+            continue
+        if total(f"_null_{c}"):
+            found.append(f"{c} is null")
+        low = pc.min(roll.column(f"_min_{c}")).as_py()
+        if low is not None and low < 0:
+            found.append(f"{c} is negative")
+    return found
 
 
 def validate(
-    table: ibis.Table, *, source: str = "input", on_error: str = "raise"
+    table: ibis.Table, *, source: str = "input", on_error: str = "raise", thresholds: tuple[int, ...] = ()
 ) -> tuple[ibis.Table, dict[str, int]]:
-    """Check types and values in one pass.
+    """Check values; returns (table, skipped counts by reason). See `check()`."""
+    kept, skipped, _ = check(table, source=source, on_error=on_error, thresholds=thresholds)
+    return kept, skipped
 
-    With on_error="raise", name the first bad row and what is wrong. With "skip", drop bad rows and return
-    their count by reason (a row is counted under its first failing check).
+
+def check(
+    table: ibis.Table, *, source: str = "input", on_error: str = "raise", thresholds: tuple[int, ...] = ()
+) -> tuple[ibis.Table, dict[str, int], pa.Table]:
+    """Check types and values in the roll-up scan; returns (table, skipped counts by reason, roll-up).
+
+    With on_error="raise", name the first bad row and what is wrong. With "skip", drop bad rows and count
+    them by reason (a row is counted under its first failing check).
     """
     schema = table.schema()
     for name in COLUMNS:
         if name not in schema:
             raise SchemaError(f"{source}: missing column {name!r}")
-    checks: dict[str, ibis.BooleanValue] = {
-        "ts is null": table.ts.isnull(),
-        "model is null": table.model.isnull(),
-        "tier is not one of " + "/".join(TIERS): ~table.tier.isin(TIERS),
-    }
-    for c in TOKEN_COLUMNS:
-        checks[f"{c} is null"] = table[c].isnull()
-        checks[f"{c} is negative"] = table[c] < 0
-    aggs = {f"c{i}": expr.fill_null(True).cast("int64").sum() for i, expr in enumerate(checks.values())}
-    counts = table.aggregate(**aggs).to_pyarrow().to_pylist()[0]
-    bad = {reason: int(counts[f"c{i}"] or 0) for i, reason in enumerate(checks) if counts[f"c{i}"]}
-    if not bad:
-        return table, {}
+    roll = rollup(table, thresholds)
+    found = _problems(roll)
+    if not found:
+        return table, {}, roll
+    checks = _checks(table)
     if on_error == "skip":
         any_bad = ibis.or_(*[e.fill_null(True) for e in checks.values()])
-        first_reason: dict[str, int] = {}
-        # count each bad row once, under its first failing check
         case = ibis.cases(*[(e.fill_null(True), r) for r, e in checks.items()], else_=None)
-        for d in table.filter(any_bad).group_by(reason=case).agg(n=ibis._.count()).to_pyarrow().to_pylist():
-            first_reason[d["reason"]] = int(d["n"])
-        return table.filter(~any_bad), first_reason
-    reason = next(iter(bad))
-    row = _first_bad_row(table, checks[reason])
-    raise SchemaError(f"{source}: row {row}: {reason} ({bad[reason]} row(s) in all); fix the value, or pass "
-                      "--on-error skip to skip and count bad rows")
-
-
-def _first_bad_row(table: ibis.Table, cond: ibis.BooleanValue) -> int:
-    """1-based position of the first row matching `cond`, in input order."""
-    t = table.mutate(_bad=cond.fill_null(True)).mutate(_row=ibis.row_number())
-    hit = t.filter(t._bad).aggregate(first=t._row.min()).to_pyarrow().to_pylist()[0]["first"]
-    return int(hit) + 1
+        counts = {d["reason"]: int(d["n"]) for d in
+                  table.filter(any_bad).group_by(reason=case).agg(n=ibis._.count()).to_pyarrow().to_pylist()}
+        kept = table.filter(~any_bad)
+        return kept, counts, rollup(kept, thresholds)
+    reason = found[0]
+    cond = checks[reason].fill_null(True)
+    t = table.mutate(_bad=cond).mutate(_row=ibis.row_number())
+    bad = t.filter(t._bad)
+    hit = bad.aggregate(first=bad._row.min(), n=bad.count()).to_pyarrow().to_pylist()[0]
+    raise SchemaError(f"{source}: row {int(hit['first']) + 1}: {reason} ({hit['n']} row(s) in all); fix the value, "
+                      "or pass --on-error skip to skip and count bad rows")

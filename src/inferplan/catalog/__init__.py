@@ -162,6 +162,11 @@ class Catalog:
         """CUR usage-type model segment (e.g. `Claude4Sonnet`) -> catalog model."""
         return {b: m.model for m in self.bedrock_models.values() for b in m.billing_names}
 
+    @cached_property
+    def lc_thresholds(self) -> tuple[int, ...]:
+        """Distinct long-context thresholds (input tokens) across all prices, ascending."""
+        return tuple(sorted({p.lc_threshold_tokens for p in self.bedrock_prices if p.lc_threshold_tokens}))
+
     # ---- age ---------------------------------------------------------------------------------------
     @cached_property
     def checked(self) -> date:

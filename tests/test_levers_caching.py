@@ -255,3 +255,13 @@ def test_caching_never_costs_more_than_the_write_premium_allows(trace, model):
     # the lever (free to choose) never costs more than no caching
     out, _ = caching.apply(t, cat, CachingOptions(ttl="auto"), breakers=False)
     assert input_cost(out, row_prices(out, cat)).sum() <= (tin * p.input).sum() + 1e-12
+
+
+def test_call_types_sharing_a_prefix_never_end_up_worse():
+    # found by the property test: `a` writes what `b` reads; alone `a` does not pay, so it stops caching, and
+    # then `b` would only write: both must fall back to no caching rather than cost more than before
+    segs = [[("sys", 1500), ("v", 700), (f"own{i}", 10)] for i in range(2)]
+    t = conv([0, 0], segs, call_type=["a", "b"])
+    out, ev = caching.apply(t, tiny_catalog(), CachingOptions(), breakers=False)
+    assert all(g["input_usd_after"] <= g["input_usd_before"] + 1e-12 for g in ev["groups"])
+    assert buckets(out) == [(2210, 0, 0, 0), (2210, 0, 0, 0)]

@@ -218,37 +218,48 @@ def _replay_rows(t: pa.Table, rows: np.ndarray, catalog: Catalog, opts: CachingO
             choice[g] = -1
         else:
             choice[g] = j
-    # final replay: only rows whose call type uses a placement; each namespace at its TTL
-    use = choice[grp_code] >= 0
+    # final replay: only rows whose call type uses a placement; each namespace at its TTL. Call types can
+    # share prefixes, so one that only paid because another wrote for it may lose when that one stops
+    # caching: switch such call types off and replay again (they only switch off, so this ends).
     ttl_row = np.array(ttl_choices)[ns_ttl[ns_code]]
-    if use.any():
-        sub = np.flatnonzero(use)
-        ns_sub, _ = codes(t.take(pa.array(rows[sub])), "model", "scope", "region")
-        fflat = build_flat(t, rows[sub], opts.stable_prefix_tokens, ns_sub, T[sub])
-        touches = _replay.prepare(fflat, r_ts[sub], ttl_row[sub] * US, same_ts_hits=opts.same_timestamp_hits)
-        cr = np.zeros(fflat.size, bool)
-        sub_choice = choice[grp_code[sub]]
-        for j, (fixed, last) in enumerate(placements):
-            on = sub_choice == j
-            if on.any():
-                cr |= _replay.checkpoints(fflat, fixed, last, mt[sub], on)
-        res = _replay.replay(fflat, touches, cr)
-        target = rows[sub]
-        one_h = ttl_row[sub] == 3600
-        new["cache_read_tokens"][target] = res.read_tokens
-        new["cache_write_tokens"][target] = np.where(one_h, 0, res.write_tokens)
-        new["cache_write_1h_tokens"][target] = np.where(one_h, res.write_tokens, 0)
-        new["input_tokens"][target] = T[sub] - res.read_tokens - res.write_tokens
-    off = rows[choice[grp_code] == -1]
-    new["input_tokens"][off] = tin[off]
-    for c in ("cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens"):
-        new[c][off] = 0
-    after_in = np.zeros(rows.size)
-    for c, rate in (("input_tokens", prices.input), ("cache_read_tokens", prices.read),
-                    ("cache_write_tokens", prices.w5), ("cache_write_1h_tokens", prices.w1h)):
-        v = new[c][rows]
-        after_in += np.where(v > 0, v * np.nan_to_num(rate[rows]), 0.0)
-    after_g = np.bincount(grp_code, after_in, minlength=G)
+    orig = {c: v[rows].copy() for c, v in new.items()}
+    fallback = np.minimum(obs_cost, none_cost)
+    for _ in range(G + 1):
+        for c in new:
+            new[c][rows] = orig[c]
+        use = choice[grp_code] >= 0
+        if use.any():
+            sub = np.flatnonzero(use)
+            ns_sub, _ = codes(t.take(pa.array(rows[sub])), "model", "scope", "region")
+            fflat = build_flat(t, rows[sub], opts.stable_prefix_tokens, ns_sub, T[sub])
+            touches = _replay.prepare(fflat, r_ts[sub], ttl_row[sub] * US, same_ts_hits=opts.same_timestamp_hits)
+            cr = np.zeros(fflat.size, bool)
+            sub_choice = choice[grp_code[sub]]
+            for j, (fixed, last) in enumerate(placements):
+                on = sub_choice == j
+                if on.any():
+                    cr |= _replay.checkpoints(fflat, fixed, last, mt[sub], on)
+            res = _replay.replay(fflat, touches, cr)
+            target = rows[sub]
+            one_h = ttl_row[sub] == 3600
+            new["cache_read_tokens"][target] = res.read_tokens
+            new["cache_write_tokens"][target] = np.where(one_h, 0, res.write_tokens)
+            new["cache_write_1h_tokens"][target] = np.where(one_h, res.write_tokens, 0)
+            new["input_tokens"][target] = T[sub] - res.read_tokens - res.write_tokens
+        off = rows[choice[grp_code] == -1]
+        new["input_tokens"][off] = tin[off]
+        for c in ("cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens"):
+            new[c][off] = 0
+        after_in = np.zeros(rows.size)
+        for c, rate in (("input_tokens", prices.input), ("cache_read_tokens", prices.read),
+                        ("cache_write_tokens", prices.w5), ("cache_write_1h_tokens", prices.w1h)):
+            v = new[c][rows]
+            after_in += np.where(v > 0, v * np.nan_to_num(rate[rows]), 0.0)
+        after_g = np.bincount(grp_code, after_in, minlength=G)
+        worse = (choice >= 0) & (after_g > fallback * (1 + 1e-12) + 1e-15)
+        if not worse.any():
+            break
+        choice[worse] = np.where(obs_cost[worse] <= none_cost[worse], -2, -1)
     req_g = np.bincount(grp_code, minlength=G)
     tok_g = np.bincount(grp_code, T, minlength=G)
     read_g = np.bincount(grp_code, new["cache_read_tokens"][rows], minlength=G)

@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..catalog import Catalog
+from ..errors import MissingPriceError
 from ._common import col, replace_columns, total_input
 from ._flat import splitmix64
 from .options import RoutingOptions
@@ -28,6 +29,24 @@ def _uniform(n: int, seed: int, salt: int) -> np.ndarray:
     return (x >> np.uint64(11)).astype(np.float64) / float(1 << 53)
 
 
+def _unpriced(catalog: Catalog, model: str, scope: str, region: np.ndarray, tier: np.ndarray,
+              rows: np.ndarray) -> np.ndarray:
+    """Rows the small model has no price for in their region and tier (e.g. no batch price): not routed."""
+    out = np.zeros(rows.size, bool)
+    for reg, tr in {(a, b) for a, b in zip(region[rows].tolist(), tier[rows].tolist(), strict=True)}:
+        if tr == "provisioned":
+            ok = False
+        else:
+            try:
+                catalog.price(model, scope, reg, tr)
+                ok = True
+            except MissingPriceError:
+                ok = False
+        if not ok:
+            out |= rows & (region == reg) & (tier == tr)
+    return out
+
+
 def apply(t: pa.Table, catalog: Catalog, opts: RoutingOptions) -> tuple[pa.Table, dict[str, Any]]:
     evidence: dict[str, Any] = {"rules": []}
     if t.num_rows == 0 or not opts.rules:
@@ -35,6 +54,8 @@ def apply(t: pa.Table, catalog: Catalog, opts: RoutingOptions) -> tuple[pa.Table
     n = t.num_rows
     ct = np.asarray(t.column("call_type").to_pylist(), dtype=object)
     model = np.asarray(t.column("model").to_pylist(), dtype=object)
+    region = np.asarray(t.column("region").to_pylist(), dtype=object)
+    tier = np.asarray(t.column("tier").to_pylist(), dtype=object)
     scope = np.asarray(t.column("scope").to_pylist(), dtype=object)
     tin = total_input(t)
     out_tok = col(t, "output_tokens").astype(np.int64)
@@ -48,6 +69,8 @@ def apply(t: pa.Table, catalog: Catalog, opts: RoutingOptions) -> tuple[pa.Table
         u = _uniform(n, rule.seed, 2 * k)
         v = _uniform(n, rule.seed, 2 * k + 1)
         r = rows & (u < rule.share) & (model != small.model)
+        unpriced = _unpriced(catalog, small.model, small.scope, region, tier, r)
+        r &= ~unpriced
         e = r & (v < rule.escalation_rate) if rule.mode == "cascade" else np.zeros(n, bool)
         new_model[r] = small.model
         new_scope[r] = small.scope
@@ -59,6 +82,8 @@ def apply(t: pa.Table, catalog: Catalog, opts: RoutingOptions) -> tuple[pa.Table
             "requests": int(rows.sum()), "to_small": int(r.sum()), "escalated": int(e.sum()),
             "share": rule.share, "escalation_rate": rule.escalation_rate if rule.mode == "cascade" else 0.0,
             "from_models": sorted(set(model[rows].tolist())),
+            **({"not_routed_no_price": int(unpriced.sum()),
+                "not_routed_tiers": sorted(set(tier[unpriced].tolist()))} if unpriced.any() else {}),
         })
     cols: dict[str, Any] = {
         "model": pa.array(new_model.tolist(), pa.string()), "scope": pa.array(new_scope.tolist(), pa.string()),

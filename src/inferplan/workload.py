@@ -239,16 +239,47 @@ def rollup(table: ibis.Table, thresholds: tuple[int, ...], dims: Mapping[str, ib
         aggs.update(_min_ts=table.ts.min(), _max_ts=table.ts.max())
     for c in TOKEN_COLUMNS:
         aggs[c] = table[c].sum()
-        if c not in fixed:  # a literal (e.g. 0 for a source without cache columns) needs no checks
-            aggs[f"_min_{c}"] = table[c].min()
-            aggs[f"_null_{c}"] = table.count() - table[c].count()
+    # Two aggregates flag every bad count (any negative, any null); `check()` finds which only on failure.
+    counts = [table[c] for c in TOKEN_COLUMNS if c not in fixed]
+    aggs["_min_count"] = ibis.least(*counts).min() if len(counts) > 1 else counts[0].min()
+    aggs["_null_count"] = table.count() - sum(counts[1:], counts[0]).count()
+    aggs["_max_input"] = total_input(table).max()
     fixed = {k: v for k, v in fixed.items() if k in KEYS}
-    groups = [*(v.name(k) for k, v in dims.items()), *(k for k in KEYS if k not in fixed),
-              lc_bucket(table, thresholds).name(BUCKET)]
+    groups = [*(v.name(k) for k, v in dims.items()), *(k for k in KEYS if k not in fixed)]
     roll = table.group_by(groups).aggregate(**aggs).to_pyarrow()
+    roll = roll.append_column(BUCKET, pa.array([0] * roll.num_rows, pa.int8()))
+    longest = pc.max(roll.column("_max_input")).as_py() if roll.num_rows else None
+    if thresholds and longest is not None and longest > thresholds[0]:
+        roll = _split_long(table, roll, groups, thresholds)
     for k, v in fixed.items():
         roll = roll.append_column(k, pa.array([v] * roll.num_rows, pa.string()))
     return roll if resolved is None else remap(roll, resolved)
+
+
+def _split_long(table: ibis.Table, roll: pa.Table, groups: list, thresholds: tuple[int, ...]) -> pa.Table:
+    """Move requests above a long-context threshold into their own bucket rows.
+
+    Only requests longer than the smallest threshold are scanned again (a filter, then a small group-by); their
+    counts are subtracted from the bucket-0 rows, so every request is counted once, in its bucket.
+    """
+    long = table.filter(total_input(table) > thresholds[0])
+    sums = {"requests": long.count(), **{c: long[c].sum() for c in TOKEN_COLUMNS}}
+    names = [g if isinstance(g, str) else g.get_name() for g in groups]
+    regroup = [long[n] if isinstance(g, str) else g.op().replace({table.op(): long.op()}).to_expr()
+               for n, g in zip(names, groups, strict=True)]
+    lr = long.group_by([*regroup, lc_bucket(long, thresholds).name(BUCKET)]).aggregate(**sums).to_pyarrow()
+    key_of = lambda t, i: tuple(t.column(n)[i].as_py() for n in names)  # noqa: E731
+    index = {key_of(roll, i): i for i in range(roll.num_rows)}
+    moved = {c: roll.column(c).to_pylist() for c in ("requests", *TOKEN_COLUMNS)}
+    for j in range(lr.num_rows):  # one iteration per long-context group, not per request
+        i = index[key_of(lr, j)]
+        for c in moved:
+            moved[c][i] -= lr.column(c)[j].as_py() or 0
+    for c, values in moved.items():
+        roll = roll.set_column(roll.schema.get_field_index(c), c, pa.array(values, roll.schema.field(c).type))
+    lr = lr.cast(pa.schema([roll.schema.field(n) if n in roll.column_names else lr.schema.field(n)
+                            for n in lr.column_names]))
+    return pa.concat_tables([roll, lr], promote_options="default")
 
 
 def remap(roll: pa.Table, resolved: Resolved) -> pa.Table:
@@ -266,8 +297,8 @@ def remap(roll: pa.Table, resolved: Resolved) -> pa.Table:
 
 
 _MERGE: dict[str, str] = {"requests": "sum", "_null_ts": "sum", "_min_ts": "min", "_max_ts": "max",
-                          **{c: "sum" for c in TOKEN_COLUMNS}, **{f"_min_{c}": "min" for c in TOKEN_COLUMNS},
-                          **{f"_null_{c}": "sum" for c in TOKEN_COLUMNS}}
+                          "_min_count": "min", "_null_count": "sum", "_max_input": "max",
+                          **{c: "sum" for c in TOKEN_COLUMNS}}
 
 
 def _strip(name: str) -> str:
@@ -289,28 +320,23 @@ def _checks(table: ibis.Table) -> dict[str, ibis.BooleanValue]:
     return checks
 
 
-def _problems(roll: pa.Table) -> list[str]:
-    """Which checks fail, read off the roll-up (no extra scan)."""
-    def total(col: str) -> int:
-        return int(pc.sum(roll.column(col)).as_py() or 0)
+def _suspect(roll: pa.Table) -> bool:
+    """Whether the roll-up shows any bad value (cheap); which check fails is found by `_failing()`."""
+    low = pc.min(roll.column("_min_count")).as_py()
+    return bool(
+        (pc.sum(roll.column("_null_ts")).as_py() or 0)
+        or (pc.sum(roll.column("_null_count")).as_py() or 0)
+        or (low is not None and low < 0)
+        or roll.column("model").null_count
+        or set(roll.column("tier").to_pylist()) - set(TIERS)
+    )
 
-    found = []
-    if total("_null_ts"):
-        found.append("ts is null")
-    if roll.column("model").null_count:
-        found.append("model is null")
-    tiers = set(roll.column("tier").to_pylist())
-    if tiers - set(TIERS):
-        found.append("tier is not one of " + "/".join(TIERS))
-    for c in TOKEN_COLUMNS:
-        if f"_min_{c}" not in roll.column_names:
-            continue
-        if total(f"_null_{c}"):
-            found.append(f"{c} is null")
-        low = pc.min(roll.column(f"_min_{c}")).as_py()
-        if low is not None and low < 0:
-            found.append(f"{c} is negative")
-    return found
+
+def _failing(table: ibis.Table, checks: dict[str, ibis.BooleanValue]) -> dict[str, int]:
+    """Rows failing each check, in check order (one scan, run only when `_suspect` says so)."""
+    aggs = {f"c{i}": e.fill_null(True).cast("int64").sum() for i, e in enumerate(checks.values())}
+    row = table.aggregate(**aggs).to_pyarrow().to_pylist()[0]
+    return {r: int(row[f"c{i}"]) for i, r in enumerate(checks) if row[f"c{i}"]}
 
 
 def validate(
@@ -334,10 +360,10 @@ def check(
         if name not in schema:
             raise SchemaError(f"{source}: missing column {name!r}")
     roll = rollup(table, thresholds)
-    found = _problems(roll)
-    if not found:
+    if not _suspect(roll):
         return table, {}, roll
     checks = _checks(table)
+    found = _failing(table, checks)
     if on_error == "skip":
         any_bad = ibis.or_(*[e.fill_null(True) for e in checks.values()])
         case = ibis.cases(*[(e.fill_null(True), r) for r, e in checks.items()], else_=None)
@@ -345,7 +371,7 @@ def check(
                   table.filter(any_bad).group_by(reason=case).agg(n=ibis._.count()).to_pyarrow().to_pylist()}
         kept = table.filter(~any_bad)
         return kept, counts, rollup(kept, thresholds)
-    reason = found[0]
+    reason = next(iter(found))
     cond = checks[reason].fill_null(True)
     t = table.mutate(_bad=cond).mutate(_row=ibis.row_number())
     bad = t.filter(t._bad)

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from inferplan.attribution import breakdown, totals
 from inferplan.errors import MissingPriceError
 from inferplan.pricing import price_workload
 from inferplan.workload import Defaults
@@ -103,15 +104,23 @@ row_st = st.fixed_dictionaries({"input_tokens": token, "output_tokens": token, "
                                 "cache_write_tokens": token, "cache_write_1h_tokens": token})
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(row_st, min_size=1, max_size=6), kind=st.sampled_from(
     ["input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens"]),
     extra=st.integers(min_value=1, max_value=100_000))
 def test_cost_is_additive_across_rows_and_monotone_in_each_count(cat, rows, kind, extra):
-    rows = [{"model": M, **r} for r in rows]
-    each = [costs(cat, [r])[0]["total_usd"] for r in rows]
-    together = costs(cat, rows)
-    assert math.isclose(sum(r["total_usd"] for r in together), sum(each), rel_tol=1e-12, abs_tol=1e-12)
+    """Per-request costs (join path) add up to the roll-up total (aggregate path), and more tokens never cost less.
+
+    The two paths are independent implementations of the same prices: one multiplies every row, the other
+    multiplies each group's integer sums once.
+    """
     bigger = dict(rows[0])
     bigger[kind] += extra
-    assert costs(cat, [bigger])[0]["total_usd"] >= each[0]
+    table = rows_table([{"model": M, "call_type": f"r{i}", **r} for i, r in enumerate([*rows, bigger])], cat)
+    bill = price_workload(table, cat)
+    per_row = {r["call_type"]: r["total_usd"] for r in bill.table.to_pyarrow().to_pylist()}
+    assert math.isclose(sum(per_row.values()), totals(bill).total_usd, rel_tol=1e-12, abs_tol=1e-12)
+    by_type = {r["key"]: r["total_usd"] for r in breakdown(bill, "call_type")}
+    for name, usd in per_row.items():
+        assert math.isclose(by_type[name], usd, rel_tol=1e-12, abs_tol=1e-15)
+    assert per_row[f"r{len(rows)}"] >= per_row["r0"]

@@ -1,7 +1,8 @@
 """Benchmark: the Bedrock invocation-log reader on generated gzipped logs, against DuckDB's own read_json.
 
 Generates `--size` MB of gzipped invocation logs (synthetic traffic written by `inferplan.writers`, with
-input bodies so that `prefix` is derived), then, each in a fresh child process (peak RSS from ru_maxrss):
+input bodies whose text compresses like prose, so that `prefix` is derived; the first `--base` MB are
+written, the rest are copies of those files), then, each in a fresh child process (peak RSS from ru_maxrss):
   1. inferplan: `read_workload` (Bedrock reader: read_json -> extraction -> Parquet; finalize) and a pass that
      sums tokens over every row;
   2. DuckDB alone: `read_json` over the same files, every column, written to Parquet (same sink).
@@ -31,18 +32,31 @@ SPEC = {"start": "2026-01-05T00:00:00Z", "days": 7, "call_types": {
 }}
 
 
-def generate(out: Path, size_mb: float) -> tuple[int, int]:
+def generate(out: Path, size_mb: float, base_mb: float) -> tuple[int, int, int]:
+    """Synthetic traffic written as logs with bodies until `base_mb`, then those files copied (new names) until
+    `size_mb`: the reader sees `size_mb` of distinct files without hours spent writing them."""
     from inferplan import synth, writers
 
     out.mkdir(parents=True, exist_ok=True)
-    total, rows, chunk, seed = 0, 0, 50_000, 0
-    while total < size_mb * 1e6:
+    total, rows, chunk, seed = 0, 0, 20_000, 0
+    base: list[Path] = []
+    while total < min(size_mb, base_mb) * 1e6:
         t = synth.generate(SPEC, seed=seed, rows=chunk, days=7)
         files = writers.write_bedrock_logs(t, out / f"part{seed}", bodies=True)
+        base += files
         total += sum(f.stat().st_size for f in files)
         rows += t.num_rows
         seed += 1
-    return rows, total
+    base_rows, copies = rows, 0
+    while total < size_mb * 1e6:
+        copies += 1
+        for f in base:
+            dest = out / f"copy{copies}" / f.relative_to(out)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(f, dest)
+            total += f.stat().st_size
+        rows += base_rows
+    return rows, total, copies
 
 
 def _inferplan(path: str, q: mp.Queue) -> None:
@@ -86,18 +100,20 @@ def run_child(fn, path: str) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", type=float, default=2000, help="MB of gzipped logs to generate (default 2000)")
+    ap.add_argument("--base", type=float, default=100, help="MB actually generated; the rest are copies")
     ap.add_argument("--dir", type=Path, default=None)
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
     d = args.dir or Path(tempfile.mkdtemp(prefix="inferplan-bench-"))
     t0 = time.perf_counter()
-    rows, size = generate(d, args.size)
+    rows, size, copies = generate(d, args.size, args.base)
     gen_s = time.perf_counter() - t0
-    print(f"generated {rows:,} records, {size / 1e6:,.0f} MB gzipped, in {gen_s:,.0f} s", file=sys.stderr)
+    print(f"generated {rows:,} records, {size / 1e6:,.0f} MB gzipped ({copies} copies of the first "
+          f"{args.base:,.0f} MB), in {gen_s:,.0f} s", file=sys.stderr)
     ours = run_child(_inferplan, str(d))
     base = run_child(_duckdb, str(d))
     result = {
-        "records": rows, "gz_mb": round(size / 1e6, 1),
+        "records": rows, "gz_mb": round(size / 1e6, 1), "copies": copies,
         "inferplan_s": round(ours["seconds"], 2), "inferplan_records_per_s": round(rows / ours["seconds"]),
         "inferplan_peak_rss_mb": round(ours["peak_rss_mb"]), "inferplan_rows": ours["rows"],
         "prefix_segments": ours["segments"],

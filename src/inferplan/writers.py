@@ -12,7 +12,9 @@ import shutil
 from pathlib import Path
 
 import ibis
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .catalog import Catalog
 from .engine import connection
@@ -44,9 +46,53 @@ def _register(table: Workload | ibis.Table | pa.Table) -> str:
     return name
 
 
+def _with_texts(table: Workload | ibis.Table | pa.Table) -> pa.Table:
+    """The table as Arrow with `_ptext`, the stand-in text of each prefix segment (for `bodies=True`)."""
+    if isinstance(table, Workload):
+        table = table.table
+    if not isinstance(table, pa.Table):
+        table = table.to_pyarrow()
+    if "prefix" not in table.column_names:
+        return table
+    return table.append_column("_ptext", segment_texts(table.column("prefix")))
+
+
 def model_id_expr() -> str:
     """SQL: a canonical row's model as logged (`us.<model>` for a geo profile, the base id in-region)."""
     return "CASE WHEN scope IS NULL OR scope = 'in-region' THEN model ELSE scope || '.' || model END"
+
+
+# 512 made-up five-letter words: body text drawn from them compresses about as well as real prose (4-5x), not
+# 80x like a repeated word.
+_VOCAB = np.frombuffer("".join(a + b + c + " " for a in ("ka", "lo", "mi", "ne", "ru", "ta", "vo", "ze")
+                               for b in ("b", "d", "g", "l", "m", "n", "r", "s")
+                               for c in ("en", "or", "is", "an", "ul", "et", "ox", "ia")).encode(),
+                       np.uint8).reshape(512, 6)
+
+
+def segment_texts(prefix: pa.ChunkedArray | pa.Array, seed: int = 0) -> pa.Array:
+    """Stand-in text for every prefix segment (list<string>, parallel to `prefix`): one random text per
+    distinct hash (equal segments, equal text), about 0.75 words per token. Built with numpy, no row loop."""
+    arr = prefix.combine_chunks() if isinstance(prefix, pa.ChunkedArray) else prefix
+    arr = pc.if_else(pc.is_null(arr), pa.scalar([], arr.type), arr)
+    flat = pc.list_flatten(arr)
+    enc = pc.dictionary_encode(pc.struct_field(flat, "hash")).combine_chunks() if isinstance(
+        flat, pa.ChunkedArray) else pc.dictionary_encode(pc.struct_field(flat, "hash"))
+    idx = enc.indices.to_numpy(zero_copy_only=False)
+    _, first = np.unique(idx, return_index=True)
+    toks = pc.struct_field(flat, "tokens").to_numpy(zero_copy_only=False)[first]
+    words = np.maximum(1, toks * 3 // 4)
+    rng = np.random.default_rng(seed)
+    data = _VOCAB[rng.integers(0, 512, int(words.sum()))].ravel()
+    offsets = np.concatenate([[0], np.cumsum(words * 6)]).astype(np.int64)
+    texts = pa.LargeStringArray.from_buffers(len(words), pa.py_buffer(offsets), pa.py_buffer(data.tobytes()))
+    flat_text = pc.take(texts, pa.array(idx))
+    return pa.LargeListArray.from_arrays(_offsets(arr), flat_text)
+
+
+def _offsets(arr: pa.Array) -> pa.Array:
+    lengths = pc.fill_null(pc.list_value_length(arr), 0).to_numpy(zero_copy_only=False)
+    return pa.array(np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64))
 
 
 def _q(s: str | Path) -> str:
@@ -66,6 +112,8 @@ def write_bedrock_logs(table: Workload | ibis.Table | pa.Table, out_dir: str | P
     Batch requests are not in invocation logs: writing one is an error.
     """
     con = connection()
+    if bodies:
+        table = _with_texts(table)
     name = _register(table)
     batch = con.raw_sql(f"SELECT count(*) FROM {name} WHERE tier = 'batch'").fetchone()[0]
     if batch:
@@ -73,24 +121,22 @@ def write_bedrock_logs(table: Workload | ibis.Table | pa.Table, out_dir: str | P
     out = Path(out_dir)
     cols = set(con.sql(f"SELECT * FROM {name} LIMIT 0").columns)
     tags = "tags" if "tags" in cols else "MAP {}::MAP(VARCHAR, VARCHAR)"
-    has_prefix = "prefix" in cols and bodies
+    has_prefix = "_ptext" in cols
     anth = "_mid ILIKE '%anthropic.%'"
     w1h = "coalesce(cache_write_1h_tokens, 0)"
     w5m = "coalesce(cache_write_tokens, 0)"
     tier_body = ("CASE WHEN tier IN ('flex', 'priority') THEN {'type': tier} "
                  "WHEN tier = 'provisioned' THEN {'type': 'reserved'} END")
-    seg_text = "repeat('lorem ', greatest(1, (s.tokens * 4 / 6)::BIGINT)::INTEGER) || s.hash"
+    sys_text = "_ptext[1]"
     body = "NULL::JSON"
     if has_prefix:
         body = (f"CASE WHEN prefix IS NULL OR len(prefix) = 0 THEN to_json({{'serviceTier': {tier_body}}}) "
                 f"WHEN {anth} THEN to_json({{'anthropic_version': 'bedrock-2023-05-31', 'serviceTier': {tier_body}, "
-                f"'system': prefix[1].hash || ' ' || repeat('lorem ', greatest(1, (prefix[1].tokens * 4 / 6)::BIGINT)"
-                f"::INTEGER), 'messages': list_transform(prefix[2:], lambda s: {{'role': 'user', "
-                f"'content': {seg_text}}})}}) "
-                f"ELSE to_json({{'serviceTier': {tier_body}, 'system': [{{'text': prefix[1].hash || ' ' || "
-                f"repeat('lorem ', greatest(1, (prefix[1].tokens * 4 / 6)::BIGINT)::INTEGER)}}], "
-                f"'messages': list_transform(prefix[2:], lambda s: {{'role': 'user', "
-                f"'content': [{{'text': {seg_text}}}]}})}})"
+                f"'system': {sys_text}, 'messages': list_transform(_ptext[2:], lambda s: {{'role': 'user', "
+                f"'content': s}})}}) "
+                f"ELSE to_json({{'serviceTier': {tier_body}, 'system': [{{'text': {sys_text}}}], "
+                f"'messages': list_transform(_ptext[2:], lambda s: {{'role': 'user', "
+                f"'content': [{{'text': s}}]}})}})"
                 " END")
     else:
         body = f"CASE WHEN tier <> 'standard' THEN to_json({{'serviceTier': {tier_body}}}) END"

@@ -67,13 +67,27 @@ def _files_sql(files: list[Path]) -> str:
     return "[" + ", ".join(_quote(str(f)) for f in files) + "]"
 
 
+# what the extraction needs from each record, as the fast path reads it (typed by read_json in one parse)
+_FAST = dict(TOP, identity="STRUCT(arn VARCHAR)",
+             input="STRUCT(inputTokenCount JSON, cacheReadInputTokenCount JSON, cacheWriteInputTokenCount JSON, "
+                   "inputBodyJson JSON)",
+             output="STRUCT(outputTokenCount JSON, outputBodyJson JSON)")
+_SCALARS = ("timestamp", "requestId", "operation", "modelId", "region", "inferenceRegion", "requestMetadata",
+            "errorCode")
+
+
 def _fast_source(files: list[Path], ndjson: bool) -> str:
-    """read_json over all files with the top-level fields typed; nested objects stay JSON."""
-    cols = "{" + ", ".join(f"{_quote(k)}: {_quote(v)}" for k, v in TOP.items()) + "}"
+    """read_json over all files with the fields typed; a record whose `input` or `output` is not an object
+    fails the read, and the robust path takes over."""
+    cols = "{" + ", ".join(f"{_quote(k)}: {_quote(v)}" for k, v in _FAST.items()) + "}"
     fmt = "newline_delimited" if ndjson else "auto"
-    return (f"SELECT filename AS _file, NULL::BIGINT AS _line, * EXCLUDE (filename) FROM read_json("
-            f"{_files_sql(files)}, format='{fmt}', columns={cols}, filename=true, compression='auto_detect', "
-            "maximum_object_size=268435456)")
+    scalars = ", ".join(f'"{k}"' for k in _SCALARS)
+    return (f"SELECT filename AS _file, NULL::BIGINT AS _line, {scalars}, identity.arn AS _arn, "
+            "[input.inputTokenCount, input.cacheReadInputTokenCount, input.cacheWriteInputTokenCount, "
+            "input.inputBodyJson] AS ij, [output.outputTokenCount, output.outputBodyJson] AS oj, "
+            "input IS NOT NULL AS _in_ok, output IS NOT NULL AS _out_ok "
+            f"FROM read_json({_files_sql(files)}, format='{fmt}', columns={cols}, filename=true, "
+            "compression='auto_detect', maximum_object_size=268435456)")
 
 
 def _line_source(file: Path) -> str:
@@ -81,10 +95,15 @@ def _line_source(file: Path) -> str:
     lines = (f"SELECT row_number() OVER () AS _line, line FROM read_csv({_quote(str(file))}, columns={{'line': "
              "'VARCHAR'}, header=false, delim='\x1e', quote='', escape='', auto_detect=false, "
              "max_line_size=268435456, compression='auto')")
-    fields = ", ".join(f"json_extract{'_string' if t == 'VARCHAR' else ''}(line, '$.{k}') AS \"{k}\""
-                       for k, t in TOP.items())
-    return (f"SELECT {_quote(str(file))} AS _file, _line, json_valid(line) AS _valid, {fields} FROM ({lines}) "
-            "WHERE line IS NOT NULL AND trim(line) <> ''")
+    fields = ", ".join(f"json_extract{'_string' if TOP[k] == 'VARCHAR' else ''}(line, '$.{k}') AS \"{k}\""
+                       for k in _SCALARS)
+    return (f"SELECT {_quote(str(file))} AS _file, _line, json_valid(line) AS _valid, {fields}, "
+            "json_extract_string(line, '$.identity.arn') AS _arn, "
+            "json_extract(line, ['$.input.inputTokenCount', '$.input.cacheReadInputTokenCount', "
+            "'$.input.cacheWriteInputTokenCount', '$.input.inputBodyJson']) AS ij, "
+            "json_extract(line, ['$.output.outputTokenCount', '$.output.outputBodyJson']) AS oj, "
+            "json_type(line, '$.input') = 'OBJECT' AS _in_ok, json_type(line, '$.output') = 'OBJECT' AS _out_ok "
+            f"FROM ({lines}) WHERE line IS NOT NULL AND trim(line) <> ''")
 
 
 def _int(expr: str) -> str:
@@ -113,10 +132,7 @@ def _extract(src: str, call_type_key: str | None) -> str:
     return f"""
     WITH s AS ({src}),
     a AS (
-      SELECT *, json_extract(input, ['$.inputTokenCount', '$.cacheReadInputTokenCount',
-                                     '$.cacheWriteInputTokenCount', '$.inputBodyJson']) AS ij,
-        json_extract(output, ['$.outputTokenCount', '$.outputBodyJson']) AS oj,
-        TRY_CAST(requestMetadata AS MAP(VARCHAR, VARCHAR)) AS _meta,
+      SELECT *, TRY_CAST(requestMetadata AS MAP(VARCHAR, VARCHAR)) AS _meta,
         TRY_CAST("timestamp" AS TIMESTAMPTZ) AS _ts
       FROM s),
     b AS (
@@ -133,8 +149,8 @@ def _extract(src: str, call_type_key: str | None) -> str:
         CASE WHEN errorCode IS NOT NULL AND errorCode <> '' THEN NULL
           WHEN _ts IS NULL THEN 'timestamp missing or invalid'
           WHEN modelId IS NULL OR modelId = '' THEN 'modelId missing'
-          WHEN input IS NULL OR json_type(input) <> 'OBJECT' THEN 'input missing or not an object'
-          WHEN output IS NULL OR json_type(output) <> 'OBJECT' THEN 'output missing or not an object'
+          WHEN NOT coalesce(_in_ok, false) THEN 'input missing or not an object'
+          WHEN NOT coalesce(_out_ok, false) THEN 'output missing or not an object'
           WHEN ij[1] IS NULL THEN 'inputTokenCount missing'
           WHEN _in IS NULL THEN 'inputTokenCount not an integer'
           WHEN oj[1] IS NULL THEN 'outputTokenCount missing'
@@ -170,7 +186,7 @@ def _extract(src: str, call_type_key: str | None) -> str:
       coalesce(TRY_CAST(json_extract(ob[3], '$') AS DOUBLE),
                list_max(TRY_CAST(json_extract(_stream, '$[*].metadata.metrics.latencyMs') AS DOUBLE[]))) AS latency_ms,
       map_from_entries(list_filter(list_concat(coalesce(map_entries(_meta), []), [
-        {{'key': 'iam_principal', 'value': json_extract_string(identity, '$.arn')}},
+        {{'key': 'iam_principal', 'value': _arn}},
         {{'key': 'inference_region', 'value': inferenceRegion}}]), lambda e: e.value IS NOT NULL)) AS tags
     FROM d"""
 

@@ -51,6 +51,8 @@ def read(paths: list[Path], options: ReadOptions) -> Raw:
         series = con.table(name).to_pyarrow()
         ts = series.column("ts").to_numpy(zero_copy_only=False)
         rps = series.column("total_rps").to_numpy(zero_copy_only=False)
+        if ts.size == 0:
+            raise InputError(f"{p}: no rate rows")
         if np.isnan(ts).any() or np.isnan(rps).any() or (rps < 0).any():
             raise InputError(f"{p}: ts and total_rps must be numbers, total_rps non-negative")
         width = np.diff(ts, append=ts[-1] + (ts[1] - ts[0] if ts.size > 1 else 600.0))

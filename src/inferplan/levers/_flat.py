@@ -4,14 +4,15 @@ The canonical `prefix` column (list of (hash, tokens) per request) is exploded o
 element per (request, segment). Each element gets a *chain key*: a 64-bit hash of the request's cache
 namespace (model, scope, region) and every segment up to and including it, so equal keys mean an equal
 prompt prefix on the same model. Keys are a segmented sum of position-salted splitmix64 hashes of the
-segment ids, computed with one cumsum (no loop over requests or depths). Two different prefixes share a key
-with probability about n^2 / 2^65 (n distinct prefixes): about 1e-8 for a million.
+segment ids, computed in one compiled pass. Two different prefixes share a key with probability about
+n^2 / 2^65 (n distinct prefixes): about 1e-8 for a million.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -74,26 +75,55 @@ def segment_ids(hashes: pa.Array) -> np.ndarray:
     return (idx.astype(np.int64) + 1).astype(np.uint64)
 
 
+@numba.njit(cache=True)
+def _mix(x: np.uint64) -> np.uint64:
+    z = x + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@numba.njit(cache=True)
+def _build(offsets: np.ndarray, seg: np.ndarray, tokens: np.ndarray, cap: np.ndarray, salt: np.ndarray):  # noqa: ANN202
+    """One pass: request, depth, clamped tokens, cumulative tokens and chain key of every element."""
+    m = seg.size
+    req = np.empty(m, np.int64)
+    depth = np.empty(m, np.int64)
+    tok = np.empty(m, np.int64)
+    cum = np.empty(m, np.int64)
+    key = np.empty(m, np.uint64)
+    for r in range(offsets.size - 1):
+        run = np.int64(0)
+        h = salt[r]
+        c = cap[r]
+        for d, i in enumerate(range(offsets[r], offsets[r + 1])):
+            nxt = run + tokens[i]
+            if c >= 0 and nxt > c:
+                nxt = c
+            req[i] = r
+            depth[i] = d
+            tok[i] = nxt - run
+            cum[i] = nxt
+            run = nxt
+            h = h + _mix(seg[i] * np.uint64(0x9E3779B97F4A7C15) ^ (np.uint64(d) * np.uint64(0xD6E8FEB86659FD93)))
+            key[i] = h
+    return req, depth, tok, cum, key
+
+
 def from_arrays(offsets: np.ndarray, seg: np.ndarray, tokens: np.ndarray, total_input: np.ndarray | None = None,
                 namespace: np.ndarray | None = None) -> Flat:
-    """Build a Flat from CSR arrays (offsets over requests, segment ids and tokens per element)."""
-    offsets = np.asarray(offsets, np.int64)
+    """Build a Flat from CSR arrays (offsets over requests, segment ids and tokens per element). A prefix
+    longer than the request's input is clamped to it. Compiled: one pass, no temporaries."""
+    offsets = np.ascontiguousarray(offsets, np.int64)
     n = offsets.size - 1
-    lengths = np.diff(offsets)
-    req = np.repeat(np.arange(n, dtype=np.int64), lengths)
-    depth = np.arange(req.size, dtype=np.int64) - offsets[:-1][req]
-    tokens = np.asarray(tokens, np.int64)
-    cs = np.cumsum(tokens)
-    before = np.concatenate([[0], cs])[offsets[:-1]]
-    cum = cs - before[req]
-    if total_input is not None:  # a prefix longer than the request's input is clamped to it
-        cap = np.asarray(total_input, np.int64)[req]
-        cum = np.minimum(cum, cap)
-        tokens = cum - np.concatenate([[0], cum[:-1]])
-        tokens[depth == 0] = cum[depth == 0]
-    seg = np.asarray(seg, np.uint64)
-    key = chain_keys(seg, depth, req, offsets, namespace)
-    return Flat(n, offsets, req, depth, seg, key, tokens, cum)
+    cap = np.full(n, -1, np.int64) if total_input is None else np.ascontiguousarray(total_input, np.int64)
+    if namespace is None:
+        salt = np.zeros(n, np.uint64)
+    else:
+        salt = splitmix64(np.asarray(namespace).astype(np.uint64) + np.uint64(0x5851F42D4C957F2D))
+    seg = np.ascontiguousarray(seg, np.uint64)
+    req, depth, tok, cum, key = _build(offsets, seg, np.ascontiguousarray(tokens, np.int64), cap, salt)
+    return Flat(n, offsets, req, depth, seg, key, tok, cum)
 
 
 def from_prefix_column(prefix: pa.Array | pa.ChunkedArray, total_input: np.ndarray | None = None,

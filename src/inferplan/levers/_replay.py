@@ -13,59 +13,100 @@ Model (documented in docs/levers.md):
   timestamps unable to see each other's writes.
 
 With those rules the touches of an entry do not depend on the checkpoint placement, so the expensive part
-(one stable sort of all chain keys, runs of touches with gaps <= TTL) is computed once per TTL and reused
-for every placement; a placement only changes which touches create the entry.
+(each element's previous use of the same entry, one pass over a hash table) is computed once and reused for
+every placement and TTL; a placement only changes which touches create the entry, one linear scan each.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
-from ._flat import Flat, segmented_max, value_at_depth
+from ._flat import Flat
+
+
+@numba.njit(cache=True)
+def previous_occurrence(keys: np.ndarray) -> np.ndarray:
+    """For each element, the index of the previous element with the same key (-1: none): one pass over an
+    open-addressing hash table (keys are already well-mixed 64-bit hashes)."""
+    n = keys.size
+    size = 1
+    while size < 2 * n:
+        size *= 2
+    mask = np.uint64(size - 1)
+    slot_key = np.empty(size, np.uint64)
+    slot_pos = np.full(size, -1, np.int64)
+    prev = np.empty(n, np.int64)
+    for i in range(n):
+        k = keys[i]
+        h = k & mask
+        while True:
+            p = slot_pos[h]
+            if p < 0:
+                slot_key[h] = k
+                slot_pos[h] = i
+                prev[i] = -1
+                break
+            if slot_key[h] == k:
+                prev[i] = p
+                slot_pos[h] = i
+                break
+            h = (h + np.uint64(1)) & mask
+    return prev
+
+
+@numba.njit(cache=True)
+def _alive_scan(prev: np.ndarray, req: np.ndarray, ts: np.ndarray, ttl: np.ndarray, creator: np.ndarray,
+                same_ts_hits: bool) -> np.ndarray:
+    """In arrival order: `through[i]`: a creator since the entry last expired, up to and including i;
+    `alive[i]`: one strictly before i (and, with same_ts_hits=False, at an earlier timestamp)."""
+    n = prev.size
+    through = np.zeros(n, np.bool_)
+    alive = np.zeros(n, np.bool_)
+    for i in range(n):
+        p = prev[i]
+        ti = ts[req[i]]
+        limit = ttl[req[i]]
+        seen = False
+        cont = False
+        if p >= 0 and ti - ts[req[p]] <= limit:
+            if same_ts_hits:
+                seen = through[p]
+            else:
+                q = p
+                while q >= 0 and ts[req[q]] == ti:
+                    q = prev[q]
+                seen = q >= 0 and ti - ts[req[q]] <= limit and through[q]
+            cont = through[p]
+        alive[i] = seen
+        through[i] = cont or creator[i]
+    return alive
 
 
 @dataclass
 class Touches:
-    """Placement-independent part of a replay: chain keys sorted by (key, arrival), runs of live touches."""
+    """Placement-independent part of a replay: each element's previous touch of the same entry."""
 
-    order: np.ndarray  # element indices sorted by (key, arrival)
-    run_start: np.ndarray  # per sorted position: first position of its run (gaps <= TTL, same key)
-    see_from: np.ndarray  # per sorted position: creators strictly before this position can be seen
+    prev: np.ndarray  # per element: previous element with the same chain key (-1: none)
+    req: np.ndarray  # per element: its request
+    ts: np.ndarray  # per request: arrival time
+    ttl: np.ndarray  # per request: TTL of its namespace
+    same_ts_hits: bool
 
 
 def prepare(flat: Flat, ts: np.ndarray, ttl: np.ndarray, *, same_ts_hits: bool = True) -> Touches:
-    """Sort once. `ts` per request (any integer unit), `ttl` per request in the same unit (namespaces
-    must have one TTL each, since keys are namespaced)."""
-    order = np.argsort(flat.key, kind="stable")
-    sk = flat.key[order]
-    r = flat.req[order]
-    st = ts[r]
-    m = sk.size
-    pos = np.arange(m, dtype=np.int64)
-    brk = np.ones(m, bool)
-    if m > 1:
-        brk[1:] = (sk[1:] != sk[:-1]) | ((st[1:] - st[:-1]) > ttl[r[1:]])
-    run_start = np.maximum.accumulate(np.where(brk, pos, 0))
-    if same_ts_hits:
-        see_from = pos
-    else:
-        grp = brk.copy()
-        if m > 1:
-            grp[1:] |= st[1:] != st[:-1]
-        see_from = np.maximum.accumulate(np.where(grp, pos, 0))
-    return Touches(order, run_start, see_from)
+    """One hash pass. `ts` per request (any integer unit, in arrival order), `ttl` per request in the same
+    unit (namespaces must have one TTL each, since keys are namespaced)."""
+    prev = previous_occurrence(np.ascontiguousarray(flat.key, dtype=np.uint64))
+    return Touches(prev, flat.req, np.ascontiguousarray(ts, dtype=np.int64),
+                   np.ascontiguousarray(ttl, dtype=np.int64), same_ts_hits)
 
 
 def alive(t: Touches, creator: np.ndarray) -> np.ndarray:
     """Per element (arrival order): its entry is alive when this request arrives."""
-    cr = creator[t.order].astype(np.int64)
-    excl = np.cumsum(cr) - cr  # creators strictly before each sorted position
-    seen = excl[t.see_from] - excl[t.run_start]
-    out = np.empty(creator.size, bool)
-    out[t.order] = seen > 0
-    return out
+    return _alive_scan(t.prev, t.req, t.ts, t.ttl, np.ascontiguousarray(creator, dtype=np.bool_), t.same_ts_hits)
 
 
 @dataclass
@@ -76,31 +117,57 @@ class Result:
     last_checkpoint: np.ndarray  # depth (1-based) of the last checkpoint (0: none)
 
 
+@numba.njit(cache=True)
+def _tokens(offsets: np.ndarray, cum: np.ndarray, live: np.ndarray, creator: np.ndarray):  # noqa: ANN202
+    n = offsets.size - 1
+    read = np.zeros(n, np.int64)
+    write = np.zeros(n, np.int64)
+    rd = np.zeros(n, np.int64)
+    lc = np.zeros(n, np.int64)
+    for r in range(n):
+        lo = offsets[r]
+        for i in range(lo, offsets[r + 1]):
+            if live[i]:
+                rd[r] = i - lo + 1
+            if creator[i]:
+                lc[r] = i - lo + 1
+        if rd[r] > 0:
+            read[r] = cum[lo + rd[r] - 1]
+        if lc[r] > rd[r]:
+            write[r] = cum[lo + lc[r] - 1] - read[r]
+    return read, write, rd, lc
+
+
 def replay(flat: Flat, t: Touches, creator: np.ndarray) -> Result:
     """Read and write tokens per request for one set of checkpoints (`creator`, per element)."""
-    d1 = flat.depth + 1
+    creator = np.ascontiguousarray(creator, dtype=np.bool_)
     live = alive(t, creator)
-    read_depth = segmented_max(np.where(live, d1, 0), flat.offsets)
-    last_cp = segmented_max(np.where(creator, d1, 0), flat.offsets)
-    read = value_at_depth(flat, read_depth, flat.cum)
-    upto = value_at_depth(flat, last_cp, flat.cum)
-    write = np.where(last_cp > read_depth, upto - read, 0)
-    return Result(read, write, read_depth, last_cp)
+    read, write, rd, lc = _tokens(flat.offsets, flat.cum, live, creator)
+    return Result(read, write, rd, lc)
+
+
+@numba.njit(cache=True)
+def _checkpoints(offsets: np.ndarray, cum: np.ndarray, fixed: np.ndarray, last: bool, min_tokens: np.ndarray,
+                 enabled: np.ndarray) -> np.ndarray:
+    out = np.zeros(cum.size, np.bool_)
+    for r in range(offsets.size - 1):
+        if not enabled[r]:
+            continue
+        lo, hi = offsets[r], offsets[r + 1]
+        for i in range(lo, hi):
+            d1 = i - lo + 1
+            on = last and i == hi - 1
+            for f in fixed:
+                if f == d1:
+                    on = True
+            out[i] = on and cum[i] >= min_tokens[r]
+    return out
 
 
 def checkpoints(flat: Flat, fixed: tuple[int, ...], last: bool, min_tokens: np.ndarray,
                 enabled: np.ndarray | None = None) -> np.ndarray:
     """Creator mask for a placement: after segments `fixed` (1-based) and/or at the end of the prefix,
     where the prefix up to there has at least the model's minimum tokens. `enabled` per request."""
-    d1 = flat.depth + 1
-    mask = np.isin(d1, np.asarray(fixed, np.int64)) if fixed else np.zeros(flat.size, bool)
-    if last:
-        ends = np.zeros(flat.size, bool)
-        lens = flat.lengths()
-        ne = lens > 0
-        ends[flat.offsets[1:][ne] - 1] = True
-        mask |= ends
-    mask &= flat.cum >= min_tokens[flat.req]
-    if enabled is not None:
-        mask &= enabled[flat.req]
-    return mask
+    en = np.ones(flat.n_requests, np.bool_) if enabled is None else np.ascontiguousarray(enabled, np.bool_)
+    return _checkpoints(flat.offsets, flat.cum, np.asarray(fixed, np.int64), bool(last),
+                        np.ascontiguousarray(min_tokens, np.int64), en)

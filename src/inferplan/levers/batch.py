@@ -29,8 +29,9 @@ def apply(t: pa.Table, catalog: Catalog, opts: BatchOptions) -> tuple[pa.Table, 
     ct_code, cts = codes(t, "call_type")
     inter = t.column("interactive")
     false_n = np.bincount(ct_code, pc.fill_null(pc.invert(inter), False).to_numpy(zero_copy_only=False),
-                          minlength=len(cts))
-    known_n = np.bincount(ct_code, pc.is_valid(inter).to_numpy(zero_copy_only=False), minlength=len(cts))
+                          minlength=len(cts)).astype(np.int64)
+    known_n = np.bincount(ct_code, pc.is_valid(inter).to_numpy(zero_copy_only=False),
+                          minlength=len(cts)).astype(np.int64)
     all_n = np.bincount(ct_code, minlength=len(cts))
     tier = np.asarray(t.column("tier").to_pylist(), dtype=object)
     key_code, keys = codes(t, "model", "scope", "region")

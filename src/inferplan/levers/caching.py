@@ -184,6 +184,7 @@ def _replay_rows(t: pa.Table, rows: np.ndarray, catalog: Catalog, opts: CachingO
     mt = min_tok[rows]
     # cost[ttl_i][placement_j] per group, plus per-request read/write for the evidence
     cost = np.full((len(ttl_choices), len(placements), G), np.inf)
+    any_checkpoint = np.zeros(G, bool)
     for i, ttl in enumerate(ttl_choices):
         allowed = np.array([ttl in offered[model_names[m]] for m in model_code[rows]])
         p_w = (prices.w5 if ttl == 300 else prices.w1h)[rows]
@@ -196,6 +197,7 @@ def _replay_rows(t: pa.Table, rows: np.ndarray, catalog: Catalog, opts: CachingO
         for j, (fixed, last) in enumerate(placements):
             cr = _replay.checkpoints(flat, fixed, last, mt, allowed)
             res = _replay.replay(flat, touches, cr)
+            any_checkpoint |= np.bincount(grp_code, res.last_checkpoint > 0, minlength=G) > 0
             c = (T - res.read_tokens - res.write_tokens) * p_in + res.read_tokens * p_read \
                 + res.write_tokens * np.nan_to_num(p_w)
             g = np.bincount(grp_code, c, minlength=G)
@@ -280,4 +282,10 @@ def _replay_rows(t: pa.Table, rows: np.ndarray, catalog: Catalog, opts: CachingO
             "input_usd_no_cache": round(float(none_cost[g]), 6),
             "alternatives": [{"placement": lab, "input_usd": round(c, 6)} for c, lab in alts],
         })
+        if choice[g] < 0 and alts:
+            evidence["groups"][-1]["why"] = (f"no placement pays: the best, {alts[0][1]}, would make input "
+                                             f"${alts[0][0]:,.2f}")
+        if not any_checkpoint[g]:
+            evidence["groups"][-1]["why"] = (f"no prefix reaches the model's minimum of {int(mt[grp_code == g][0]):,} "
+                                             "tokens per checkpoint")
     evidence["same_timestamp_hits"] = opts.same_timestamp_hits

@@ -19,7 +19,8 @@ def _evidence_line(name: str, ev: dict[str, Any]) -> list[str]:
             ttl = f", TTL {g['ttl_s']} s" if g.get("ttl_s") else ""
             lines.append(f"{g['call_type']} on {g['model']}: {g['placement']}{ttl}; "
                          f"{g['read_fraction']:.1%} of input read from cache, input "
-                         f"{_usd(g['input_usd_before'])} -> {_usd(g['input_usd_after'])}")
+                         f"{_usd(g['input_usd_before'])} -> {_usd(g['input_usd_after'])}"
+                         + (f" ({g['why']})" if g.get("why") else ""))
         for b in ev.get("breakers", []):
             lines.append(f"cache breaker: {b['call_type']} segment {b['position']} changes on "
                          f"{b['distinct_share']:.0%} of requests ahead of repeating segments; moving it to the end "

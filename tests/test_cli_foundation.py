@@ -134,3 +134,12 @@ def test_console_script_runs_without_traceback(tmp_path):
     exe = Path(sys.executable).parent / "inferplan"
     res = subprocess.run([str(exe), "analyze", str(tmp_path / "missing.csv")], capture_output=True, text=True)
     assert res.returncode != 0 and "Traceback" not in res.stderr and "no such file" in res.stderr
+
+
+def test_call_type_key_option_picks_the_metadata_key():
+    logs = Path(__file__).parent / "fixtures" / "readers" / "bedrock" / "invocations.jsonl"
+    default = json.loads(run("analyze", str(logs), "--on-error", "skip", "--json").stdout)
+    by_team = json.loads(run("analyze", str(logs), "--on-error", "skip", "--call-type-key", "team", "--json").stdout)
+    assert "rag-answer" in default["by_call_type"]
+    assert "search" in by_team["by_call_type"] and "rag-answer" not in by_team["by_call_type"]
+    assert by_team["total_usd"] == pytest.approx(default["total_usd"])

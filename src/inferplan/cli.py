@@ -95,6 +95,8 @@ def analyze(
     on_error: Annotated[str, typer.Option("--on-error", help="raise (stop at the first bad record) or skip "
                                           "(skip bad records and count them).")] = "raise",
     tag: Annotated[list[str] | None, typer.Option("--by-tag", help="Also break down by this tag key.")] = None,
+    call_type_key: Annotated[str | None, typer.Option(help="Request metadata key that holds the call type "
+                                                       "(default: call_type, then feature).")] = None,
     levers: Annotated[str | None, typer.Option(help="Comma-separated levers to evaluate "
                                                "(caching,batch,routing,trim) or all.")] = None,
     scenario: Annotated[Path | None, typer.Option(help="Scenario YAML with lever options.")] = None,
@@ -105,7 +107,8 @@ def analyze(
     if on_error not in ("raise", "skip"):
         raise InferplanError(f"--on-error must be raise or skip, not {on_error!r}")
     cat = load_catalog(catalog)
-    opts = ReadOptions(defaults=Defaults(model=model, region=region, tier=tier), on_error=on_error)  # type: ignore[arg-type]
+    opts = ReadOptions(defaults=Defaults(model=model, region=region, tier=tier), on_error=on_error,  # type: ignore[arg-type]
+                       call_type_key=call_type_key)
     _emit(run_analysis(paths, cat, format, opts, tags=tag or (), levers=levers, scenario=scenario), json_out)
 
 

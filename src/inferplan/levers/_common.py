@@ -26,11 +26,6 @@ def col(t: pa.Table, name: str) -> np.ndarray:
     return pc.fill_null(c, 0).to_numpy(zero_copy_only=False)
 
 
-def strings(t: pa.Table, name: str) -> np.ndarray:
-    return np.asarray(t.column(name).to_pylist(), dtype=object) if t.num_rows < 1000 else \
-        t.column(name).to_numpy(zero_copy_only=False)
-
-
 def codes(t: pa.Table, *names: str) -> tuple[np.ndarray, list[tuple]]:
     """Dense integer code per row of the combination of string columns, with the distinct values."""
     if t.num_rows == 0:

@@ -142,22 +142,3 @@ def from_prefix_column(prefix: pa.Array | pa.ChunkedArray, total_input: np.ndarr
     seg = segment_ids(values.field("hash"))
     tokens = pc.fill_null(values.field("tokens"), 0).to_numpy(zero_copy_only=False).astype(np.int64)
     return from_arrays(offsets, seg, np.maximum(tokens, 0), total_input, namespace)
-
-
-def segmented_max(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Max of `values` within each request (0 for requests with no elements); values must be >= 0."""
-    n = offsets.size - 1
-    out = np.zeros(n, values.dtype if values.size else np.int64)
-    nonempty = np.flatnonzero(np.diff(offsets) > 0)
-    if nonempty.size:
-        out[nonempty] = np.maximum.reduceat(values, offsets[nonempty])
-    return out
-
-
-def value_at_depth(flat: Flat, depth_plus1: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """values[element at depth d-1 of each request] for d = depth_plus1 (0 where d == 0)."""
-    out = np.zeros(flat.n_requests, values.dtype)
-    has = depth_plus1 > 0
-    idx = flat.offsets[:-1][has] + depth_plus1[has] - 1
-    out[has] = values[idx]
-    return out

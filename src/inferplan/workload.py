@@ -184,8 +184,11 @@ def total_input(t: ibis.Table) -> ibis.IntegerValue:
 
 def lc_bucket(t: ibis.Table, thresholds: tuple[int, ...]) -> ibis.IntegerValue:
     """How many long-context thresholds a request's total input exceeds (0 when none)."""
+    if not thresholds:
+        return ibis.literal(0, type="int8")
     tin = total_input(t)
-    return sum(((tin > th).cast("int8") for th in thresholds), ibis.literal(0, type="int8"))
+    cases = [(tin > th, ibis.literal(i, type="int8")) for i, th in reversed(list(enumerate(thresholds, start=1)))]
+    return ibis.cases(*cases, else_=ibis.literal(0, type="int8"))
 
 
 @ibis.udf.scalar.builtin
@@ -243,43 +246,13 @@ def rollup(table: ibis.Table, thresholds: tuple[int, ...], dims: Mapping[str, ib
     counts = [table[c] for c in TOKEN_COLUMNS if c not in fixed]
     aggs["_min_count"] = ibis.least(*counts).min() if len(counts) > 1 else counts[0].min()
     aggs["_null_count"] = table.count() - sum(counts[1:], counts[0]).count()
-    aggs["_max_input"] = total_input(table).max()
     fixed = {k: v for k, v in fixed.items() if k in KEYS}
-    groups = [*(v.name(k) for k, v in dims.items()), *(k for k in KEYS if k not in fixed)]
+    groups = [*(v.name(k) for k, v in dims.items()), *(k for k in KEYS if k not in fixed),
+              lc_bucket(table, thresholds).name(BUCKET)]
     roll = table.group_by(groups).aggregate(**aggs).to_pyarrow()
-    roll = roll.append_column(BUCKET, pa.array([0] * roll.num_rows, pa.int8()))
-    longest = pc.max(roll.column("_max_input")).as_py() if roll.num_rows else None
-    if thresholds and longest is not None and longest > thresholds[0]:
-        roll = _split_long(table, roll, groups, thresholds)
     for k, v in fixed.items():
         roll = roll.append_column(k, pa.array([v] * roll.num_rows, pa.string()))
     return roll if resolved is None else remap(roll, resolved)
-
-
-def _split_long(table: ibis.Table, roll: pa.Table, groups: list, thresholds: tuple[int, ...]) -> pa.Table:
-    """Move requests above a long-context threshold into their own bucket rows.
-
-    Only requests longer than the smallest threshold are scanned again (a filter, then a small group-by); their
-    counts are subtracted from the bucket-0 rows, so every request is counted once, in its bucket.
-    """
-    long = table.filter(total_input(table) > thresholds[0])
-    sums = {"requests": long.count(), **{c: long[c].sum() for c in TOKEN_COLUMNS}}
-    names = [g if isinstance(g, str) else g.get_name() for g in groups]
-    regroup = [long[n] if isinstance(g, str) else g.op().replace({table.op(): long.op()}).to_expr()
-               for n, g in zip(names, groups, strict=True)]
-    lr = long.group_by([*regroup, lc_bucket(long, thresholds).name(BUCKET)]).aggregate(**sums).to_pyarrow()
-    key_of = lambda t, i: tuple(t.column(n)[i].as_py() for n in names)  # noqa: E731
-    index = {key_of(roll, i): i for i in range(roll.num_rows)}
-    moved = {c: roll.column(c).to_pylist() for c in ("requests", *TOKEN_COLUMNS)}
-    for j in range(lr.num_rows):  # one iteration per long-context group, not per request
-        i = index[key_of(lr, j)]
-        for c in moved:
-            moved[c][i] -= lr.column(c)[j].as_py() or 0
-    for c, values in moved.items():
-        roll = roll.set_column(roll.schema.get_field_index(c), c, pa.array(values, roll.schema.field(c).type))
-    lr = lr.cast(pa.schema([roll.schema.field(n) if n in roll.column_names else lr.schema.field(n)
-                            for n in lr.column_names]))
-    return pa.concat_tables([roll, lr], promote_options="default")
 
 
 def remap(roll: pa.Table, resolved: Resolved) -> pa.Table:
@@ -297,8 +270,7 @@ def remap(roll: pa.Table, resolved: Resolved) -> pa.Table:
 
 
 _MERGE: dict[str, str] = {"requests": "sum", "_null_ts": "sum", "_min_ts": "min", "_max_ts": "max",
-                          "_min_count": "min", "_null_count": "sum", "_max_input": "max",
-                          **{c: "sum" for c in TOKEN_COLUMNS}}
+                          "_min_count": "min", "_null_count": "sum", **{c: "sum" for c in TOKEN_COLUMNS}}
 
 
 def _strip(name: str) -> str:

@@ -38,8 +38,10 @@ def render(summary: dict[str, Any], console: Console | None = None) -> None:
     c.print("By token kind: " + ", ".join(
         f"{k.replace('_', ' ')} {usd(v)} ({share[k]:.1%})" for k, v in summary["usd_by_token_kind"].items()))
     for dim, rows in summary["breakdowns"].items():
-        if dim == "day" and len(rows) <= 1:
-            continue
+        if dim == "day":
+            if len(rows) <= 1:
+                continue
+            rows = sorted(rows, key=lambda r: str(r["key"]))  # a calendar reads in date order
         c.print(_breakdown_table(f"By {dim.replace('_', ' ')}", rows))
     c.print(f"Prices: catalog checked {summary['catalog_checked']}; rows used:")
     for p in summary["prices"]:

@@ -6,7 +6,6 @@ ARNs, aliases). In CSV, `prefix` and `tags` are JSON text. Missing optional colu
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -97,39 +96,23 @@ def _decode_json_columns(t: ibis.Table) -> ibis.Table:
 
 
 def write(table: ibis.Table, path: Path) -> None:
-    """Write a canonical workload as Parquet, CSV or JSON lines (by extension)."""
+    """Write a canonical workload as Parquet, CSV or JSON lines (by extension), streamed by DuckDB.
+
+    In CSV, `prefix` and `tags` are written as JSON text, which is what `read()` expects back.
+    """
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         table.to_parquet(path)
-    elif suffix in (".csv", ".jsonl", ".json"):
-        rows = table.to_pyarrow().to_pylist()
-        if suffix == ".csv":
-            import csv
-
-            with path.open("w", newline="", encoding="utf-8") as fh:
-                w = csv.DictWriter(fh, fieldnames=list(table.columns))
-                w.writeheader()
-                for r in rows:
-                    w.writerow({k: _cell(v) for k, v in r.items()})
-        else:
-            with path.open("w", encoding="utf-8") as fh:
-                for r in rows:
-                    fh.write(json.dumps({k: _json_cell(v) for k, v in r.items()}) + "\n")
+    elif suffix == ".csv":
+        table.mutate(**{c: table[c].cast("json").cast("string") for c in ("prefix", "tags")
+                        if c in table.columns}).to_csv(path)
+    elif suffix in (".jsonl", ".json"):
+        # ibis's to_json does not register in-memory tables; stream record batches through DuckDB instead
+        raw = connection().con
+        raw.register("_canonical_out", table.to_pyarrow_batches())
+        try:
+            raw.execute(f"COPY _canonical_out TO {_quote(str(path))} (FORMAT JSON)")
+        finally:
+            raw.unregister("_canonical_out")
     else:
         raise InputError(f"{path}: write .parquet, .csv or .jsonl")
-
-
-def _cell(v: object) -> object:
-    if v is None:
-        return ""
-    if isinstance(v, (list, dict)):
-        return json.dumps(_json_cell(v))
-    return _json_cell(v)
-
-
-def _json_cell(v: object) -> object:
-    if hasattr(v, "isoformat"):
-        return v.isoformat()  # type: ignore[union-attr]
-    if isinstance(v, list) and v and isinstance(v[0], tuple):  # pyarrow map -> list of pairs
-        return dict(v)
-    return v

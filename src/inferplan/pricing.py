@@ -26,10 +26,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .catalog import Catalog
+from .catalog import Catalog, ResolvedModel
 from .catalog.schema import BedrockPrice
 from .errors import MissingPriceError
-from .workload import BUCKET, KEYS, TOKEN_COLUMNS, Workload, rollup, total_input
+from .workload import BUCKET, KEYS, TOKEN_COLUMNS, Workload, constants, rollup, total_input
 
 # token kind -> workload column
 KINDS: dict[str, str] = {
@@ -143,33 +143,52 @@ def price_rollup(roll: pa.Table, prices: Mapping[tuple[str, str, str, str], Bedr
     return out.append_column("total_usd", pa.array(total))
 
 
-def _price_memtable(prices: Mapping[tuple[str, str, str, str], BedrockPrice]) -> ibis.Table:
-    cols: dict[str, list] = {k: [] for k in KEYS}
+def _price_memtable(prices: Mapping[tuple[str, str, str, str], BedrockPrice],
+                    resolved: Mapping[str, ResolvedModel] | None = None) -> ibis.Table:
+    """The price table to join: keyed by (model, scope, region, tier), or, given the id resolution, by
+    (logged id, region, tier) with the catalog model and scope as columns, so one join does both."""
+    rows: list[tuple[tuple, BedrockPrice]] = []
+    if resolved is None:
+        names = list(KEYS)
+        rows = [(key, p) for key, p in prices.items()]
+    else:
+        names = ["_id", "region", "tier", "_model", "_scope"]
+        for ident, r in resolved.items():
+            rows += [((ident, reg, tier, m, sc), p) for (m, sc, reg, tier), p in prices.items()
+                     if (m, sc) == (r.model, r.scope)]
+    cols: dict[str, list] = {k: [k_[i] for k_, _ in rows] for i, k in enumerate(names)}
     for kind in KINDS:
-        cols[f"_p_{kind}"] = []
-        cols[f"_lc_{kind}"] = []
-    cols["_lc_threshold"] = []
-    for key, p in prices.items():
-        for k, v in zip(KEYS, key, strict=True):
-            cols[k].append(v)
-        for kind in KINDS:
-            cols[f"_p_{kind}"].append(getattr(p, f"{kind}_usd_per_mtok"))
-            cols[f"_lc_{kind}"].append(getattr(p, f"lc_{kind}_usd_per_mtok"))
-        cols["_lc_threshold"].append(p.lc_threshold_tokens)
-    schema = pa.schema([*[(k, pa.string()) for k in KEYS],
+        cols[f"_p_{kind}"] = [getattr(p, f"{kind}_usd_per_mtok") for _, p in rows]
+        cols[f"_lc_{kind}"] = [getattr(p, f"lc_{kind}_usd_per_mtok") for _, p in rows]
+    cols["_lc_threshold"] = [p.lc_threshold_tokens for _, p in rows]
+    schema = pa.schema([*[(k, pa.string()) for k in names],
                         *[(c, pa.float64()) for c in cols if c.startswith(("_p_", "_lc_")) and c != "_lc_threshold"],
                         ("_lc_threshold", pa.int64())])
     return ibis.memtable(pa.table(cols, schema=schema))
 
 
-def per_request_costs(table: ibis.Table, prices: Mapping[tuple[str, str, str, str], BedrockPrice]) -> ibis.Table:
-    """Every request with its cost columns: a join with the (tiny) price table and column arithmetic."""
-    joined = table.view().left_join(_price_memtable(prices), list(KEYS))
-    joined = joined.drop(*[f"{k}_right" for k in KEYS if f"{k}_right" in joined.columns])
-    is_lc = joined._lc_threshold.notnull() & (total_input(joined) > joined._lc_threshold)
+def per_request_costs(table: ibis.Table, prices: Mapping[tuple[str, str, str, str], BedrockPrice],
+                      resolved: Mapping[str, ResolvedModel] | None = None) -> ibis.Table:
+    """Every request with its cost columns: a join with the (tiny) price table and column arithmetic.
+
+    With `resolved`, `table` is the workload before model resolution (logged ids in `model`, no scope set by
+    the source): the same join then resolves the ids too, instead of a second join.
+    """
+    prices_t = _price_memtable(prices, resolved)
+    if resolved is None:
+        joined = table.view().left_join(prices_t, list(KEYS))
+        joined = joined.drop(*[f"{k}_right" for k in KEYS if f"{k}_right" in joined.columns])
+    else:
+        joined = table.left_join(prices_t, [table.model == prices_t._id, "region", "tier"])
+        joined = joined.mutate(model=joined._model, scope=joined._scope).select(
+            *[c for c in joined.columns if not c.startswith("_") and not c.endswith("_right")],
+            *[c for c in joined.columns if c.startswith(("_p_", "_lc_"))])
+    has_lc = any(p.lc_threshold_tokens is not None for p in prices.values())
+    is_lc = (joined._lc_threshold.notnull() & (total_input(joined) > joined._lc_threshold)) if has_lc \
+        else ibis.literal(False)
     costs = {}
     for kind, col in KINDS.items():
-        rate = ibis.ifelse(is_lc, joined[f"_lc_{kind}"], joined[f"_p_{kind}"])
+        rate = ibis.ifelse(is_lc, joined[f"_lc_{kind}"], joined[f"_p_{kind}"]) if has_lc else joined[f"_p_{kind}"]
         costs[f"{kind}_usd"] = (joined[col] * rate / 1_000_000).fill_null(0.0)
     out = joined.mutate(**costs)
     out = out.mutate(total_usd=sum((out[c] for c in COST_COLUMNS[1:]), out[COST_COLUMNS[0]]),
@@ -185,5 +204,8 @@ def price_workload(workload: Workload | ibis.Table, catalog: Catalog) -> Bill:
     if roll is None:
         roll = rollup(wl.table, thresholds)
     prices, notes = resolve_prices(roll, catalog, thresholds)
-    return Bill(table=per_request_costs(wl.table, prices), prices=prices, notes=notes, workload=wl,
+    one_join = wl.pre is not None and wl.resolved is not None and "scope" in constants(wl.pre) \
+        and constants(wl.pre)["scope"] is None
+    table = per_request_costs(wl.pre, prices, wl.resolved) if one_join else per_request_costs(wl.table, prices)
+    return Bill(table=table, prices=prices, notes=notes, workload=wl,
                 thresholds=thresholds, base=price_rollup(roll, prices, thresholds))

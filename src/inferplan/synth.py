@@ -3,8 +3,10 @@
 The spec (validated, `extra="forbid"`) names call types; each has a mean rate, a daily and a weekly profile,
 burstiness, token-length distributions, shared prefixes with their reuse, whether a caller waits, and a
 model. `generate()` draws a canonical raw table (the shape readers produce: `model_id` as the id is logged)
-with numpy only: counts per (call type, minute) cell, then every per-request column as one array. Same spec
-and seed give the same table. See docs/readers.md for the YAML.
+with numpy only: counts per (call type, minute) cell, one sort of packed (minute, time, call type) keys, then
+every per-request column as one array in time order; strings exist per call type (dictionary columns) and per
+distinct prefix segment, never per request in Python. Same spec and seed give the same table. See
+docs/readers.md for the YAML; bench/synth.py times 10 million rows.
 """
 
 from __future__ import annotations
@@ -78,7 +80,10 @@ class Dist(_Strict):
         else:
             x = rng.normal(m, m * self.cv, n)
         hi = self.max if self.max is not None else np.iinfo(np.int64).max // 4
-        return np.clip(np.rint(x), self.min, hi).astype(np.int64)
+        x = np.asarray(x, float)
+        np.rint(x, out=x)
+        np.clip(x, self.min, hi, out=x)
+        return x.astype(np.int64)
 
 
 class PrefixStage(_Strict):
@@ -220,8 +225,9 @@ def generate(spec: TrafficSpec | Mapping[str, Any], *, seed: int = 0, rows: int 
     """Draw requests from the spec: Poisson counts per minute, or exactly `rows` requests spread the same way.
 
     Returns a pyarrow table in the canonical raw shape, sorted by time: ts, request_id, call_type, model_id,
-    region, tier, the five token columns, prefix, latency_ms (null), interactive, tags. `with_prefix=False`
-    leaves `prefix` null (faster, for benchmarks that do not replay caches).
+    region, tier, the five token columns, prefix, latency_ms (null), interactive, tags. `call_type`,
+    `model_id`, `region` and `tier` are dictionary-encoded strings (one code per call type, no per-request
+    strings). `with_prefix=False` leaves `prefix` null (faster, for benchmarks that do not replay caches).
     """
     spec = spec if isinstance(spec, TrafficSpec) else load_traffic(spec)
     if days is not None:
@@ -238,111 +244,211 @@ def generate(spec: TrafficSpec | Mapping[str, Any], *, seed: int = 0, rows: int 
             raise ConfigError("traffic spec: every call type has a zero rate; cannot draw rows")
         counts = rng.multinomial(rows, (lam / total).ravel()).reshape(lam.shape)
     start_us = int(spec.start.timestamp() * 1e6)
-    parts = [_call_type_arrays(spec.call_types[name], counts[i], start_us, rng) for i, name in enumerate(names)]
-    return _assemble(spec, names, parts, seed, with_prefix)
+    ts, cti = _time_order(counts, start_us, rng)
+    cols = _draw_columns(spec, names, ts, cti, rng, with_prefix)
+    return _assemble(spec, names, ts, cti, cols, seed, with_prefix)
 
 
+_DICT = pa.dictionary(pa.int32(), pa.string())
 RAW_SCHEMA = pa.schema([
-    ("ts", pa.timestamp("us", tz="UTC")), ("request_id", pa.string()), ("call_type", pa.string()),
-    ("model_id", pa.string()), ("region", pa.string()), ("tier", pa.string()), ("input_tokens", pa.int64()),
+    ("ts", pa.timestamp("us", tz="UTC")), ("request_id", pa.string()), ("call_type", _DICT),
+    ("model_id", _DICT), ("region", _DICT), ("tier", _DICT), ("input_tokens", pa.int64()),
     ("cache_read_tokens", pa.int64()), ("cache_write_tokens", pa.int64()), ("cache_write_1h_tokens", pa.int64()),
     ("output_tokens", pa.int64()), ("prefix", PREFIX_TYPE), ("latency_ms", pa.float64()),
     ("interactive", pa.bool_()), ("tags", pa.map_(pa.string(), pa.string())),
 ])
+_OFFSET_BITS = 26  # a time within its minute, in microseconds: < 2**26
+_CHUNK = 1 << 22  # rows per chunk of the string and list columns (keeps 32-bit offsets small)
 
 
-def _call_type_arrays(ct: CallTypeSpec, counts: np.ndarray, start_us: int,
-                      rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Numeric columns of one call type (strings are built once, after the global time sort)."""
+def _time_order(counts: np.ndarray, start_us: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Times (sorted) and call-type codes of all requests: a uniform time within each request's minute.
+
+    Requests of one call type are exchangeable until their columns are drawn (after this), so one in-place
+    sort of a packed key (minute | microsecond in the minute | call type) orders them: no argsort, no gathers.
+    """
+    k, m = counts.shape
+    cbits = (k - 1).bit_length()
     n = int(counts.sum())
-    minute = np.repeat(np.arange(counts.size, dtype=np.int64), counts)
-    ts = start_us + minute * MINUTE_US + rng.integers(0, MINUTE_US, n)
-    total_in = ct.input_tokens.draw(rng, n)
-    out = ct.output_tokens.draw(rng, n)
-    # prefix stages: stage k applies if stage k-1 did and a draw falls under its reuse
-    k = len(ct.prefix)
-    applied = np.zeros((n, k), bool)
-    variant = np.zeros((n, k), np.int64)
-    prev = np.ones(n, bool)
-    for j, st in enumerate(ct.prefix):
-        applied[:, j] = prev & (rng.random(n) < st.reuse)
-        variant[:, j] = rng.integers(0, st.variants, n)
-        prev = applied[:, j]
-    stage_tok = np.array([st.tokens for st in ct.prefix], np.int64)
-    prefix_tok = (applied * stage_tok).sum(axis=1) if k else np.zeros(n, np.int64)
-    total_in = np.maximum(total_in, prefix_tok + 1)  # the request's own part is at least one token
-    read, write = _cache_split(ct, ts, applied, variant, stage_tok)
-    # chain key per stage: equal chains of variants = equal prefix text
-    chain = np.zeros((n, k), np.int64)
+    code = np.int8 if k < 128 else np.int32
+    if (m - 1).bit_length() + _OFFSET_BITS + cbits > 63:  # (never in practice) fall back to an argsort
+        cti = np.repeat(np.tile(np.arange(k, dtype=code), m), counts.T.ravel())
+        ts = np.repeat(np.arange(m, dtype=np.int64) * MINUTE_US, counts.sum(axis=0))
+        ts += rng.integers(0, MINUTE_US, n)
+        order = np.argsort(ts, kind="stable")
+        return ts[order] + start_us, cti[order]
+    cell = (np.arange(m, dtype=np.int64)[:, None] << (_OFFSET_BITS + cbits)) | np.arange(k, dtype=np.int64)
+    key = np.repeat(cell.ravel(), counts.T.ravel())
+    offset = rng.integers(0, MINUTE_US, n)
+    offset <<= cbits
+    key |= offset
+    del offset
+    key.sort()
+    cti = np.empty(n, code)
+    np.bitwise_and(key, (1 << cbits) - 1, out=cti, casting="unsafe")
+    key >>= cbits
+    ts = key >> _OFFSET_BITS
+    ts *= MINUTE_US
+    key &= (1 << _OFFSET_BITS) - 1
+    ts += key
+    ts += start_us
+    return ts, cti
+
+
+def _chain_keys(ct: CallTypeSpec, variant: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """Per stage, a key equal for equal chains of variants up to that stage, and the number of keys."""
+    n, k = variant.shape
+    chain = np.zeros((n, k), np.int64)  # columns of a single possible chain stay untouched zeros
     key = np.zeros(n, np.int64)
+    size = 1
+    sizes = []
     for j, st in enumerate(ct.prefix):
-        key = key * st.variants + variant[:, j]
-        chain[:, j] = key
-    return {"ts": ts, "total_in": total_in, "read": read, "write": write, "out": out, "applied": applied,
-            "chain": chain, "own": total_in - prefix_tok}
+        if size * st.variants >= 1 << 62:  # too many possible chains for one int64: renumber the used ones
+            uniq, inv = np.unique(key, return_inverse=True)
+            key, size = inv.reshape(-1).astype(np.int64), uniq.size
+        if st.variants > 1:
+            key = key * st.variants + variant[:, j]
+        size *= st.variants
+        if size > 1:
+            chain[:, j] = key
+        sizes.append(size)
+    return chain, sizes
 
 
-def _assemble(spec: TrafficSpec, names: list[str], parts: list[dict[str, np.ndarray]], seed: int,
-              with_prefix: bool) -> pa.Table:
-    """Concatenate call types, sort by time once, then build string and list columns in final order."""
-    kmax = max((len(spec.call_types[nm].prefix) for nm in names), default=0)
-    cti = np.concatenate([np.full(p["ts"].size, i, np.int32) for i, p in enumerate(parts)])
-    ts = np.concatenate([p["ts"] for p in parts])
-    order = np.argsort(ts, kind="stable")
-    ts, cti = ts[order], cti[order]
+def _draw_columns(spec: TrafficSpec, names: list[str], ts: np.ndarray, cti: np.ndarray,
+                  rng: np.random.Generator, with_prefix: bool) -> dict[str, Any]:
+    """Every numeric column in final (time) order, drawn call type by call type."""
     n = ts.size
-
-    def cat(key: str) -> np.ndarray:
-        return np.concatenate([p[key] for p in parts])[order]
-
-    total_in, read, write, out, own = cat("total_in"), cat("read"), cat("write"), cat("out"), cat("own")
-    # padded stage matrices with global hash ids (offset per call type and stage)
-    applied = np.zeros((n, kmax), bool)
-    hid = np.zeros((n, kmax), np.int64)
-    stok = np.zeros((n, kmax), np.int64)
+    kmax = max(len(spec.call_types[nm].prefix) for nm in names)
+    total_in = np.empty(n, np.int64)
+    out = np.empty(n, np.int64)
+    read = np.zeros(n, np.int64)
+    write = np.zeros(n, np.int64)
+    own = np.empty(n, np.int64)
+    napplied = np.zeros(n, np.int8 if kmax < 127 else np.int32)
+    hid = [np.zeros(n, np.int32) for _ in range(kmax)]  # hash id of stage j, where applied
+    stage_tok = np.zeros((len(names), kmax), np.int64)
     pool: list[str] = []
-    for i, (nm, p) in enumerate(zip(names, parts, strict=True)):
+    for i, nm in enumerate(names):
         ct = spec.call_types[nm]
-        rows = np.flatnonzero(cti == i)
-        src = np.empty(p["ts"].size, np.int64)
-        src[order[rows] - sum(q["ts"].size for q in parts[:i])] = rows
+        sel: Any = np.flatnonzero(cti == i) if len(names) > 1 else slice(None)  # faster than a mask
+        m = sel.size if len(names) > 1 else n
+        tin = ct.input_tokens.draw(rng, m)
+        out[sel] = ct.output_tokens.draw(rng, m)
+        k = len(ct.prefix)
+        applied = np.ones((m, k), bool)
+        variant = np.zeros((m, k), np.int64)
         for j, st in enumerate(ct.prefix):
-            distinct, inv = np.unique(p["chain"][:, j], return_inverse=True)
-            applied[src, j] = p["applied"][:, j]
-            hid[src, j] = inv.reshape(-1) + len(pool)
-            stok[src, j] = st.tokens
-            pool += [_hash(nm, j, int(d), st.tokens) for d in distinct]
-    one_h = np.array([spec.call_types[nm].cache == "1h" for nm in names])[cti] if n else np.zeros(0, bool)
-    zeros = np.zeros(n, np.int64)
+            if st.reuse < 1:
+                applied[:, j] = applied[:, j - 1] & (rng.random(m) < st.reuse) if j else rng.random(m) < st.reuse
+            elif j:
+                applied[:, j] = applied[:, j - 1]
+            if st.variants > 1:
+                variant[:, j] = rng.integers(0, st.variants, m)
+        tok = np.array([st.tokens for st in ct.prefix], np.int64)
+        stage_tok[i, :k] = tok
+        if all(st.reuse >= 1 for st in ct.prefix):
+            count: Any = k
+            prefix_tok: Any = int(tok.sum())
+        else:
+            count = applied.sum(axis=1, dtype=napplied.dtype)
+            prefix_tok = np.concatenate([[0], np.cumsum(tok)])[count]
+        np.maximum(tin, prefix_tok + 1, out=tin)  # the request's own part is at least one token
+        total_in[sel] = tin
+        tin -= prefix_tok
+        own[sel] = tin
+        del tin
+        napplied[sel] = count
+        chain, sizes = _chain_keys(ct, variant)
+        if ct.cache != "none":
+            read[sel], write[sel] = _cache_split(ct, ts[sel], applied, variant, tok, chain=(chain, sizes))
+        if not with_prefix:
+            continue
+        for j, st in enumerate(ct.prefix):
+            every = isinstance(count, int) or bool(applied[:, j].all())
+            if sizes[j] == 1:  # one text: one hash id
+                if every or applied[:, j].any():
+                    hid[j][sel] = len(pool)
+                    pool.append(_hash(nm, j, 0, st.tokens))
+                continue
+            keys = chain[:, j] if every else chain[applied[:, j], j]
+            if sizes[j] <= max(4 * m, 1 << 16):
+                used = np.flatnonzero(np.bincount(keys, minlength=sizes[j]))
+                lookup = np.zeros(sizes[j], np.int32)
+                lookup[used] = np.arange(len(pool), len(pool) + used.size, dtype=np.int32)
+                hid[j][sel] = lookup[chain[:, j]]  # rows without the stage get a value never read
+            else:
+                used, inv = np.unique(keys, return_inverse=True)
+                col = np.zeros(m, np.int32)
+                col[slice(None) if every else applied[:, j]] = len(pool) + inv.reshape(-1)
+                hid[j][sel] = col
+            pool += [_hash(nm, j, int(d), st.tokens) for d in used]
+    return {"total_in": total_in, "read": read, "write": write, "out": out, "own": own, "napplied": napplied,
+            "hid": hid, "stage_tok": stage_tok, "pool": pool}
+
+
+def _dictionary(values: list[Any], cti: np.ndarray) -> pa.DictionaryArray:
+    """A dictionary array: call type i's value, for int32 codes `cti` (values deduplicated; the codes array is
+    shared when the values are distinct)."""
+    uniq = list(dict.fromkeys(values))
+    if len(uniq) == len(values):
+        idx = cti
+    elif len(uniq) == 1:
+        idx = np.zeros(cti.size, np.int32)
+    else:
+        idx = np.array([uniq.index(v) for v in values], np.int32)[cti]
+    return pa.DictionaryArray.from_arrays(pa.array(idx), pa.array(uniq, pa.string()))
+
+
+def _assemble(spec: TrafficSpec, names: list[str], ts: np.ndarray, cti: np.ndarray, c: dict[str, Any],
+              seed: int, with_prefix: bool) -> pa.Table:
+    """Arrow columns from the numeric ones; strings only per call type or per distinct prefix segment."""
+    n = ts.size
     ct_of = [spec.call_types[nm] for nm in names]
-
-    rid = pc.binary_join_element_wise(f"syn-{seed}-", pc.cast(pa.array(np.arange(n)), pa.string()), "")
-
-    def lookup(values: list[Any], typ: pa.DataType) -> pa.Array:
-        return pc.take(pa.array(values, typ), pa.array(cti))
-
+    write = c["write"]
+    if any(x.cache == "1h" for x in ct_of):
+        one_h = np.array([x.cache == "1h" for x in ct_of])[cti]
+        write, write_1h = np.where(one_h, 0, write), np.where(one_h, write, 0)
+    else:
+        write_1h = np.zeros(n, np.int64)
+    input_tokens = c["total_in"]
+    if any(x.cache != "none" for x in ct_of):
+        input_tokens -= c["read"]
+        input_tokens -= c["write"]
+    chunks = [(a, min(a + _CHUNK, n)) for a in range(0, n, _CHUNK)] or [(0, 0)]
+    codes = cti.astype(np.int32)
+    if with_prefix:
+        own_tag = np.frombuffer(hashlib.blake2b(f"syn-own/{seed}".encode(), digest_size=3).hexdigest().encode(),
+                                np.uint8)
+        pool16 = np.frombuffer("".join(c["pool"]).encode() or b"\0" * 16, "V16")
+        prefix = pa.chunked_array([_prefix_chunk(c, cti, pool16, own_tag, a, b) for a, b in chunks],
+                                  PREFIX_TYPE)
+    else:
+        prefix = pa.nulls(n, PREFIX_TYPE)
     cols = {
         "ts": pa.array(ts, pa.timestamp("us", tz="UTC")),
-        "request_id": rid,
-        "call_type": lookup(names, pa.string()),
-        "model_id": lookup([c.model for c in ct_of], pa.string()),
-        "region": lookup([c.region or spec.region for c in ct_of], pa.string()),
-        "tier": lookup([c.tier for c in ct_of], pa.string()),
-        "input_tokens": pa.array(total_in - read - write),
-        "cache_read_tokens": pa.array(read),
-        "cache_write_tokens": pa.array(np.where(one_h, zeros, write)),
-        "cache_write_1h_tokens": pa.array(np.where(one_h, write, zeros)),
-        "output_tokens": pa.array(out),
-        "prefix": _prefix_array(applied, hid, stok, own, pool, rid) if with_prefix else pa.nulls(n, PREFIX_TYPE),
+        "request_id": pa.chunked_array([_request_ids(f"syn-{seed}-", a, b) for a, b in chunks], pa.string()),
+        "call_type": _dictionary(names, codes),
+        "model_id": _dictionary([x.model for x in ct_of], codes),
+        "region": _dictionary([x.region or spec.region for x in ct_of], codes),
+        "tier": _dictionary([x.tier for x in ct_of], codes),
+        "input_tokens": pa.array(input_tokens),
+        "cache_read_tokens": pa.array(c["read"]),
+        "cache_write_tokens": pa.array(write),
+        "cache_write_1h_tokens": pa.array(write_1h),
+        "output_tokens": pa.array(c["out"]),
+        "prefix": prefix,
         "latency_ms": pa.nulls(n, pa.float64()),
-        "interactive": lookup([c.interactive for c in ct_of], pa.bool_()),
-        "tags": _tags_array([c.tags for c in ct_of], cti),
+        "interactive": pa.array(np.array([x.interactive for x in ct_of])[cti]),
+        "tags": pa.chunked_array([_tags_chunk([x.tags for x in ct_of], cti[a:b]) for a, b in chunks],
+                                 RAW_SCHEMA.field("tags").type),
     }
     return pa.table(cols, schema=RAW_SCHEMA)
 
 
 def _cache_split(ct: CallTypeSpec, ts: np.ndarray, applied: np.ndarray, variant: np.ndarray,
-                 stage_tok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                 stage_tok: np.ndarray, *, chain: tuple[np.ndarray, list[int]] | None = None,
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """Prompt-cache reads and writes as the traffic records them today (`cache: 5m|1h`).
 
     Stage j of a request hits when the same chain of variants up to j was used within the TTL before
@@ -353,39 +459,144 @@ def _cache_split(ct: CallTypeSpec, ts: np.ndarray, applied: np.ndarray, variant:
     write = np.zeros(n, np.int64)
     if ct.cache == "none" or n == 0:
         return read, write
+    if n > 1 and (np.diff(ts) < 0).any():  # callers pass time order; anything else is sorted here
+        order = np.argsort(ts, kind="stable")
+        r, w = _cache_split(ct, ts[order], applied[order], variant[order], stage_tok)
+        read[order], write[order] = r, w
+        return read, write
+    keys, sizes = chain if chain is not None else _chain_keys(ct, variant)
     ttl_us = (300 if ct.cache == "5m" else 3600) * 1_000_000
-    key = np.zeros(n, np.int64)
     for j in range(applied.shape[1]):
-        key = key * (ct.prefix[j].variants + 1) + variant[:, j] + 1
         idx = np.flatnonzero(applied[:, j])
-        order = idx[np.lexsort((ts[idx], key[idx]))]
-        k_sorted, t_sorted = key[order], ts[order]
-        hit = np.zeros(order.size, bool)
-        hit[1:] = (k_sorted[1:] == k_sorted[:-1]) & (t_sorted[1:] - t_sorted[:-1] <= ttl_us)
-        read[order[hit]] += stage_tok[j]
-        write[order[~hit]] += stage_tok[j]
+        if idx.size == 0:
+            continue
+        key = keys[idx, j]
+        if sizes[j] > 1:  # by chain, then time (rows are in time order: a stable sort by chain)
+            pbits = int(idx.size).bit_length()
+            if (sizes[j] - 1).bit_length() + pbits <= 63:
+                packed = np.sort((key << pbits) | np.arange(idx.size, dtype=np.int64))
+                perm = packed & ((1 << pbits) - 1)
+                key = packed >> pbits
+            else:
+                perm = np.argsort(key, kind="stable")
+                key = key[perm]
+            idx = idx[perm]
+        t = ts[idx]
+        hit = np.zeros(idx.size, bool)
+        hit[1:] = (key[1:] == key[:-1]) & (t[1:] - t[:-1] <= ttl_us)
+        read[idx[hit]] += stage_tok[j]
+        write[idx[~hit]] += stage_tok[j]
     return read, write
 
 
-def _prefix_array(applied: np.ndarray, hid: np.ndarray, stok: np.ndarray, own: np.ndarray, pool: list[str],
-                  own_hashes: pa.Array) -> pa.Array:
-    """Segments per request: each applied shared stage (its hash depends on the chain of variants up to it,
-    so equal hashes mean an equal prefix), then the request's own part, hashed as its (unique) request id."""
-    n = own.size
-    v = len(pool)
-    mask = np.concatenate([applied, np.ones((n, 1), bool)], axis=1)
-    src = np.concatenate([hid, (v + np.arange(n, dtype=np.int64))[:, None]], axis=1)
-    toks = np.concatenate([stok, own[:, None]], axis=1)
-    flat_src, flat_tok = src[mask], toks[mask]
-    offsets = np.concatenate([[0], np.cumsum(mask.sum(axis=1))]).astype(np.int32)
-    all_hashes = pa.concat_arrays([pa.array(pool, pa.string()), own_hashes])
-    hashes = pc.take(all_hashes, pa.array(flat_src))
-    values = pa.StructArray.from_arrays([hashes, pa.array(flat_tok, pa.int64())], names=["hash", "tokens"])
+def _prefix_chunk(c: dict[str, Any], cti: np.ndarray, pool16: np.ndarray, own_tag: np.ndarray, a: int,
+                  b: int) -> pa.Array:
+    """Segments of requests a..b: each applied shared stage (its hash depends on the call type, the stage and
+    the chain of variants up to it, so equal hashes mean an equal prefix), then the request's own part, with a
+    hash unique to the request (16 characters like the shared ones: 6 hex digits from the seed, then the row
+    number in 10 decimal digits). Built from flat arrays: the hash strings
+    are 16 bytes each, copied from the distinct segments' hashes, never one Python string per request."""
+    napplied = c["napplied"][a:b]
+    hid, stage_tok, code = [x[a:b] for x in c["hid"]], c["stage_tok"], cti[a:b]
+    m = b - a
+    offsets = np.empty(m + 1, np.int32)
+    offsets[0] = 0
+    np.cumsum(napplied, out=offsets[1:], dtype=np.int32)
+    offsets[1:] += np.arange(1, m + 1, dtype=np.int32)
+    s = int(offsets[-1])
+    h = np.empty(s, "V16")  # 16 bytes a segment: its hash's characters
+    tok = np.empty(s, np.int64)
+    for j, ids in enumerate(hid):
+        r = np.flatnonzero(napplied > j)
+        pos = offsets[r]
+        pos += j
+        h[pos] = pool16[ids[r]]
+        tok[pos] = stage_tok[code[r], j]
+    last = offsets[1:] - 1
+    own = np.empty((m, 16), np.uint8)
+    own[:, :6] = own_tag
+    _decimal_into(own[:, 6:], a)
+    h[last] = own.view("V16").reshape(-1)
+    tok[last] = c["own"][a:b]
+    hashes = pa.StringArray.from_buffers(s, pa.py_buffer(np.arange(0, 16 * s + 1, 16, dtype=np.int32)),
+                                         pa.py_buffer(h))
+    values = pa.StructArray.from_arrays([hashes, pa.array(tok)], names=["hash", "tokens"])
     return pa.ListArray.from_arrays(pa.array(offsets), values, type=PREFIX_TYPE)
 
 
-def _tags_array(per_type: list[dict[str, str]], cti: np.ndarray) -> pa.Array:
+_DIGITS3 = np.frombuffer("".join(f"{x:03d}" for x in range(1000)).encode(), np.uint8).reshape(1000, 3)
+
+
+def _decimal_into(out: np.ndarray, lo: int) -> None:
+    """Write the d decimal digits of lo, lo+1, ... (all d digits long) into the rows of `out` (n, d)."""
+    n, d = out.shape
+    if d > 3 and n >= 4000:  # blocks of 1000: the last 3 digits cycle, the others are constant per block
+        a0 = -(-lo // 1000) * 1000
+        blocks = (lo + n - a0) // 1000
+        _decimal_into(out[:a0 - lo], lo)
+        mid = out[a0 - lo:a0 - lo + blocks * 1000].reshape(blocks, 1000, d)
+        head = np.empty((blocks, d - 3), np.uint8)
+        _decimal_into(head, a0 // 1000)
+        mid[:, :, :d - 3] = head[:, None, :]
+        mid[:, :, d - 3:] = _DIGITS3[None]
+        _decimal_into(out[a0 - lo + blocks * 1000:], a0 + blocks * 1000)
+        return
+    x = np.arange(lo, lo + n, dtype=np.int64)
+    for col in range(d - 1, -1, -1):
+        out[:, col] = x % 10 + 48
+        x //= 10
+
+
+def _request_ids(prefix: str, a: int, b: int) -> pa.Array:
+    """`prefix` + the decimal row number, for rows a..b, built as bytes (rows with d digits are contiguous)."""
+    pre = np.frombuffer(prefix.encode(), np.uint8)
+    groups = []
+    d = 1
+    while a < b:
+        hi = min(b, 10**d)
+        if a < hi:
+            groups.append((a, hi, pre.size + d))
+            a = hi
+        d += 1
+    n = sum(hi - lo for lo, hi, _ in groups)
+    offsets = np.empty(n + 1, np.int32)
+    offsets[0] = 0
+    data = np.empty(sum((hi - lo) * w for lo, hi, w in groups), np.uint8)
+    row = at = 0
+    for lo, hi, w in groups:
+        g = hi - lo
+        mat = data[at:at + g * w].reshape(g, w)
+        mat[:, :pre.size] = pre
+        _decimal_into(mat[:, pre.size:], lo)
+        offsets[row + 1:row + 1 + g] = np.arange(at + w, at + w * g + 1, w, dtype=np.int32)
+        row, at = row + g, at + g * w
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
+
+
+def _strings(values: list[str]) -> tuple[bytes, np.ndarray]:
+    raw = [v.encode() for v in values]
+    return b"".join(raw), np.array([len(x) for x in raw], np.int32)
+
+
+def _tags_chunk(per_type: list[dict[str, str]], cti: np.ndarray) -> pa.Array:
     """Each row gets its call type's tags (a map), built without a Python loop over rows."""
+    typ = RAW_SCHEMA.field("tags").type
+    m = cti.size
+    if all(t == per_type[0] for t in per_type):  # the common case: one tag set, a tiled pattern
+        t = per_type[0]
+        e = len(t)
+        children = []
+        for strs in (list(t), list(t.values())):
+            data, lens = _strings(strs)
+            unit = np.zeros(e, np.int32)
+            np.cumsum(lens[:-1], out=unit[1:])
+            offs = np.empty(m * e + 1, np.int32)
+            offs[:-1] = (np.arange(m, dtype=np.int32)[:, None] * len(data) + unit[None, :]).reshape(-1)
+            offs[-1] = m * len(data)
+            children.append(pa.StringArray.from_buffers(m * e, pa.py_buffer(offs),
+                                                        pa.py_buffer(np.tile(np.frombuffer(data, np.uint8), m))))
+        offsets = pa.array(np.arange(0, m * e + 1, e, dtype=np.int32) if e else np.zeros(m + 1, np.int32))
+        return pa.MapArray.from_arrays(offsets, children[0], children[1], type=typ)
     sizes = np.array([len(t) for t in per_type], np.int64)
     keys = pa.array([k for t in per_type for k in t], pa.string())
     vals = pa.array([v for t in per_type for v in t.values()], pa.string())
@@ -395,7 +606,7 @@ def _tags_array(per_type: list[dict[str, str]], cti: np.ndarray) -> pa.Array:
     # index of each flattened entry: start of its type's block + position within it
     pos = np.arange(offsets[-1]) - np.repeat(offsets[:-1], counts)
     idx = pa.array(np.repeat(starts[cti], counts) + pos)
-    return pa.MapArray.from_arrays(pa.array(offsets), pc.take(keys, idx), pc.take(vals, idx))
+    return pa.MapArray.from_arrays(pa.array(offsets), pc.take(keys, idx), pc.take(vals, idx), type=typ)
 
 
 def to_workload(table: pa.Table, catalog: Any, *, source: str = "synthetic") -> Any:

@@ -10,6 +10,7 @@ replay must see the final stream: which requests stay real-time, on which model,
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -39,22 +40,35 @@ def parse_levers(levers: str) -> list[str]:
     return [x for x in LEVERS if x in names]
 
 
-def apply_levers(table: pa.Table, catalog: Catalog, names: list[str], opts: LeverOptions
+def apply_levers(table: pa.Table, catalog: Catalog, names: list[str], opts: LeverOptions,
+                 memo: dict[tuple[int, str], tuple[pa.Table, pa.Table, dict[str, Any]]] | None = None
                  ) -> tuple[pa.Table, dict[str, Any]]:
-    """Apply the named levers (in execution order) to a canonical pyarrow table."""
+    """Apply the named levers (in execution order) to a canonical pyarrow table.
+
+    Levers are pure functions, so with a `memo` (a dict kept by the caller, for one catalog and options)
+    a lever already applied to the same input table object is not applied again: compounded steps share
+    their common first steps with each other and with the levers alone."""
     evidence: dict[str, Any] = {}
     t = table
     for name in EXECUTION_ORDER:
         if name not in names:
             continue
-        if name == "trim":
-            t, ev = trim.apply(t, opts.trim, opts.caching.stable_prefix_tokens)
-        elif name == "batch":
-            t, ev = batch.apply(t, catalog, opts.batch)
-        elif name == "routing":
-            t, ev = routing.apply(t, catalog, opts.routing)
+        key = (id(t), name)
+        if memo is not None and key in memo:
+            _, out, ev = memo[key]
+            t, ev = out, copy.deepcopy(ev)
         else:
-            t, ev = caching.apply(t, catalog, opts.caching)
+            src = t
+            if name == "trim":
+                t, ev = trim.apply(t, opts.trim, opts.caching.stable_prefix_tokens)
+            elif name == "batch":
+                t, ev = batch.apply(t, catalog, opts.batch)
+            elif name == "routing":
+                t, ev = routing.apply(t, catalog, opts.routing)
+            else:
+                t, ev = caching.apply(t, catalog, opts.caching)
+            if memo is not None:  # the input is kept in the entry, so its id is not reused while it lives
+                memo[key] = (src, t, copy.deepcopy(ev))
         evidence[name] = ev
     return t, evidence
 
@@ -85,13 +99,22 @@ def evaluate(workload: Workload | ibis.Table | pa.Table, catalog: Catalog, lever
         table = workload
     else:
         table = workload.to_pyarrow()
-    base, base_ct = price_table(table, catalog)
+    memo: dict[tuple[int, str], tuple[pa.Table, pa.Table, dict[str, Any]]] = {}
+    priced: dict[int, tuple[pa.Table, tuple[float, dict[str, float]]]] = {}
+
+    def reprice(t: pa.Table) -> tuple[float, dict[str, float]]:
+        """price_table, once per table object (a lever that changes nothing returns its input)."""
+        if id(t) not in priced:
+            priced[id(t)] = (t, price_table(t, catalog))
+        return priced[id(t)][1]
+
+    base, base_ct = reprice(table)
     if baseline is not None:
         base = float(baseline.table.total_usd.sum().to_pyarrow().as_py() or 0.0)
     alone: dict[str, Any] = {}
     for name in names:
-        cf, ev = apply_levers(table, catalog, [name], opts)
-        new, by_ct = price_table(cf, catalog)
+        cf, ev = apply_levers(table, catalog, [name], opts, memo)
+        new, by_ct = reprice(cf)
         alone[name] = {**_result(base, new, by_ct), "evidence": ev[name]}
     steps = []
     prev = base
@@ -100,8 +123,8 @@ def evaluate(workload: Workload | ibis.Table | pa.Table, catalog: Catalog, lever
         if k == 1:
             new, by_ct = alone[names[0]]["new_usd"], alone[names[0]]["by_call_type_usd"]
         else:
-            cf, evidence = apply_levers(table, catalog, names[:k], opts)
-            new, by_ct = price_table(cf, catalog)
+            cf, evidence = apply_levers(table, catalog, names[:k], opts, memo)
+            new, by_ct = reprice(cf)
         steps.append({"after": names[k - 1], **_result(base, new, by_ct),
                       "step_saving_usd": round(prev - new, 6) + 0.0})
         prev = new

@@ -26,15 +26,80 @@ def col(t: pa.Table, name: str) -> np.ndarray:
     return pc.fill_null(c, 0).to_numpy(zero_copy_only=False)
 
 
-def codes(t: pa.Table, *names: str) -> tuple[np.ndarray, list[tuple]]:
-    """Dense integer code per row of the combination of string columns, with the distinct values."""
-    if t.num_rows == 0:
+def encode(t: pa.Table | pa.Array | pa.ChunkedArray, name: str | None = None) -> tuple[np.ndarray, list[Any]]:
+    """A string column as (int64 code per row, distinct values): dictionary encoding, nulls kept as a value
+    (None). Per-row work stays in arrow/numpy; only the distinct values become Python objects. Codes follow
+    first occurrence."""
+    c = t.column(name) if name is not None else t
+    if len(c) == 0:
         return np.zeros(0, np.int64), []
-    parts = [pc.fill_null(t.column(n).cast(pa.string()), "") for n in names]
-    joined = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "\x1f")
-    enc = pc.dictionary_encode(joined.combine_chunks() if isinstance(joined, pa.ChunkedArray) else joined)
-    values = [tuple(v.split("\x1f")) if len(names) > 1 else (v,) for v in enc.dictionary.to_pylist()]
-    return enc.indices.to_numpy(zero_copy_only=False).astype(np.int64), values
+    if isinstance(c, pa.ChunkedArray):
+        c = c.combine_chunks()
+    if pa.types.is_dictionary(c.type):
+        c = c.cast(c.type.value_type)
+    enc = pc.dictionary_encode(c, null_encoding="encode")
+    return enc.indices.to_numpy(zero_copy_only=False).astype(np.int64), enc.dictionary.to_pylist()
+
+
+def mask(code: np.ndarray, values: list[Any], keep: Any) -> np.ndarray:
+    """Rows whose value (by `encode`) satisfies `keep(value)`: one call per distinct value."""
+    return np.array([bool(keep(v)) for v in values], bool)[code] if values else np.zeros(code.size, bool)
+
+
+def lookup(code: np.ndarray, values: list[Any], table: Any, default: Any, dtype: Any) -> np.ndarray:
+    """Per-row `table.get(value, default)` for encoded rows: one lookup per distinct value."""
+    if not values:
+        return np.zeros(code.size, dtype)
+    return np.array([table.get(v, default) for v in values], dtype)[code]
+
+
+def first_occurrence(code: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dense codes 0..k-1 in order of first occurrence, and the original code of each."""
+    if code.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    enc = pc.dictionary_encode(pa.array(code, pa.int64()))
+    return (enc.indices.to_numpy(zero_copy_only=False).astype(np.int64),
+            enc.dictionary.to_numpy(zero_copy_only=False).astype(np.int64))
+
+
+def codes(t: pa.Table, *names: str, rows: np.ndarray | None = None,
+          cache: dict[str, tuple[np.ndarray, list[Any]]] | None = None) -> tuple[np.ndarray, list[tuple]]:
+    """Dense integer code per row of the combination of string columns (nulls as ""), with the distinct
+    values, in order of first occurrence. With `rows`, only those rows (in that order), as if the table had
+    been taken first. Each column is dictionary-encoded on its own (once per `cache`, a dict the caller
+    keeps for one table) and the integer codes are combined."""
+    n = t.num_rows if rows is None else rows.size
+    if n == 0:
+        return np.zeros(0, np.int64), []
+    combined = np.zeros(t.num_rows, np.int64)
+    per_col = []
+    for name in names:
+        if cache is None:
+            code, values = encode(t, name)
+        else:
+            if name not in cache:
+                cache[name] = encode(t, name)
+            code, values = cache[name]
+        values = ["" if v is None else v for v in values]
+        per_col.append((code, values))
+        combined = combined * max(len(values), 1) + code
+    if rows is not None:
+        combined = combined[rows]
+    dense, first = first_occurrence(combined)
+    parts = []
+    rest = first
+    for _code, values in reversed(per_col):
+        k = max(len(values), 1)
+        parts.append(rest % k)
+        rest = rest // k
+    parts.reverse()
+    keys = [tuple(per_col[i][1][int(parts[i][j])] for i in range(len(names))) for j in range(first.size)]
+    # "" and null are one value here: merge keys that became equal
+    if len(set(keys)) != len(keys):
+        uniq: dict[tuple, int] = {}
+        remap = np.array([uniq.setdefault(k, len(uniq)) for k in keys], np.int64)
+        return remap[dense], list(uniq)
+    return dense, keys
 
 
 def total_input(t: pa.Table) -> np.ndarray:
@@ -53,9 +118,9 @@ class RowPrices:
 
 
 def row_prices(t: pa.Table, catalog: Catalog, *, model: np.ndarray | None = None,
-               tier: str | None = None) -> RowPrices:
+               tier: str | None = None, cache: dict[str, tuple[np.ndarray, list[Any]]] | None = None) -> RowPrices:
     """Price rows per (model, scope, region, tier), looked up once per distinct key."""
-    code, keys = codes(t, "model", "scope", "region", "tier")
+    code, keys = codes(t, "model", "scope", "region", "tier", cache=cache)
     out = {k: np.full(len(keys), np.nan) for k in PRICE_FIELDS}
     for i, (m, s, r, tr) in enumerate(keys):
         if tr == "provisioned":

@@ -11,11 +11,14 @@ n^2 / 2^65 (n distinct prefixes): about 1e-8 for a million.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numba
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from ._common import encode
 
 _GOLD = np.uint64(0x9E3779B97F4A7C15)
 _DEPTH = np.uint64(0xD6E8FEB86659FD93)
@@ -142,3 +145,33 @@ def from_prefix_column(prefix: pa.Array | pa.ChunkedArray, total_input: np.ndarr
     seg = segment_ids(values.field("hash"))
     tokens = pc.fill_null(values.field("tokens"), 0).to_numpy(zero_copy_only=False).astype(np.int64)
     return from_arrays(offsets, seg, np.maximum(tokens, 0), total_input, namespace)
+
+
+@dataclass
+class Exploded:
+    """The `prefix` column of a whole table as flat arrays (one dictionary encoding of the segment hashes),
+    with each row's call type code: any subset of rows gathers from it with numpy, no arrow `take`."""
+
+    lengths: np.ndarray  # int64 per row
+    starts: np.ndarray  # int64 per row: first element
+    seg: np.ndarray  # uint64 per element: segment id (equal hash, equal id)
+    tokens: np.ndarray  # int64 per element
+    ct_code: np.ndarray  # int64 per row
+    call_types: list[Any]  # distinct call types (None for null)
+
+
+def explode(t: pa.Table) -> Exploded:
+    n = t.num_rows
+    if "prefix" in t.column_names and n:
+        arr = t.column("prefix").combine_chunks()
+        lengths = pc.fill_null(pc.list_value_length(arr), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+        values = arr.flatten()
+        seg = segment_ids(values.field("hash")) if len(values) else np.zeros(0, np.uint64)
+        tok = pc.fill_null(values.field("tokens"), 0).to_numpy(zero_copy_only=False).astype(np.int64) \
+            if len(values) else np.zeros(0, np.int64)
+    else:
+        lengths = np.zeros(n, np.int64)
+        seg, tok = np.zeros(0, np.uint64), np.zeros(0, np.int64)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64) if n else np.zeros(0, np.int64)
+    ct_code, cts = encode(t, "call_type")
+    return Exploded(lengths, starts, seg, tok, ct_code, cts)

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from ..catalog import Catalog
 from ..errors import MissingPriceError
-from ._common import codes, col, replace_columns, total_input
+from ._common import codes, col, encode, mask, replace_columns, total_input
 from .options import BatchOptions
 
 BATCH_WINDOW_H = 24
@@ -33,7 +33,9 @@ def apply(t: pa.Table, catalog: Catalog, opts: BatchOptions) -> tuple[pa.Table, 
     known_n = np.bincount(ct_code, pc.is_valid(inter).to_numpy(zero_copy_only=False),
                           minlength=len(cts)).astype(np.int64)
     all_n = np.bincount(ct_code, minlength=len(cts))
-    tier = np.asarray(t.column("tier").to_pylist(), dtype=object)
+    tier_code, tiers = encode(t, "tier")
+    real_time = mask(tier_code, tiers, lambda v: v in ("standard", "flex", "priority"))
+    is_batch = mask(tier_code, tiers, lambda v: v == "batch")
     key_code, keys = codes(t, "model", "scope", "region")
     has_batch = np.array([_has_batch(catalog, *k) for k in keys], bool)
     move = np.zeros(t.num_rows, bool)
@@ -48,13 +50,13 @@ def apply(t: pa.Table, catalog: Catalog, opts: BatchOptions) -> tuple[pa.Table, 
                    else "interactive is unknown")
             evidence["call_types"].append({"call_type": ct, "qualifies": False, "why": why})
             continue
-        on_rt = rows & np.isin(tier, ("standard", "flex", "priority"))
+        on_rt = rows & real_time
         priced = on_rt & has_batch[key_code]
         missing = sorted({keys[k][0] for k in np.unique(key_code[on_rt & ~priced])})
         why = "named in the scenario" if named else f"all {all_n[i]:,} requests are non-interactive"
         entry: dict[str, Any] = {"call_type": ct, "qualifies": True, "why": why,
                                  "requests_moved": int(priced.sum()),
-                                 "already_batch": int((rows & (tier == "batch")).sum())}
+                                 "already_batch": int((rows & is_batch).sum())}
         if missing:
             entry["no_batch_price"] = missing
         evidence["call_types"].append(entry)
@@ -62,8 +64,8 @@ def apply(t: pa.Table, catalog: Catalog, opts: BatchOptions) -> tuple[pa.Table, 
     if not move.any():
         return t, evidence
     tin = total_input(t)
-    new_tier = np.where(move, "batch", tier)
-    cols: dict[str, Any] = {"tier": pa.array(new_tier.tolist(), pa.string())}
+    cols: dict[str, Any] = {"tier": pc.if_else(pa.array(move), pa.scalar("batch", pa.string()),
+                                               t.column("tier").cast(pa.string()))}
     cols["input_tokens"] = np.where(move, tin, col(t, "input_tokens"))
     for c in ("cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens"):
         cols[c] = np.where(move, 0, col(t, c))

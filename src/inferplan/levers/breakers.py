@@ -14,52 +14,75 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..workload import PREFIX_TYPE
-from ._flat import segment_ids
+from ._flat import Exploded, explode
 
 
-def _exploded(t: pa.Table) -> pd.DataFrame:
-    arr = t.column("prefix").combine_chunks()
-    lengths = pc.fill_null(pc.list_value_length(arr), 0).to_numpy(zero_copy_only=False).astype(np.int64)
-    vals = arr.flatten()
-    req = np.repeat(np.arange(t.num_rows), lengths)
-    offsets = np.concatenate([[0], np.cumsum(lengths)])
-    depth = np.arange(req.size) - offsets[:-1][req]
-    ct = pc.dictionary_encode(t.column("call_type").combine_chunks())
-    return pd.DataFrame({
-        "req": req, "depth": depth, "len": lengths[req],
-        "ct": np.asarray(ct.indices.to_numpy(zero_copy_only=False))[req] if req.size else np.zeros(0, int),
-        "seg": segment_ids(vals.field("hash")) if len(vals) else np.zeros(0, np.uint64),
-        "tokens": pc.fill_null(vals.field("tokens"), 0).to_numpy(zero_copy_only=False) if len(vals) else
-        np.zeros(0, np.int64)}), ct.dictionary.to_pylist()
+def _exploded(t: pa.Table, ex: Exploded | None = None) -> tuple[dict[str, np.ndarray], list[Any]]:
+    """One element per (request, segment): call type code (-1: null call type), depth, segment id, tokens."""
+    ex = explode(t) if ex is None else ex
+    req = np.repeat(np.arange(ex.lengths.size), ex.lengths)
+    depth = np.arange(req.size) - ex.starts[req]
+    ct_of = np.array([-1 if v is None else i for i, v in enumerate(ex.call_types)], np.int64)
+    return {"depth": depth, "ct": ct_of[ex.ct_code][req] if req.size else np.zeros(0, np.int64),
+            "seg": ex.seg, "tokens": ex.tokens}, ex.call_types
 
 
-def find(t: pa.Table, *, unique_ratio: float = 0.9, repeat_ratio: float = 0.5, min_requests: int = 20
-         ) -> list[dict[str, Any]]:
-    """Candidate breakers (call type, 1-based position), without their saving."""
+def _position_stats(el: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per (call type, depth) present, sorted: call type, depth, elements, distinct segments, mean tokens."""
+    ct, depth, seg, tok = el["ct"], el["depth"], el["seg"], el["tokens"]
+    if (ct < 0).any():  # a null call type: left out, as a group-by leaves out null keys
+        keep = ct >= 0
+        ct, depth, seg, tok = ct[keep], depth[keep], seg[keep], tok[keep]
+    if ct.size == 0:
+        z = np.zeros(0, np.int64)
+        return z, z, z, z, z.astype(np.float64)
+    ct = ct.astype(np.int64)
+    depth = depth.astype(np.int64)
+    nd = int(depth.max()) + 1
+    gkey = ct * nd + depth
+    enc = pc.dictionary_encode(pa.array(gkey, pa.int64()))  # hash-based; the few groups are then sorted
+    found = enc.dictionary.to_numpy(zero_copy_only=False)
+    order = np.argsort(found)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    groups = found[order]
+    g = rank[enc.indices.to_numpy(zero_copy_only=False)]
+    n = np.bincount(g, minlength=groups.size)
+    tokens = np.bincount(g, tok.astype(np.float64), minlength=groups.size) / n
+    width = int(seg.max()) + 1
+    pairs = np.sort(g.astype(np.int64) * width + seg.astype(np.int64))
+    first = np.concatenate([[True], pairs[1:] != pairs[:-1]])
+    distinct = np.bincount(pairs[first] // width, minlength=groups.size)
+    return groups // nd, groups % nd, n, distinct, tokens
+
+
+def find(t: pa.Table, *, unique_ratio: float = 0.9, repeat_ratio: float = 0.5, min_requests: int = 20,
+         exploded: Exploded | None = None) -> list[dict[str, Any]]:
+    """Candidate breakers (call type, 1-based position), without their saving. `exploded`: `explode(t)`,
+    when the caller has it already."""
     if "prefix" not in t.column_names or t.num_rows == 0:
         return []
-    df, names = _exploded(t)
-    if df.empty:
+    el, names = _exploded(t, exploded)
+    if el["depth"].size == 0:
         return []
-    g = df.groupby(["ct", "depth"]).agg(n=("seg", "size"), distinct=("seg", "nunique"), tokens=("tokens", "mean"))
-    g["ratio"] = g["distinct"] / g["n"]
+    g_ct, g_depth, g_n, g_distinct, g_tokens = _position_stats(el)
+    ratio = g_distinct / g_n
     out = []
-    for (ct, depth), row in g.iterrows():
-        if row["n"] < min_requests or row["ratio"] < unique_ratio:
+    for i in range(g_ct.size):
+        if g_n[i] < min_requests or ratio[i] < unique_ratio:
             continue
-        after = g.loc[ct]
-        after = after[(after.index > depth) & (after["ratio"] <= repeat_ratio) & (after["n"] >= min_requests)]
-        if after.empty:
+        after = np.flatnonzero((g_ct == g_ct[i]) & (g_depth > g_depth[i]) & (ratio <= repeat_ratio)
+                               & (g_n >= min_requests))
+        if after.size == 0:
             continue
-        out.append({"call_type": names[ct], "position": int(depth) + 1, "requests": int(row["n"]),
-                    "distinct_share": round(float(row["ratio"]), 4), "tokens_mean": round(float(row["tokens"]), 1),
-                    "repeating_positions_after": [int(d) + 1 for d in after.index],
-                    "repeating_tokens_mean_after": round(float(after["tokens"].sum()), 1)})
+        out.append({"call_type": names[g_ct[i]], "position": int(g_depth[i]) + 1, "requests": int(g_n[i]),
+                    "distinct_share": round(float(ratio[i]), 4), "tokens_mean": round(float(g_tokens[i]), 1),
+                    "repeating_positions_after": [int(d) + 1 for d in g_depth[after]],
+                    "repeating_tokens_mean_after": round(float(g_tokens[after].sum()), 1)})
     return out
 
 
@@ -72,9 +95,9 @@ def move_to_end(t: pa.Table, call_type: str, position: int) -> pa.Table:
     req = np.repeat(np.arange(t.num_rows), lengths)
     offsets = np.concatenate([[0], np.cumsum(lengths)])
     depth = np.arange(req.size) - offsets[:-1][req]
-    ct = np.asarray(t.column("call_type").to_pylist(), dtype=object)
+    is_ct = pc.fill_null(pc.equal(t.column("call_type"), pa.scalar(call_type, pa.string())), False)
     d = position - 1
-    hit = (ct == call_type)[req] & (lengths[req] > position)
+    hit = np.asarray(is_ct.to_numpy(zero_copy_only=False), bool)[req] & (lengths[req] > position)
     newpos = np.where(hit & (depth == d), lengths[req] - 1, np.where(hit & (depth > d), depth - 1, depth))
     order = np.lexsort((newpos, req))
     new_vals = vals.take(pa.array(order))
@@ -83,9 +106,10 @@ def move_to_end(t: pa.Table, call_type: str, position: int) -> pa.Table:
     return t.set_column(t.schema.get_field_index("prefix"), "prefix", new)
 
 
-def with_savings(t: pa.Table, measure: Callable[[pa.Table], float], **kw: Any) -> list[dict[str, Any]]:
+def with_savings(t: pa.Table, measure: Callable[[pa.Table], float], *, exploded: Exploded | None = None,
+                 **kw: Any) -> list[dict[str, Any]]:
     """Breakers with `measure(table) - measure(moved table)` (e.g. dollars, or minus hit tokens)."""
-    found = find(t, **kw)
+    found = find(t, exploded=exploded, **kw)
     if not found:
         return []
     base = measure(t)

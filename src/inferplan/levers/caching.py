@@ -16,8 +16,8 @@ import pyarrow as pa
 
 from ..catalog import Catalog
 from . import _replay
-from ._common import RowPrices, codes, col, input_cost, replace_columns, row_prices, total_input
-from ._flat import Flat, from_arrays, segment_ids
+from ._common import RowPrices, codes, col, input_cost, lookup, mask, replace_columns, row_prices, total_input
+from ._flat import Exploded, Flat, explode, from_arrays
 from .options import CachingOptions
 
 CACHE_TIERS = ("standard", "flex", "priority")
@@ -49,34 +49,30 @@ def candidate_placements(opts: CachingOptions, max_depth: int) -> list[Placement
     return opts_
 
 
-def build_flat(t: pa.Table, rows: np.ndarray, stable: dict[str, int], namespace: np.ndarray,
+def build_flat(t: pa.Table | Exploded, rows: np.ndarray, stable: dict[str, int], namespace: np.ndarray,
                tin: np.ndarray) -> Flat:
     """Flat segments of `rows` (in that order); rows without a prefix get their call type's declared
-    stable prefix as one segment."""
-    sub = t.take(pa.array(rows, pa.int64())) if rows.size != t.num_rows or np.any(rows != np.arange(rows.size)) \
-        else t
+    stable prefix as one segment. `t`: a canonical table, or its `explode()` (reused across calls)."""
+    ex = t if isinstance(t, Exploded) else explode(t)
+    rows = np.asarray(rows, np.int64)
     n = rows.size
-    if "prefix" in sub.column_names:
-        arr = sub.column("prefix").combine_chunks()
-        import pyarrow.compute as pc
-
-        lengths = pc.fill_null(pc.list_value_length(arr), 0).to_numpy(zero_copy_only=False).astype(np.int64)
-        values = arr.flatten()
-        seg = segment_ids(values.field("hash")) if len(values) else np.zeros(0, np.uint64)
-        tok = pc.fill_null(values.field("tokens"), 0).to_numpy(zero_copy_only=False).astype(np.int64) \
-            if len(values) else np.zeros(0, np.int64)
+    lengths = ex.lengths[rows]
+    total = int(lengths.sum())
+    if total:
+        first = np.cumsum(lengths) - lengths  # first element of each row in the gathered arrays
+        idx = np.repeat(ex.starts[rows] - first, lengths) + np.arange(total, dtype=np.int64)
+        seg, tok = ex.seg[idx], ex.tokens[idx]
     else:
-        lengths = np.zeros(n, np.int64)
         seg, tok = np.zeros(0, np.uint64), np.zeros(0, np.int64)
     req = np.repeat(np.arange(n, dtype=np.int64), lengths)
-    if stable:
-        ct = np.asarray(sub.column("call_type").to_pylist(), dtype=object)
-        decl = np.array([stable.get(c, 0) for c in ct], np.int64) if n else np.zeros(0, np.int64)
+    if stable and n:
+        ct = ex.ct_code[rows]
+        decl = lookup(ct, ex.call_types, stable, 0, np.int64)
         add = (lengths == 0) & (decl > 0)
         if add.any():
             base = np.uint64(seg.max() + 1 if seg.size else 1)
             names = sorted(stable)
-            ct_id = np.array([names.index(c) if c in stable else 0 for c in ct], np.uint64)
+            ct_id = lookup(ct, ex.call_types, {c: names.index(c) for c in names}, 0, np.uint64)
             req = np.concatenate([req, np.flatnonzero(add)])
             seg = np.concatenate([seg, base + ct_id[add]])
             tok = np.concatenate([tok, decl[add]])
@@ -100,7 +96,8 @@ def apply(t: pa.Table, catalog: Catalog, opts: CachingOptions, *, breakers: bool
           ) -> tuple[pa.Table, dict[str, Any]]:
     """The caching counterfactual of a canonical table, with the evidence per call type and model (and the
     cache breakers found, with the dollars that moving each to the end of the prefix would save)."""
-    out, evidence = _apply(t, catalog, opts)
+    ex = explode(t)
+    out, evidence = _apply(t, catalog, opts, ex)
     if breakers and evidence["groups"]:
         from . import breakers as brk
 
@@ -108,39 +105,42 @@ def apply(t: pa.Table, catalog: Catalog, opts: CachingOptions, *, breakers: bool
             res, _ = _apply(tab, catalog, opts)
             return float(np.nansum(input_cost(res, row_prices(res, catalog))))
 
-        evidence["breakers"] = brk.with_savings(t, input_usd)
+        evidence["breakers"] = brk.with_savings(t, input_usd, exploded=ex)
     return out, evidence
 
 
-def _apply(t: pa.Table, catalog: Catalog, opts: CachingOptions) -> tuple[pa.Table, dict[str, Any]]:
+def _apply(t: pa.Table, catalog: Catalog, opts: CachingOptions, ex: Exploded | None = None
+           ) -> tuple[pa.Table, dict[str, Any]]:
     n = t.num_rows
     evidence: dict[str, Any] = {"groups": [], "notes": []}
     if n == 0:
         return t, evidence
     tin = total_input(t)
     ts = col(t, "ts").astype(np.int64)
-    prices = row_prices(t, catalog)
+    enc: dict[str, tuple[np.ndarray, list[Any]]] = {}  # each string column dictionary-encoded once
+    prices = row_prices(t, catalog, cache=enc)
     observed = input_cost(t, prices)
-    model_code, models = codes(t, "model")
+    model_code, models = codes(t, "model", cache=enc)
     model_names = [m[0] for m in models]
     mins, offered = _model_cache_rules(catalog, model_names)
-    tier = np.asarray(t.column("tier").to_pylist(), dtype=object)
-    ctype = np.asarray(t.column("call_type").to_pylist(), dtype=object)
+    tier_code, tiers = enc["tier"]
+    ex = explode(t) if ex is None else ex
+    ct_code, cts = ex.ct_code, ex.call_types
+    cache_tier = mask(tier_code, tiers, lambda v: v in CACHE_TIERS)
     min_tok = np.array([mins[m] if mins[m] is not None else -1 for m in model_names], np.int64)[model_code]
-    elig = np.isin(tier, CACHE_TIERS) & (min_tok >= 0) & ~np.isnan(prices.read)
+    elig = cache_tier & (min_tok >= 0) & ~np.isnan(prices.read)
     if opts.call_types is not None:
-        elig &= np.isin(ctype, opts.call_types)
-    no_cache_models = sorted({model_names[i] for i in np.unique(model_code[np.isin(tier, CACHE_TIERS)
-                                                                         & (min_tok < 0)])})
+        elig &= mask(ct_code, cts, lambda v, keep=set(opts.call_types): v in keep)
+    no_cache_models = sorted({model_names[i] for i in np.unique(model_code[cache_tier & (min_tok < 0)])})
     if no_cache_models:
         evidence["notes"].append(f"no prompt caching on {', '.join(no_cache_models)} (catalog)")
     new = {c: col(t, c).astype(np.int64).copy() for c in
            ("input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens")}
 
     # stated read fractions (traffic without prefix identity)
-    stated = elig & np.isin(ctype, list(opts.stated_read_fraction))
+    stated = elig & mask(ct_code, cts, lambda v: v in opts.stated_read_fraction)
     if stated.any():
-        frac = np.array([opts.stated_read_fraction.get(c, 0.0) for c in ctype[stated]])
+        frac = lookup(ct_code, cts, opts.stated_read_fraction, 0.0, np.float64)[stated]
         read = np.floor(tin[stated] * frac).astype(np.int64)
         new["cache_read_tokens"][stated] = read
         new["input_tokens"][stated] = tin[stated] - read
@@ -153,18 +153,20 @@ def _apply(t: pa.Table, catalog: Catalog, opts: CachingOptions) -> tuple[pa.Tabl
     arrival = np.argsort(ts, kind="stable")
     rows = arrival[elig[arrival]]  # eligible rows in arrival order
     if rows.size:
-        _replay_rows(t, rows, catalog, opts, tin, ts, prices, observed, model_code, model_names, offered,
-                     min_tok, ctype, new, evidence)
+        _replay_rows(t, ex, rows, catalog, opts, tin, ts, prices, observed, model_code, model_names, offered,
+                     min_tok, new, evidence, enc)
     out = replace_columns(t, new)
     return out, evidence
 
 
-def _replay_rows(t: pa.Table, rows: np.ndarray, catalog: Catalog, opts: CachingOptions, tin: np.ndarray,
-                 ts: np.ndarray, prices: RowPrices, observed: np.ndarray, model_code: np.ndarray,
+def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, opts: CachingOptions,
+                 tin: np.ndarray, ts: np.ndarray, prices: RowPrices, observed: np.ndarray, model_code: np.ndarray,
                  model_names: list[str], offered: dict[str, list[int]], min_tok: np.ndarray,
-                 ctype: np.ndarray, new: dict[str, np.ndarray], evidence: dict[str, Any]) -> None:
-    ns_code, _ = codes(t.take(pa.array(rows)), "model", "scope", "region")
-    flat = build_flat(t, rows, opts.stable_prefix_tokens, ns_code, tin[rows])
+                 new: dict[str, np.ndarray], evidence: dict[str, Any],
+                 enc: dict[str, tuple[np.ndarray, list[Any]]]) -> None:
+    enc.setdefault("call_type", (ex.ct_code, ex.call_types))
+    ns_code, _ = codes(t, "model", "scope", "region", rows=rows, cache=enc)
+    flat = build_flat(ex, rows, opts.stable_prefix_tokens, ns_code, tin[rows])
     if flat.size == 0:
         evidence["notes"].append("no request has a `prefix` or a declared stable prefix: nothing to replay; "
                                  "declare `stable_prefix_tokens` per call type in the scenario")
@@ -172,7 +174,7 @@ def _replay_rows(t: pa.Table, rows: np.ndarray, catalog: Catalog, opts: CachingO
     T = tin[rows]
     r_ts = ts[rows]
     p_in, p_read = prices.input[rows], prices.read[rows]
-    grp_code, groups = codes(t.take(pa.array(rows)), "call_type", "model", "scope", "region")
+    grp_code, groups = codes(t, "call_type", "model", "scope", "region", rows=rows, cache=enc)
     G = len(groups)
     grp_ns = np.zeros(G, np.int64)
     grp_ns[grp_code] = ns_code
@@ -186,7 +188,7 @@ def _replay_rows(t: pa.Table, rows: np.ndarray, catalog: Catalog, opts: CachingO
     cost = np.full((len(ttl_choices), len(placements), G), np.inf)
     any_checkpoint = np.zeros(G, bool)
     for i, ttl in enumerate(ttl_choices):
-        allowed = np.array([ttl in offered[model_names[m]] for m in model_code[rows]])
+        allowed = np.array([ttl in offered[m] for m in model_names], bool)[model_code[rows]]
         p_w = (prices.w5 if ttl == 300 else prices.w1h)[rows]
         allowed &= ~np.isnan(p_w)
         if not allowed.any():
@@ -232,8 +234,8 @@ def _replay_rows(t: pa.Table, rows: np.ndarray, catalog: Catalog, opts: CachingO
         use = choice[grp_code] >= 0
         if use.any():
             sub = np.flatnonzero(use)
-            ns_sub, _ = codes(t.take(pa.array(rows[sub])), "model", "scope", "region")
-            fflat = build_flat(t, rows[sub], opts.stable_prefix_tokens, ns_sub, T[sub])
+            ns_sub, _ = codes(t, "model", "scope", "region", rows=rows[sub], cache=enc)
+            fflat = build_flat(ex, rows[sub], opts.stable_prefix_tokens, ns_sub, T[sub])
             touches = _replay.prepare(fflat, r_ts[sub], ttl_row[sub] * US, same_ts_hits=opts.same_timestamp_hits)
             cr = np.zeros(fflat.size, bool)
             sub_choice = choice[grp_code[sub]]

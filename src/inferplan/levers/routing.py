@@ -15,10 +15,11 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..catalog import Catalog
 from ..errors import MissingPriceError
-from ._common import col, replace_columns, total_input
+from ._common import col, encode, mask, replace_columns, total_input
 from ._flat import splitmix64
 from .options import RoutingOptions
 
@@ -29,22 +30,29 @@ def _uniform(n: int, seed: int, salt: int) -> np.ndarray:
     return (x >> np.uint64(11)).astype(np.float64) / float(1 << 53)
 
 
-def _unpriced(catalog: Catalog, model: str, scope: str, region: np.ndarray, tier: np.ndarray,
+def _unpriced(catalog: Catalog, model: str, scope: str, key_code: np.ndarray, keys: list[tuple[Any, Any]],
               rows: np.ndarray) -> np.ndarray:
-    """Rows the small model has no price for in their region and tier (e.g. no batch price): not routed."""
-    out = np.zeros(rows.size, bool)
-    for reg, tr in {(a, b) for a, b in zip(region[rows].tolist(), tier[rows].tolist(), strict=True)}:
+    """Rows the small model has no price for in their region and tier (e.g. no batch price): not routed.
+    `key_code` per row indexes the distinct (region, tier) pairs `keys`."""
+    bad = np.zeros(len(keys), bool)
+    for k in np.unique(key_code[rows]).tolist():
+        reg, tr = keys[k]
         if tr == "provisioned":
-            ok = False
-        else:
-            try:
-                catalog.price(model, scope, reg, tr)
-                ok = True
-            except MissingPriceError:
-                ok = False
-        if not ok:
-            out |= rows & (region == reg) & (tier == tr)
-    return out
+            bad[k] = True
+            continue
+        try:
+            catalog.price(model, scope, reg, tr)
+        except MissingPriceError:
+            bad[k] = True
+    return rows & bad[key_code] if keys else np.zeros(rows.size, bool)
+
+
+def _pairs(a: np.ndarray, a_vals: list[Any], b: np.ndarray, b_vals: list[Any]) -> tuple[np.ndarray, list[tuple]]:
+    """Codes of the (a, b) combinations of two encoded columns (the values as tuples, None kept)."""
+    k = max(len(b_vals), 1)
+    code = a * k + b
+    keys = [(a_vals[i // k], b_vals[i % k]) for i in range(len(a_vals) * k)] if b_vals else []
+    return code, keys
 
 
 def apply(t: pa.Table, catalog: Catalog, opts: RoutingOptions) -> tuple[pa.Table, dict[str, Any]]:
@@ -52,28 +60,31 @@ def apply(t: pa.Table, catalog: Catalog, opts: RoutingOptions) -> tuple[pa.Table
     if t.num_rows == 0 or not opts.rules:
         return t, evidence
     n = t.num_rows
-    ct = np.asarray(t.column("call_type").to_pylist(), dtype=object)
-    model = np.asarray(t.column("model").to_pylist(), dtype=object)
-    region = np.asarray(t.column("region").to_pylist(), dtype=object)
-    tier = np.asarray(t.column("tier").to_pylist(), dtype=object)
-    scope = np.asarray(t.column("scope").to_pylist(), dtype=object)
+    ct_code, cts = encode(t, "call_type")
+    model_code, models = encode(t, "model")
+    region_code, regions = encode(t, "region")
+    tier_code, tiers = encode(t, "tier")
+    rt_code, rt_keys = _pairs(region_code, regions, tier_code, tiers)
     tin = total_input(t)
     out_tok = col(t, "output_tokens").astype(np.int64)
-    new_model, new_scope = model.copy(), scope.copy()
+    new_model = t.column("model").cast(pa.string())
+    new_scope = t.column("scope").cast(pa.string())
     routed = np.zeros(n, bool)
     escalate = np.zeros(n, bool)
     new_out = out_tok.copy()
     for k, rule in enumerate(opts.rules):
-        rows = ct == rule.call_type
+        rows = mask(ct_code, cts, lambda v, c=rule.call_type: v == c)
         small = catalog.resolve_model(rule.small_model)
         u = _uniform(n, rule.seed, 2 * k)
         v = _uniform(n, rule.seed, 2 * k + 1)
-        r = rows & (u < rule.share) & (model != small.model)
-        unpriced = _unpriced(catalog, small.model, small.scope, region, tier, r)
+        r = rows & (u < rule.share) & mask(model_code, models, lambda m, s=small.model: m != s)
+        unpriced = _unpriced(catalog, small.model, small.scope, rt_code, rt_keys, r)
         r &= ~unpriced
         e = r & (v < rule.escalation_rate) if rule.mode == "cascade" else np.zeros(n, bool)
-        new_model[r] = small.model
-        new_scope[r] = small.scope
+        if r.any():
+            r_arr = pa.array(r)
+            new_model = pc.if_else(r_arr, pa.scalar(small.model, pa.string()), new_model)
+            new_scope = pc.if_else(r_arr, pa.scalar(small.scope, pa.string()), new_scope)
         new_out[r] = np.rint(out_tok[r] * rule.output_ratio).astype(np.int64)
         routed |= r
         escalate |= e
@@ -81,12 +92,13 @@ def apply(t: pa.Table, catalog: Catalog, opts: RoutingOptions) -> tuple[pa.Table
             "call_type": rule.call_type, "mode": rule.mode, "small_model": small.model,
             "requests": int(rows.sum()), "to_small": int(r.sum()), "escalated": int(e.sum()),
             "share": rule.share, "escalation_rate": rule.escalation_rate if rule.mode == "cascade" else 0.0,
-            "from_models": sorted(set(model[rows].tolist())),
+            "from_models": sorted({models[i] for i in np.unique(model_code[rows]).tolist()}),
             **({"not_routed_no_price": int(unpriced.sum()),
-                "not_routed_tiers": sorted(set(tier[unpriced].tolist()))} if unpriced.any() else {}),
+                "not_routed_tiers": sorted({tiers[i] for i in np.unique(tier_code[unpriced]).tolist()})}
+               if unpriced.any() else {}),
         })
     cols: dict[str, Any] = {
-        "model": pa.array(new_model.tolist(), pa.string()), "scope": pa.array(new_scope.tolist(), pa.string()),
+        "model": new_model, "scope": new_scope,
         "output_tokens": new_out, "input_tokens": np.where(routed, tin, col(t, "input_tokens")),
     }
     for c in ("cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens"):

@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._common import col, replace_columns, total_input
+from ._common import col, encode, lookup, mask, replace_columns, total_input
 from .options import TrimOptions
 
 
@@ -29,8 +29,8 @@ def prefix_tokens(t: pa.Table, stable: dict[str, int] | None = None) -> np.ndarr
             req = np.repeat(np.arange(n), lengths)
             out = np.bincount(req, tok, minlength=n).astype(np.int64)
     if stable:
-        ct = np.asarray(t.column("call_type").to_pylist(), dtype=object)
-        decl = np.array([stable.get(c, 0) for c in ct], np.int64)
+        ct_code, cts = encode(t, "call_type")
+        decl = lookup(ct_code, cts, stable, 0, np.int64)
         out = np.where(out == 0, decl, out)
     return out
 
@@ -40,11 +40,11 @@ def apply(t: pa.Table, opts: TrimOptions, stable: dict[str, int] | None = None) 
     if t.num_rows == 0 or not opts.rules:
         return t, evidence
     tin = total_input(t)
-    ct = np.asarray(t.column("call_type").to_pylist(), dtype=object)
+    ct_code, cts = encode(t, "call_type")
     pre = np.minimum(prefix_tokens(t, stable), tin)
     new_total = tin.copy()
     for rule in opts.rules:
-        rows = ct == rule.call_type
+        rows = mask(ct_code, cts, lambda v, c=rule.call_type: v == c)
         var = tin[rows] - pre[rows]
         keep = np.floor(var * rule.scale).astype(np.int64)
         if rule.cap_input_tokens is not None:

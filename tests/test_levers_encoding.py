@@ -1,0 +1,151 @@
+"""Dictionary-encoded string columns in the levers: codes, breakers and the evaluate() memo, checked against
+plain Python references (object arrays, pandas group-bys, arrow `take`, levers applied without sharing)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from inferplan.levers import apply_levers, breakers, evaluate, price_table, routing
+from inferplan.levers._build import canonical_table
+from inferplan.levers._common import codes, encode, lookup, mask
+from inferplan.levers.caching import build_flat
+from inferplan.levers.options import RoutingOptions, RoutingRule, load_options
+from tests.test_levers_caching import tiny_catalog
+
+S = 1_000_000
+values = st.sampled_from(["a", "b", "", None, "c\x1fd"])
+
+
+def reference_codes(t: pa.Table, *names: str) -> tuple[list[int], list[tuple]]:
+    """What `codes` means: the combination of the columns (null as ""), numbered by first occurrence."""
+    rows = list(zip(*(["" if v is None else v for v in t.column(n).to_pylist()] for n in names), strict=True))
+    seen: dict[tuple, int] = {}
+    return [seen.setdefault(r, len(seen)) for r in rows], list(seen)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(values, values, st.sampled_from(["standard", "batch", None])), min_size=1, max_size=30),
+       st.data())
+def test_codes_match_a_python_reference_and_a_taken_table(rows, data):
+    n = len(rows)
+    t = pa.table({"call_type": pa.array([r[0] for r in rows], pa.string()),
+                  "model": pa.array([r[1] for r in rows], pa.string()),
+                  "tier": pa.array([r[2] for r in rows], pa.string())})
+    for names in (("call_type",), ("call_type", "model"), ("model", "tier", "call_type")):
+        code, keys = codes(t, *names)
+        ref_code, ref_keys = reference_codes(t, *names)
+        assert code.tolist() == ref_code and keys == ref_keys
+        sub = np.array(data.draw(st.lists(st.integers(0, n - 1), max_size=2 * n)), np.int64)
+        cache: dict = {}
+        code, keys = codes(t, *names, rows=sub, cache=cache)
+        ref_code, ref_keys = reference_codes(t.take(pa.array(sub, pa.int64())), *names)
+        assert code.tolist() == ref_code and keys == ref_keys
+        assert set(cache) == (set(names) if sub.size else set())
+
+
+def test_encode_keeps_nulls_and_per_value_helpers():
+    t = pa.table({"c": pa.chunked_array([["x", None], ["y", "x", None]], pa.string())})
+    code, vals = encode(t, "c")
+    assert [vals[i] for i in code] == ["x", None, "y", "x", None]
+    assert mask(code, vals, lambda v: v == "x").tolist() == [True, False, False, True, False]
+    assert lookup(code, vals, {"y": 7}, 0, np.int64).tolist() == [0, 0, 7, 0, 0]
+    dict_col = pa.table({"c": pa.array(["p", "q", "p"]).dictionary_encode()})
+    code, vals = encode(dict_col, "c")
+    assert [vals[i] for i in code] == ["p", "q", "p"]
+
+
+def test_routing_leaves_null_and_other_call_types_alone():
+    t = canonical_table(4, model=["claude", "claude", "nova", "claude"], call_type=["t", None, "t", "other"],
+                        input_tokens=100, output_tokens=10)
+    out, ev = routing.apply(t, tiny_catalog(), RoutingOptions(rules=[RoutingRule(
+        call_type="t", small_model="nova", share=1.0)]))
+    assert out.column("model").to_pylist() == ["nova", "claude", "nova", "claude"]
+    assert out.column("call_type").to_pylist() == ["t", None, "t", "other"]
+    assert ev["rules"][0]["requests"] == 2 and ev["rules"][0]["to_small"] == 1
+    assert ev["rules"][0]["from_models"] == ["claude", "nova"]
+
+
+def reference_find(t: pa.Table, unique_ratio: float = 0.9, repeat_ratio: float = 0.5, min_requests: int = 20):
+    """The breaker search written with a pandas group-by over Python rows."""
+    rows = [(ct, d, h, k) for ct, pre in zip(t.column("call_type").to_pylist(), t.column("prefix").to_pylist(),
+                                             strict=True) if pre and ct is not None
+            for d, (h, k) in enumerate((s["hash"], s["tokens"]) for s in pre)]
+    df = pd.DataFrame(rows, columns=["ct", "depth", "seg", "tokens"])
+    first = {c: i for i, c in enumerate(dict.fromkeys(x for x in t.column("call_type").to_pylist() if x is not None))}
+    df["ct"] = df["ct"].map(first)
+    names = list(first)
+    g = df.groupby(["ct", "depth"]).agg(n=("seg", "size"), distinct=("seg", "nunique"), tokens=("tokens", "mean"))
+    g["ratio"] = g["distinct"] / g["n"]
+    out = []
+    for (ct, depth), row in g.iterrows():
+        if row["n"] < min_requests or row["ratio"] < unique_ratio:
+            continue
+        after = g.loc[ct]
+        after = after[(after.index > depth) & (after["ratio"] <= repeat_ratio) & (after["n"] >= min_requests)]
+        if after.empty:
+            continue
+        out.append({"call_type": names[ct], "position": int(depth) + 1, "requests": int(row["n"]),
+                    "distinct_share": round(float(row["ratio"]), 4), "tokens_mean": round(float(row["tokens"]), 1),
+                    "repeating_positions_after": [int(d) + 1 for d in after.index],
+                    "repeating_tokens_mean_after": round(float(after["tokens"].sum()), 1)})
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_breakers_find_matches_a_pandas_reference(seed):
+    rng = np.random.default_rng(seed)
+    n = 400
+    segs = []
+    for i in range(n):
+        head = [(f"ts{i}" if rng.random() < 0.95 else "fixed", 100)] if rng.random() < 0.8 else []
+        tail = [("sys", 2000), (f"doc{rng.integers(3)}", int(rng.integers(100, 900)))][: int(rng.integers(0, 3))]
+        segs.append((head + tail) or None)
+    ct = rng.choice(np.array(["a", "b", "c"], object), n)
+    ct[rng.random(n) < 0.05] = None
+    t = canonical_table(n, call_type=pa.array(ct.tolist(), pa.string()), prefix=segs, input_tokens=5000)
+    for kw in ({}, {"unique_ratio": 0.3, "repeat_ratio": 0.9, "min_requests": 1}):
+        assert breakers.find(t, **kw) == reference_find(t, **kw)
+
+
+def test_build_flat_from_a_subset_equals_building_from_the_taken_table():
+    n = 6
+    t = canonical_table(n, call_type=["r", "r", "x", "r", "x", "y"], input_tokens=3000,
+                        prefix=[[("a", 500), ("b", 700)], None, [("a", 500)], [("c", 100)], None, None])
+    rows = np.array([5, 3, 0, 1, 4], np.int64)
+    stable = {"x": 900, "y": 50}
+    ns = np.zeros(rows.size, np.int64)
+    tin = np.full(rows.size, 3000, np.int64)
+    f = build_flat(t, rows, stable, ns, tin)
+    g = build_flat(t.take(pa.array(rows)), np.arange(rows.size), stable, ns, tin)
+    assert f.offsets.tolist() == g.offsets.tolist() and f.tokens.tolist() == g.tokens.tolist()
+    assert f.cum.tolist() == g.cum.tolist() and f.req.tolist() == g.req.tolist()
+    # segment ids may be numbered differently, but equal segments must be equal in both
+    assert (f.seg[:, None] == f.seg[None, :]).tolist() == (g.seg[:, None] == g.seg[None, :]).tolist()
+
+
+def test_evaluate_shares_lever_steps_without_changing_results():
+    n = 8
+    t = canonical_table(
+        n, model="claude", ts=np.arange(n) * 10 * S, call_type=["chat", "chat", "nightly", "nightly", "triage",
+                                                               "triage", "chat", "triage"],
+        interactive=[True, True, False, False, True, True, True, True], input_tokens=2100, output_tokens=100,
+        prefix=[[("sys", 2000), (f"m{i}", 100)] for i in range(n)])
+    scen = {"levers": {"caching": {"ttl": 300},
+                       "routing": {"rules": [{"call_type": "triage", "small_model": "nova", "mode": "cascade",
+                                              "share": 1.0, "escalation_rate": 0.5}]}}}
+    cat = tiny_catalog()
+    lv = evaluate(t, cat, "all", scen)
+    opts = load_options(scen)
+    for name in ("trim", "batch", "caching", "routing"):  # each lever alone, unshared
+        cf, ev = apply_levers(t, cat, [name], opts)
+        assert lv["alone"][name]["new_usd"] == pytest.approx(price_table(cf, cat)[0], rel=1e-12)
+        assert lv["alone"][name]["evidence"] == ev[name]
+    names = ["trim", "batch", "caching", "routing"]
+    for k, step in enumerate(lv["compounded"]["steps"], start=1):
+        cf, _ = apply_levers(t, cat, names[:k], opts)
+        assert step["new_usd"] == pytest.approx(price_table(cf, cat)[0], rel=1e-12)

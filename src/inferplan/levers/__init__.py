@@ -17,6 +17,7 @@ from typing import Any
 import ibis
 import pyarrow as pa
 
+from ..attribution import breakdown
 from ..catalog import Catalog
 from ..errors import ConfigError
 from ..pricing import Bill, price_workload
@@ -74,10 +75,10 @@ def apply_levers(table: pa.Table, catalog: Catalog, names: list[str], opts: Leve
 
 
 def price_table(table: pa.Table, catalog: Catalog) -> tuple[float, dict[str, float]]:
-    """Total USD and USD by call type of a canonical table."""
+    """Total USD and USD by call type of a canonical table, from the exact priced roll-up (the same prices and
+    code as the real bill; integer token sums per group, one multiplication each)."""
     bill = price_workload(ibis.memtable(table), catalog)
-    by = bill.table.group_by("call_type").aggregate(usd=bill.table.total_usd.sum()).to_pyarrow().to_pylist()
-    by_ct = {r["call_type"]: float(r["usd"] or 0.0) for r in by}
+    by_ct = {r["key"]: float(r["total_usd"] or 0.0) for r in breakdown(bill, "call_type")}
     return sum(by_ct.values()), by_ct
 
 

@@ -44,15 +44,26 @@ COST_COLUMNS = tuple(f"{k}_usd" for k in KINDS)
 
 @dataclass
 class Bill:
-    """A priced workload: per-request cost columns (`table`), the price rows used, and a priced roll-up."""
+    """A priced workload: per-request cost columns (`table`), the price rows used, and a priced roll-up.
 
-    table: ibis.Table
+    `table` is built on first use: totals and breakdowns come from roll-ups and never need it.
+    """
+
+    make_table: Callable[[], ibis.Table]
     prices: dict[tuple[str, str, str, str], BedrockPrice] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     workload: Workload | None = None
     thresholds: tuple[int, ...] = ()
     base: pa.Table | None = None  # priced roll-up by price key only
     _cache: dict[tuple[str, ...], pa.Table] = field(default_factory=dict)
+    _table: ibis.Table | None = None
+
+    @property
+    def table(self) -> ibis.Table:
+        """Every request with `input_usd` ... `total_usd` and `long_context` (a lazy Ibis expression)."""
+        if self._table is None:
+            self._table = self.make_table()
+        return self._table
 
     def priced_by(self, names: tuple[str, ...], dims: Callable[[ibis.Table], Mapping[str, ibis.Value]]) -> pa.Table:
         """A priced roll-up by named dimensions, made once per bill (`dims` builds them over a table)."""
@@ -206,6 +217,8 @@ def price_workload(workload: Workload | ibis.Table, catalog: Catalog) -> Bill:
     prices, notes = resolve_prices(roll, catalog, thresholds)
     one_join = wl.pre is not None and wl.resolved is not None and "scope" in constants(wl.pre) \
         and constants(wl.pre)["scope"] is None
-    table = per_request_costs(wl.pre, prices, wl.resolved) if one_join else per_request_costs(wl.table, prices)
-    return Bill(table=table, prices=prices, notes=notes, workload=wl,
+    def make_table() -> ibis.Table:
+        return per_request_costs(wl.pre, prices, wl.resolved) if one_join else per_request_costs(wl.table, prices)
+
+    return Bill(make_table=make_table, prices=prices, notes=notes, workload=wl,
                 thresholds=thresholds, base=price_rollup(roll, prices, thresholds))

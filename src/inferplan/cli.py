@@ -84,6 +84,15 @@ CatalogOpt = Annotated[Path | None, typer.Option("--catalog", help="YAML file ov
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
 
 
+def read_options(*, model: str | None, region: str, tier: str = "standard", on_error: str = "raise",
+                 call_type_key: str | None = None) -> ReadOptions:
+    """ReadOptions from the CLI's common reading flags, with `--on-error` checked."""
+    if on_error not in ("raise", "skip"):
+        raise InferplanError(f"--on-error must be raise or skip, not {on_error!r}")
+    return ReadOptions(defaults=Defaults(model=model, region=region, tier=tier), on_error=on_error,  # type: ignore[arg-type]
+                       call_type_key=call_type_key)
+
+
 @app.command()
 @friendly
 def analyze(
@@ -104,11 +113,8 @@ def analyze(
     json_out: JsonOpt = False,
 ) -> None:
     """Price usage exactly and show where the money went (and what each lever would save)."""
-    if on_error not in ("raise", "skip"):
-        raise InferplanError(f"--on-error must be raise or skip, not {on_error!r}")
     cat = load_catalog(catalog)
-    opts = ReadOptions(defaults=Defaults(model=model, region=region, tier=tier), on_error=on_error,  # type: ignore[arg-type]
-                       call_type_key=call_type_key)
+    opts = read_options(model=model, region=region, tier=tier, on_error=on_error, call_type_key=call_type_key)
     _emit(run_analysis(paths, cat, format, opts, tags=tag or (), levers=levers, scenario=scenario), json_out)
 
 

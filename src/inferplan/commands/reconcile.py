@@ -11,12 +11,10 @@ import typer
 from rich.table import Table
 
 from ..catalog import load_catalog
-from ..cli import CatalogOpt, JsonOpt, app, friendly, out
-from ..errors import InferplanError
-from ..readers import ReadOptions, read_workload
+from ..cli import CatalogOpt, JsonOpt, app, friendly, out, read_options
+from ..readers import read_workload
 from ..readers.cur import read_cur
 from ..reconcile import reconcile as run_reconcile
-from ..workload import Defaults
 
 
 @app.command()
@@ -34,11 +32,8 @@ def reconcile(
     json_out: JsonOpt = False,
 ) -> None:
     """Compare the logs, repriced at catalog prices, with the bill per day, model and token kind."""
-    if on_error not in ("raise", "skip"):
-        raise InferplanError(f"--on-error must be raise or skip, not {on_error!r}")
     cat = load_catalog(catalog)
-    opts = ReadOptions(defaults=Defaults(model=model, region=region), on_error=on_error)  # type: ignore[arg-type]
-    wl = read_workload(logs, cat, format, opts)
+    wl = read_workload(logs, cat, format, read_options(model=model, region=region, on_error=on_error))
     bill = read_cur(list(cur), cat, on_error=on_error)
     rec = run_reconcile(wl, bill, cat, tolerance_usd=tolerance)
     summary = rec.summary(top)

@@ -218,7 +218,8 @@ def prices_show(
 def formats() -> None:
     """List the input formats `--format` accepts."""
     for name, mod in FORMATS.items():
-        out.print(f"{name}: {(mod.__doc__ or '').strip().splitlines()[0]}")
+        first_paragraph = " ".join((mod.__doc__ or "").strip().split("\n\n")[0].split())
+        out.print(f"[bold]{name}[/bold]: {first_paragraph}")
 
 
 def main() -> None:

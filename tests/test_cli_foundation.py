@@ -143,3 +143,17 @@ def test_call_type_key_option_picks_the_metadata_key():
     assert "rag-answer" in default["by_call_type"]
     assert "search" in by_team["by_call_type"] and "rag-answer" not in by_team["by_call_type"]
     assert by_team["total_usd"] == pytest.approx(default["total_usd"])
+
+
+def test_unknown_model_error_names_the_file(tmp_path):
+    p = _write(tmp_path, "usage.csv", "ts,model,input_tokens,output_tokens\n2026-01-01T00:00:00Z,acme.unknown-v1,1,1\n")
+    res = run("analyze", str(p))
+    assert res.exit_code != 0 and "usage.csv" in res.output and "acme.unknown-v1" in res.output
+
+
+def test_bad_value_error_withholds_text_that_could_be_a_prompt(tmp_path):
+    p = _write(tmp_path, "usage.csv", "ts,model,input_tokens,output_tokens\n"
+                                      "2026-01-01T00:00:00Z,nova-pro,my secret prompt text,1\n")
+    res = run("analyze", str(p))
+    assert res.exit_code != 0 and "line 2" in res.output
+    assert "secret" not in res.output and "characters withheld" in res.output

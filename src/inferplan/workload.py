@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .catalog import Catalog, ResolvedModel
-from .errors import SchemaError
+from .errors import SchemaError, UnknownModelError
 
 PREFIX_TYPE = pa.list_(pa.struct([("hash", pa.string()), ("tokens", pa.int64())]))
 
@@ -151,7 +151,13 @@ def resolve_ids(ids: Iterable[str | None], catalog: Catalog, source: str = "inpu
     ids = list(ids)
     if any(i is None for i in ids):
         raise SchemaError(f"{source}: some rows have no model id; pass --model to price them")
-    return {i: catalog.resolve_model(i) for i in ids}  # type: ignore[misc]
+    out: Resolved = {}
+    for i in ids:  # distinct ids, not requests
+        try:
+            out[i] = catalog.resolve_model(i)  # type: ignore[arg-type]
+        except UnknownModelError as exc:
+            raise UnknownModelError(f"{source}: {exc}") from None
+    return out
 
 
 def resolve(pre: ibis.Table, resolved: Resolved) -> ibis.Table:

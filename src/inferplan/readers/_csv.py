@@ -22,6 +22,16 @@ def _columns_sql(columns: dict[str, str]) -> str:
     return "{" + ", ".join(f"{_quote(k)}: {_quote(v)}" for k, v in columns.items()) + "}"
 
 
+_QUOTED = re.compile(r'"([^"]*)"')
+
+
+def _safe(value: str) -> str:
+    """Echo a bad value only when it cannot be a fragment of prompt text (short, no spaces)."""
+    if len(value) <= 24 and not any(c.isspace() for c in value):
+        return repr(value)
+    return f"<{len(value)} characters withheld>"
+
+
 def explain_duckdb_error(path: Path, exc: Exception) -> str:
     """A one-line reason from a DuckDB CSV/JSON error, without echoing the row's content."""
     msg = str(exc)
@@ -30,13 +40,13 @@ def explain_duckdb_error(path: Path, exc: Exception) -> str:
     conv = re.search(r"Could not convert string \"?(.{0,40}?)\"? to '?([A-Z0-9]+)'?", msg)
     where = f"line {line.group(1)}" if line else "a record"
     if conv:
-        what = f"value {conv.group(1)!r} is not a valid {conv.group(2)}"
+        what = f"value {_safe(conv.group(1))} is not a valid {conv.group(2)}"
         if col:
             what = f"column {col.group(1)!r}: {what}"
     elif "Expected Number of Columns" in msg or "too many columns" in msg.lower():
         what = "wrong number of fields"
     else:
-        what = msg.splitlines()[0][:200]
+        what = _QUOTED.sub(lambda m: _safe(m.group(1)), msg.splitlines()[0])[:200]
     return f"{path}: {where}: {what}; fix the record or pass --on-error skip to skip bad records"
 
 

@@ -115,6 +115,13 @@ def _bad_int(expr: str) -> str:
     return f"({expr} IS NOT NULL AND json_type({expr}) NOT IN ('BIGINT', 'UBIGINT', 'NULL'))"
 
 
+# Bedrock `serviceTier.type` (priority|default|flex|reserved; the canonical names too) -> the canonical tier;
+# anything else is a bad record rather than a silent standard
+_TIER = ("(CASE {x} WHEN 'default' THEN 'standard' WHEN 'standard' THEN 'standard' WHEN 'flex' THEN 'flex' "
+         "WHEN 'priority' THEN 'priority' WHEN 'reserved' THEN 'provisioned' WHEN 'provisioned' THEN 'provisioned' "
+         "WHEN 'batch' THEN 'batch' END)")
+
+
 def _extract(src: str, call_type_key: str | None) -> str:
     """Canonical raw columns (plus `_reason` for bad records and `_error` for error records) from `src`."""
     ct_keys = [call_type_key] if call_type_key else ["call_type", "feature"]
@@ -144,6 +151,12 @@ def _extract(src: str, call_type_key: str | None) -> str:
                              '$.metrics.latencyMs', '$.serviceTier.type']) AS ob,
         CASE WHEN json_type(oj[2]) = 'ARRAY' THEN oj[2] END AS _stream
       FROM a),
+    b2 AS (
+      SELECT *, coalesce(json_extract_string(bj[5], '$'),
+                         CASE WHEN json_type(bj[6]) = 'VARCHAR' THEN json_extract_string(bj[6], '$') END,
+                         json_extract_string(ob[4], '$')) AS _st_raw
+      FROM b),
+    b3 AS (SELECT *, {_TIER.format(x='lower(_st_raw)')} AS _tier FROM b2),
     c AS (
       SELECT *,
         CASE WHEN errorCode IS NOT NULL AND errorCode <> '' THEN NULL
@@ -157,6 +170,7 @@ def _extract(src: str, call_type_key: str | None) -> str:
           WHEN _out IS NULL THEN 'outputTokenCount not an integer'
           WHEN {_bad_int('ij[2]')} OR {_bad_int('ij[3]')} THEN 'cache token count not an integer'
           WHEN _in < 0 OR _out < 0 OR _cr < 0 OR _cw < 0 THEN 'negative token count'
+          WHEN _st_raw IS NOT NULL AND _tier IS NULL THEN 'unknown service tier ''' || _st_raw || ''''
         END AS _reason,
         least(greatest({usage_1h}, 0), _cw) AS _w1h,
         list_concat(
@@ -164,7 +178,7 @@ def _extract(src: str, call_type_key: str | None) -> str:
                ELSE [] END,
           CASE WHEN json_type(bj[1]) NOT IN ('NULL') THEN [bj[1]::VARCHAR] ELSE [] END,
           coalesce(json_extract(bj[2], '$[*]')::VARCHAR[], [])) AS _segs
-      FROM b),
+      FROM b3),
     d AS (
       SELECT *, list_transform(_segs, lambda x: strlen(x)) AS _lens,
         coalesce(list_sum(list_transform(_segs, lambda x: strlen(x))), 0) AS _tot,
@@ -172,10 +186,7 @@ def _extract(src: str, call_type_key: str | None) -> str:
       FROM c)
     SELECT _file, _line, _reason, errorCode AS _error,
       _ts AS ts, requestId AS request_id, modelId AS model_id, region,
-      CASE lower(coalesce(json_extract_string(bj[5], '$'), json_extract_string(bj[6], '$'),
-                          json_extract_string(ob[4], '$')))
-        WHEN 'flex' THEN 'flex' WHEN 'priority' THEN 'priority' WHEN 'reserved' THEN 'provisioned'
-        WHEN 'default' THEN 'standard' ELSE NULL END AS tier,
+      _tier AS tier,
       coalesce({ct}, NULL) AS call_type,
       _in AS input_tokens, _cr AS cache_read_tokens, _cw - _w1h AS cache_write_tokens,
       _w1h AS cache_write_1h_tokens, _out AS output_tokens,

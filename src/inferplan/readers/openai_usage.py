@@ -4,7 +4,8 @@
 `prompt_tokens` INCLUDES cached tokens: plain input = prompt_tokens - cached reads
 (`prompt_tokens_details.cached_tokens`, or LiteLLM's `cache_read_input_tokens`) - cache writes
 (`cache_creation_input_tokens`; the 1-hour part from `cache_creation.ephemeral_1h_input_tokens`). `created`
-(Unix seconds) is the time; `service_tier` (default/flex/priority) the tier; the call type comes from
+(Unix seconds) is the time; `service_tier` (default/auto/flex/priority/batch) the tier, an unknown
+`service_tier` a bad record; the call type comes from
 `metadata[<key>]` (default `call_type`, then `feature`); `bedrock/` and `converse/` prefixes of the model are
 dropped. A record with `error` set is not billed and is counted apart.
 """
@@ -22,6 +23,13 @@ if TYPE_CHECKING:
 NAME = "openai-usage"
 COLUMNS = ["ts", "request_id", "model_id", "region", "tier", "call_type", "input_tokens", "cache_read_tokens",
            "cache_write_tokens", "cache_write_1h_tokens", "output_tokens", "tags"]
+
+
+# `service_tier` as OpenAI, gateways and our own writer spell it -> the canonical tier; anything else is a bad
+# record (a silent NULL would price it as standard: a batch record would cost double)
+TIER_SQL = ("(CASE {x} WHEN 'default' THEN 'standard' WHEN 'auto' THEN 'standard' WHEN 'standard' THEN 'standard' "
+            "WHEN 'flex' THEN 'flex' WHEN 'priority' THEN 'priority' WHEN 'batch' THEN 'batch' "
+            "WHEN 'provisioned' THEN 'provisioned' WHEN 'reserved' THEN 'provisioned' END)")
 
 
 def sniff(path: Path, head: bytes) -> bool:
@@ -42,11 +50,12 @@ def read(paths: list[Path], options: ReadOptions) -> Raw:
     query = f"""
     WITH l AS ({lines_sql(paths)}),
     r AS (SELECT *, CASE WHEN json_type(j, '$.response.body') = 'OBJECT' THEN json_extract(j, '$.response.body')
-                    ELSE j END AS b, json_type(j, '$.response.body') = 'OBJECT' AS _batch FROM l),
+                    ELSE j END AS b, coalesce(json_type(j, '$.response.body') = 'OBJECT', false) AS _batch FROM l),
     t AS (SELECT *, json_extract(b, ['$.usage.prompt_tokens', '$.usage.completion_tokens',
         '$.usage.prompt_tokens_details.cached_tokens', '$.usage.cache_read_input_tokens',
         '$.usage.cache_creation_input_tokens', '$.usage.cache_creation.ephemeral_1h_input_tokens']) AS k,
-        coalesce(json_extract(b, '$.created'), json_extract(j, '$.created')) AS _created FROM r),
+        coalesce(json_extract(b, '$.created'), json_extract(j, '$.created')) AS _created,
+        lower(json_extract_string(b, '$.service_tier')) AS _st FROM r),
     v AS (SELECT *, {json_int('k[1]')} AS _p, {json_int('k[2]')} AS _c,
         coalesce({json_int('k[3]')}, {json_int('k[4]')}, 0) AS _cr, coalesce({json_int('k[5]')}, 0) AS _cw,
         coalesce({json_int('k[6]')}, 0) AS _w1h FROM t)
@@ -62,15 +71,15 @@ def read(paths: list[Path], options: ReadOptions) -> Raw:
         WHEN _p < _cr + _cw THEN 'prompt_tokens smaller than its cached tokens'
         WHEN json_extract_string(b, '$.model') IS NULL THEN 'model missing'
         WHEN TRY_CAST(json_extract_string(_created, '$') AS DOUBLE) IS NULL THEN 'created missing or not a number'
+        WHEN NOT _batch AND _st IS NOT NULL AND {TIER_SQL.format(x='_st')} IS NULL
+          THEN 'unknown service tier ''' || json_extract_string(b, '$.service_tier') || ''''
       END AS _reason,
       json_type(j, '$.error') NOT IN ('NULL') AND json_type(j, '$.error') IS NOT NULL AS _error,
       to_timestamp(TRY_CAST(json_extract_string(_created, '$') AS DOUBLE)) AS ts,
       coalesce(json_extract_string(b, '$.id'), json_extract_string(j, '$.custom_id')) AS request_id,
       {strip_provider("json_extract_string(b, '$.model')")} AS model_id,
       json_extract_string(b, '$.region') AS region,
-      CASE WHEN _batch THEN 'batch' ELSE CASE lower(json_extract_string(b, '$.service_tier'))
-        WHEN 'flex' THEN 'flex' WHEN 'priority' THEN 'priority' WHEN 'default' THEN 'standard'
-        WHEN 'auto' THEN 'standard' ELSE NULL END END AS tier,
+      CASE WHEN _batch THEN 'batch' ELSE {TIER_SQL.format(x='_st')} END AS tier,
       {ct} AS call_type,
       _p - _cr - _cw AS input_tokens, _cr AS cache_read_tokens, _cw - least(_w1h, _cw) AS cache_write_tokens,
       least(_w1h, _cw) AS cache_write_1h_tokens, _c AS output_tokens,

@@ -1,0 +1,80 @@
+"""Reader defects: unknown service tiers are bad records (never a silent standard), text-like metadata never
+becomes a tag, out-of-range token counts are bad records with a line, invalid JSON cells in canonical CSV."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from inferplan import synth, writers
+from inferplan.errors import InputError
+from inferplan.pricing import price_workload
+from inferplan.readers import ReadOptions, read_workload
+
+SKIP = ReadOptions(on_error="skip")
+
+
+def _oa(**kw) -> str:
+    rec = {"id": "a", "created": 1767603600, "model": "amazon.nova-pro-v1:0",
+           "usage": {"prompt_tokens": 100, "completion_tokens": 10}}
+    rec.update(kw)
+    return json.dumps(rec)
+
+
+def _bedrock(rid: str = "r1", tier=None, meta=None, in_tokens=100) -> str:
+    body: dict = {"messages": [{"role": "user", "content": [{"text": "hi"}]}]}
+    if tier is not None:
+        body["serviceTier"] = {"type": tier}
+    rec = {"schemaType": "ModelInvocationLog", "timestamp": "2026-01-05T09:00:00Z", "region": "us-east-1",
+           "requestId": rid, "operation": "Converse", "modelId": "amazon.nova-pro-v1:0",
+           "input": {"inputBodyJson": body, "inputTokenCount": in_tokens},
+           "output": {"outputBodyJson": {}, "outputTokenCount": 5},
+           "requestMetadata": meta or {"call_type": "x"}}
+    return json.dumps(rec)
+
+
+# 1. service tiers
+
+def test_openai_batch_service_tier_roundtrip_same_dollars(catalog, tmp_path):
+    spec = {"start": "2026-01-05T00:00:00Z", "days": 1, "call_types": {
+        "nightly": {"model": "amazon.nova-pro-v1:0", "per_hour": 30, "tier": "batch", "input_tokens": 800,
+                    "output_tokens": 50},
+        "chat": {"model": "amazon.nova-pro-v1:0", "per_hour": 30, "input_tokens": 800, "output_tokens": 50}}}
+    traffic = synth.generate(spec, seed=3)
+    truth = price_workload(synth.to_workload(traffic, catalog), catalog).table
+    f = writers.write_openai_usage(traffic, tmp_path / "usage.jsonl")
+    assert '"service_tier":"batch"' in f.read_text()
+    back = price_workload(read_workload([f], catalog), catalog).table
+
+    def by_type(t):
+        g = t.group_by("call_type").aggregate(usd=t.total_usd.sum(), tier=t.tier.max()).to_pyarrow().to_pylist()
+        return {r["call_type"]: (round(r["usd"], 6), r["tier"]) for r in g}
+
+    assert by_type(back) == by_type(truth)
+    assert by_type(back)["nightly"][1] == "batch"
+
+
+def test_openai_unknown_service_tier_is_a_bad_record(catalog, tmp_path):
+    f = tmp_path / "u.jsonl"
+    f.write_text(_oa(id="a", service_tier="auto") + "\n" + _oa(id="b", service_tier="scale") + "\n")
+    with pytest.raises(InputError, match=r"u.jsonl: line 2: unknown service tier 'scale'"):
+        read_workload([f], catalog)
+    w = read_workload([f], catalog, options=SKIP)
+    assert w.skipped == {"openai usage: unknown service tier 'scale'": 1}
+    rows = w.table.to_pyarrow().to_pylist()
+    assert [(r["request_id"], r["tier"]) for r in rows] == [("a", "standard")]
+
+
+def test_bedrock_service_tiers(catalog, tmp_path):
+    f = tmp_path / "b.jsonl"
+    f.write_text("\n".join([_bedrock("r1", "default"), _bedrock("r2", "flex"), _bedrock("r3", "reserved"),
+                            _bedrock("r4", "priority"), _bedrock("r5")]) + "\n")
+    rows = {r["request_id"]: r["tier"] for r in read_workload([f], catalog).table.to_pyarrow().to_pylist()}
+    assert rows == {"r1": "standard", "r2": "flex", "r3": "provisioned", "r4": "priority", "r5": "standard"}
+    f.write_text(_bedrock("r1", "default") + "\n" + _bedrock("r2", "turbo") + "\n")
+    with pytest.raises(InputError, match=r"b.jsonl: line 2: unknown service tier 'turbo'"):
+        read_workload([f], catalog)
+    w = read_workload([f], catalog, options=SKIP)
+    assert w.skipped == {"bedrock log: unknown service tier 'turbo'": 1}
+    assert w.table.count().execute() == 1

@@ -78,3 +78,49 @@ def test_bedrock_service_tiers(catalog, tmp_path):
     w = read_workload([f], catalog, options=SKIP)
     assert w.skipped == {"bedrock log: unknown service tier 'turbo'": 1}
     assert w.table.count().execute() == 1
+
+
+# 2. no request text in tags
+
+SECRET_META = {"call_type": "rag", "team": "search", "prompt": "SECRET-1", "systemPrompt": "SECRET-2",
+               "user_input": "SECRET-3", "note": "SECRET-4" + "x" * 300}
+
+
+def test_openai_metadata_text_never_reaches_summary(catalog, tmp_path):
+    from typer.testing import CliRunner
+
+    from inferplan.cli import app
+    from inferplan.commands import load_all
+
+    f = tmp_path / "u.jsonl"
+    f.write_text(_oa(metadata=SECRET_META) + "\n")
+    w = read_workload([f], catalog)
+    tags = dict(w.table.to_pyarrow().to_pylist()[0]["tags"])
+    assert tags == {"call_type": "rag", "team": "search"}
+    assert "4 tag value(s) dropped: text-like keys or over 256 characters" in w.notes
+    load_all()
+    for key in ("prompt", "systemPrompt", "note", "team"):
+        res = CliRunner().invoke(app, ["analyze", str(f), "--by-tag", key, "--json"])
+        assert res.exit_code == 0, res.output
+        assert "SECRET" not in res.output
+
+
+def test_bedrock_request_metadata_text_dropped(catalog, tmp_path):
+    f = tmp_path / "b.jsonl"
+    f.write_text(_bedrock(meta=SECRET_META) + "\n")
+    w = read_workload([f], catalog)
+    tags = dict(w.table.to_pyarrow().to_pylist()[0]["tags"])
+    assert tags["team"] == "search" and not any("SECRET" in str(v) for v in tags.values())
+    assert "4 tag value(s) dropped: text-like keys or over 256 characters" in w.notes
+
+
+def test_litellm_long_tag_values_dropped(catalog, tmp_path):
+    rec = {"request_id": "q1", "startTime": "2026-01-05T09:00:00Z", "endTime": "2026-01-05T09:00:01Z",
+           "model": "amazon.nova-pro-v1:0", "prompt_tokens": 10, "completion_tokens": 2, "spend": 0.1,
+           "team_id": "t1", "end_user": "SECRET" * 60, "metadata": {"call_type": "x"}}
+    f = tmp_path / "spend.jsonl"
+    f.write_text(json.dumps(rec) + "\n")
+    w = read_workload([f], catalog, "litellm")
+    tags = dict(w.table.to_pyarrow().to_pylist()[0]["tags"])
+    assert tags["team"] == "t1" and "end_user" not in tags
+    assert "1 tag value(s) dropped: text-like keys or over 256 characters" in w.notes

@@ -6,7 +6,8 @@ from `input.inputTokenCount` (plain input, excluding cache), `cacheReadInputToke
 `cacheWriteInputTokenCount` and `output.outputTokenCount`; the 1-hour part of the cache writes comes from the
 output body where it says so (Anthropic `usage.cache_creation.ephemeral_1h_input_tokens`, Converse
 `usage.cacheDetails[ttl=1h]`, in whole or streamed bodies). `region` is the billing region;
-`inferenceRegion`, the IAM principal and `requestMetadata` go into tags; the call type is
+`inferenceRegion`, the IAM principal and `requestMetadata` go into tags (less text-like keys and long values,
+see `_tags`); the call type is
 `requestMetadata[<key>]` (default `call_type`, then `feature`). Records with `errorCode` are not billed and
 are counted apart. With an input body (Converse or Anthropic Messages), `prefix` lists the tools, the system
 prompt and each message as hashed segments whose token counts are the request's input apportioned by text
@@ -31,6 +32,7 @@ import ibis
 from ..engine import connection
 from ..errors import InputError
 from ._csv import _quote
+from ._tags import dropped_note, dropped_tags_sql, safe_tags_sql
 
 if TYPE_CHECKING:
     from . import Raw, ReadOptions
@@ -196,7 +198,8 @@ def _extract(src: str, call_type_key: str | None) -> str:
                    - round(_tin * coalesce(list_sum(_lens[1:i - 1]), 0) / _tot))::BIGINT}}) END AS prefix,
       coalesce(TRY_CAST(json_extract(ob[3], '$') AS DOUBLE),
                list_max(TRY_CAST(json_extract(_stream, '$[*].metadata.metrics.latencyMs') AS DOUBLE[]))) AS latency_ms,
-      map_from_entries(list_filter(list_concat(coalesce(map_entries(_meta), []), [
+      {dropped_tags_sql('_meta')} AS _dropped,
+      map_from_entries(list_filter(list_concat(coalesce(map_entries({safe_tags_sql('_meta')}), []), [
         {{'key': 'iam_principal', 'value': _arn}},
         {{'key': 'inference_region', 'value': inferenceRegion}}]), lambda e: e.value IS NOT NULL)) AS tags
     FROM d"""
@@ -204,6 +207,7 @@ def _extract(src: str, call_type_key: str | None) -> str:
 
 RAW_COLUMNS = ("ts", "request_id", "model_id", "region", "tier", "call_type", "input_tokens", "cache_read_tokens",
                "cache_write_tokens", "cache_write_1h_tokens", "output_tokens", "prefix", "latency_ms", "tags")
+NULL_COLUMNS = (*RAW_COLUMNS, "_dropped")
 
 
 def read(paths: list[Path], options: ReadOptions) -> Raw:
@@ -243,6 +247,9 @@ def read(paths: list[Path], options: ReadOptions) -> Raw:
                                    "GROUP BY 1").fetchall():
             errors[code] = errors.get(code, 0) + int(n)
         outs.append(out)
+    n_dropped = con.raw_sql(f"SELECT sum(_dropped) FROM read_parquet({_files_sql([Path(o) for o in outs])}) "
+                            "WHERE _reason IS NULL AND (_error IS NULL OR _error = '')").fetchone()[0]
+    notes += dropped_note(int(n_dropped or 0))
     if errors:
         notes.append(f"{sum(errors.values()):,} error record(s) not billed, left out: " +
                      ", ".join(f"{k} x{v:,}" for k, v in sorted(errors.items())))
@@ -257,7 +264,7 @@ def _copy_robust(con: ibis.BaseBackend, f: Path, ndjson: bool, options: ReadOpti
         src = _line_source(f)
         query = _extract(f"SELECT * EXCLUDE (_valid) FROM ({src}) WHERE _valid", options.call_type_key)
         invalid = (f"SELECT _file, _line, 'invalid JSON (truncated or malformed record)' AS _reason, "
-                   f"NULL AS _error, {', '.join(f'NULL AS {c}' for c in RAW_COLUMNS)} FROM ({src}) WHERE NOT _valid")
+                   f"NULL AS _error, {', '.join(f'NULL AS {c}' for c in NULL_COLUMNS)} FROM ({src}) WHERE NOT _valid")
         query = f"SELECT * FROM ({query}) UNION ALL BY NAME SELECT * FROM ({invalid})"
         con.raw_sql(f"COPY ({query}) TO {_quote(out)} (FORMAT PARQUET)")
         return
@@ -266,7 +273,7 @@ def _copy_robust(con: ibis.BaseBackend, f: Path, ndjson: bool, options: ReadOpti
                     "(FORMAT PARQUET)")
     except (duckdb.InvalidInputException, duckdb.ConversionException):
         con.raw_sql(f"COPY (SELECT {_quote(str(f))} AS _file, NULL::BIGINT AS _line, 'invalid JSON file' AS _reason,"
-                    f" NULL AS _error, {', '.join(f'NULL AS {c}' for c in RAW_COLUMNS)}) TO {_quote(out)} "
+                    f" NULL AS _error, {', '.join(f'NULL AS {c}' for c in NULL_COLUMNS)}) TO {_quote(out)} "
                     "(FORMAT PARQUET)")
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from ._csv import _quote
 from ._jsonl import collect, is_ndjson, json_int, lines_sql
+from ._tags import dropped_note, dropped_tags_sql, safe_tags_sql
 from .openai_usage import strip_provider
 
 if TYPE_CHECKING:
@@ -86,14 +87,18 @@ def read(paths: list[Path], options: ReadOptions) -> Raw:
         {{'key': 'api_key', 'value': json_extract_string(j, '$.api_key')}},
         {{'key': 'model_group', 'value': json_extract_string(j, '$.model_group')}},
         {{'key': 'litellm_spend_usd', 'value': json_extract_string(j, '$.spend')}}],
-        lambda e: e.value IS NOT NULL AND e.value <> '')) AS tags
+        lambda e: e.value IS NOT NULL AND e.value <> '')) AS _tags
     FROM v"""
-    table, skipped = collect(query, [*COLUMNS, "_failed", "_hit"], options.on_error, "litellm")
+    query = f"SELECT * EXCLUDE (_tags), {safe_tags_sql('_tags')} AS tags, {dropped_tags_sql('_tags')} AS _dropped " \
+            f"FROM ({query})"
+    table, skipped = collect(query, [*COLUMNS, "_failed", "_hit", "_dropped"], options.on_error, "litellm")
     counts = table.aggregate(failed=table._failed.sum(), hits=table._hit.sum()).to_pyarrow().to_pylist()[0]
     notes = []
     if counts["failed"]:
         notes.append(f"litellm: {int(counts['failed']):,} failed request(s) not billed, left out")
     if counts["hits"]:
         notes.append(f"litellm: {int(counts['hits']):,} LiteLLM cache hit(s) (no provider call), left out")
-    good = table.filter(~table._failed & ~table._hit).drop("_failed", "_hit")
+    good = table.filter(~table._failed & ~table._hit)
+    notes += dropped_note(int(good._dropped.sum().execute() or 0))
+    good = good.drop("_failed", "_hit", "_dropped")
     return Raw(table=good, skipped=skipped, notes=notes)

@@ -6,7 +6,8 @@
 (`cache_creation_input_tokens`; the 1-hour part from `cache_creation.ephemeral_1h_input_tokens`). `created`
 (Unix seconds) is the time; `service_tier` (default/auto/flex/priority/batch) the tier, an unknown
 `service_tier` a bad record; the call type comes from
-`metadata[<key>]` (default `call_type`, then `feature`); `bedrock/` and `converse/` prefixes of the model are
+`metadata[<key>]` (default `call_type`, then `feature`), the rest of `metadata` goes into tags (less text-like
+keys and long values, see `_tags`); `bedrock/` and `converse/` prefixes of the model are
 dropped. A record with `error` set is not billed and is counted apart.
 """
 
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._jsonl import collect, is_ndjson, json_int, lines_sql
+from ._tags import dropped_note, dropped_tags_sql, safe_tags_sql
 
 if TYPE_CHECKING:
     from . import Raw, ReadOptions
@@ -55,7 +57,8 @@ def read(paths: list[Path], options: ReadOptions) -> Raw:
         '$.usage.prompt_tokens_details.cached_tokens', '$.usage.cache_read_input_tokens',
         '$.usage.cache_creation_input_tokens', '$.usage.cache_creation.ephemeral_1h_input_tokens']) AS k,
         coalesce(json_extract(b, '$.created'), json_extract(j, '$.created')) AS _created,
-        lower(json_extract_string(b, '$.service_tier')) AS _st FROM r),
+        lower(json_extract_string(b, '$.service_tier')) AS _st,
+        TRY_CAST(json_extract(b, '$.metadata') AS MAP(VARCHAR, VARCHAR)) AS _meta FROM r),
     v AS (SELECT *, {json_int('k[1]')} AS _p, {json_int('k[2]')} AS _c,
         coalesce({json_int('k[3]')}, {json_int('k[4]')}, 0) AS _cr, coalesce({json_int('k[5]')}, 0) AS _cw,
         coalesce({json_int('k[6]')}, 0) AS _w1h FROM t)
@@ -83,9 +86,11 @@ def read(paths: list[Path], options: ReadOptions) -> Raw:
       {ct} AS call_type,
       _p - _cr - _cw AS input_tokens, _cr AS cache_read_tokens, _cw - least(_w1h, _cw) AS cache_write_tokens,
       least(_w1h, _cw) AS cache_write_1h_tokens, _c AS output_tokens,
-      coalesce(TRY_CAST(json_extract(b, '$.metadata') AS MAP(VARCHAR, VARCHAR)), MAP {{}}) AS tags
+      {safe_tags_sql('_meta')} AS tags, {dropped_tags_sql('_meta')} AS _dropped
     FROM v"""
-    table, skipped = collect(query, [*COLUMNS, "_error"], options.on_error, "openai usage")
+    table, skipped = collect(query, [*COLUMNS, "_error", "_dropped"], options.on_error, "openai usage")
+    billed = table.filter(~table._error.fill_null(False))
     n_err = int(table.filter(table._error.fill_null(False)).count().execute())
     notes = [f"{n_err:,} error record(s) not billed, left out"] if n_err else []
-    return Raw(table=table.filter(~table._error.fill_null(False)).drop("_error"), skipped=skipped, notes=notes)
+    notes += dropped_note(int(billed._dropped.sum().execute() or 0))
+    return Raw(table=billed.drop("_error", "_dropped"), skipped=skipped, notes=notes)

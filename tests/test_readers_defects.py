@@ -124,3 +124,54 @@ def test_litellm_long_tag_values_dropped(catalog, tmp_path):
     tags = dict(w.table.to_pyarrow().to_pylist()[0]["tags"])
     assert tags["team"] == "t1" and "end_user" not in tags
     assert "1 tag value(s) dropped: text-like keys or over 256 characters" in w.notes
+
+
+# 3. token counts out of int64 range or not numbers: a bad record with a line, never a failed read
+
+HUGE = ["10000000000000000000", "1e20", '"many"', "1.5", "-99999999999999999999"]
+
+
+@pytest.mark.parametrize("value", HUGE)
+def test_openai_token_count_out_of_range(catalog, tmp_path, value):
+    good = _oa(id="a")
+    f = tmp_path / "u.jsonl"
+    bads = [good.replace('"completion_tokens": 10', f'"completion_tokens": {value}'),
+            good.replace('"prompt_tokens": 100', f'"prompt_tokens": 100, "prompt_tokens_details": '
+                         f'{{"cached_tokens": {value}}}')]
+    for bad in bads:
+        f.write_text(good + "\n" + bad + "\n")
+        with pytest.raises(InputError, match=r"u.jsonl: line 2: .*not an integer in range"):
+            read_workload([f], catalog)
+        w = read_workload([f], catalog, options=SKIP)
+        assert sum(w.skipped.values()) == 1 and w.table.count().execute() == 1
+
+
+@pytest.mark.parametrize("value", HUGE)
+def test_bedrock_token_count_out_of_range(catalog, tmp_path, value):
+    good = _bedrock("r1")
+    f = tmp_path / "b.jsonl"
+    ob = json.dumps({"usage": {"cacheDetails": [{"ttl": "1h", "inputTokens": "@"}]}}).replace('"@"', value)
+    bads = [_bedrock("r2").replace('"inputTokenCount": 100', f'"inputTokenCount": {value}'),
+            _bedrock("r2").replace('"outputBodyJson": {}', f'"outputBodyJson": {ob}')]
+    for bad in bads:
+        f.write_text(good + "\n" + bad + "\n")
+        with pytest.raises(InputError, match=r"b.jsonl: line 2: .*not an integer in range"):
+            read_workload([f], catalog)
+        w = read_workload([f], catalog, options=SKIP)
+        assert sum(w.skipped.values()) == 1 and w.table.count().execute() == 1
+
+
+# 5. LiteLLM: a token count that is not a number is "not an integer", not "missing"
+
+def test_litellm_non_numeric_prompt_tokens(catalog, tmp_path):
+    f = tmp_path / "spend.csv"
+    head = "request_id,startTime,endTime,model,prompt_tokens,completion_tokens,spend\n"
+    f.write_text(head + "q1,2026-01-05T09:00:00Z,2026-01-05T09:00:01Z,amazon.nova-pro-v1:0,abc,2,0.1\n")
+    with pytest.raises(InputError, match=r"line 2: prompt_tokens not an integer"):
+        read_workload([f], catalog, "litellm")
+    f.write_text(head + "q1,2026-01-05T09:00:00Z,2026-01-05T09:00:01Z,amazon.nova-pro-v1:0,,2,0.1\n")
+    with pytest.raises(InputError, match=r"line 2: prompt_tokens missing"):
+        read_workload([f], catalog, "litellm")
+    f.write_text(head + "q1,2026-01-05T09:00:00Z,2026-01-05T09:00:01Z,amazon.nova-pro-v1:0,1e20,2,0.1\n")
+    with pytest.raises(InputError, match=r"line 2: prompt_tokens not an integer in range"):
+        read_workload([f], catalog, "litellm")

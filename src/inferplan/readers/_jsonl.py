@@ -28,11 +28,32 @@ def lines_sql(files: list[Path]) -> str:
     return " UNION ALL ".join(parts)
 
 
-def json_int(expr: str) -> str:
-    """A JSON value as BIGINT when it is an integer (or an integral float), else NULL."""
-    return (f"(CASE WHEN json_type({expr}) IN ('BIGINT', 'UBIGINT') THEN ({expr})::BIGINT "
-            f"WHEN json_type({expr}) = 'DOUBLE' AND ({expr})::DOUBLE = floor(({expr})::DOUBLE) "
-            f"THEN ({expr})::DOUBLE::BIGINT END)")
+# the most tokens one count may hold: far beyond any context window, and sums of many stay inside int64
+TOKEN_MAX = 10**15
+
+
+def json_int(expr: str, max_abs: int | None = None) -> str:
+    """A JSON value as BIGINT when it is an integer (or an integral float) that fits int64 (and, given
+    `max_abs`, lies within +-max_abs), else NULL; never an error, whatever the value."""
+    v = (f"(CASE WHEN json_type({expr}) IN ('BIGINT', 'UBIGINT') THEN TRY_CAST(({expr}) AS BIGINT) "
+         f"WHEN json_type({expr}) = 'DOUBLE' AND ({expr})::DOUBLE = floor(({expr})::DOUBLE) "
+         f"THEN TRY_CAST(({expr})::DOUBLE AS BIGINT) END)")
+    return v if max_abs is None else f"(CASE WHEN abs({v}) <= {max_abs} THEN {v} END)"
+
+
+def json_count(expr: str) -> str:
+    """A JSON token count as BIGINT when it is an integer within +-TOKEN_MAX, else NULL."""
+    return json_int(expr, TOKEN_MAX)
+
+
+def json_absent(expr: str) -> str:
+    """SQL: the JSON value is missing or JSON null."""
+    return f"(coalesce(json_type({expr}), 'NULL') = 'NULL')"
+
+
+def bad_count(expr: str) -> str:
+    """SQL: an optional JSON token count is there but not an integer in range."""
+    return f"(NOT {json_absent(expr)} AND {json_count(expr)} IS NULL)"
 
 
 def collect(query: str, columns: list[str], on_error: str, label: str) -> tuple[ibis.Table, dict[str, int]]:

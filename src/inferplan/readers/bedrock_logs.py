@@ -32,6 +32,7 @@ import ibis
 from ..engine import connection
 from ..errors import InputError
 from ._csv import _quote
+from ._jsonl import bad_count, json_absent, json_count
 from ._tags import dropped_note, dropped_tags_sql, safe_tags_sql
 
 if TYPE_CHECKING:
@@ -109,12 +110,14 @@ def _line_source(file: Path) -> str:
 
 
 def _int(expr: str) -> str:
-    """A JSON value as BIGINT when it is an integer, else NULL."""
-    return f"(CASE WHEN json_type({expr}) IN ('BIGINT', 'UBIGINT') THEN ({expr})::BIGINT END)"
+    """A JSON token count as BIGINT when it is an integer in range (int64, and within +-TOKEN_MAX), else NULL;
+    never an error, whatever the value."""
+    return json_count(expr)
 
 
 def _bad_int(expr: str) -> str:
-    return f"({expr} IS NOT NULL AND json_type({expr}) NOT IN ('BIGINT', 'UBIGINT', 'NULL'))"
+    """An optional JSON token count that is there but not an integer in range."""
+    return bad_count(expr)
 
 
 # Bedrock `serviceTier.type` (priority|default|flex|reserved; the canonical names too) -> the canonical tier;
@@ -128,16 +131,18 @@ def _extract(src: str, call_type_key: str | None) -> str:
     """Canonical raw columns (plus `_reason` for bad records and `_error` for error records) from `src`."""
     ct_keys = [call_type_key] if call_type_key else ["call_type", "feature"]
     ct = "coalesce(" + ", ".join(f"_meta[{_quote(k)}]" for k in ct_keys) + ", NULL)"
+    tok = _int("json_extract(d, '$.inputTokens')")
+    tok_absent = json_absent("json_extract(d, '$.inputTokens')")
     usage_1h = (
         "coalesce("
         f"{_int('ob[1]')}, "
         "list_sum(list_transform(list_filter(coalesce(json_extract(ob[2], '$[*]'), []), "
-        "lambda d: json_extract_string(d, '$.ttl') = '1h'), lambda d: json_extract(d, '$.inputTokens')::BIGINT)), "
+        f"lambda d: json_extract_string(d, '$.ttl') = '1h'), lambda d: {tok})), "
         "list_sum(list_transform(coalesce(json_extract(_stream, '$[*].message.usage.cache_creation."
-        "ephemeral_1h_input_tokens'), []), lambda d: TRY_CAST(d AS BIGINT))), "
+        f"ephemeral_1h_input_tokens'), []), lambda d: {_int('d')})), "
         "list_sum(list_transform(list_filter(coalesce(json_extract(_stream, '$[*].metadata.usage.cacheDetails[*]'), "
         "[]), "
-        "lambda d: json_extract_string(d, '$.ttl') = '1h'), lambda d: json_extract(d, '$.inputTokens')::BIGINT)), 0)")
+        f"lambda d: json_extract_string(d, '$.ttl') = '1h'), lambda d: {tok})), 0)")
     return f"""
     WITH s AS ({src}),
     a AS (
@@ -167,10 +172,13 @@ def _extract(src: str, call_type_key: str | None) -> str:
           WHEN NOT coalesce(_in_ok, false) THEN 'input missing or not an object'
           WHEN NOT coalesce(_out_ok, false) THEN 'output missing or not an object'
           WHEN ij[1] IS NULL THEN 'inputTokenCount missing'
-          WHEN _in IS NULL THEN 'inputTokenCount not an integer'
+          WHEN _in IS NULL THEN 'inputTokenCount not an integer in range'
           WHEN oj[1] IS NULL THEN 'outputTokenCount missing'
-          WHEN _out IS NULL THEN 'outputTokenCount not an integer'
-          WHEN {_bad_int('ij[2]')} OR {_bad_int('ij[3]')} THEN 'cache token count not an integer'
+          WHEN _out IS NULL THEN 'outputTokenCount not an integer in range'
+          WHEN {_bad_int('ij[2]')} OR {_bad_int('ij[3]')} THEN 'cache token count not an integer in range'
+          WHEN {_bad_int('ob[1]')} OR len(list_filter(coalesce(json_extract(ob[2], '$[*]'), []),
+                 lambda d: NOT {tok_absent} AND {tok} IS NULL)) > 0
+            THEN 'token count not an integer in range'
           WHEN _in < 0 OR _out < 0 OR _cr < 0 OR _cw < 0 THEN 'negative token count'
           WHEN _st_raw IS NOT NULL AND _tier IS NULL THEN 'unknown service tier ''' || _st_raw || ''''
         END AS _reason,

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._csv import _quote
-from ._jsonl import collect, is_ndjson, json_int, lines_sql
+from ._jsonl import bad_count, collect, is_ndjson, json_count, lines_sql
 from ._tags import dropped_note, dropped_tags_sql, safe_tags_sql
 from .openai_usage import strip_provider
 
@@ -56,11 +56,13 @@ def read(paths: list[Path], options: ReadOptions) -> Raw:
     query = f"""
     WITH l AS ({src}),
     m AS (SELECT *, {num.format(p='$.metadata')} AS md, {num.format(p='$.prompt_tokens')} AS pj,
-      {num.format(p='$.completion_tokens')} AS cj FROM l),
-    v AS (SELECT *, {json_int('pj')} AS _p, {json_int('cj')} AS _c,
-      coalesce({json_int(f"json_extract({uo}, '$.prompt_tokens_details.cached_tokens')")},
-               {json_int(f"json_extract({uo}, '$.cache_read_input_tokens')")}, 0) AS _cr,
-      coalesce({json_int(f"json_extract({uo}, '$.cache_creation_input_tokens')")}, 0) AS _cw,
+      {num.format(p='$.completion_tokens')} AS cj,
+      nullif(trim(json_extract_string(j, '$.prompt_tokens')), '') AS _praw,
+      nullif(trim(json_extract_string(j, '$.completion_tokens')), '') AS _craw FROM l),
+    v AS (SELECT *, {json_count('pj')} AS _p, {json_count('cj')} AS _c,
+      coalesce({json_count(f"json_extract({uo}, '$.prompt_tokens_details.cached_tokens')")},
+               {json_count(f"json_extract({uo}, '$.cache_read_input_tokens')")}, 0) AS _cr,
+      coalesce({json_count(f"json_extract({uo}, '$.cache_creation_input_tokens')")}, 0) AS _cw,
       TRY_CAST(json_extract_string(j, '$.startTime') AS TIMESTAMPTZ) AS _ts,
       TRY_CAST(json_extract_string(j, '$.endTime') AS TIMESTAMPTZ) AS _te,
       lower(coalesce(json_extract_string(j, '$.status'), 'success')) AS _status,
@@ -69,9 +71,14 @@ def read(paths: list[Path], options: ReadOptions) -> Raw:
       CASE WHEN NOT _valid THEN 'invalid JSON (truncated or malformed record)'
         WHEN _status NOT IN ('success', '') OR _hit THEN NULL
         WHEN _ts IS NULL THEN 'startTime missing or invalid'
-        WHEN pj IS NULL THEN 'prompt_tokens missing'
-        WHEN _p IS NULL THEN 'prompt_tokens not an integer'
-        WHEN _c IS NULL THEN 'completion_tokens missing or not an integer'
+        WHEN _praw IS NULL THEN 'prompt_tokens missing'
+        WHEN _p IS NULL THEN 'prompt_tokens not an integer in range'
+        WHEN _craw IS NULL THEN 'completion_tokens missing'
+        WHEN _c IS NULL THEN 'completion_tokens not an integer in range'
+        WHEN {bad_count(f"json_extract({uo}, '$.prompt_tokens_details.cached_tokens')")}
+          OR {bad_count(f"json_extract({uo}, '$.cache_read_input_tokens')")}
+          OR {bad_count(f"json_extract({uo}, '$.cache_creation_input_tokens')")}
+          THEN 'token count not an integer in range'
         WHEN _p < 0 OR _c < 0 OR _cr < 0 OR _cw < 0 THEN 'negative token count'
         WHEN _p < _cr + _cw THEN 'prompt_tokens smaller than its cached tokens'
         WHEN coalesce(json_extract_string(j, '$.model'), '') = '' THEN 'model missing' END AS _reason,

@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ._jsonl import collect, is_ndjson, json_int, lines_sql
+from ._jsonl import bad_count, collect, is_ndjson, json_absent, json_count, lines_sql
 from ._tags import dropped_note, dropped_tags_sql, safe_tags_sql
 
 if TYPE_CHECKING:
@@ -59,17 +59,20 @@ def read(paths: list[Path], options: ReadOptions) -> Raw:
         coalesce(json_extract(b, '$.created'), json_extract(j, '$.created')) AS _created,
         lower(json_extract_string(b, '$.service_tier')) AS _st,
         TRY_CAST(json_extract(b, '$.metadata') AS MAP(VARCHAR, VARCHAR)) AS _meta FROM r),
-    v AS (SELECT *, {json_int('k[1]')} AS _p, {json_int('k[2]')} AS _c,
-        coalesce({json_int('k[3]')}, {json_int('k[4]')}, 0) AS _cr, coalesce({json_int('k[5]')}, 0) AS _cw,
-        coalesce({json_int('k[6]')}, 0) AS _w1h FROM t)
+    v AS (SELECT *, {json_count('k[1]')} AS _p, {json_count('k[2]')} AS _c,
+        coalesce({json_count('k[3]')}, {json_count('k[4]')}, 0) AS _cr, coalesce({json_count('k[5]')}, 0) AS _cw,
+        coalesce({json_count('k[6]')}, 0) AS _w1h FROM t)
     SELECT _file, _line,
       CASE WHEN NOT _valid THEN 'invalid JSON (truncated or malformed record)'
         WHEN json_type(j) <> 'OBJECT' THEN 'record is not a JSON object'
         WHEN json_type(j, '$.error') NOT IN ('NULL') AND json_type(j, '$.error') IS NOT NULL THEN NULL
         WHEN {u} IS NULL THEN 'usage missing'
-        WHEN k[1] IS NULL THEN 'usage.prompt_tokens missing'
-        WHEN _p IS NULL THEN 'usage.prompt_tokens not an integer'
-        WHEN _c IS NULL THEN 'usage.completion_tokens missing or not an integer'
+        WHEN {json_absent('k[1]')} THEN 'usage.prompt_tokens missing'
+        WHEN _p IS NULL THEN 'usage.prompt_tokens not an integer in range'
+        WHEN {json_absent('k[2]')} THEN 'usage.completion_tokens missing'
+        WHEN _c IS NULL THEN 'usage.completion_tokens not an integer in range'
+        WHEN {bad_count('k[3]')} OR {bad_count('k[4]')} OR {bad_count('k[5]')} OR {bad_count('k[6]')}
+          THEN 'token count not an integer in range'
         WHEN _p < 0 OR _c < 0 OR _cr < 0 OR _cw < 0 THEN 'negative token count'
         WHEN _p < _cr + _cw THEN 'prompt_tokens smaller than its cached tokens'
         WHEN json_extract_string(b, '$.model') IS NULL THEN 'model missing'

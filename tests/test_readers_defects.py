@@ -175,3 +175,25 @@ def test_litellm_non_numeric_prompt_tokens(catalog, tmp_path):
     f.write_text(head + "q1,2026-01-05T09:00:00Z,2026-01-05T09:00:01Z,amazon.nova-pro-v1:0,1e20,2,0.1\n")
     with pytest.raises(InputError, match=r"line 2: prompt_tokens not an integer in range"):
         read_workload([f], catalog, "litellm")
+
+
+# 4. canonical CSV: a prefix/tags cell that is not valid JSON is named at read time
+
+CSV_HEAD = "ts,model,input_tokens,output_tokens,tags,prefix\n"
+CSV_GOOD = '2026-01-05T09:00:00Z,amazon.nova-pro-v1:0,100,10,"{""team"": ""a""}","[{""hash"": ""h"", ""tokens"": 5}]"\n'
+
+
+@pytest.mark.parametrize("bad, reason", [
+    ('2026-01-05T09:00:01Z,amazon.nova-pro-v1:0,100,10,"{team: a",\n', "column tags is not valid JSON"),
+    ('2026-01-05T09:00:01Z,amazon.nova-pro-v1:0,100,10,,"[{""hash"": ""h""}, "\n', "column prefix is not valid JSON"),
+    ('2026-01-05T09:00:01Z,amazon.nova-pro-v1:0,100,10,"[1, 2]",\n', "column tags is not a JSON object"),
+])
+def test_canonical_csv_bad_json_cell(catalog, tmp_path, bad, reason):
+    f = tmp_path / "w.csv"
+    f.write_text(CSV_HEAD + CSV_GOOD + bad)
+    with pytest.raises(InputError, match=rf"w.csv: line 3: {reason}"):
+        read_workload([f], catalog)
+    w = read_workload([f], catalog, options=SKIP)
+    assert w.skipped == {f"canonical: {reason}": 1}
+    rows = w.table.to_pyarrow().to_pylist()
+    assert len(rows) == 1 and dict(rows[0]["tags"]) == {"team": "a"} and rows[0]["prefix"][0]["tokens"] == 5

@@ -1,7 +1,8 @@
 """The canonical workload itself, as CSV, Parquet or JSON lines (what `inferplan` writes, or a user's export).
 
 Columns are the canonical names (DESIGN.md); `model` may hold any id the catalog resolves (profile ids,
-ARNs, aliases). In CSV, `prefix` and `tags` are JSON text. Missing optional columns take their defaults.
+ARNs, aliases). In CSV, `prefix` and `tags` are JSON text, checked as read (a bad cell is named with its line, or
+skipped and counted). Missing optional columns take their defaults.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def read(paths: list[Path], options: ReadOptions) -> Raw:
             name, bad = read_csv_checked(con, p, {c: _SQL_TYPES[c] for c in header}, options.on_error)
             for k, v in bad.items():
                 skipped[k] = skipped.get(k, 0) + v
-            t = con.table(name)
+            t = _check_json_cells(con, p, name, header, options.on_error, skipped)
         else:
             fn = "read_parquet" if kind == "parquet" else "read_json_auto"
             try:
@@ -82,6 +83,37 @@ def read(paths: list[Path], options: ReadOptions) -> Raw:
                 raise InputError(f"{p}: unknown column(s) {unknown}; canonical columns are {list(COLUMNS)}")
         parts.append(_decode_json_columns(t))
     return Raw(table=parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False), skipped=skipped)
+
+
+# JSON-text columns of a canonical CSV: the DuckDB type each must cast to, and what that means in words
+_JSON_CELLS = {"prefix": ("STRUCT(hash VARCHAR, tokens BIGINT)[]", "a JSON list of {hash, tokens} segments"),
+               "tags": ("MAP(VARCHAR, VARCHAR)", "a JSON object")}
+
+
+def _check_json_cells(con: ibis.BaseBackend, path: Path, name: str, header: list[str], on_error: str,
+                      skipped: dict[str, int]) -> ibis.Table:
+    """`prefix`/`tags` cells must be valid JSON of the right shape, checked now (DuckDB `json_valid`), so a
+    bad cell is named with its line, or skipped and counted, instead of failing some later query."""
+    whens = []
+    for c, (typ, what) in _JSON_CELLS.items():
+        if c in header:
+            q = f'"{c}"'
+            whens.append(f"WHEN {q} IS NOT NULL AND NOT json_valid({q}) THEN 'column {c} is not valid JSON'")
+            whens.append(f"WHEN {q} IS NOT NULL AND json_type({q}::JSON) <> 'NULL' AND "
+                         f"TRY_CAST({q}::JSON AS {typ}) IS NULL THEN 'column {c} is not {what}'")
+    if not whens:
+        return con.table(name)
+    # the temp table keeps the file's row order: data row i is line i + 1 (after the header)
+    checked = f"{name}_j"
+    con.raw_sql(f"CREATE TEMP TABLE {checked} AS SELECT row_number() OVER () + 1 AS _line, "
+                f"CASE {' '.join(whens)} END AS _reason, * FROM {name}")
+    for reason, n, line in con.raw_sql(f"SELECT _reason, count(*), min(_line) FROM {checked} "
+                                       "WHERE _reason IS NOT NULL GROUP BY 1 ORDER BY 3").fetchall():
+        if on_error != "skip":
+            raise InputError(f"{path}: line {line}: {reason} ({n} record(s) in all); fix the record or pass "
+                             "--on-error skip to skip bad records")
+        skipped[f"canonical: {reason}"] = skipped.get(f"canonical: {reason}", 0) + int(n)
+    return con.sql(f"SELECT * EXCLUDE (_line, _reason) FROM {checked} WHERE _reason IS NULL")
 
 
 def _decode_json_columns(t: ibis.Table) -> ibis.Table:

@@ -197,3 +197,20 @@ def test_canonical_csv_bad_json_cell(catalog, tmp_path, bad, reason):
     assert w.skipped == {f"canonical: {reason}": 1}
     rows = w.table.to_pyarrow().to_pylist()
     assert len(rows) == 1 and dict(rows[0]["tags"]) == {"team": "a"} and rows[0]["prefix"][0]["tokens"] == 5
+
+
+# 6. pretty-printed Bedrock logs: a truncated record costs that record, not the whole file
+
+def test_bedrock_pretty_printed_truncated_record(catalog, tmp_path):
+    recs = [json.dumps(json.loads(_bedrock(f"r{i}")), indent=2) for i in range(1, 4)]
+    d = tmp_path / "logs"
+    d.mkdir()
+    (d / "one.json").write_text(recs[0] + "\n")
+    first_lines = recs[1].count("\n") + 1
+    (d / "many.json").write_text(recs[1] + "\n" + recs[2][: len(recs[2]) // 2] + "\n" + recs[2] + "\n")
+    with pytest.raises(InputError, match=rf"many.json: line {first_lines + 1}: invalid JSON"):
+        read_workload([d], catalog)
+    w = read_workload([d], catalog, options=SKIP)
+    assert w.skipped == {"bedrock log: invalid JSON (truncated or malformed record)": 1}
+    ids = sorted(r["request_id"] for r in w.table.to_pyarrow().to_pylist())
+    assert ids == ["r1", "r2", "r3"]

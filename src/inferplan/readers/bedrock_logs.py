@@ -93,11 +93,18 @@ def _fast_source(files: list[Path], ndjson: bool) -> str:
             "compression='auto_detect', maximum_object_size=268435456)")
 
 
-def _line_source(file: Path) -> str:
-    """The robust path: a file read as lines, each parsed on its own, with its line number."""
+def _line_source(file: Path, pretty: bool = False) -> str:
+    """The robust path: a file read as lines, each parsed on its own, with its line number. `pretty`: records
+    are pretty-printed objects, one after another, each opening with `{` at the start of a line; the lines of
+    each are joined and parsed on their own, numbered by their first line."""
     lines = (f"SELECT row_number() OVER () AS _line, line FROM read_csv({_quote(str(file))}, columns={{'line': "
              "'VARCHAR'}, header=false, delim='\x1e', quote='', escape='', auto_detect=false, "
              "max_line_size=268435456, compression='auto')")
+    if pretty:
+        grouped = (f"SELECT *, sum(CASE WHEN starts_with(line, '{{') THEN 1 ELSE 0 END) OVER (ORDER BY _line) AS _g "
+                   f"FROM ({lines})")
+        lines = (f"SELECT min(_line) AS _line, string_agg(line, chr(10) ORDER BY _line) AS line FROM ({grouped}) "
+                 "GROUP BY _g")
     fields = ", ".join(f"json_extract{'_string' if TOP[k] == 'VARCHAR' else ''}(line, '$.{k}') AS \"{k}\""
                        for k in _SCALARS)
     return (f"SELECT {_quote(str(file))} AS _file, _line, json_valid(line) AS _valid, {fields}, "
@@ -269,20 +276,23 @@ def read(paths: list[Path], options: ReadOptions) -> Raw:
 def _copy_robust(con: ibis.BaseBackend, f: Path, ndjson: bool, options: ReadOptions, out: str) -> None:
     """One file, record by record: invalid JSON becomes a `_reason`, not a failed read."""
     if ndjson:
-        src = _line_source(f)
-        query = _extract(f"SELECT * EXCLUDE (_valid) FROM ({src}) WHERE _valid", options.call_type_key)
-        invalid = (f"SELECT _file, _line, 'invalid JSON (truncated or malformed record)' AS _reason, "
-                   f"NULL AS _error, {', '.join(f'NULL AS {c}' for c in NULL_COLUMNS)} FROM ({src}) WHERE NOT _valid")
-        query = f"SELECT * FROM ({query}) UNION ALL BY NAME SELECT * FROM ({invalid})"
-        con.raw_sql(f"COPY ({query}) TO {_quote(out)} (FORMAT PARQUET)")
+        _copy_records(con, f, options, out, pretty=False)
         return
     try:
         con.raw_sql(f"COPY ({_extract(_fast_source([f], False), options.call_type_key)}) TO {_quote(out)} "
                     "(FORMAT PARQUET)")
     except (duckdb.InvalidInputException, duckdb.ConversionException):
-        con.raw_sql(f"COPY (SELECT {_quote(str(f))} AS _file, NULL::BIGINT AS _line, 'invalid JSON file' AS _reason,"
-                    f" NULL AS _error, {', '.join(f'NULL AS {c}' for c in NULL_COLUMNS)}) TO {_quote(out)} "
-                    "(FORMAT PARQUET)")
+        _copy_records(con, f, options, out, pretty=True)
+
+
+def _copy_records(con: ibis.BaseBackend, f: Path, options: ReadOptions, out: str, pretty: bool) -> None:
+    """One file record by record (lines, or pretty-printed objects): invalid JSON is a `_reason` with its line."""
+    src = _line_source(f, pretty)
+    query = _extract(f"SELECT * EXCLUDE (_valid) FROM ({src}) WHERE _valid", options.call_type_key)
+    invalid = (f"SELECT _file, _line, 'invalid JSON (truncated or malformed record)' AS _reason, "
+               f"NULL AS _error, {', '.join(f'NULL AS {c}' for c in NULL_COLUMNS)} FROM ({src}) WHERE NOT _valid")
+    query = f"SELECT * FROM ({query}) UNION ALL BY NAME SELECT * FROM ({invalid})"
+    con.raw_sql(f"COPY ({query}) TO {_quote(out)} (FORMAT PARQUET)")
 
 
 def _where(con: ibis.BaseBackend, file: str, line: int | None, reason: str, ndjson: bool,

@@ -214,3 +214,29 @@ def test_bedrock_pretty_printed_truncated_record(catalog, tmp_path):
     assert w.skipped == {"bedrock log: invalid JSON (truncated or malformed record)": 1}
     ids = sorted(r["request_id"] for r in w.table.to_pyarrow().to_pylist())
     assert ids == ["r1", "r2", "r3"]
+
+
+# 7. found by the stronger fuzz test: a model that is not a string, and `created` out of range
+
+@pytest.mark.parametrize("fmt", ["openai", "bedrock"])
+def test_model_not_a_string_is_a_bad_record(catalog, tmp_path, fmt):
+    f = tmp_path / "x.jsonl"
+    if fmt == "openai":
+        bad, key = _oa(id="b", model=True), "openai usage: model not a string"
+    else:
+        bad, key = _bedrock("r2").replace('"modelId": "amazon.nova-pro-v1:0"', '"modelId": -1'), \
+            "bedrock log: modelId not a string"
+    f.write_text((_oa(id="a") if fmt == "openai" else _bedrock("r1")) + "\n" + bad + "\n")
+    with pytest.raises(InputError, match="x.jsonl: line 2: .*not a string"):
+        read_workload([f], catalog)
+    assert read_workload([f], catalog, options=SKIP).skipped == {key: 1}
+
+
+def test_openai_created_out_of_range(catalog, tmp_path):
+    f = tmp_path / "u.jsonl"
+    err = json.dumps({"id": "e", "created": 1e20, "model": "amazon.nova-pro-v1:0", "error": {"message": "x"}})
+    f.write_text(_oa(id="a") + "\n" + _oa(id="b", created=1e20) + "\n" + err + "\n")
+    with pytest.raises(InputError, match="u.jsonl: line 2: created not a time in range"):
+        read_workload([f], catalog)
+    w = read_workload([f], catalog, options=SKIP)
+    assert sum(w.skipped.values()) == 1 and w.table.count().execute() == 1

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 NAME = "bedrock-logs"
 _n = itertools.count()
 _TMP: list[str] = []
-TOP = {"timestamp": "VARCHAR", "requestId": "VARCHAR", "operation": "VARCHAR", "modelId": "VARCHAR",
+TOP = {"timestamp": "VARCHAR", "requestId": "VARCHAR", "operation": "VARCHAR", "modelId": "JSON",
        "region": "VARCHAR", "inferenceRegion": "VARCHAR", "identity": "JSON", "input": "JSON", "output": "JSON",
        "requestMetadata": "JSON", "errorCode": "VARCHAR", "schemaType": "VARCHAR"}
 
@@ -154,7 +154,7 @@ def _extract(src: str, call_type_key: str | None) -> str:
     WITH s AS ({src}),
     a AS (
       SELECT *, TRY_CAST(requestMetadata AS MAP(VARCHAR, VARCHAR)) AS _meta,
-        TRY_CAST("timestamp" AS TIMESTAMPTZ) AS _ts
+        TRY_CAST("timestamp" AS TIMESTAMPTZ) AS _ts, json_extract_string(modelId, '$') AS _model
       FROM s),
     b AS (
       SELECT *, {_int('ij[1]')} AS _in, coalesce({_int('ij[2]')}, 0) AS _cr, coalesce({_int('ij[3]')}, 0) AS _cw,
@@ -175,7 +175,8 @@ def _extract(src: str, call_type_key: str | None) -> str:
       SELECT *,
         CASE WHEN errorCode IS NOT NULL AND errorCode <> '' THEN NULL
           WHEN _ts IS NULL THEN 'timestamp missing or invalid'
-          WHEN modelId IS NULL OR modelId = '' THEN 'modelId missing'
+          WHEN coalesce(json_type(modelId), 'NULL') = 'NULL' OR _model = '' THEN 'modelId missing'
+          WHEN json_type(modelId) <> 'VARCHAR' THEN 'modelId not a string'
           WHEN NOT coalesce(_in_ok, false) THEN 'input missing or not an object'
           WHEN NOT coalesce(_out_ok, false) THEN 'output missing or not an object'
           WHEN ij[1] IS NULL THEN 'inputTokenCount missing'
@@ -202,7 +203,7 @@ def _extract(src: str, call_type_key: str | None) -> str:
         coalesce(_in, 0) + _cr + _cw AS _tin
       FROM c)
     SELECT _file, _line, _reason, errorCode AS _error,
-      _ts AS ts, requestId AS request_id, modelId AS model_id, region,
+      _ts AS ts, requestId AS request_id, _model AS model_id, region,
       _tier AS tier,
       coalesce({ct}, NULL) AS call_type,
       _in AS input_tokens, _cr AS cache_read_tokens, _cw - _w1h AS cache_write_tokens,

@@ -81,7 +81,8 @@ def read(paths: list[Path], options: ReadOptions) -> Raw:
           THEN 'token count not an integer in range'
         WHEN _p < 0 OR _c < 0 OR _cr < 0 OR _cw < 0 THEN 'negative token count'
         WHEN _p < _cr + _cw THEN 'prompt_tokens smaller than its cached tokens'
-        WHEN coalesce(json_extract_string(j, '$.model'), '') = '' THEN 'model missing' END AS _reason,
+        WHEN coalesce(json_extract_string(j, '$.model'), '') = '' THEN 'model missing'
+        WHEN json_type(j, '$.model') <> 'VARCHAR' THEN 'model not a string' END AS _reason,
       _status NOT IN ('success', '') AS _failed, _hit,
       _ts AS ts, json_extract_string(j, '$.request_id') AS request_id,
       {strip_provider("json_extract_string(j, '$.model')")} AS model_id, {ct} AS call_type,

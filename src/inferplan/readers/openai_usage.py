@@ -34,6 +34,10 @@ TIER_SQL = ("(CASE {x} WHEN 'default' THEN 'standard' WHEN 'auto' THEN 'standard
             "WHEN 'provisioned' THEN 'provisioned' WHEN 'reserved' THEN 'provisioned' END)")
 
 
+# Unix seconds DuckDB can turn into a timestamp (1970 to 9999); outside, to_timestamp would fail the whole read
+CREATED_OK = "(_cs BETWEEN 0 AND 253402300799)"
+
+
 def sniff(path: Path, head: bytes) -> bool:
     return is_ndjson(head) and b'"prompt_tokens"' in head and (b'"usage"' in head)
 
@@ -57,6 +61,8 @@ def read(paths: list[Path], options: ReadOptions) -> Raw:
         '$.usage.prompt_tokens_details.cached_tokens', '$.usage.cache_read_input_tokens',
         '$.usage.cache_creation_input_tokens', '$.usage.cache_creation.ephemeral_1h_input_tokens']) AS k,
         coalesce(json_extract(b, '$.created'), json_extract(j, '$.created')) AS _created,
+        TRY_CAST(json_extract_string(coalesce(json_extract(b, '$.created'), json_extract(j, '$.created')), '$')
+                 AS DOUBLE) AS _cs,
         lower(json_extract_string(b, '$.service_tier')) AS _st,
         TRY_CAST(json_extract(b, '$.metadata') AS MAP(VARCHAR, VARCHAR)) AS _meta FROM r),
     v AS (SELECT *, {json_count('k[1]')} AS _p, {json_count('k[2]')} AS _c,
@@ -76,12 +82,14 @@ def read(paths: list[Path], options: ReadOptions) -> Raw:
         WHEN _p < 0 OR _c < 0 OR _cr < 0 OR _cw < 0 THEN 'negative token count'
         WHEN _p < _cr + _cw THEN 'prompt_tokens smaller than its cached tokens'
         WHEN json_extract_string(b, '$.model') IS NULL THEN 'model missing'
-        WHEN TRY_CAST(json_extract_string(_created, '$') AS DOUBLE) IS NULL THEN 'created missing or not a number'
+        WHEN json_type(b, '$.model') <> 'VARCHAR' THEN 'model not a string'
+        WHEN _cs IS NULL THEN 'created missing or not a number'
+        WHEN NOT {CREATED_OK} THEN 'created not a time in range (Unix seconds, 1970 to 9999)'
         WHEN NOT _batch AND _st IS NOT NULL AND {TIER_SQL.format(x='_st')} IS NULL
           THEN 'unknown service tier ''' || json_extract_string(b, '$.service_tier') || ''''
       END AS _reason,
       json_type(j, '$.error') NOT IN ('NULL') AND json_type(j, '$.error') IS NOT NULL AS _error,
-      to_timestamp(TRY_CAST(json_extract_string(_created, '$') AS DOUBLE)) AS ts,
+      CASE WHEN {CREATED_OK} THEN to_timestamp(_cs) END AS ts,
       coalesce(json_extract_string(b, '$.id'), json_extract_string(j, '$.custom_id')) AS request_id,
       {strip_provider("json_extract_string(b, '$.model')")} AS model_id,
       json_extract_string(b, '$.region') AS region,

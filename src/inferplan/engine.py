@@ -28,7 +28,3 @@ def connection() -> DuckDBBackend:
             _con.raw_sql("SET preserve_insertion_order = true")
         return _con
 
-
-def sql(query: str) -> ibis.Table:
-    """A DuckDB SQL query as an Ibis table (for reader fast paths)."""
-    return connection().sql(query)

@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 from .catalog import Catalog, ResolvedModel
 from .catalog.schema import BedrockPrice
 from .errors import MissingPriceError
-from .workload import BUCKET, KEYS, TOKEN_COLUMNS, Workload, constants, rollup, total_input
+from .workload import BUCKET, COLUMNS, KEYS, TOKEN_COLUMNS, Workload, constants, rollup, total_input
 
 # token kind -> workload column
 KINDS: dict[str, str] = {
@@ -191,9 +191,8 @@ def per_request_costs(table: ibis.Table, prices: Mapping[tuple[str, str, str, st
         joined = joined.drop(*[f"{k}_right" for k in KEYS if f"{k}_right" in joined.columns])
     else:
         joined = table.left_join(prices_t, [table.model == prices_t._id, "region", "tier"])
-        joined = joined.mutate(model=joined._model, scope=joined._scope).select(
-            *[c for c in joined.columns if not c.startswith("_") and not c.endswith("_right")],
-            *[c for c in joined.columns if c.startswith(("_p_", "_lc_"))])
+        canonical = {c: joined[c] for c in COLUMNS} | {"model": joined._model, "scope": joined._scope}
+        joined = joined.select(**canonical, **{c: joined[c] for c in joined.columns if c.startswith(("_p_", "_lc_"))})
     has_lc = any(p.lc_threshold_tokens is not None for p in prices.values())
     is_lc = (joined._lc_threshold.notnull() & (total_input(joined) > joined._lc_threshold)) if has_lc \
         else ibis.literal(False)

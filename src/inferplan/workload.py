@@ -242,17 +242,17 @@ def rollup(table: ibis.Table, thresholds: tuple[int, ...], dims: Mapping[str, ib
     `model`), pass `resolved` to map the groups to catalog models afterwards: the scan then needs no join.
     """
     dims = dict(dims or {})
-    fixed = constants(table)
+    literal = constants(table)
     aggs: dict[str, ibis.Value] = {"requests": table.count(), "_null_ts": table.count() - table.ts.count()}
     if dims:  # the time span rides along with the call-type/day roll-up, not the price-key scan
         aggs.update(_min_ts=table.ts.min(), _max_ts=table.ts.max())
     for c in TOKEN_COLUMNS:
         aggs[c] = table[c].sum()
     # Two aggregates flag every bad count (any negative, any null); `check()` finds which only on failure.
-    counts = [table[c] for c in TOKEN_COLUMNS if c not in fixed]
+    counts = [table[c] for c in TOKEN_COLUMNS if c not in literal]
     aggs["_min_count"] = ibis.least(*counts).min() if len(counts) > 1 else counts[0].min()
     aggs["_null_count"] = table.count() - sum(counts[1:], counts[0]).count()
-    fixed = {k: v for k, v in fixed.items() if k in KEYS}
+    fixed = {k: v for k, v in literal.items() if k in KEYS}
     groups = [*(v.name(k) for k, v in dims.items()), *(k for k in KEYS if k not in fixed),
               lc_bucket(table, thresholds).name(BUCKET)]
     roll = table.group_by(groups).aggregate(**aggs).to_pyarrow()

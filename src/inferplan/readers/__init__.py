@@ -69,14 +69,6 @@ FORMATS: dict[str, ModuleType] = {
 }
 
 
-def register(module: ModuleType, *, first: bool = True) -> None:
-    """Add a format module (used by reader modules that live in their own files)."""
-    global FORMATS
-    items = list(FORMATS.items())
-    items = [(module.NAME, module), *items] if first else [*items, (module.NAME, module)]
-    FORMATS = dict(items)
-
-
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     """Files as given; folders expanded recursively (sorted, hidden files skipped)."""
     out: list[Path] = []

@@ -84,6 +84,7 @@ MODEL_FIELDS = (
     "cache_ttls_s",
     "context_window_tokens",
     "open_weights",
+    "billing_unit",
     "source",
     "checked",
 )
@@ -544,6 +545,7 @@ def build(data: dict[str, Any], version: str, checked: str) -> tuple[Rows, Rows]
                 "cache_ttls_s": ttls,
                 "context_window_tokens": info.context,
                 "open_weights": OPEN_WEIGHTS.get(base),
+                "billing_unit": "token",
                 "source": "; ".join(notes),
                 "checked": checked,
             }

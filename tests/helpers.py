@@ -51,7 +51,7 @@ TEST_PRICES = [
 
 
 def make_catalog(tmp_path: Path, extra: dict[str, list[dict[str, Any]]] | None = None) -> Catalog:
-    doc: dict[str, list[dict[str, Any]]] = {"bedrock_models": TEST_MODELS, "bedrock_prices": TEST_PRICES}
+    doc: dict[str, list[dict[str, Any]]] = {"bedrock_models": list(TEST_MODELS), "bedrock_prices": list(TEST_PRICES)}
     for k, v in (extra or {}).items():
         doc.setdefault(k, []).extend(v)
     path = tmp_path / "catalog.yaml"

@@ -110,3 +110,13 @@ def test_hardware_lookups(catalog):
     assert catalog.model_spec("llama-3.3-70b").kv_heads == 8
     with pytest.raises(UnknownItemError, match="closest"):
         catalog.ec2("p5.48xlarg")
+
+
+def test_billing_unit_defaults_to_token_and_is_checked(tmp_path, catalog):
+    assert {m.billing_unit for m in catalog.bedrock_models.values()} >= {"token"}
+    assert catalog.bedrock_models[SONNET].billing_unit == "token"
+    bad = {"model": "x.painter-v1", "provider": "x", "name": "Painter", "billing_unit": "pixel", **SRC}
+    with pytest.raises(CatalogError, match="billing_unit"):
+        make_catalog(tmp_path, {"bedrock_models": [bad]})
+    ok = make_catalog(tmp_path, {"bedrock_models": [{**bad, "billing_unit": "image"}]})
+    assert ok.bedrock_models["x.painter-v1"].billing_unit == "image"

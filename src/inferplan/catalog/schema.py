@@ -17,6 +17,9 @@ TOKEN_KINDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1
 # Scope of a Bedrock price: `in-region` (plain model id), `global` (global. profile) or a geography
 # (`us`, `eu`, `apac`, `jp`, `au`, `ca`, `us-gov`) for a cross-region inference profile.
 SCOPES = ("in-region", "global", "us", "eu", "apac", "jp", "au", "ca", "us-gov")
+# What a model is billed by. Only `token` models have `bedrock_prices` rows; the others (images generated,
+# seconds of video, speech tokens) are recognised so that their requests are reported, never priced as $0.
+BILLING_UNITS = ("token", "image", "second", "speech")
 
 
 class Row(BaseModel):
@@ -47,6 +50,9 @@ class BedrockModel(Row):
     cache_ttls_s: list[int] = Field(default_factory=list, description="offered cache TTLs in seconds")
     context_window_tokens: int | None = Field(default=None, ge=0)
     open_weights: str | None = Field(default=None, description="model_specs key of the same weights")
+    billing_unit: Literal["token", "image", "second", "speech"] = Field(
+        default="token", description="what Bedrock bills: text tokens (priced in bedrock_prices), images "
+        "generated, seconds of video, or speech tokens (not token-priced here)")
 
 
 class BedrockPrice(Row):

@@ -32,6 +32,7 @@ from inferplan.catalog import Catalog, load_catalog
 from inferplan.perf import RequestMix, Slo, default_coefficients, rightsize, static_batch_throughput
 from inferplan.perf.arch import Arch
 from inferplan.perf.coefficients import Coefficients
+from inferplan.perf.expected import write_records
 from inferplan.perf.fit import CALIBRATION_REL, h100, predict_rows, read_calibration, run_fit, shape_arch, write_fitted
 from inferplan.perf.hardware import deployment_for_instance
 from inferplan.perf.published import PUBLISHED, predict, spec_for
@@ -115,6 +116,22 @@ def published_table(cat: Catalog, c: Coefficients, neuron_loo: dict[str, float],
                      "note": ("Neuron: leave-one-out (efficiency fitted on the other Neuron row); "
                               if p.key in neuron_loo else "") + p.note})
     return pd.DataFrame(recs)
+
+
+def validation_records(cat: Catalog, cal: pd.DataFrame, pub: pd.DataFrame) -> list[dict[str, Any]]:
+    """Held-out rows as expected-error records (inferplan.perf.expected): calibration decode/prefill rows as
+    TPOT/TTFT on one H100, published rows as throughput of their group."""
+    out = []
+    for r in cal[cal.split == "held-out"].itertuples():
+        out.append({"key": f"cal-{r.model}-{r.phase}-b{r.batch}-c{r.context}", "accelerator": "h100", "kind": "gpu",
+                    "tp": 1, "metric": "tpot" if r.phase == "decode" else "ttft", "err": float(r.inferplan_err),
+                    "source": "H100 calibration (shared/data/calibration), held-out rows"})
+    by_key = {p.key: p for p in PUBLISHED}
+    for r in pub.itertuples():
+        p = by_key[r.row]
+        out.append({"key": p.key, "accelerator": p.accelerator, "kind": cat.accelerator(p.accelerator).kind,
+                    "tp": p.devices, "metric": "tokens_per_s", "err": float(r.inferplan_err), "source": p.source})
+    return out
 
 
 def _med(s: pd.Series) -> float | None:
@@ -216,6 +233,7 @@ def main() -> None:
     }
     cb = continuous_batching(cat)
     if not args.no_doc:
+        write_records(validation_records(cat, cal, pub))
         cal_md = md_table(cal, {
             "model": lambda r: r.model, "phase": lambda r: r.phase, "batch": lambda r: str(r.batch),
             "context": lambda r: str(r.context), "split": lambda r: r.split,

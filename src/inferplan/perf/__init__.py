@@ -19,6 +19,7 @@ from .api import best_on_instance, perf_on, replica_throughput, usd_per_mtok
 from .arch import PRECISIONS, Arch
 from .coefficients import Coefficients, default_coefficients
 from .cost import OPTION_NAMES, cost_table, hourly_prices
+from .expected import expected_error
 from .hardware import Deployment, Device, deployment_for_accelerator, deployment_for_instance
 from .memory import MemoryOptions, MemoryPlan, plan_memory
 from .rightsize import Rightsizing, rightsize
@@ -30,5 +31,5 @@ __all__ = [
     "deployment_for_accelerator", "deployment_for_instance", "MemoryOptions", "MemoryPlan", "plan_memory",
     "ReplicaPerf", "RequestMix", "ServingOptions", "Slo", "static_batch_throughput", "decode_step_seconds",
     "prefill_seconds", "replica_throughput", "usd_per_mtok", "best_on_instance", "perf_on", "cost_table",
-    "hourly_prices", "OPTION_NAMES", "rightsize", "Rightsizing",
+    "hourly_prices", "OPTION_NAMES", "rightsize", "Rightsizing", "expected_error",
 ]

@@ -1,0 +1,146 @@
+"""Break-even, solved on the traffic's own shape: the volume where an option's total cost equals Bedrock's.
+
+The traffic is scaled (same shape, `DemandSeries.scaled`) over a logarithmic grid of factors; at each one every
+option is costed over the scaled series (`compare`) and engineering is added (`tco`). Bedrock's cost after the
+workload levers is linear in volume (per-token prices, no idle), so Bedrock at scale s is s x its cost today.
+The break-even of an option is the smallest scale at which its total cost is at most Bedrock's: located on the
+grid (the first grid point where the difference changes sign), then bisected inside that bracket until the
+bracket is narrower than `rel_tol`. Self-hosted cost is a step function of the replica count, so the answer
+is exact to one replica's worth of volume, which is what the closed-form test checks.
+
+An option that is still dearer at the largest scale searched never breaks even in the range (null, with the
+reason and the ratio at the top of the range); one that is cheaper even at the smallest scale is reported at
+that scale with a note.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError
+
+
+@dataclass(frozen=True)
+class OptionCost:
+    """One option's monthly cost at one volume: infrastructure (as compare bills it) and engineering."""
+
+    name: str
+    kind: str
+    infra_usd: float
+    engineering_usd: float
+    feasible: bool = True
+    reason: str | None = None
+    instance: str | None = None
+
+    @property
+    def total_usd(self) -> float:
+        return self.infra_usd + self.engineering_usd
+
+
+CostAt = Callable[[float], list[OptionCost]]
+
+
+@dataclass
+class Breakeven:
+    """Break-even per option, and the cost curve over the scales evaluated."""
+
+    bedrock_monthly_usd: float  # after the workload levers, at scale 1
+    tokens_per_month: float  # at scale 1
+    results: list[dict[str, Any]] = field(default_factory=list)
+    curve: list[dict[str, Any]] = field(default_factory=list)
+    scales: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    infra: dict[str, np.ndarray] = field(default_factory=dict)  # option -> infra $ on `scales` (Monte Carlo)
+    engineering: dict[str, float] = field(default_factory=dict)
+    kinds: dict[str, str] = field(default_factory=dict)
+    instances: dict[str, str | None] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        return {"bedrock_monthly_usd": round(self.bedrock_monthly_usd, 2),
+                "tokens_per_month": round(self.tokens_per_month), "breakeven": self.results, "curve": self.curve}
+
+
+def default_scales(lo: float = 0.01, hi: float = 1000.0, points: int = 31) -> np.ndarray:
+    if not (0 < lo < hi):
+        raise ConfigError(f"break-even range must satisfy 0 < low < high, not {lo} .. {hi}")
+    return np.geomspace(lo, hi, points)
+
+
+def solve(cost_at: CostAt, bedrock_monthly_usd: float, tokens_per_month: float, *,
+          scales: np.ndarray | None = None, rel_tol: float = 0.005, max_bisect: int = 12) -> Breakeven:
+    """Break-even of every option `cost_at` returns, against Bedrock at `bedrock_monthly_usd` x scale."""
+    if bedrock_monthly_usd <= 0:
+        raise ConfigError("Bedrock costs nothing on this traffic (after the levers): there is no break-even to solve")
+    grid = np.asarray(default_scales() if scales is None else scales, dtype=float)
+    memo: dict[float, dict[str, OptionCost]] = {}
+
+    def at(s: float) -> dict[str, OptionCost]:
+        if s not in memo:
+            memo[s] = {o.name: o for o in cost_at(s)}
+        return memo[s]
+
+    table = [at(float(s)) for s in grid]
+    names = list(table[0])
+    out = Breakeven(bedrock_monthly_usd=bedrock_monthly_usd, tokens_per_month=tokens_per_month, scales=grid)
+    for name in names:
+        first = table[0][name]
+        out.kinds[name] = first.kind
+        out.instances[name] = first.instance
+        out.engineering[name] = first.engineering_usd
+        out.infra[name] = np.array([t[name].infra_usd if t[name].feasible else np.inf for t in table])
+    for i, s in enumerate(grid):
+        row: dict[str, Any] = {"scale": round(float(s), 6), "bedrock_usd": round(bedrock_monthly_usd * s, 2)}
+        for name in names:
+            o = table[i][name]
+            row[name] = round(o.total_usd, 2) if o.feasible else None
+        out.curve.append(row)
+    for name in names:
+        out.results.append(_solve_one(name, grid, table, at, bedrock_monthly_usd, tokens_per_month, rel_tol,
+                                      max_bisect))
+    return out
+
+
+def _solve_one(name: str, grid: np.ndarray, table: list[dict[str, OptionCost]],
+               at: Callable[[float], dict[str, OptionCost]], bedrock: float, tokens: float, rel_tol: float,
+               max_bisect: int) -> dict[str, Any]:
+    first = table[0][name]
+    base = {"option": name, "kind": first.kind, "instance": first.instance,
+            "engineering_monthly_usd": round(first.engineering_usd, 2)}
+
+    def cheaper(o: OptionCost, s: float) -> bool:
+        return o.feasible and o.total_usd <= bedrock * s
+
+    flags = [cheaper(t[name], float(s)) for t, s in zip(table, grid, strict=True)]
+    if not any(flags):
+        top = table[-1][name]
+        why = (f"infeasible at every scale searched: {top.reason}" if not any(t[name].feasible for t in table)
+               else f"dearer than Bedrock at every scale searched (x{grid[0]:g} to x{grid[-1]:g}); at x{grid[-1]:g} "
+               f"it costs {top.total_usd / (bedrock * grid[-1]):.2f} x Bedrock" if top.feasible
+               else f"dearer than Bedrock wherever it is feasible (x{grid[0]:g} to x{grid[-1]:g})")
+        return {**base, "monthly_bedrock_usd": None, "scale": None, "tokens_per_month": None, "reason": why}
+    i = flags.index(True)
+    note = None
+    if i == 0:
+        s = float(grid[0])
+        note = f"already cheaper than Bedrock at the smallest scale searched (x{grid[0]:g})"
+    else:
+        lo, hi = float(grid[i - 1]), float(grid[i])
+        for _ in range(max_bisect):
+            if hi / lo - 1 <= rel_tol:
+                break
+            mid = float(np.sqrt(lo * hi))
+            if cheaper(at(mid)[name], mid):
+                hi = mid
+            else:
+                lo = mid
+        s = hi
+    o = at(s)[name]
+    res = {**base, "monthly_bedrock_usd": round(bedrock * s, 2), "scale": round(s, 6),
+           "tokens_per_month": round(tokens * s), "option_monthly_usd": round(o.total_usd, 2),
+           "infra_monthly_usd": round(o.infra_usd, 2), "reason": None}
+    if note:
+        res["note"] = note
+    return res

@@ -1,0 +1,142 @@
+"""`inferplan compare`: which serving option for this traffic, every option costed over its own time series."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from ..cli import CatalogOpt, JsonOpt, app, friendly, out, read_options
+
+BLOCKS = " ▁▂▃▄▅▆▇█"
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [x.strip() for v in (values or []) for x in v.split(",") if x.strip()]
+
+
+def spark(values: list[float] | None) -> str:
+    """A replica timeline as a one-line sparkline."""
+    if not values:
+        return ""
+    top = max(values) or 1.0
+    return "".join(BLOCKS[min(len(BLOCKS) - 1, int(round(v / top * (len(BLOCKS) - 1))))] for v in values)
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{v:.0%}" if v >= 0.01 or v == 0 else f"{v:.2%}"
+
+
+def _money(v: float | None) -> str:
+    return "-" if v is None else f"${v:,.0f}" if abs(v) >= 100 else f"${v:,.2f}"
+
+
+def render(summary: dict[str, Any]) -> None:
+    d = summary["demand"]
+    title = (f"Serving options for {d['requests']:,.0f} requests over {d['hours']:,.1f} h "
+             f"({d['windows']} windows of {d['window_s']} s, peak/mean {d['peak_to_mean']:.2f}); monthly = 730 h")
+    t = Table(title=title, title_justify="left")
+    for col in ("option", "billing unit", "$/month", "idle", "util.", "$/Mtok", "SLO miss", "replicas",
+                "biggest lever"):
+        t.add_column(col, justify="right" if col in ("$/month", "idle", "util.", "$/Mtok", "SLO miss") else "left")
+    feasible = sorted((o for o in summary["options"] if o["feasible"]), key=lambda o: o["monthly_usd"] or 0.0)
+    for o in feasible:
+        r = o["replicas"]
+        reps = "-" if r is None else f"{r['min']:g}/{r['mean']:.1f}/{r['max']:g}"
+        t.add_row(o["name"], o["billing_unit"], _money(o["monthly_usd"]), _pct(o["idle_share"]),
+                  _pct(o["utilization"]), _money(o["usd_per_mtok"]), _pct(o["slo_miss_share"]), reps,
+                  o["lever"] or "")
+    out.print(t)
+    h = summary.get("hybrid")
+    if h:
+        out.print(f"Hybrid at its optimal base: {h['base_replicas']} x {h['candidate']}: {_money(h['monthly_usd'])}"
+                  f"/month ({_money(h['self_host_monthly_usd'])} self-hosted + {_money(h['bedrock_monthly_usd'])} "
+                  f"Bedrock), {h['overflow_share']:.1%} of requests overflow to Bedrock")
+    timelines = [o for o in feasible if o.get("timeline")]
+    if timelines:
+        tl = Table(title="replica timelines (paid replicas, start to end)", title_justify="left")
+        tl.add_column("option")
+        tl.add_column("timeline")
+        tl.add_column("max", justify="right")
+        for o in timelines:
+            tl.add_row(o["name"], spark(o["timeline"]), f"{max(o['timeline']):g}")
+        out.print(tl)
+    infeasible = [o for o in summary["options"] if not o["feasible"]]
+    if infeasible:
+        rj = Table(title="not feasible or not priced", title_justify="left")
+        rj.add_column("option")
+        rj.add_column("why")
+        for o in infeasible:
+            rj.add_row(o["name"], o["reason"] or "")
+        out.print(rj)
+    for n in summary.get("notes", []):
+        out.print(f"[dim]note: {n}[/dim]")
+
+
+@app.command("compare")
+@friendly
+def compare_cmd(
+    paths: Annotated[list[Path], typer.Argument(help="Usage files or folders, or a demand series (demand CSV, "
+                                                "CloudWatch get-metric-data JSON, ServeGen rates).")],
+    format: Annotated[str, typer.Option("--format", "-f", help="auto, a usage format, or demand / cloudwatch / "
+                                        "servegen-rates.")] = "auto",
+    model: Annotated[str | None, typer.Option(help="Model for sources without one (id, profile or alias).")] = None,
+    region: Annotated[str, typer.Option(help="AWS region for sources without one.")] = "us-east-1",
+    on_error: Annotated[str, typer.Option("--on-error", help="raise or skip bad records.")] = "raise",
+    self_host: Annotated[list[str] | None, typer.Option("--self-host", help="Open-weights model spec(s) to "
+                                                        "self-host (default: the catalog's twins).")] = None,
+    instance: Annotated[list[str] | None, typer.Option(help="EC2 instance type(s) (default: from rightsize).")] = None,
+    precision: Annotated[str | None, typer.Option(help="Weight precision: bf16, fp8, int8, int4.")] = None,
+    purchase: Annotated[str | None, typer.Option(help="on-demand, spot, savings-plan-1y or savings-plan-3y.")] = None,
+    replica_rps: Annotated[float | None, typer.Option("--replica-rps", help="Requests/s one replica sustains "
+                                                      "(your load test); overrides the throughput model.")] = None,
+    slo_ttft_ms: Annotated[float | None, typer.Option("--slo-ttft-ms", help="Time-to-first-token target.")] = None,
+    slo_tpot_ms: Annotated[float | None, typer.Option("--slo-tpot-ms", help="Time-per-output-token target.")] = None,
+    scale: Annotated[float | None, typer.Option(help="Scale the volume by this factor (same shape).")] = None,
+    growth: Annotated[float | None, typer.Option("--growth", help="Volume growth, percent per month.")] = None,
+    shift_deferrable: Annotated[bool | None, typer.Option("--shift-deferrable/--no-shift-deferrable",
+                                                          help="Move deferrable work into valleys (24 h).")] = None,
+    window: Annotated[int | None, typer.Option("--window", help="Window width in seconds (default 60).")] = None,
+    candidates: Annotated[int | None, typer.Option(help="Cheapest self-hosting candidates kept per model.")] = None,
+    scenario: Annotated[Path | None, typer.Option(help="Scenario YAML; its `compare:` section sets any option "
+                                                  "(provisioned MU capacity, reserved tier, defaults).")] = None,
+    catalog: CatalogOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Cost every serving option (Bedrock, SageMaker, EC2, hybrid) over this traffic's time series."""
+    from ..catalog import load_catalog
+    from ..demand.readers import FORMATS as DEMAND_FORMATS
+    from ..demand.readers import read_demand, sniff
+    from ..readers import expand_paths, read_workload
+    from ..serving import compare, compare_demand
+    from ..serving.spec import load_scenario, make_spec
+
+    cat = load_catalog(catalog)
+    spec = make_spec(load_scenario(scenario), self_host=_split(self_host), instance=_split(instance),
+                     precision=precision, purchase=purchase, replica_rps=replica_rps, slo_ttft_ms=slo_ttft_ms,
+                     slo_tpot_ms=slo_tpot_ms, scale=scale, growth_pct_per_month=growth,
+                     shift_deferrable=shift_deferrable, window_s=window, candidates=candidates)
+    opts = read_options(model=model, region=region, on_error=on_error)
+    files = expand_paths(paths)
+    demand_fmt = format if format in DEMAND_FORMATS else None
+    if format == "auto" and files and all(sniff(f) for f in files if not f.name.startswith("LICENSE")):
+        demand_fmt = "auto"
+    if demand_fmt is not None:
+        demand = read_demand(files, cat, demand_fmt, model=model, region=region, on_error=on_error)
+        if window is not None and window != demand.window_s:
+            demand.notes.append(f"--window {window} ignored: the series' own window is {demand.window_s} s")
+        result = compare_demand(demand, cat, spec)
+    else:
+        wl = read_workload(paths, cat, format, opts)
+        result = compare(wl, cat, spec)
+    summary = result.summary()
+    if (warning := cat.staleness_warning()) is not None:
+        summary["notes"].append(warning)
+    if json_out:
+        sys.stdout.write(json.dumps(summary, default=str) + "\n")
+        return
+    render(summary)

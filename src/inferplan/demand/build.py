@@ -1,0 +1,168 @@
+"""A demand series from a canonical workload: one priced roll-up by (call type, interactive, window).
+
+The roll-up is the same one `analyze` prices (`Bill.priced_by`), so the series' Bedrock cost adds up to the
+bill's total. Prefill tokens for self-hosting subtract what a self-hosted prefix cache would serve: replayed
+on the workload's `prefix` segments when it has them (`inferplan.levers.prefix_cache`, one cache per model),
+else the tokens the source read from a prompt cache (a prefix Bedrock found cached is one a self-hosted cache
+of the same lifetime finds too).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+import ibis
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..catalog import Catalog
+from ..errors import ConfigError, InputError
+from ..pricing import Bill, price_workload
+from ..workload import BUCKET, KEYS, TOKEN_COLUMNS, Workload, epoch_us
+
+if TYPE_CHECKING:
+    from . import DemandSeries
+
+PrefixCache = Literal["auto", "replay", "cache-reads", "none"]
+
+
+def _dims(window_s: int):  # noqa: ANN202 - a closure over the window width
+    def dims(t: ibis.Table) -> dict[str, ibis.Value]:
+        return {"call_type": t.call_type, "_interactive": t.interactive.fill_null(True),
+                "_w": epoch_us(t.ts) // (window_s * 1_000_000)}
+    return dims
+
+
+def _group_codes(models: list, cts: list, inter: list) -> tuple[np.ndarray, list[tuple[str, str, bool]]]:
+    keys = list(zip(models, cts, inter, strict=True))
+    index: dict[tuple, int] = {}
+    codes = np.empty(len(keys), np.int64)
+    for i, k in enumerate(keys):  # one iteration per roll-up row (groups x windows x price keys), not per request
+        codes[i] = index.setdefault(k, len(index))
+    return codes, list(index)
+
+
+def from_workload(workload: Workload, window_s: int = 60, *, catalog: Catalog | None = None,
+                  bill: Bill | None = None, prefix_cache: PrefixCache = "auto",
+                  prefix_cache_tokens: int | None = None, prefix_ttl_s: float | None = None) -> DemandSeries:
+    """Bucket a workload into windows of `window_s` seconds per serving group (see `DemandSeries`).
+
+    `bill` (the workload priced by `inferplan.pricing.price_workload`) is made from `catalog` when not given.
+    `prefix_cache`: `auto` replays the `prefix` segments when the workload has any, else uses cache reads;
+    `prefix_cache_tokens` caps the replayed cache (LRU, tokens of KV; default unlimited: an upper bound).
+    """
+    from . import DemandSeries, GroupKey
+
+    if window_s <= 0:
+        raise ConfigError(f"window must be a positive number of seconds, not {window_s}")
+    if bill is None:
+        if catalog is None:
+            raise ConfigError("from_workload needs a catalog or a bill to price the Bedrock baseline")
+        bill = price_workload(workload, catalog)
+    roll = bill.priced_by(("demand", str(window_s)), _dims(window_s))
+    if roll.num_rows == 0:
+        raise InputError("the workload has no requests: no demand series to build")
+    g, keys = _group_codes(roll.column("model").to_pylist(), roll.column("call_type").to_pylist(),
+                           roll.column("_interactive").to_pylist())
+    w_abs = roll.column("_w").to_numpy(zero_copy_only=False).astype(np.int64)
+    w0 = int(w_abs.min())
+    w = w_abs - w0
+    n_w = int(w.max()) + 1
+    shape = (len(keys), n_w)
+
+    def grid(values: np.ndarray) -> np.ndarray:
+        out = np.zeros(shape)
+        np.add.at(out, (g, w), values)
+        return out
+
+    def num(c: str) -> np.ndarray:
+        return pc.fill_null(roll.column(c), 0).to_numpy(zero_copy_only=False).astype(np.float64)
+
+    tin = sum(num(c) for c in ("input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens"))
+    requests = grid(num("requests"))
+    input_total = grid(tin)
+    notes: list[str] = []
+    wl_table = workload.table
+    mode = prefix_cache
+    if mode == "auto":
+        has_prefix = int(wl_table.filter(wl_table.prefix.notnull()).count().execute()) > 0
+        mode = "replay" if has_prefix else "cache-reads"
+    if mode == "replay":
+        hits = _replayed_hits(wl_table, window_s, w0, keys, shape, prefix_cache_tokens, prefix_ttl_s)
+        cap = "unlimited" if prefix_cache_tokens is None else f"{prefix_cache_tokens:,} tokens"
+        notes.append(f"self-hosted prefix cache replayed on the prompt segments ({cap}, one cache per model): "
+                     f"{hits.sum() / max(input_total.sum(), 1):.1%} of input tokens need no prefill")
+    elif mode == "cache-reads":
+        hits = grid(num("cache_read_tokens"))
+        if hits.sum() > 0:
+            notes.append(f"self-hosted prefix cache: the {hits.sum() / max(input_total.sum(), 1):.1%} of input "
+                         "tokens read from Bedrock's prompt cache are served from cache (no prompt segments)")
+    else:
+        hits = np.zeros(shape)
+    price_roll = _price_roll(roll, g)
+    groups = [GroupKey(str(m), str(c), bool(i)) for m, c, i in keys]
+    unknown_inter = int(wl_table.filter(wl_table.interactive.isnull()).count().execute())
+    if unknown_inter:
+        notes.append(f"{unknown_inter:,} request(s) do not say whether a caller waited: counted as interactive")
+    return DemandSeries(window_s=window_s, start=(w0 * window_s), groups=groups, requests=requests,
+                        input_tokens=np.maximum(input_total - hits, 0.0), output_tokens=grid(num("output_tokens")),
+                        input_total=input_total, bedrock_usd=grid(num("total_usd")), price_roll=price_roll,
+                        notes=notes, sources=list(workload.sources))
+
+
+def _price_roll(roll: pa.Table, g: np.ndarray) -> pa.Table:
+    """Token sums per (group, price key, long-context bucket): what repricing at another tier needs."""
+    t = pa.table({"_g": pa.array(g, pa.int64()), **{k: roll.column(k) for k in (*KEYS, BUCKET)},
+                  "requests": roll.column("requests"),
+                  **{c: pc.fill_null(roll.column(c), 0) for c in TOKEN_COLUMNS}})
+    agg = t.group_by(["_g", *KEYS, BUCKET], use_threads=False).aggregate(
+        [(c, "sum") for c in ("requests", *TOKEN_COLUMNS)])
+    return agg.rename_columns([c.removesuffix("_sum") for c in agg.column_names])
+
+
+def _replayed_hits(table: ibis.Table, window_s: int, w0: int, keys: list[tuple[str, str, bool]],
+                   shape: tuple[int, int], capacity: int | None, ttl_s: float | None) -> np.ndarray:
+    """Input tokens per (group, window) that a self-hosted prefix cache serves, one LRU cache per model."""
+    from ..levers import prefix_cache
+    from ..levers._flat import from_prefix_column
+
+    t = table.select("ts", "model", "call_type", "prefix", "input_tokens", "cache_read_tokens", "cache_write_tokens",
+                     "cache_write_1h_tokens", interactive=table.interactive.fill_null(True),
+                     _w=epoch_us(table.ts) // (window_s * 1_000_000), _us=epoch_us(table.ts)).to_pyarrow()
+    index = {k: i for i, k in enumerate(keys)}
+    out = np.zeros(shape)
+    ts_all = t.column("_us").to_numpy(zero_copy_only=False).astype(np.int64)
+    model_code, models = _encode(t.column("model"))
+    ct_code, cts = _encode(t.column("call_type"))
+    inter = t.column("interactive").to_numpy(zero_copy_only=False).astype(bool)
+    w_all = t.column("_w").to_numpy(zero_copy_only=False).astype(np.int64) - w0
+    tin_all = sum(pc.fill_null(t.column(c), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+                  for c in ("input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens"))
+    ttl = None if ttl_s is None else int(round(ttl_s * 1e6))
+    cap = prefix_cache.INF - 1 if capacity is None else capacity
+    for mi, model in enumerate(models):  # one replay per model (a few), each vectorised/compiled
+        rows = np.flatnonzero(model_code == mi)
+        rows = rows[np.argsort(ts_all[rows], kind="stable")]
+        sub = t.take(pa.array(rows))
+        flat = from_prefix_column(sub.column("prefix"), tin_all[rows])
+        if flat.size == 0:
+            continue
+        thr = prefix_cache.thresholds(flat, ts_all[rows], ttl)
+        hit_tokens = np.bincount(flat.req, weights=np.where(thr <= cap, flat.tokens, 0), minlength=rows.size)
+        lookup = {(c, i): index[(model, cts[c], bool(i))] for c in range(len(cts)) for i in (0, 1)
+                  if (model, cts[c], bool(i)) in index}
+        codes = ct_code[rows] * 2 + inter[rows].astype(np.int64)
+        table_g = np.full(len(cts) * 2, -1, np.int64)
+        for (c, i), gi in lookup.items():
+            table_g[c * 2 + i] = gi
+        gi_rows = table_g[codes]
+        ok = gi_rows >= 0
+        np.add.at(out, (gi_rows[ok], w_all[rows][ok]), hit_tokens[ok])
+    return out
+
+
+def _encode(col: pa.ChunkedArray) -> tuple[np.ndarray, list]:
+    from ..levers._common import encode
+
+    return encode(col)

@@ -33,12 +33,15 @@ def test_openai_prompt_tokens_include_cached(catalog):
     assert any("1 error record" in n for n in w.notes)
 
 
-def test_openai_cached_more_than_prompt_is_an_error(catalog, tmp_path):
+def test_openai_cached_more_than_prompt_reads_prompt_as_uncached(catalog, tmp_path):
+    """prompt_tokens below the reads cannot include them: it is the uncached part (noted), not a bad record."""
     f = tmp_path / "u.jsonl"
     f.write_text('{"id":"a","created":1767603600,"model":"amazon.nova-pro-v1:0","usage":{"prompt_tokens":10,'
                  '"completion_tokens":1,"prompt_tokens_details":{"cached_tokens":20}}}\n')
-    with pytest.raises(InputError, match="line 1: prompt_tokens smaller than its cached tokens"):
-        read_workload([f], catalog)
+    w = read_workload([f], catalog)
+    r = _rows(w)["a"]
+    assert (r["input_tokens"], r["cache_read_tokens"]) == (10, 20)
+    assert any("the uncached part" in n and "1 record(s)" in n for n in w.notes)
 
 
 def test_litellm_spend_logs(catalog):

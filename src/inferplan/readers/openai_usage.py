@@ -1,14 +1,13 @@
 """OpenAI-compatible usage as JSON lines (vLLM, OpenAI, LiteLLM proxies): chat completion objects with
 `usage`, or OpenAI Batch API output lines (`{custom_id, response: {body: ...}}`, tier batch).
 
-`prompt_tokens` INCLUDES cached tokens: plain input = prompt_tokens - cached reads
-(`prompt_tokens_details.cached_tokens`, or LiteLLM's `cache_read_input_tokens`) - cache writes
-(`cache_creation_input_tokens`; the 1-hour part from `cache_creation.ephemeral_1h_input_tokens`). `created`
-(Unix seconds) is the time; `service_tier` (default/auto/flex/priority/batch) the tier, an unknown
-`service_tier` a bad record; the call type comes from
-`metadata[<key>]` (default `call_type`, then `feature`), the rest of `metadata` goes into tags (less text-like
-keys and long values, see `_tags`); `bedrock/` and `converse/` prefixes of the model are
-dropped. A record with `error` set is not billed and is counted apart.
+Cache buckets: `_usage` (reads, writes and their 5m/1h split from whichever fields carry them, each count
+read once; `prompt_tokens` read as OpenAI's inclusive count unless `total_tokens` or the counts show another
+convention, noted). `created` (Unix seconds) is the time; `service_tier` (default/auto/flex/priority/batch)
+the tier, an unknown `service_tier` a bad record; the call type comes from `metadata[<key>]` (default
+`call_type`, then `feature`), the rest of `metadata` goes into tags (less text-like keys and long values, see
+`_tags`); `bedrock/` and `converse/` prefixes of the model are dropped. A record with `error` set is not
+billed and is counted apart.
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import _usage as usage
 from ._jsonl import bad_count, collect, is_ndjson, json_absent, json_count, lines_sql
 from ._tags import dropped_note, dropped_tags_sql, safe_tags_sql
 
@@ -58,16 +58,15 @@ def read(paths: list[Path], options: ReadOptions) -> Raw:
     r AS (SELECT *, CASE WHEN json_type(j, '$.response.body') = 'OBJECT' THEN json_extract(j, '$.response.body')
                     ELSE j END AS b, coalesce(json_type(j, '$.response.body') = 'OBJECT', false) AS _batch FROM l),
     t AS (SELECT *, json_extract(b, ['$.usage.prompt_tokens', '$.usage.completion_tokens',
-        '$.usage.prompt_tokens_details.cached_tokens', '$.usage.cache_read_input_tokens',
-        '$.usage.cache_creation_input_tokens', '$.usage.cache_creation.ephemeral_1h_input_tokens']) AS k,
+        '$.usage.total_tokens']) AS k, json_extract(b, '$.usage') AS _u,
         coalesce(json_extract(b, '$.created'), json_extract(j, '$.created')) AS _created,
         TRY_CAST(json_extract_string(coalesce(json_extract(b, '$.created'), json_extract(j, '$.created')), '$')
                  AS DOUBLE) AS _cs,
         lower(json_extract_string(b, '$.service_tier')) AS _st,
         TRY_CAST(json_extract(b, '$.metadata') AS MAP(VARCHAR, VARCHAR)) AS _meta FROM r),
-    v AS (SELECT *, {json_count('k[1]')} AS _p, {json_count('k[2]')} AS _c,
-        coalesce({json_count('k[3]')}, {json_count('k[4]')}, 0) AS _cr, coalesce({json_count('k[5]')}, 0) AS _cw,
-        coalesce({json_count('k[6]')}, 0) AS _w1h FROM t)
+    v0 AS (SELECT *, {json_count('k[1]')} AS _p, {json_count('k[2]')} AS _c, {json_count('k[3]')} AS _t,
+        {usage.raw_columns(['_u'])} FROM t),
+    v AS (SELECT *, {usage.bucket_columns()} FROM v0)
     SELECT _file, _line,
       CASE WHEN NOT _valid THEN 'invalid JSON (truncated or malformed record)'
         WHEN json_type(j) <> 'OBJECT' THEN 'record is not a JSON object'
@@ -77,10 +76,8 @@ def read(paths: list[Path], options: ReadOptions) -> Raw:
         WHEN _p IS NULL THEN 'usage.prompt_tokens not an integer in range'
         WHEN {json_absent('k[2]')} THEN 'usage.completion_tokens missing'
         WHEN _c IS NULL THEN 'usage.completion_tokens not an integer in range'
-        WHEN {bad_count('k[3]')} OR {bad_count('k[4]')} OR {bad_count('k[5]')} OR {bad_count('k[6]')}
-          THEN 'token count not an integer in range'
-        WHEN _p < 0 OR _c < 0 OR _cr < 0 OR _cw < 0 THEN 'negative token count'
-        WHEN _p < _cr + _cw THEN 'prompt_tokens smaller than its cached tokens'
+        WHEN {bad_count('k[3]')} OR {usage.bad_sql(['_u'])} THEN 'token count not an integer in range'
+        WHEN _p < 0 OR _c < 0 OR _cr < 0 OR _wt < 0 OR _d5 < 0 OR _d1 < 0 THEN 'negative token count'
         WHEN json_extract_string(b, '$.model') IS NULL THEN 'model missing'
         WHEN json_type(b, '$.model') <> 'VARCHAR' THEN 'model not a string'
         WHEN _cs IS NULL THEN 'created missing or not a number'
@@ -95,13 +92,16 @@ def read(paths: list[Path], options: ReadOptions) -> Raw:
       json_extract_string(b, '$.region') AS region,
       CASE WHEN _batch THEN 'batch' ELSE {TIER_SQL.format(x='_st')} END AS tier,
       {ct} AS call_type,
-      _p - _cr - _cw AS input_tokens, _cr AS cache_read_tokens, _cw - least(_w1h, _cw) AS cache_write_tokens,
-      least(_w1h, _cw) AS cache_write_1h_tokens, _c AS output_tokens,
+      _input AS input_tokens, _cr AS cache_read_tokens, _w - _w1h AS cache_write_tokens,
+      _w1h AS cache_write_1h_tokens, _c AS output_tokens, _conv, _cr_n, _wt_n,
       {safe_tags_sql('_meta')} AS tags, {dropped_tags_sql('_meta')} AS _dropped
     FROM v"""
-    table, skipped = collect(query, [*COLUMNS, "_error", "_dropped"], options.on_error, "openai usage")
+    table, skipped = collect(query, [*COLUMNS, "_error", "_dropped", "_conv", "_cr_n", "_wt_n"], options.on_error,
+                             "openai usage")
     billed = table.filter(~table._error.fill_null(False))
     n_err = int(table.filter(table._error.fill_null(False)).count().execute())
     notes = [f"{n_err:,} error record(s) not billed, left out"] if n_err else []
     notes += dropped_note(int(billed._dropped.sum().execute() or 0))
-    return Raw(table=billed.drop("_error", "_dropped"), skipped=skipped, notes=notes)
+    notes += usage.notes("openai usage", usage.counts(billed))
+    return Raw(table=billed.drop("_error", "_dropped", "_conv", "_cr_n", "_wt_n"), skipped=skipped, notes=notes)
+

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from inferplan.errors import InputError
 from inferplan.readers import read_workload
 
 FIX = Path(__file__).parent / "fixtures" / "readers" / "gateway_cache"
@@ -145,3 +146,32 @@ def test_litellm_skip_no_longer_zeroes_the_total(catalog):
 
     w = read_workload([FIX / "litellm_spend_cache.jsonl"], catalog, options=ReadOptions(on_error="skip"))
     assert w.skipped == {} and w.table.count().execute() == len(LITELLM)
+
+
+# OpenAI-style usage as the API reference prints a response: one object, or a JSON array of them
+
+@pytest.mark.parametrize(("name", "ids"), [("openai_response.json", {"chatcmpl-openai"}),
+                                           ("openai_responses.json", set(OPENAI))])
+def test_openai_usage_json_document(catalog, name, ids):
+    w = read_workload([FIX / name], catalog)  # detected, not forced
+    assert "format openai-usage: 1 file(s)" in w.notes
+    assert _buckets(w) == {k: OPENAI[k] for k in ids}
+
+
+def test_openai_usage_array_bad_record_names_its_place(catalog, tmp_path):
+    recs = json.loads((FIX / "openai_responses.json").read_text())
+    recs[2]["usage"]["completion_tokens"] = "many"
+    f = tmp_path / "a.json"
+    f.write_text(json.dumps(recs, indent=2))
+    with pytest.raises(InputError, match=r"a\.json: record 3: usage\.completion_tokens not an integer"):
+        read_workload([f], catalog)
+
+
+def test_openai_usage_malformed_document_names_the_problem(catalog, tmp_path):
+    text = (FIX / "openai_response.json").read_text().replace('"object": "chat.completion",',
+                                                              '"object": "chat.completion"', 1)
+    f = tmp_path / "broken.json"
+    f.write_text(text)
+    with pytest.raises(InputError, match=r"broken\.json: not JSON lines, and not one JSON document either \(line 4 "
+                                        r"column 3: Expecting ',' delimiter\)"):
+        read_workload([f], catalog, "openai-usage")

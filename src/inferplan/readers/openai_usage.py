@@ -12,10 +12,16 @@ billed and is counted apart.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import ibis
+
+from ..engine import connection
+from ..errors import InputError
 from . import _usage as usage
+from ._csv import _quote
 from ._jsonl import bad_count, collect, is_ndjson, json_absent, json_count, lines_sql
 from ._tags import dropped_note, dropped_tags_sql, safe_tags_sql
 
@@ -39,7 +45,37 @@ CREATED_OK = "(_cs BETWEEN 0 AND 253402300799)"
 
 
 def sniff(path: Path, head: bytes) -> bool:
-    return is_ndjson(head) and b'"prompt_tokens"' in head and (b'"usage"' in head)
+    """JSON lines, or one response / an array of them (as the API reference prints them)."""
+    doc = head.lstrip().startswith((b"{", b"[")) and b'"startTime"' not in head
+    return (is_ndjson(head) or doc) and b'"prompt_tokens"' in head and b'"usage"' in head
+
+
+def _document_sql(f: Path) -> str:
+    """`_file, _line, _valid, j` for a file that is one JSON document: one response, or an array of them
+    (`_line` is then the record's place in the array)."""
+    return (f"SELECT {_quote(str(f))} AS _file, _line, true AS _valid, j FROM (SELECT unnest(arr) AS j, "
+            "generate_subscripts(arr, 1) AS _line FROM (SELECT CASE WHEN json_type(d) = 'ARRAY' THEN "
+            f"json_extract(d, '$[*]') ELSE [d] END AS arr FROM (SELECT content::JSON AS d FROM read_text("
+            f"{_quote(str(f))}))))")
+
+
+def _check_document(f: Path, head: bytes) -> None:
+    """A file that is neither JSON lines nor one valid JSON document: say what is wrong, and where."""
+    if head[:2] == b"\x1f\x8b":
+        raise InputError(f"{f}: a gzipped JSON document; gunzip it, or write one response a line (JSON lines, "
+                         "which may be gzipped)")
+    con = connection()
+    if con.raw_sql(f"SELECT json_valid(content) FROM read_text({_quote(str(f))})").fetchone()[0]:
+        return
+    try:  # only on this error path: where the document breaks
+        json.loads(f.read_text(encoding="utf-8"))
+        where = "not valid JSON"
+    except UnicodeDecodeError:
+        where = "not UTF-8 text"
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno} column {exc.colno}: {exc.msg}"
+    raise InputError(f"{f}: not JSON lines, and not one JSON document either ({where}); openai-usage reads one "
+                     "response object a line, one response object, or a JSON array of them")
 
 
 def strip_provider(expr: str) -> str:
@@ -48,13 +84,40 @@ def strip_provider(expr: str) -> str:
 
 
 def read(paths: list[Path], options: ReadOptions) -> Raw:
-    from . import Raw
+    from . import Raw, head_bytes
 
     keys = [options.call_type_key] if options.call_type_key else ["call_type", "feature"]
     ct = "coalesce(" + ", ".join(f"json_extract_string(b, '$.metadata.{k}')" for k in keys) + ", NULL)"
+
+    heads = {p: head_bytes(p) for p in paths}
+    lines = [p for p in paths if is_ndjson(heads[p])]
+    docs = [p for p in paths if p not in lines]
+    for p in docs:
+        _check_document(p, heads[p])
+    parts = []
+    skipped: dict[str, int] = {}
+    for src, unit in ((lines_sql(lines) if lines else None, "line"),
+                      (" UNION ALL ".join(_document_sql(p) for p in docs) if docs else None, "record")):
+        if src is not None:
+            t, bad = collect(_query(src, ct), [*COLUMNS, "_error", "_dropped", "_conv", "_cr_n", "_wt_n"],
+                             options.on_error, "openai usage", unit=unit)
+            parts.append(t)
+            for k, v in bad.items():
+                skipped[k] = skipped.get(k, 0) + v
+    table = parts[0] if len(parts) == 1 else ibis.union(*parts)
+    billed = table.filter(~table._error.fill_null(False))
+    n_err = int(table.filter(table._error.fill_null(False)).count().execute())
+    notes = [f"{n_err:,} error record(s) not billed, left out"] if n_err else []
+    notes += dropped_note(int(billed._dropped.sum().execute() or 0))
+    notes += usage.notes("openai usage", usage.counts(billed))
+    return Raw(table=billed.drop("_error", "_dropped", "_conv", "_cr_n", "_wt_n"), skipped=skipped, notes=notes)
+
+
+def _query(src: str, ct: str) -> str:
+    """The raw columns, `_reason` and `_error` of every record `src` yields."""
     u = "json_extract(b, '$.usage')"
-    query = f"""
-    WITH l AS ({lines_sql(paths)}),
+    return f"""
+    WITH l AS ({src}),
     r AS (SELECT *, CASE WHEN json_type(j, '$.response.body') = 'OBJECT' THEN json_extract(j, '$.response.body')
                     ELSE j END AS b, coalesce(json_type(j, '$.response.body') = 'OBJECT', false) AS _batch FROM l),
     t AS (SELECT *, json_extract(b, ['$.usage.prompt_tokens', '$.usage.completion_tokens',
@@ -96,12 +159,3 @@ def read(paths: list[Path], options: ReadOptions) -> Raw:
       _w1h AS cache_write_1h_tokens, _c AS output_tokens, _conv, _cr_n, _wt_n,
       {safe_tags_sql('_meta')} AS tags, {dropped_tags_sql('_meta')} AS _dropped
     FROM v"""
-    table, skipped = collect(query, [*COLUMNS, "_error", "_dropped", "_conv", "_cr_n", "_wt_n"], options.on_error,
-                             "openai usage")
-    billed = table.filter(~table._error.fill_null(False))
-    n_err = int(table.filter(table._error.fill_null(False)).count().execute())
-    notes = [f"{n_err:,} error record(s) not billed, left out"] if n_err else []
-    notes += dropped_note(int(billed._dropped.sum().execute() or 0))
-    notes += usage.notes("openai usage", usage.counts(billed))
-    return Raw(table=billed.drop("_error", "_dropped", "_conv", "_cr_n", "_wt_n"), skipped=skipped, notes=notes)
-

@@ -81,6 +81,8 @@ def read(paths: list[Path], options: ReadOptions) -> Raw:
             unknown = [c for c in t.columns if c not in COLUMNS]
             if unknown:
                 raise InputError(f"{p}: unknown column(s) {unknown}; canonical columns are {list(COLUMNS)}")
+            if kind == "json":
+                t = _typed_json(con, p, t.columns)
         parts.append(_decode_json_columns(t))
     return Raw(table=parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False), skipped=skipped)
 
@@ -114,6 +116,18 @@ def _check_json_cells(con: ibis.BaseBackend, path: Path, name: str, header: list
                              "--on-error skip to skip bad records")
         skipped[f"canonical: {reason}"] = skipped.get(f"canonical: {reason}", 0) + int(n)
     return con.sql(f"SELECT * EXCLUDE (_line, _reason) FROM {checked} WHERE _reason IS NULL")
+
+
+def _typed_json(con: ibis.BaseBackend, path: Path, columns: list[str]) -> ibis.Table:
+    """JSON lines re-read with the canonical types (prefix and tags as JSON), not the types DuckDB guesses from
+    one file's sample: a column of nulls, whole-number latencies or tags with other keys then union across
+    files (e.g. the files `inferplan.record` rotates)."""
+    types = {c: ("JSON" if c in _JSON_CELLS else _SQL_TYPES[c]) for c in columns}
+    cols = "{" + ", ".join(f"{_quote(c)}: {_quote(v)}" for c, v in types.items()) + "}"
+    try:
+        return con.sql(f"SELECT * FROM read_json({_quote(str(path))}, columns={cols})")
+    except duckdb.Error as exc:
+        raise InputError(explain_duckdb_error(path, exc)) from None
 
 
 def _decode_json_columns(t: ibis.Table) -> ibis.Table:

@@ -1,0 +1,286 @@
+"""botocore event handlers for the four Bedrock Runtime inference calls.
+
+Per call, on the caller's thread: `before-parameter-build` notes the start (clocks, model id as called, region,
+call type, requested tier, request metadata) in botocore's per-call request context; `after-call` reads the
+usage from the parsed response (Converse), its headers (InvokeModel) or wraps the event stream so the usage is
+taken from its last event as the caller reads it (the streams are never buffered); `after-call-error` records
+a call that failed before any response. Every handler swallows its own errors (counted by the recorder):
+recording never changes what the caller gets.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from . import _usage
+from ._calltype import current
+from ._recorder import CallRecord, Recorder
+from ._usage import Usage
+
+OPS = ("InvokeModel", "InvokeModelWithResponseStream", "Converse", "ConverseStream")
+SERVICE = "bedrock-runtime"
+_KEY = "inferplan.record"
+_MAX_TAG = 256  # longer metadata values are left out: they may be text
+_perf = time.perf_counter
+_wall = time.time
+
+
+class _Call:
+    """What `before` learnt about one call (kept in botocore's request context until the response)."""
+
+    __slots__ = ("t0", "wall", "op", "model", "region", "call_type", "tier", "meta", "otel")
+
+    def __init__(self, t0: float, wall: float, op: str, model: str | None, region: str | None, call_type: str,
+                 tier: str, meta: dict[str, str], otel: Any) -> None:
+        self.t0, self.wall, self.op, self.model, self.region = t0, wall, op, model, region
+        self.call_type, self.tier, self.meta, self.otel = call_type, tier, meta, otel
+
+
+def _error_code(exc: BaseException) -> str:
+    resp = getattr(exc, "response", None)
+    if isinstance(resp, Mapping):
+        code = (resp.get("Error") or {}).get("Code")
+        if code:
+            return str(code)
+    return type(exc).__name__
+
+
+class Hook:
+    """The handlers registered on a client or session; one per `install()`."""
+
+    def __init__(self, recorder: Recorder, tags: Mapping[str, str] | None = None) -> None:
+        self.recorder = recorder
+        self.tags = {str(k): str(v) for k, v in (tags or {}).items()}
+        self.keys = recorder.metadata_keys
+        self.default = recorder.default_call_type
+
+    # -- before the request ------------------------------------------------------------------------------
+    def before(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+        try:
+            t0, wall = _perf(), _wall()
+            meta = params.get("requestMetadata")
+            if isinstance(meta, str):  # InvokeModel: the X-Amzn-Bedrock-Request-Metadata header, JSON text
+                meta = json.loads(meta) if meta else None
+            ct = None
+            tags = dict(self.tags) if self.tags else {}
+            if meta:
+                for k in self.keys:
+                    v = meta.get(k)
+                    if isinstance(v, str) and v:
+                        ct = v
+                        break
+                for k, v in meta.items():
+                    if k not in self.keys and isinstance(k, str) and isinstance(v, str) and len(v) <= _MAX_TAG:
+                        tags[k] = v
+            otel = None
+            if self.recorder.wants_context:
+                from opentelemetry import context as otel_context
+
+                otel = otel_context.get_current()
+            context[_KEY] = _Call(t0, wall, model.name, params.get("modelId"), context.get("client_region"),
+                                  ct or current() or self.default, _usage.tier(params.get("serviceTier")) or "standard",
+                                  tags, otel)
+        except Exception as exc:  # noqa: BLE001 - never break the caller
+            self.recorder.hook_error(exc)
+
+    # -- after the response --------------------------------------------------------------------------------
+    def after(self, http_response: Any, parsed: dict[str, Any], model: Any, context: dict[str, Any],
+              **_: Any) -> None:
+        call = context.pop(_KEY, None)
+        if call is None:
+            return
+        try:
+            md = parsed.get("ResponseMetadata") or {}
+            rid = md.get("RequestId")
+            if http_response.status_code >= 300:
+                code = (parsed.get("Error") or {}).get("Code") or str(http_response.status_code)
+                self.emit(call, rid, None, call.tier, error=code)
+                return
+            op = call.op
+            tier = _usage.tier(parsed.get("serviceTier")) or call.tier
+            if op == "Converse":
+                trace = parsed.get("trace") or {}
+                invoked = (trace.get("promptRouter") or {}).get("invokedModelId")
+                self.emit(call, rid, _usage.converse(parsed.get("usage")), tier, invoked=invoked)
+            elif op == "InvokeModel":
+                usage, writes = _usage.from_headers(md.get("HTTPHeaders") or {})
+                body = parsed.get("body")
+                if usage is not None and writes and body is not None:
+                    # the 1-hour part of the writes is only in the body: watch it as the caller reads it
+                    parsed["body"] = _body_tap(body, self, call, rid, usage, tier)
+                else:
+                    self.emit(call, rid, usage, tier)
+            elif op == "ConverseStream" and parsed.get("stream") is not None:
+                parsed["stream"] = ConverseStreamTap(parsed["stream"], self, call, rid, tier)
+            elif op == "InvokeModelWithResponseStream" and parsed.get("body") is not None:
+                parsed["body"] = InvokeStreamTap(parsed["body"], self, call, rid, tier)
+        except Exception as exc:  # noqa: BLE001
+            self.recorder.hook_error(exc)
+
+    def after_error(self, exception: BaseException, context: dict[str, Any], **_: Any) -> None:
+        call = context.pop(_KEY, None)
+        if call is None:
+            return
+        try:
+            self.emit(call, None, None, call.tier, error=_error_code(exception))
+        except Exception as exc:  # noqa: BLE001
+            self.recorder.hook_error(exc)
+
+    def emit(self, call: _Call, rid: str | None, usage: Usage | None, tier: str, *, error: str | None = None,
+             ttft: float | None = None, invoked: str | None = None) -> None:
+        if usage is None and error is None:
+            error = "UsageMissing"  # a success whose usage we could not see: $0 here, so say so
+        u = usage or Usage()
+        rec = CallRecord(
+            ts=call.wall, operation=call.op, model=call.model, region=call.region, call_type=call.call_type,
+            tier=tier, request_id=rid, input_tokens=u.input, cache_read_tokens=u.cache_read,
+            cache_write_tokens=u.cache_write_5m, cache_write_1h_tokens=u.cache_write_1h, output_tokens=u.output,
+            latency_ms=(_perf() - call.t0) * 1000.0,
+            ttft_ms=None if ttft is None else (ttft - call.t0) * 1000.0, error_code=error,
+            invoked_model=invoked if invoked and invoked != call.model else None, metadata=call.meta,
+            otel_context=call.otel)
+        self.recorder.record(rec)
+
+
+# -- InvokeModel body with cache writes: the 1-hour split is read as the caller reads the body -------------------
+def _body_tap(body: Any, hook: Hook, call: _Call, rid: str | None, usage: Usage, tier: str) -> Any:
+    from botocore.response import StreamingBody
+
+    class BodyTap(StreamingBody):  # a StreamingBody still, for callers that check
+        def __init__(self) -> None:
+            super().__init__(body._raw_stream, body._content_length)
+            self._seen = bytearray()
+            self._done = False
+            self._len = int(body._content_length) if body._content_length is not None else None
+
+        def read(self, amt: int | None = None) -> bytes:
+            data = super().read(amt)
+            if not self._done:
+                self._seen += data
+                if amt is None or not data or (self._len is not None and self._amount_read >= self._len):
+                    self._finish(_usage.one_hour_in(bytes(self._seen)))
+            return data
+
+        def close(self) -> None:
+            try:
+                super().close()
+            finally:
+                self._finish(None)
+
+        def _finish(self, w1h: int | None) -> None:
+            if self._done:
+                return
+            self._done = True
+            self._seen = bytearray()
+            try:  # not read through: the writes stay counted 5-minute
+                hook.emit(call, rid, usage if w1h is None else _usage.with_1h(usage, w1h), tier)
+            except Exception as exc:  # noqa: BLE001
+                hook.recorder.hook_error(exc)
+
+        def __del__(self) -> None:
+            self._finish(None)
+
+    return BodyTap()
+
+
+# -- streams: wrap the event stream, take the usage from its last event ---------------------------------------
+class _StreamTap:
+    """Iterates the botocore EventStream for the caller, watching events go by; everything else is delegated."""
+
+    def __init__(self, inner: Any, hook: Hook, call: _Call, rid: str | None, tier: str) -> None:
+        self._inner = inner
+        self._hook = hook
+        self._call = call
+        self._rid = rid
+        self._tier = tier
+        self._first: float | None = None
+        self._done = False
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        ended = False
+        try:
+            for event in self._inner:
+                if not self._done:
+                    try:
+                        self._see(event)
+                    except Exception as exc:  # noqa: BLE001
+                        self._done = True
+                        self._hook.recorder.hook_error(exc)
+                yield event
+            ended = True
+        except GeneratorExit:
+            raise
+        except Exception as exc:
+            self._finish(None, error=_error_code(exc))  # an exception event (throttling, model error)
+            raise
+        finally:
+            self._finish(None, error="UsageMissing" if ended else "IncompleteStream")
+
+    def _see(self, event: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def _finish(self, usage: Usage | None, *, error: str | None = None, tier: str | None = None,
+                invoked: str | None = None) -> None:
+        if self._done:
+            return
+        self._done = True
+        try:
+            self._hook.emit(self._call, self._rid, usage, tier or self._tier, error=error, ttft=self._first,
+                            invoked=invoked)
+        except Exception as exc:  # noqa: BLE001
+            self._hook.recorder.hook_error(exc)
+
+    def close(self) -> None:
+        try:
+            self._inner.close()
+        finally:
+            self._finish(None, error="IncompleteStream")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def __del__(self) -> None:
+        try:
+            self._finish(None, error="IncompleteStream")
+        except Exception:  # noqa: BLE001
+            pass
+
+
+class ConverseStreamTap(_StreamTap):
+    """ConverseStream: first `contentBlockDelta` = first token; usage in the `metadata` event."""
+
+    def _see(self, event: dict[str, Any]) -> None:
+        if self._first is None and "contentBlockDelta" in event:
+            self._first = _perf()
+        elif "metadata" in event:
+            m = event["metadata"]
+            trace = m.get("trace") or {}
+            self._finish(_usage.converse(m.get("usage")), tier=_usage.tier(m.get("serviceTier")),
+                         invoked=(trace.get("promptRouter") or {}).get("invokedModelId"))
+
+
+class InvokeStreamTap(_StreamTap):
+    """InvokeModelWithResponseStream: first chunk that is not a start marker = first token; usage in the
+    chunk carrying `amazon-bedrock-invocationMetrics`; the 1-hour writes in the first (`message_start`) chunk."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self._w1h: int | None = None
+
+    def _see(self, event: dict[str, Any]) -> None:
+        chunk = event.get("chunk")
+        if chunk is None:
+            return
+        data = chunk.get("bytes") or b""
+        if self._w1h is None:
+            self._w1h = _usage.one_hour_in(data)
+        if self._first is None:
+            head = data[:48]
+            if b'_start"' not in head and b'Start"' not in head:
+                self._first = _perf()
+        if b"amazon-bedrock-invocationMetrics" in data:
+            m = json.loads(data)["amazon-bedrock-invocationMetrics"]
+            self._finish(_usage.with_1h(_usage.invocation_metrics(m), self._w1h or 0))

@@ -1,0 +1,383 @@
+"""inferplan.record: real boto3 against a loopback Bedrock Runtime stand-in; the recorded files read back by
+`inferplan analyze` (the installed console script) give the exact dollars and call types of the calls made."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.eventstream import ChecksumMismatch, EventStreamBuffer
+
+import inferplan.record as rec
+from inferplan.errors import ConfigError
+from inferplan.record.sinks import CanonicalSink, parquet_schema
+
+from .bedrock_standin import COMPLETION, StandIn, event, frame
+
+ROOT = Path(__file__).resolve().parents[1]
+INFERPLAN = ROOT / ".venv" / "bin" / "inferplan"
+HAIKU = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+NOVA = "amazon.nova-pro-v1:0"
+AV = "bedrock-2023-05-31"
+
+
+@pytest.fixture(scope="module")
+def standin():
+    with StandIn() as s:
+        yield s
+
+
+def client(standin, retries: int = 1):
+    return boto3.client("bedrock-runtime", region_name="us-east-1", endpoint_url=standin.endpoint,
+                        aws_access_key_id="test", aws_secret_access_key="test",
+                        config=Config(retries={"max_attempts": retries, "mode": "standard"}))
+
+
+def msgs(text: str) -> list[dict]:
+    return [{"role": "user", "content": [{"text": text}]}]
+
+
+def anthropic_body(text: str) -> str:
+    return json.dumps({"anthropic_version": AV, "max_tokens": 64, "messages": [{"role": "user", "content": text}]})
+
+
+def analyze(path: Path, *extra: str) -> dict:
+    """`inferplan analyze PATH --json` through the installed console script."""
+    out = subprocess.run([str(INFERPLAN), "analyze", str(path), "--json", *extra], capture_output=True, text=True,
+                         check=True)
+    return json.loads(out.stdout)
+
+
+def analyze_here(path: Path, catalog, tags: tuple[str, ...] = ()) -> dict:
+    """The same job in this process (the console script costs seconds of imports per run)."""
+    from inferplan.analysis import analyze as run
+
+    return run([path], catalog, tags=tags)
+
+
+def rows(folder: Path) -> list[dict]:
+    return [json.loads(line) for f in sorted(folder.glob("*.jsonl")) for line in f.read_text().splitlines()]
+
+
+# -- the stand-in speaks real event-stream framing -------------------------------------------------------------
+def test_frames_parse_with_botocores_own_decoder_and_checksums_are_real():
+    data = event("metadata", {"usage": {"inputTokens": 3, "outputTokens": 2, "totalTokens": 5}})
+    buf = EventStreamBuffer()
+    buf.add_data(data)
+    msg = next(iter(buf))
+    assert msg.headers == {":event-type": "metadata", ":content-type": "application/json", ":message-type": "event"}
+    assert json.loads(msg.payload)["usage"]["inputTokens"] == 3
+    bad = bytearray(frame({":message-type": "event", ":event-type": "chunk"}, b'{"bytes":""}'))
+    bad[-6] ^= 0xFF  # one payload byte flipped: the message CRC no longer matches
+    buf = EventStreamBuffer()
+    buf.add_data(bytes(bad))
+    with pytest.raises(ChecksumMismatch):
+        next(iter(buf))
+
+
+# -- end to end: four operations, three ways to name a call type, exact dollars ------------------------------
+def _make_calls(c) -> None:
+    @rec.call_type("nightly-summary")
+    def summarise() -> None:
+        r = c.invoke_model_with_response_stream(modelId=HAIKU, body=anthropic_body("in=900 out=120 read=4000 w1h=2000"))
+        assert sum(1 for _ in r["body"]) == 8
+
+    with rec.call_type("rag-answer"):
+        r = c.converse(modelId=HAIKU, messages=msgs("in=1200 out=80 read=5000 w5m=300 w1h=700"))
+        assert r["output"]["message"]["content"][0]["text"] == COMPLETION
+        r = c.invoke_model(modelId=HAIKU, body=anthropic_body("in=400 out=60 read=100 w5m=50 w1h=25"))
+        assert json.loads(r["body"].read())["usage"]["cache_creation"]["ephemeral_1h_input_tokens"] == 25
+        # the request's own metadata wins over the block; other metadata keys become tags
+        r = c.converse_stream(modelId=NOVA, messages=msgs("in=2000 out=300 read=1000"),
+                              requestMetadata={"call_type": "ticket-triage", "team": "support"},
+                              serviceTier={"type": "flex"})
+        assert [list(e)[0] for e in r["stream"]][-1] == "metadata"
+        summarise()
+        r = c.invoke_model(modelId=NOVA, body=json.dumps({"messages": msgs("in=333 out=44")}))
+        assert json.loads(r["body"].read())["usage"]["inputTokens"] == 333
+    r = c.converse(modelId=NOVA, messages=msgs("in=10 out=5"))  # outside any block
+    with pytest.raises(c.exceptions.ThrottlingException), rec.call_type("rag-answer"):
+        c.converse(modelId=HAIKU, messages=msgs("error=ThrottlingException"))
+
+
+def _expected(catalog) -> dict[str, float]:
+    """Tokens of each call times the catalog's rates, added up by hand per call type."""
+    h = catalog.price("anthropic.claude-haiku-4-5-20251001-v1:0", "us", "us-east-1", "standard")
+    n = catalog.price(NOVA, "in-region", "us-east-1", "standard")
+    nf = catalog.price(NOVA, "in-region", "us-east-1", "flex")
+
+    def usd(p, i=0, o=0, r=0, w5=0, w1=0):
+        return (i * p.input_usd_per_mtok + o * p.output_usd_per_mtok + r * p.cache_read_usd_per_mtok
+                + w5 * p.cache_write_5m_usd_per_mtok + w1 * (p.cache_write_1h_usd_per_mtok or 0)) / 1e6
+
+    return {
+        "rag-answer": usd(h, 1200, 80, 5000, 300, 700) + usd(h, 400, 60, 100, 50, 25) + usd(n, 333, 44),
+        "ticket-triage": usd(nf, 2000, 300, 1000),
+        "nightly-summary": usd(h, 900, 120, 4000, 0, 2000),
+        "untagged": usd(n, 10, 5),
+    }
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_recorded_files_give_exact_dollars_and_call_types(standin, tmp_path, catalog, fmt):
+    c = client(standin)
+    recorder = rec.install(c, sink=tmp_path, format=fmt, tags={"service": "api"})
+    _make_calls(c)
+    assert rec.flush()
+    assert recorder.stats()["recorded"] == 7 and recorder.stats()["dropped"] == 0
+    assert recorder.stats()["hook_errors"] == 0
+    files = list(tmp_path.iterdir())
+    assert files and all(f.suffix == f".{fmt}" for f in files)
+    out = analyze(tmp_path, "--by-tag", "error_code") if fmt == "jsonl" else analyze_here(tmp_path, catalog,
+                                                                                          ("error_code",))
+    want = _expected(catalog)
+    assert out["requests"] == 7
+    # the JSON rounds dollars to 6 decimals: equal to within half of its last digit
+    assert out["by_call_type"] == pytest.approx(want, rel=0, abs=5.01e-7)
+    assert out["total_usd"] == pytest.approx(sum(want.values()), rel=0, abs=5.01e-7)
+    assert set(out["by_call_type"]) == set(want)
+    assert out["tokens"]["cache_write_1h"] == 700 + 25 + 2000
+    assert out["tokens"]["cache_write_5m"] == 300 + 50
+    errors = {r["key"]: r for r in out["breakdowns"]["tag:error_code"]}
+    assert errors["ThrottlingException"]["requests"] == 1 and errors["ThrottlingException"]["total_usd"] == 0
+    for f in files:  # no prompt or completion text anywhere
+        blob = f.read_bytes()
+        assert COMPLETION.encode() not in blob and b"in=1200" not in blob
+    rec.uninstall(c)
+    recorder.close()
+
+
+def test_record_fields(standin, tmp_path):
+    c = client(standin)
+    recorder = rec.install(c, sink=tmp_path)
+    _make_calls(c)
+    recorder.flush()
+    got = rows(tmp_path)
+    by_op = {}
+    for r in got:
+        by_op.setdefault(r["tags"]["operation"], []).append(r)
+    cs = by_op["ConverseStream"][0]
+    assert cs["call_type"] == "ticket-triage" and cs["tier"] == "flex" and cs["tags"]["team"] == "support"
+    assert "call_type" not in cs["tags"]
+    assert 0 < float(cs["tags"]["ttft_ms"]) <= cs["latency_ms"]
+    ims = by_op["InvokeModelWithResponseStream"][0]
+    assert (ims["cache_write_tokens"], ims["cache_write_1h_tokens"], ims["cache_read_tokens"]) == (0, 2000, 4000)
+    assert "ttft_ms" in ims["tags"]
+    assert {r["model"] for r in got} == {HAIKU, NOVA}
+    assert all(r["region"] == "us-east-1" and r["request_id"] for r in got)
+    failed = [r for r in got if "error_code" in r["tags"]]
+    assert len(failed) == 1 and failed[0]["input_tokens"] == 0 and failed[0]["call_type"] == "rag-answer"
+    assert all("ttft_ms" not in r["tags"] for r in by_op["Converse"] + by_op["InvokeModel"])
+    recorder.close()
+
+
+# -- streams: not buffered, errors, abandoned -------------------------------------------------------------------
+def test_stream_is_handed_through_event_by_event(standin, tmp_path):
+    c = client(standin)
+    seen: list = []
+    recorder = rec.install(c, sink=seen.extend)
+    r = c.converse_stream(modelId=NOVA, messages=msgs("in=5 out=5 deltas=4"))
+    it = iter(r["stream"])
+    assert list(next(it)) == ["messageStart"]
+    recorder.flush()
+    assert seen == []  # nothing recorded before the metadata event arrives
+    rest = [list(e)[0] for e in it]
+    assert rest == ["contentBlockDelta"] * 4 + ["contentBlockStop", "messageStop", "metadata"]
+    recorder.flush()
+    assert len(seen) == 1 and seen[0].output_tokens == 5 and seen[0].error_code is None
+    recorder.close()
+
+
+def test_stream_errors_and_abandoned_streams(standin):
+    c = client(standin)
+    seen: list = []
+    recorder = rec.install(c, sink=seen.extend)
+    r = c.converse_stream(modelId=NOVA, messages=msgs("stream_error=modelStreamErrorException"))
+    with pytest.raises(Exception, match="modelStreamErrorException"):
+        for _ in r["stream"]:
+            pass
+    r = c.invoke_model_with_response_stream(modelId=HAIKU, body=anthropic_body("in=5 out=5 deltas=5"))
+    for i, _ in enumerate(r["body"]):
+        if i == 2:
+            break
+    del r
+    recorder.flush()
+    assert sorted(s.error_code for s in seen) == ["IncompleteStream", "modelStreamErrorException"]
+    assert all(s.output_tokens == 0 for s in seen)
+    recorder.close()
+
+
+# -- production safety ------------------------------------------------------------------------------------------
+class Boom:
+    name = "boom"
+
+    def write(self, records):
+        raise OSError("disk full")
+
+    def flush(self):
+        pass
+
+    def close(self):
+        pass
+
+
+def test_failing_sink_never_breaks_the_call_and_warns_once(standin, tmp_path, caplog):
+    c = client(standin)
+    recorder = rec.install(c, sink=[Boom(), tmp_path])
+    with caplog.at_level(logging.WARNING, logger="inferplan.record"):
+        for _ in range(3):
+            assert c.converse(modelId=NOVA, messages=msgs("in=1 out=1"))["usage"]["inputTokens"] == 1
+            recorder.flush()
+    assert recorder.stats()["sink_errors"] == {"boom": 3}
+    assert len([r for r in caplog.records if "boom" in r.getMessage()]) == 1
+    assert len(rows(tmp_path)) == 3  # the other sink still got every record
+    recorder.close()
+
+
+def test_full_queue_drops_and_counts_without_blocking(standin):
+    gate = threading.Event()
+    got: list = []
+
+    def slow(records):
+        gate.wait(10)
+        got.extend(records)
+
+    c = client(standin)
+    recorder = rec.install(c, sink=slow, queue_size=2, batch_size=1)
+    for _ in range(8):
+        c.converse(modelId=NOVA, messages=msgs("in=1 out=1"))
+    s = recorder.stats()
+    assert s["dropped"] >= 5 and s["recorded"] + s["dropped"] == 8
+    gate.set()
+    recorder.flush()
+    assert len(got) == s["recorded"]
+    recorder.close()
+
+
+def test_threads_keep_their_own_call_types(standin):
+    c = client(standin)
+    seen: list = []
+    recorder = rec.install(c, sink=seen.extend)
+
+    def work(i: int) -> None:
+        with rec.call_type(f"type-{i % 3}"):
+            for _ in range(5):
+                c.converse(modelId=NOVA, messages=msgs("in=2 out=1"))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    recorder.flush()
+    counts: dict[str, int] = {}
+    for s in seen:
+        counts[s.call_type] = counts.get(s.call_type, 0) + 1
+    assert counts == {"type-0": 10, "type-1": 10, "type-2": 10}
+    recorder.close()
+
+
+def test_async_decorator_and_nesting():
+    @rec.call_type("outer")
+    async def outer():
+        assert rec.current() == "outer"
+        with rec.call_type("inner"):
+            assert rec.current() == "inner"
+        return rec.current()
+
+    assert asyncio.run(outer()) == "outer"
+    assert rec.current() is None
+
+
+# -- files: rotation, Parquet visibility, flush at exit -----------------------------------------------------------
+def test_rotation_by_size_and_time(standin, tmp_path, catalog):
+    c = client(standin)
+    sink = CanonicalSink(tmp_path / "size", max_bytes=600)
+    recorder = rec.install(c, sink=sink, batch_size=1)
+    for _ in range(6):
+        c.converse(modelId=NOVA, messages=msgs("in=3 out=2"))
+        recorder.flush()
+    assert len(list((tmp_path / "size").iterdir())) >= 3
+    assert analyze_here(tmp_path / "size", catalog)["requests"] == 6
+    recorder.close()
+    timed = CanonicalSink(tmp_path / "time", format="parquet", max_age_s=0.05)
+    recorder = rec.install(c, sink=timed, interval_s=0.02)
+    c.converse(modelId=NOVA, messages=msgs("in=3 out=2"))
+    deadline = threading.Event()
+    for _ in range(100):  # the idle worker rotates (finishes) the Parquet file without a flush
+        if list((tmp_path / "time").glob("*.parquet")):
+            break
+        deadline.wait(0.02)
+    assert [f.name for f in (tmp_path / "time").iterdir() if not f.name.startswith(".")]
+    recorder.close()
+
+
+def test_parquet_is_hidden_until_finished_and_schema_is_canonical(standin, tmp_path):
+    from inferplan.workload import SCHEMA
+
+    for f in parquet_schema():
+        assert SCHEMA.field(f.name).type == f.type
+    c = client(standin)
+    recorder = rec.install(c, sink=tmp_path, format="parquet")
+    c.converse(modelId=NOVA, messages=msgs("in=3 out=2"))
+    assert not list(tmp_path.glob("*.parquet"))  # still being written: only the hidden .part file
+    recorder.flush()
+    assert len(list(tmp_path.glob("*.parquet"))) == 1 and not list(tmp_path.glob(".*"))
+    recorder.close()
+
+
+def test_flush_at_exit(standin, tmp_path, catalog):
+    script = f"""
+import boto3, sys
+sys.path.insert(0, {str(ROOT)!r})
+import inferplan.record as rec
+c = boto3.client("bedrock-runtime", region_name="eu-west-1", endpoint_url={standin.endpoint!r},
+                 aws_access_key_id="t", aws_secret_access_key="t")
+rec.install(c, sink={str(tmp_path)!r}, format="parquet")
+with rec.call_type("exit-test"):
+    c.converse(modelId={NOVA!r}, messages=[{{"role": "user", "content": [{{"text": "in=7 out=3"}}]}}])
+"""
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+    out = analyze_here(tmp_path, catalog)
+    assert out["requests"] == 1 and list(out["by_call_type"]) == ["exit-test"]
+
+
+# -- installing --------------------------------------------------------------------------------------------------
+def test_install_on_a_session_and_bad_targets(standin, tmp_path):
+    session = boto3.Session(aws_access_key_id="t", aws_secret_access_key="t", region_name="us-west-2")
+    seen: list = []
+    recorder = rec.install(session, sink=seen.extend)
+    c = session.client("bedrock-runtime", endpoint_url=standin.endpoint)
+    c.converse(modelId=NOVA, messages=msgs("in=3 out=2"))
+    recorder.flush()
+    assert len(seen) == 1 and seen[0].region == "us-west-2"
+    rec.uninstall(session)
+    session.client("bedrock-runtime", endpoint_url=standin.endpoint).converse(modelId=NOVA, messages=msgs("in=1"))
+    recorder.flush()
+    assert len(seen) == 1
+    with pytest.raises(ConfigError, match="bedrock-runtime"):
+        rec.install(boto3.client("s3", region_name="us-east-1"), sink=tmp_path)
+    with pytest.raises(ConfigError, match="sink"):
+        rec.install(client(standin), sink=None)
+    recorder.close()
+
+
+def test_installing_twice_replaces_the_hook(standin):
+    c = client(standin)
+    first: list = []
+    second: list = []
+    r1 = rec.install(c, sink=first.extend)
+    r2 = rec.install(c, sink=second.extend)
+    c.converse(modelId=NOVA, messages=msgs("in=1 out=1"))
+    rec.flush()
+    assert (len(first), len(second)) == (0, 1)
+    r1.close()
+    r2.close()

@@ -381,3 +381,60 @@ def test_installing_twice_replaces_the_hook(standin):
     assert (len(first), len(second)) == (0, 1)
     r1.close()
     r2.close()
+
+
+# -- OpenTelemetry ------------------------------------------------------------------------------------------------
+def test_otel_spans_and_token_metric_follow_the_genai_conventions(standin):
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.trace import SpanKind, StatusCode
+
+    from inferplan.record.otel import OtelSink
+
+    spans, reader = InMemorySpanExporter(), InMemoryMetricReader()
+    tp = TracerProvider()
+    tp.add_span_processor(SimpleSpanProcessor(spans))
+    mp = MeterProvider(metric_readers=[reader])
+    c = client(standin)
+    recorder = rec.install(c, sink=OtelSink(tracer_provider=tp, meter_provider=mp))
+    with tp.get_tracer("app").start_as_current_span("handle-request") as parent, rec.call_type("rag-answer"):
+        c.converse(modelId=HAIKU, messages=msgs("in=100 out=20 read=300 w5m=40 w1h=60"))
+        r = c.converse_stream(modelId=NOVA, messages=msgs("in=7 out=3"))
+        list(r["stream"])
+        with pytest.raises(c.exceptions.ThrottlingException):
+            c.converse(modelId=NOVA, messages=msgs("error=ThrottlingException"))
+    recorder.flush()
+    got = {s.attributes["aws.bedrock.operation"] + ("!" if s.attributes.get("error.type") else ""): s
+           for s in spans.get_finished_spans() if s.name != "handle-request"}
+    conv = got["Converse"]
+    assert conv.name == f"chat {HAIKU}" and conv.kind == SpanKind.CLIENT
+    assert conv.parent.span_id == parent.get_span_context().span_id
+    a = conv.attributes
+    assert a["gen_ai.provider.name"] == "aws.bedrock" and a["gen_ai.operation.name"] == "chat"
+    assert a["gen_ai.request.model"] == HAIKU and a["inferplan.call_type"] == "rag-answer"
+    assert a["gen_ai.usage.input_tokens"] == 100 + 300 + 40 + 60  # all input, cached included
+    assert (a["gen_ai.usage.cache_read.input_tokens"], a["gen_ai.usage.cache_creation.input_tokens"]) == (300, 100)
+    assert a["gen_ai.usage.output_tokens"] == 20 and a["cloud.region"] == "us-east-1" and a["aws.request_id"]
+    assert conv.end_time > conv.start_time
+    err = got["Converse!"]
+    assert err.status.status_code == StatusCode.ERROR and err.attributes["error.type"] == "ThrottlingException"
+    assert "gen_ai.usage.input_tokens" not in err.attributes
+    points = {}
+    for rm in reader.get_metrics_data().resource_metrics:
+        for sm in rm.scope_metrics:
+            for m in sm.metrics:
+                for p in m.data.data_points:
+                    points[(m.name, m.unit, p.attributes.get("gen_ai.token.type"),
+                            p.attributes["gen_ai.request.model"], p.attributes.get("error.type"))] = p
+    assert points[("gen_ai.client.token.usage", "{token}", "input", HAIKU, None)].sum == 500
+    assert points[("gen_ai.client.token.usage", "{token}", "output", NOVA, None)].sum == 3
+    assert points[("gen_ai.client.operation.duration", "s", None, NOVA, None)].count == 1
+    assert points[("gen_ai.client.operation.duration", "s", None, NOVA, "ThrottlingException")].count == 1
+    assert points[("gen_ai.client.operation.time_to_first_chunk", "s", None, NOVA, None)].count == 1
+    assert not [k for k in points if k[0] == "gen_ai.client.token.usage" and k[4]]  # no usage for a failure
+    for s in spans.get_finished_spans():
+        assert COMPLETION not in json.dumps(dict(s.attributes or {}))
+    recorder.close()

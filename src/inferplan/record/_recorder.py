@@ -11,9 +11,8 @@ from __future__ import annotations
 import atexit
 import logging
 import os
-import queue
 import threading
-import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
@@ -106,7 +105,11 @@ class Recorder:
         self.metadata_keys = metadata_keys
         self.wants_context = any(getattr(s, "wants_context", False) for s in self.sinks)
         self._lock = threading.Lock()
-        self._q: queue.Queue[CallRecord | _Marker] = queue.Queue(queue_size)
+        # a deque, not a queue.Queue: appending wakes no thread; the worker wakes every `interval_s`, or when a
+        # batch is full, or on flush/close
+        self._buf: deque[CallRecord] = deque()
+        self._wake = threading.Event()
+        self._markers: list[_Marker] = []
         self._worker: threading.Thread | None = None
         self._pid = -1
         self._closed = False
@@ -120,18 +123,18 @@ class Recorder:
         """Queue one record; drop and count it when the queue is full or the recorder is closed."""
         if self._pid != os.getpid():  # first use, or a forked child: (re)start the worker here
             self._start()
-        try:
-            if self._closed:
-                raise queue.Full
-            self._q.put_nowait(rec)
-        except queue.Full:
+        buf = self._buf
+        if self._closed or len(buf) >= self.queue_size:
             with self._lock:
                 self.counts["dropped"] += 1
-            self._warn_once("queue", f"inferplan.record: queue full ({self.queue_size}); dropping records "
-                            "(counted in stats()['dropped'])")
+            self._warn_once("queue", f"inferplan.record: queue full ({self.queue_size}) or recorder closed; "
+                            "dropping records (counted in stats()['dropped'])")
             return
+        buf.append(rec)
         with self._lock:
             self.counts["recorded"] += 1
+        if len(buf) >= self.batch_size:
+            self._wake.set()
 
     def hook_error(self, exc: BaseException) -> None:
         """A bug or an unexpected response shape in the hook: counted and warned once, never raised."""
@@ -155,59 +158,58 @@ class Recorder:
             ok = self._send(_Marker(stop=True), timeout)
             self._worker.join(timeout)
         else:
+            self._write_all()
             self._close_sinks()
         self._closed = True
         return ok
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
-            return {**self.counts, "queued": self._q.qsize(), "sink_errors": dict(self.sink_errors)}
+            return {**self.counts, "queued": len(self._buf), "sink_errors": dict(self.sink_errors)}
 
     # -- worker side ---------------------------------------------------------------------------------------
     def _start(self) -> None:
         with self._lock:
             if self._pid == os.getpid():
                 return
-            if self._pid != -1:  # forked: the parent's queue and thread are not ours
-                self._q = queue.Queue(self.queue_size)
+            if self._pid != -1:  # forked: the parent's records and thread are not ours
+                self._buf = deque()
+                self._markers = []
+                self._wake = threading.Event()
             self._pid = os.getpid()
             self._worker = threading.Thread(target=self._run, name="inferplan-record", daemon=True)
             self._worker.start()
 
     def _send(self, marker: _Marker, timeout: float) -> bool:
-        try:
-            self._q.put(marker, timeout=timeout)
-        except queue.Full:
-            return False
+        with self._lock:
+            self._markers.append(marker)
+        self._wake.set()
         return marker.done.wait(timeout)
 
     def _run(self) -> None:
-        pending: list[CallRecord] = []
-        first = 0.0
         while True:
-            try:
-                item = self._q.get(timeout=self.interval_s)
-            except queue.Empty:
-                self._write(pending)
-                pending = []
-                self._tick()
-                continue
-            if isinstance(item, _Marker):
-                self._write(pending)
-                pending = []
-                if item.stop:
+            self._wake.wait(self.interval_s)
+            self._wake.clear()
+            with self._lock:
+                markers, self._markers = self._markers, []
+            self._write_all()  # after taking the markers: whatever was queued before a flush() is in this
+            for m in markers:
+                if m.stop:
                     self._close_sinks()
-                    item.done.set()
+                    for other in markers:
+                        other.done.set()
                     return
                 self._each("flush")
-                item.done.set()
-                continue
-            if not pending:
-                first = time.monotonic()
-            pending.append(item)
-            if len(pending) >= self.batch_size or time.monotonic() - first >= self.interval_s:
-                self._write(pending)
-                pending = []
+                m.done.set()
+            self._tick()
+
+    def _write_all(self) -> None:
+        buf = self._buf
+        while buf:
+            batch = []
+            while buf and len(batch) < self.batch_size:
+                batch.append(buf.popleft())
+            self._write(batch)
 
     def _write(self, batch: list[CallRecord]) -> None:
         if not batch:

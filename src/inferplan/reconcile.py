@@ -2,7 +2,9 @@
 
 Both sides are brought to one long table keyed by (day, model, scope, region, tier, token kind); a full outer
 join gives the difference in tokens and dollars on each key, so a missing day of cache writes in the logs
-shows up as that day, that model, that token kind, and by how much.
+shows up as that day, that model, that token kind, and by how much. CUR lines with cost that are not text-token
+usage (images, guardrails, provisioned hours, models the catalog lacks under `--on-error skip`) are kept in
+`unreconciled`, each with its dollars, so the bill total is never quietly smaller than the invoice.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class Reconciliation:
     table: pa.Table
     tolerance_usd: float
     notes: list[str] = field(default_factory=list)
+    unreconciled: list[dict] = field(default_factory=list)
 
     @property
     def differences(self) -> pa.Table:
@@ -50,7 +53,9 @@ class Reconciliation:
             r["day"] = r["day"].isoformat()
         return {"logs_usd": round(logs, 6), "bill_usd": round(bill, 6), "difference_usd": round(bill - logs, 6),
                 "keys": t.num_rows, "keys_differing": diffs.num_rows, "tolerance_usd": self.tolerance_usd,
-                "differences": rows, "notes": list(self.notes)}
+                "differences": rows, "notes": list(self.notes),
+                "unreconciled_usd": sum(u["cost_usd"] for u in self.unreconciled),
+                "unreconciled": sorted(self.unreconciled, key=lambda u: (-abs(u["cost_usd"]), u["usage_type"]))}
 
 
 def logs_by_day(workload: Workload | ibis.Table, catalog: Catalog) -> pa.Table:
@@ -79,4 +84,5 @@ def reconcile(workload: Workload | ibis.Table, cur: Cur, catalog: Catalog, *,
                    logs_usd=j.logs_usd.fill_null(0.0), bill_usd=j.bill_usd.fill_null(0.0))
     out = out.mutate(diff_tokens=out.bill_tokens - out.logs_tokens, diff_usd=out.bill_usd - out.logs_usd)
     table = out.order_by(list(KEY)).to_pyarrow()
-    return Reconciliation(table=table, tolerance_usd=tolerance_usd, notes=list(cur.notes))
+    return Reconciliation(table=table, tolerance_usd=tolerance_usd, notes=list(cur.notes),
+                          unreconciled=list(cur.unreconciled))

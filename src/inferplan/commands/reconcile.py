@@ -44,6 +44,9 @@ def reconcile(
         return
     out.print(f"logs repriced: ${summary['logs_usd']:,.2f}   bill: ${summary['bill_usd']:,.2f}   "
               f"difference (bill - logs): ${summary['difference_usd']:,.2f}")
+    if summary["unreconciled"]:
+        out.print(f"bill lines not reconciled (listed in the notes): ${summary['unreconciled_usd']:,.2f} in "
+                  f"{len(summary['unreconciled'])} usage type(s)")
     out.print(f"{summary['keys_differing']} of {summary['keys']} day/model/scope/region/tier/token-kind keys differ "
               f"by more than ${tolerance}")
     if summary["differences"]:

@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from ..catalog import Catalog
 from ..engine import connection
-from ..errors import InputError
+from ..errors import InputError, UnknownModelError
 from ._csv import _quote, explain_duckdb_error
 
 if TYPE_CHECKING:
@@ -47,13 +47,15 @@ KIND_SUFFIX = {"input": "input-tokens", "output": "output-tokens", "cache_read":
                "cache_write_5m": "cache-write-input-token-count",
                "cache_write_1h": "cache-write-1h-input-token-count"}
 GEOS = ("global", "us-gov", "us", "eu", "apac", "jp", "au", "ca")
-_FIRST_PARTY = re.compile(
-    r"^(?P<code>[A-Z0-9]+)-(?P<name>.+?)-(?P<kind>input-tokens|output-tokens|cache-read-input-token-count|"
-    r"cache-write-(?:1h-)?input-token-count|cache-write-input-token-count-1h)"
-    r"(?:-(?P<tier>batch|flex|priority))?(?:-cross-region(?:-(?P<geo>[a-z-]+))?)?$", re.IGNORECASE)
-_MARKETPLACE = re.compile(
-    r"^(?P<code>[A-Z0-9]+)-MP:(?:[A-Z0-9]+_)?(?P<what>[A-Za-z0-9]+?)(?:_(?P<geo>Global|Regional|CrossRegion))?"
-    r"-Units$")
+# Words of a usage type after its model segment, by meaning (docs/readers.md, CUR section, says where each
+# family was seen). Anything else makes the line "not understood": it is listed with its dollars, never guessed.
+_TIER_WORDS = {"batch": "batch", "flex": "flex", "priority": "priority", "standard": "standard"}
+_NOISE = {"tokens", "token", "count", "units", "text"}
+_MODALITIES = {"speech", "audio", "image", "images", "video"}
+_NOT_TOKENS = {"reserved", "provisioned", "storage", "customization", "training", "tpm", "minute", "custom",
+               "search", "created", "request", "second", "seconds"}
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_WORD_DIGITS = re.compile(r"^(read|write)(\d+[mh])$")
 
 
 def usage_type_sql(code: str, billing: str, kind: str, tier: str, scope: str) -> str:
@@ -74,65 +76,196 @@ def default_geo(region: str) -> str:
 
 @dataclass(frozen=True)
 class UsageType:
+    """A Bedrock text-token usage type, parsed. `family` names the grammar it was written in."""
+
     region: str
     billing_name: str
     kind: str
     tier: str
     scope: str
+    long_context: bool = False
+    family: str = "first-party"
 
 
-def parse_usage_type(usage_type: str, product_name: str | None = None) -> UsageType | None:
-    """The parts of a Bedrock token usage type, or None if it is not a token charge."""
-    m = _FIRST_PARTY.match(usage_type)
-    if m:
-        region = CODE_REGIONS.get(m["code"].upper())
-        if region is None:
-            return None
-        k = m["kind"].lower()
-        kind = ("input" if k == "input-tokens" else "output" if k == "output-tokens" else
-                "cache_read" if "read" in k else "cache_write_1h" if "1h" in k else "cache_write_5m")
-        geo = (m["geo"] or "").lower()
-        if "cross-region" in usage_type.lower():
-            scope = geo if geo in GEOS else default_geo(region)
+@dataclass(frozen=True)
+class NotTokens:
+    """A Bedrock usage type that is not a text-token charge (images, speech, provisioned, ...): why."""
+
+    reason: str
+
+
+def _words(text: str) -> list[str]:
+    """`CacheWrite1hInputTokenCount_Global` -> cache write 1h input token count global (lower case)."""
+    out: list[str] = []
+    for w in re.split(r"[-_]", _CAMEL.sub("_", text)):
+        w = w.lower()
+        m = _WORD_DIGITS.match(w)
+        out.extend([m[1], m[2]] if m else [w] if w else [])
+    return out
+
+
+def _classify(words: list[str], region: str) -> tuple[str, str, str, bool] | NotTokens | None:
+    """(kind, tier, scope, long context) from the words of a usage type, NotTokens, or None if not understood."""
+    bad = _NOT_TOKENS.intersection(words)
+    if bad:
+        return NotTokens(f"not a token charge ({sorted(bad)[0]})")
+    anchor = next((i for i, w in enumerate(words) if w in ("input", "output", "cache", "cached")), None)
+    if anchor is None:
+        return None
+    near = words[max(anchor - 1, 0):anchor + 2]
+    mod = _MODALITIES.intersection(near)
+    if mod:
+        return NotTokens(f"{sorted(mod)[0]} tokens (not text tokens)")
+    head, rest = words[:anchor], words[anchor:]
+    ttl = next((w for w in words if re.fullmatch(r"\d+[mh]", w)), None)
+    if rest[0] == "cache" and len(rest) > 1 and rest[1] in ("read", "write"):
+        kind = "cache_read" if rest[1] == "read" else {None: "cache_write_5m", "5m": "cache_write_5m",
+                                                        "1h": "cache_write_1h"}.get(ttl, "")
+        rest = [w for w in rest[2:] if w not in ("input", ttl)]
+        if not kind:
+            return NotTokens(f"cache write with a {ttl} TTL (no catalog price)")
+    elif rest[0] == "cached" and rest[1:2] == ["input"]:
+        kind, rest = "cache_read", rest[2:]
+    else:
+        kind, rest = rest[0], rest[1:]
+    tier, scope, long_context, cross = "standard", "in-region", False, False
+    qualifiers = [*head, *rest]  # MP camel spells some before the anchor: MillionBatchInputTokens
+    i = 0
+    while i < len(qualifiers):
+        w, nxt = qualifiers[i], qualifiers[i + 1] if i + 1 < len(qualifiers) else ""
+        if (w, nxt) in (("long", "context"), ("long", "ctx"), ("latency", "optimized"), ("cross", "region")):
+            if w == "long":
+                long_context = True
+            elif w == "latency":
+                tier = "latency-optimized"
+            else:
+                cross = True
+            i += 2
+            continue
+        if w in _TIER_WORDS:
+            tier = tier if w == "standard" else _TIER_WORDS[w]
+        elif w == "lctx":
+            long_context = True
+        elif w == "global":
+            scope = "global"
+        elif w == "geo" or (cross and w in GEOS):
+            scope = w if w in GEOS else default_geo(region)
+        elif w == "million" or w in _NOISE:
+            pass
         else:
-            scope = "in-region"
-        return UsageType(region, m["name"], kind, (m["tier"] or "standard").lower(), scope)
-    m = _MARKETPLACE.match(usage_type)
-    if m and product_name:
-        region = CODE_REGIONS.get(m["code"].upper())
-        what = m["what"].lower()
-        kind = ("cache_read" if "cacheread" in what else "cache_write_1h" if "cachewrite1h" in what else
-                "cache_write_5m" if "cachewrite" in what else "input" if "input" in what else
-                "output" if "output" in what else None)
-        if region is None or kind is None:
             return None
-        tier = "batch" if "batch" in what else "standard"
-        scope = "global" if (m["geo"] or "").lower() == "global" else "in-region"
-        return UsageType(region, product_name, kind, tier, scope)
-    return None
+        i += 1
+    if cross and scope == "in-region":
+        scope = default_geo(region)
+    return kind, tier, scope, long_context
 
 
-def _units(usage_type: str, pricing_unit: str | None) -> float:
-    """Tokens per unit of `line_item_usage_amount`."""
+def parse_usage_type(usage_type: str, product_name: str | None = None) -> UsageType | NotTokens | None:
+    """The parts of a Bedrock usage type: a text-token charge, NotTokens (with why), or None (not understood).
+
+    Three grammars (docs/readers.md): first-party `USE1-Claude4Sonnet-input-tokens-cross-region-global-batch`,
+    bedrock-mantle `USE1-xai.grok-4.3-mantle-cache-read-tokens-global-standard` (the model id is in the usage
+    type) and Marketplace `USE1-MP:USE1_InputTokenCount_Global-Units` or `USE1-MP:USE1_input_tokens_global_standard
+    -Units` (the model is `product_name`).
+    """
+    code, dash, rest = usage_type.partition("-")
+    region = CODE_REGIONS.get(code.upper())
+    if not dash or region is None or not rest:
+        return None
+    if rest.startswith("MP:"):
+        dim = rest[3:].removesuffix("-Units")
+        dim = re.sub(r"^[A-Z0-9]+_", "", dim)
+        got = _classify(_words(dim), region)
+        if isinstance(got, tuple) and not product_name:
+            return None
+        if isinstance(got, tuple):
+            kind, tier, scope, lc = got
+            return UsageType(region, product_name or "", kind, tier, scope, lc, "marketplace")
+        return got
+    if "-mantle-" in rest:
+        model, _, tail = rest.partition("-mantle-")
+        got = _classify(tail.split("-"), region)
+        if isinstance(got, tuple):
+            kind, tier, scope, lc = got
+            return UsageType(region, model, kind, tier, scope, lc, "mantle")
+        return got
+    parts = rest.split("-")
+    anchor = next((i for i, w in enumerate(parts) if i > 0 and w.lower() in ("input", "output", "cache")
+                   and (w.islower() or w.isupper())), None)
+    if anchor is None:
+        return _classify([w.lower() for w in parts[1:]], region) if len(parts) > 1 else None
+    start = anchor - 1 if parts[anchor - 1] in _MODALITIES | {"text"} and anchor > 1 else anchor
+    name = "-".join(parts[:start])
+    got = _classify([w.lower() for w in parts[start:]], region)
+    if isinstance(got, tuple):
+        kind, tier, scope, lc = got
+        return UsageType(region, name, kind, tier, scope, lc)
+    return got
+
+
+def _norm(name: str) -> str:
+    """Spelling-free key of a billing or product name: `Llama3-1-405B` and `Llama3.1-405B` -> `llama31405b`."""
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+class _ModelIndex:
+    """Billing names, product names and (mantle) model ids of a CUR, resolved to catalog models."""
+
+    def __init__(self, catalog: Catalog):
+        self.catalog = catalog
+        self.exact = dict(catalog.billing_names)
+        loose: dict[str, set[str]] = {}
+        for key, m in catalog.bedrock_models.items():
+            names = [*m.billing_names, m.name, f"{m.provider} {m.name}"]
+            for n in names:
+                loose.setdefault(_norm(n), set()).add(key)
+        self.loose = {k: next(iter(v)) for k, v in loose.items() if len(v) == 1}
+
+    def model(self, ut: UsageType) -> str | None:
+        if ut.family == "mantle":
+            try:
+                return self.catalog.resolve_model(ut.billing_name).model
+            except UnknownModelError:
+                return None
+        if ut.billing_name in self.exact:
+            return self.exact[ut.billing_name]
+        name = re.sub(r"\s*\(.*\)\s*$", "", ut.billing_name) if ut.family == "marketplace" else ut.billing_name
+        return self.loose.get(_norm(name))
+
+
+def _units(usage_type: str, pricing_unit: str | None) -> tuple[float, bool]:
+    """Tokens per unit of `line_item_usage_amount`, and whether that was assumed rather than read."""
     u = (pricing_unit or "").lower()
     if "million" in usage_type.lower() or "1m" in u or "million" in u:
-        return 1_000_000.0
+        return 1_000_000.0, False
     if "1k" in u or "thousand" in u or "k tokens" in u:
-        return 1_000.0
-    return 1.0
+        return 1_000.0, False
+    if "-MP:" in usage_type:  # the Price List prices Marketplace token dimensions per 1M tokens
+        return 1_000_000.0, True
+    return 1.0, "token" not in u
 
 
 @dataclass
 class Cur:
-    """Daily Bedrock token charges from a CUR: one row per day, model, scope, region, tier, token kind."""
+    """Daily Bedrock token charges from a CUR: one row per day, model, scope, region, tier, token kind.
+
+    `unreconciled` lists every line group with cost that is not in `table`, whole, with its dollars:
+    `{usage_type, product_name, item_type, reason, lines, cost_usd}`.
+    """
 
     table: pa.Table
     notes: list[str] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
+    unreconciled: list[dict] = field(default_factory=list)
+
+    @property
+    def unreconciled_usd(self) -> float:
+        return float(sum(u["cost_usd"] for u in self.unreconciled))
 
 
 _COLS = ("line_item_usage_type", "line_item_usage_amount", "line_item_unblended_cost", "line_item_usage_start_date",
          "line_item_product_code", "line_item_line_item_type", "pricing_unit")
+_USAGE_ITEMS = ("Usage", "DiscountedUsage", "SavingsPlanCoveredUsage")
 
 
 def _load(path: Path) -> str:
@@ -165,8 +298,22 @@ def _load(path: Path) -> str:
             f"line_item_line_item_type AS item_type FROM {src}")
 
 
+def _listing(items: list[dict]) -> str:
+    """Every unreconciled line group, largest first, with its dollars: no `...`."""
+    return "; ".join(f"{u['usage_type'] or '(no usage type)'}"
+                     f"{' (' + u['product_name'] + ')' if '-MP:' in u['usage_type'] else ''}"
+                     f"{' [' + u['item_type'] + ']' if u['item_type'] not in _USAGE_ITEMS else ''} "
+                     f"${u['cost_usd']:,.6g} ({u['lines']:,} line{'s' if u['lines'] != 1 else ''})"
+                     for u in sorted(items, key=lambda u: (-abs(u["cost_usd"]), u["usage_type"])))
+
+
 def read_cur(paths: list[str | Path], catalog: Catalog, *, on_error: str = "raise") -> Cur:
-    """Bedrock token charges of one or more CUR files, per day/model/scope/region/tier/token kind."""
+    """Bedrock token charges of one or more CUR files, per day/model/scope/region/tier/token kind.
+
+    Every line with cost is either in the table or in `unreconciled` with its reason. A token charge whose
+    model the catalog does not know is an error naming every such usage type and its dollars, unless
+    `on_error="skip"`: then it is counted in `skipped` and listed like the rest.
+    """
     from . import expand_paths
 
     con = connection()
@@ -185,38 +332,86 @@ def read_cur(paths: list[str | Path], catalog: Catalog, *, on_error: str = "rais
                 raise InputError(f"{files[0] if len(files) == 1 else 'CUR'}: {count} line(s) with {reason}; fix "
                                  "them or pass --on-error skip")
             skipped[f"cur {reason}"] = int(count)
-    groups = con.raw_sql(f"""SELECT usage_type, any_value(product_name), pricing_unit, item_type,
+    groups = con.raw_sql(f"""SELECT coalesce(usage_type, ''), coalesce(product_name, ''), pricing_unit, item_type,
         date_trunc('day', start)::DATE AS day, sum(amount), sum(cost), count(*)
         FROM _cur_{n} WHERE amount IS NOT NULL AND cost IS NOT NULL AND start IS NOT NULL
-        GROUP BY usage_type, pricing_unit, item_type, day""").fetchall()
-    notes: list[str] = []
-    names = catalog.billing_names
-    by_name = {m.name.lower(): k for k, m in catalog.bedrock_models.items()}
+        GROUP BY ALL""").fetchall()
+    con.raw_sql(f"DROP TABLE _cur_{n}")
+    index = _ModelIndex(catalog)
+    parsed: dict[tuple[str, str], UsageType | NotTokens | None] = {}
     rows: dict[tuple, list[float]] = {}
-    other_cost: dict[str, float] = {}
-    for usage_type, product, unit, item_type, day, amount, cost, _count in groups:
-        ut = parse_usage_type(usage_type, product)
-        if ut is None or item_type not in ("Usage", "DiscountedUsage", "SavingsPlanCoveredUsage"):
-            key = usage_type if ut is None else f"{item_type} lines"
-            other_cost[key] = other_cost.get(key, 0.0) + float(cost)
+    left: dict[tuple[str, str, str, str], list[float]] = {}  # (usage type, product, item type, reason)
+    unknown: set[tuple[str, str, str, str]] = set()
+    assumed_units: set[str] = set()
+    long_context = 0.0
+
+    def leave(usage_type: str, product: str, item_type: str, reason: str, cost: float, count: int) -> None:
+        acc = left.setdefault((usage_type, product, item_type, reason), [0.0, 0])
+        acc[0] += float(cost)
+        acc[1] += int(count)
+
+    for usage_type, product, unit, item_type, day, amount, cost, count in groups:
+        key = (usage_type, product)
+        if key not in parsed:
+            parsed[key] = parse_usage_type(usage_type, product or None)
+        ut = parsed[key]
+        if item_type not in _USAGE_ITEMS:
+            leave(usage_type, product, item_type, f"{item_type} line, not usage", cost, count)
             continue
-        model = names.get(ut.billing_name) or _model_by_product(ut.billing_name, by_name)
+        if ut is None:
+            leave(usage_type, product, item_type, "not a Bedrock text-token usage type", cost, count)
+            continue
+        if isinstance(ut, NotTokens):
+            leave(usage_type, product, item_type, ut.reason, cost, count)
+            continue
+        model = index.model(ut)
         if model is None:
-            if on_error != "skip":
-                raise InputError(f"CUR usage type {usage_type!r}: billing name {ut.billing_name!r} is not in the "
-                                 "catalog; add it to the model's `billing_names` in your catalog file (--catalog "
-                                 "FILE), or pass --on-error skip")
-            skipped[f"cur unknown billing name {ut.billing_name}"] = skipped.get(
-                f"cur unknown billing name {ut.billing_name}", 0) + int(_count)
+            what = "model id" if ut.family == "mantle" else "product name" if ut.family == "marketplace" else \
+                "billing name"
+            reason = f"unknown {what} {ut.billing_name}"
+            unknown.add((usage_type, product, item_type, reason))
+            leave(usage_type, product, item_type, reason, cost, count)
             continue
-        key = (day, model, ut.scope, ut.region, ut.tier, ut.kind)
-        acc = rows.setdefault(key, [0.0, 0.0])
-        acc[0] += float(amount) * _units(usage_type, unit)
+        bm = catalog.bedrock_models[model]
+        if bm.billing_unit != "token":
+            leave(usage_type, product, item_type, f"{model} is billed per {bm.billing_unit}, not token-priced",
+                  cost, count)
+            continue
+        per_unit, assumed = _units(usage_type, unit)
+        if assumed:
+            assumed_units.add(f"{usage_type} ({unit or 'no unit'})")
+        row = (day, model, ut.scope, ut.region, ut.tier, ut.kind)
+        acc = rows.setdefault(row, [0.0, 0.0])
+        acc[0] += float(amount) * per_unit
         acc[1] += float(cost)
-    if other_cost:
-        top = sorted(other_cost.items(), key=lambda kv: -abs(kv[1]))[:5]
-        notes.append("CUR lines that are not token usage (not reconciled): " +
-                     ", ".join(f"{k} ${v:,.2f}" for k, v in top) + (" ..." if len(other_cost) > 5 else ""))
+        long_context += float(cost) if ut.long_context else 0.0
+    unreconciled = [{"usage_type": ut, "product_name": prod, "item_type": it, "reason": why,
+                     "lines": int(v[1]), "cost_usd": v[0]} for (ut, prod, it, why), v in left.items()]
+    bad_names = [u for u in unreconciled if (u["usage_type"], u["product_name"], u["item_type"], u["reason"])
+                 in unknown]
+    if bad_names and on_error != "skip":
+        raise InputError(
+            f"CUR token charges for models the catalog does not know (${sum(u['cost_usd'] for u in bad_names):,.2f}"
+            f"): {_listing(bad_names)}. Add the model's billing name to `billing_names` (or its product name as "
+            "`name`) in your catalog file (--catalog FILE), or pass --on-error skip to list them unreconciled")
+    for u in bad_names:
+        k = f"cur {u['reason']}"
+        skipped[k] = skipped.get(k, 0) + u["lines"]
+    notes: list[str] = []
+    by_reason: dict[str, list[dict]] = {}
+    for u in unreconciled:
+        group = "unknown model" if u in bad_names else u["reason"]
+        by_reason.setdefault(group, []).append(u)
+    for reason, items in sorted(by_reason.items()):
+        total = sum(u["cost_usd"] for u in items)
+        notes.append(f"CUR lines not reconciled, {reason}: ${total:,.2f} in {len(items)} usage type(s): "
+                     f"{_listing(items)}")
+    if assumed_units:
+        notes.append("CUR pricing_unit does not say the token unit of these usage types; amounts read as "
+                     "millions of tokens for Marketplace (-MP:) types (the Price List's unit) and as tokens "
+                     "otherwise: " + ", ".join(sorted(assumed_units)))
+    if long_context:
+        notes.append(f"long-context CUR lines (${long_context:,.2f}) are reconciled with their token kind")
     keys = sorted(rows)
     table = pa.table({
         "day": pa.array([k[0] for k in keys], pa.date32()),
@@ -228,14 +423,7 @@ def read_cur(paths: list[str | Path], catalog: Catalog, *, on_error: str = "rais
         "tokens": pa.array([round(rows[k][0]) for k in keys], pa.int64()),
         "cost_usd": pa.array([rows[k][1] for k in keys], pa.float64()),
     })
-    con.raw_sql(f"DROP TABLE _cur_{n}")
-    return Cur(table=table, notes=notes, skipped=skipped)
-
-
-def _model_by_product(name: str, by_name: dict[str, str]) -> str | None:
-    """A marketplace product name (`Claude 3.5 Sonnet (Amazon Bedrock Edition)`) to a catalog model."""
-    base = re.sub(r"\s*\(.*\)\s*$", "", name).strip().lower()
-    return by_name.get(base)
+    return Cur(table=table, notes=notes, skipped=skipped, unreconciled=unreconciled)
 
 
 def sniff(path: Path, head: bytes) -> bool:

@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import unquote
 
 COMPLETION = "COMPLETION-TEXT"
+ROUTED = "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-haiku-4-5-20251001-v1:0"
 _ERRORS = {"ThrottlingException": 429, "ValidationException": 400, "AccessDeniedException": 403,
            "ServiceUnavailableException": 503, "ModelTimeoutException": 408}
 
@@ -127,6 +128,8 @@ class _Handler(BaseHTTPRequestHandler):
                    "stopReason": "end_turn", "usage": _converse_usage(a), "metrics": {"latencyMs": 7}}
             if tier:
                 out["serviceTier"] = {"type": tier}
+            if "prompt-router" in model:  # a prompt router says which model it chose
+                out["trace"] = {"promptRouter": {"invokedModelId": ROUTED}}
             return self._json(200, out)
         if op == "invoke":
             if anthropic:

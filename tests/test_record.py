@@ -20,7 +20,7 @@ import inferplan.record as rec
 from inferplan.errors import ConfigError
 from inferplan.record.sinks import CanonicalSink, parquet_schema
 
-from .bedrock_standin import COMPLETION, StandIn, event, frame
+from .bedrock_standin import COMPLETION, ROUTED, StandIn, event, frame
 
 ROOT = Path(__file__).resolve().parents[1]
 INFERPLAN = ROOT / ".venv" / "bin" / "inferplan"
@@ -438,3 +438,31 @@ def test_otel_spans_and_token_metric_follow_the_genai_conventions(standin):
     for s in spans.get_finished_spans():
         assert COMPLETION not in json.dumps(dict(s.attributes or {}))
     recorder.close()
+
+
+# -- smaller shapes ------------------------------------------------------------------------------------------------
+def test_invoke_metadata_header_router_text_keys_and_unread_body(standin):
+    c = client(standin)
+    seen: list = []
+    recorder = rec.install(c, sink=seen.extend)
+    meta = {"call_type": "classify", "team": "risk", "userPrompt": "short but text", "system": "x", "n": "1" * 300}
+    c.invoke_model(modelId=NOVA, body=json.dumps({"messages": msgs("in=3 out=2")}), requestMetadata=json.dumps(meta))
+    router = "arn:aws:bedrock:us-east-1:123456789012:default-prompt-router/anthropic.claude:1"
+    c.converse(modelId=router, messages=msgs("in=4 out=2"))
+    r = c.invoke_model(modelId=HAIKU, body=anthropic_body("in=5 out=2 w5m=3 w1h=4"))
+    r["body"].close()  # never read: the 1-hour part is unknown, all writes count as 5-minute
+    recorder.flush()
+    inv, routed, unread = seen
+    assert inv.call_type == "classify" and inv.metadata == {"team": "risk"}
+    assert routed.canonical()["model"] == ROUTED and routed.canonical()["tags"]["model_id_called"] == router
+    assert (unread.cache_write_tokens, unread.cache_write_1h_tokens) == (7, 0) and unread.error_code is None
+    recorder.close()
+
+
+def test_text_keys_agree_with_the_readers():
+    from inferplan.readers import _tags
+    from inferplan.record import _hook
+
+    assert _hook.TEXT_KEYS == _tags.TEXT_KEYS and _hook._MAX_TAG == _tags.MAX_VALUE
+    assert [k for k in ("team", "systemPrompt", "user_input", "feature", "tenant", "query_id") if _hook.tag_key_ok(k)] \
+        == ["team", "feature", "tenant"]

@@ -11,6 +11,7 @@ recording never changes what the caller gets.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -24,6 +25,24 @@ OPS = ("InvokeModel", "InvokeModelWithResponseStream", "Converse", "ConverseStre
 SERVICE = "bedrock-runtime"
 _KEY = "inferplan.record"
 _MAX_TAG = 256  # longer metadata values are left out: they may be text
+# metadata keys that name text are left out too: the readers' rule (readers/_tags.py), kept here so the hook
+# never imports the engine; a test checks the two lists agree
+TEXT_KEYS = ("prompt", "prompts", "message", "messages", "content", "contents", "input", "inputs", "text",
+             "system", "completion", "completions", "response", "responses", "output", "outputs", "query",
+             "queries")
+_TEXT_KEY = re.compile(r"(^|[^a-z])(" + "|".join(TEXT_KEYS) + r")([^a-z]|$)")
+_HUMP = re.compile(r"([a-z0-9])([A-Z])")
+_key_ok: dict[str, bool] = {}
+
+
+def tag_key_ok(key: str) -> bool:
+    """Whether a metadata key may be kept as a tag (not `prompt`, `system_prompt`, `userInput`, ...)."""
+    ok = _key_ok.get(key)
+    if ok is None:
+        ok = not _TEXT_KEY.search(_HUMP.sub(r"\1_\2", key).lower())
+        if len(_key_ok) < 10_000:
+            _key_ok[key] = ok
+    return ok
 _perf = time.perf_counter
 _wall = time.time
 
@@ -73,7 +92,8 @@ class Hook:
                         ct = v
                         break
                 for k, v in meta.items():
-                    if k not in self.keys and isinstance(k, str) and isinstance(v, str) and len(v) <= _MAX_TAG:
+                    if (k not in self.keys and isinstance(k, str) and isinstance(v, str) and len(v) <= _MAX_TAG
+                            and tag_key_ok(k)):
                         tags[k] = v
             otel = None
             if self.recorder.wants_context:

@@ -466,3 +466,30 @@ def test_text_keys_agree_with_the_readers():
     assert _hook.TEXT_KEYS == _tags.TEXT_KEYS and _hook._MAX_TAG == _tags.MAX_VALUE
     assert [k for k in ("team", "systemPrompt", "user_input", "feature", "tenant", "query_id") if _hook.tag_key_ok(k)] \
         == ["team", "feature", "tenant"]
+
+
+def test_async_streams_are_tapped_too(standin):
+    """aiobotocore hands out streams to `async for`: the tap iterates them the same way (events here are a real
+    ConverseStream's, parsed by botocore, replayed through an async iterator)."""
+    from inferplan.record._hook import ConverseStreamTap, Hook, _Call
+
+    c = client(standin)
+    events = list(c.converse_stream(modelId=NOVA, messages=msgs("in=11 out=4"))["stream"])
+    seen: list = []
+    recorder = rec.Recorder([rec.FunctionSink(seen.extend)])
+
+    async def replay():
+        for e in events:
+            yield e
+
+    async def consume():
+        call = _Call(0.0, 1.7e9, "ConverseStream", NOVA, "us-east-1", "async-test", "standard", {}, None)
+        tap = ConverseStreamTap(replay(), Hook(recorder), call, "rid-1", "standard")
+        return [list(e)[0] async for e in tap]
+
+    kinds = asyncio.run(consume())
+    recorder.flush()
+    assert kinds == [list(e)[0] for e in events]
+    assert len(seen) == 1 and (seen[0].input_tokens, seen[0].output_tokens) == (11, 4)
+    assert seen[0].call_type == "async-test" and seen[0].ttft_ms is not None
+    recorder.close()

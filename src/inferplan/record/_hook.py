@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from . import _usage
@@ -84,8 +84,9 @@ class Hook:
             if isinstance(meta, str):  # InvokeModel: the X-Amzn-Bedrock-Request-Metadata header, JSON text
                 meta = json.loads(meta) if meta else None
             ct = None
-            tags = dict(self.tags) if self.tags else {}
+            tags = self.tags  # shared, never mutated: copied only when the request adds metadata
             if meta:
+                tags = dict(tags)
                 for k in self.keys:
                     v = meta.get(k)
                     if isinstance(v, str) and v:
@@ -100,9 +101,10 @@ class Hook:
                 from opentelemetry import context as otel_context
 
                 otel = otel_context.get_current()
+            st = params.get("serviceTier")
+            tier = (_usage.tier(st) or "standard") if st else "standard"
             context[_KEY] = _Call(t0, wall, model.name, params.get("modelId"), context.get("client_region"),
-                                  ct or current() or self.default, _usage.tier(params.get("serviceTier")) or "standard",
-                                  tags, otel)
+                                  ct or current() or self.default, tier, tags, otel)
         except Exception as exc:  # noqa: BLE001 - never break the caller
             self.recorder.hook_error(exc)
 
@@ -128,10 +130,10 @@ class Hook:
             elif op == "InvokeModel":
                 usage, writes = _usage.from_headers(md.get("HTTPHeaders") or {})
                 body = parsed.get("body")
-                if usage is not None and writes and body is not None:
+                if usage is not None and writes and _is_botocore_body(body):
                     # the 1-hour part of the writes is only in the body: watch it as the caller reads it
                     parsed["body"] = _body_tap(body, self, call, rid, usage, tier)
-                else:
+                else:  # no writes, or a body we do not know (aiobotocore's): writes count as 5-minute
                     self.emit(call, rid, usage, tier)
             elif op == "ConverseStream" and parsed.get("stream") is not None:
                 parsed["stream"] = ConverseStreamTap(parsed["stream"], self, call, rid, tier)
@@ -166,6 +168,12 @@ class Hook:
 
 
 # -- InvokeModel body with cache writes: the 1-hour split is read as the caller reads the body -------------------
+def _is_botocore_body(body: Any) -> bool:
+    from botocore.response import StreamingBody
+
+    return isinstance(body, StreamingBody) and hasattr(body, "_raw_stream")
+
+
 def _body_tap(body: Any, hook: Hook, call: _Call, rid: str | None, usage: Usage, tier: str) -> Any:
     from botocore.response import StreamingBody
 
@@ -221,11 +229,12 @@ class _StreamTap:
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         ended = False
+        see = self._see
         try:
             for event in self._inner:
                 if not self._done:
                     try:
-                        self._see(event)
+                        see(event)
                     except Exception as exc:  # noqa: BLE001
                         self._done = True
                         self._hook.recorder.hook_error(exc)
@@ -235,6 +244,31 @@ class _StreamTap:
             raise
         except Exception as exc:
             self._finish(None, error=_error_code(exc))  # an exception event (throttling, model error)
+            raise
+        finally:
+            self._finish(None, error="UsageMissing" if ended else "IncompleteStream")
+
+    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        return self._aiter()
+
+    async def _aiter(self) -> AsyncIterator[dict[str, Any]]:
+        """The same for an asynchronous stream (aiobotocore's `async for`)."""
+        ended = False
+        see = self._see
+        try:
+            async for event in self._inner:
+                if not self._done:
+                    try:
+                        see(event)
+                    except Exception as exc:  # noqa: BLE001
+                        self._done = True
+                        self._hook.recorder.hook_error(exc)
+                yield event
+            ended = True
+        except GeneratorExit:
+            raise
+        except Exception as exc:
+            self._finish(None, error=_error_code(exc))
             raise
         finally:
             self._finish(None, error="UsageMissing" if ended else "IncompleteStream")

@@ -192,7 +192,11 @@ class Recorder:
             self._wake.clear()
             with self._lock:
                 markers, self._markers = self._markers, []
-            self._write_all()  # after taking the markers: whatever was queued before a flush() is in this
+            try:
+                self._write_all()  # after taking the markers: whatever was queued before a flush() is in this
+                self._tick()
+            except Exception as exc:  # noqa: BLE001 - the writer must outlive its own bugs
+                self.hook_error(exc)
             for m in markers:
                 if m.stop:
                     self._close_sinks()
@@ -201,7 +205,6 @@ class Recorder:
                     return
                 self._each("flush")
                 m.done.set()
-            self._tick()
 
     def _write_all(self) -> None:
         buf = self._buf

@@ -28,6 +28,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _perf_tables as tables  # noqa: E402
+
 from inferplan.catalog import Catalog, load_catalog
 from inferplan.perf import RequestMix, Slo, default_coefficients, rightsize, static_batch_throughput
 from inferplan.perf.arch import Arch
@@ -42,6 +45,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("INFERPLAN_SHARED_DATA", ROOT.parent / "shared" / "data"))
 DOC = ROOT / "docs" / "perf.md"
 DEFAULT_PEERS = "/tmp/peers-venv/bin/python"
+# REFERENCE.md rows on one GPU (the single-GPU figure also counts the calibration and TensorRT-LLM 0.15 TP 1 rows).
+SINGLE_GPU_PUBLISHED = {p.key for p in PUBLISHED if p.devices == 1}
 
 
 def _arch_json(a: Arch) -> dict[str, Any]:
@@ -62,7 +67,7 @@ def peer_cases(cat: Catalog, cal_rows: list) -> list[dict[str, Any]]:
                       "device": _device_json(cat, "h100"), "tp": 1, "precision": "bf16", "kv_precision": "bf16",
                       "batch": r.batch, "input": r.context, "output": 1})
     for p in PUBLISHED:
-        cases.append({"key": p.key, "kind": "per_token" if p.mode == "per_token" else "static",
+        cases.append({"key": p.key, "kind": "static",
                       "arch": _arch_json(Arch.from_spec(spec_for(cat, p.model))),
                       "device": _device_json(cat, p.accelerator),
                       "tp": p.devices, "precision": p.precision, "kv_precision": p.kv_precision, "batch": p.batch,
@@ -101,10 +106,10 @@ def calibration_table(cat: Catalog, c: Coefficients, lomo: np.ndarray | None, pe
     return pd.DataFrame(recs)
 
 
-def published_table(cat: Catalog, c: Coefficients, neuron_loo: dict[str, float], peers: dict) -> pd.DataFrame:
+def published_table(cat: Catalog, c: Coefficients, peers: dict) -> pd.DataFrame:
     recs = []
     for p in PUBLISHED:
-        pred = neuron_loo.get(p.key, predict(cat, p, c))
+        pred = predict(cat, p, c)
         pr = peers.get(p.key, {})
         recs.append({"row": p.key, "setting": f"{p.devices}x {p.accelerator} {p.precision}, {p.mode} batch {p.batch}, "
                                               f"{p.input_tokens}/{p.output_tokens}",
@@ -113,14 +118,13 @@ def published_table(cat: Catalog, c: Coefficients, neuron_loo: dict[str, float],
                      "llm_analysis_tok_s": pr.get("llm-analysis"), "llm_analysis_err": _err(pr.get("llm-analysis"),
                                                                                             p.tokens_per_s),
                      "genz_tok_s": pr.get("genz"), "genz_err": _err(pr.get("genz"), p.tokens_per_s),
-                     "note": ("Neuron: leave-one-out (efficiency fitted on the other Neuron row); "
-                              if p.key in neuron_loo else "") + p.note})
+                     "note": p.note})
     return pd.DataFrame(recs)
 
 
 def validation_records(cat: Catalog, cal: pd.DataFrame, pub: pd.DataFrame) -> list[dict[str, Any]]:
     """Held-out rows as expected-error records (inferplan.perf.expected): calibration decode/prefill rows as
-    TPOT/TTFT on one H100, published rows as throughput of their group."""
+    TPOT/TTFT on one H100, REFERENCE.md's published rows (none is fitted on) as throughput of their group."""
     out = []
     for r in cal[cal.split == "held-out"].itertuples():
         out.append({"key": f"cal-{r.model}-{r.phase}-b{r.batch}-c{r.context}", "accelerator": "h100", "kind": "gpu",
@@ -211,15 +215,21 @@ def main() -> None:
     ap.add_argument("--no-doc", action="store_true")
     args = ap.parse_args()
     cat = load_catalog(warn_stale=False)
-    fit = run_fit(DATA, cat)
+    fit = run_fit(DATA, cat, published=args.refit)  # the published-table fits take minutes: only with --refit
     if args.refit:
         print(f"wrote {write_fitted(fit.coefficients)}", file=sys.stderr)
     c = fit.coefficients if args.refit else default_coefficients()
     rows = read_calibration(DATA / CALIBRATION_REL)
-    peers, peers_note = run_peers(args.peers_python, peer_cases(cat, rows))
+    peers, peers_note = run_peers(args.peers_python, peer_cases(cat, rows) + tables.peer_cases(cat, c))
     cal = calibration_table(cat, c, fit.lomo_predicted, peers)
-    pub = published_table(cat, c, fit.neuron_loo, peers)
+    pub = published_table(cat, c, peers)
+    neu = tables.neuron_table(cat, c, peers)
+    trt = tables.trt_table(cat, c, peers)
     held = cal[cal.split == "held-out"]
+    inf2_held = neu[(neu.accelerator == "inferentia2") & (neu.split == "held-out")]
+    multi_held = trt[(trt.tp > 1) & (trt.split == "held-out")]
+    single = pd.concat([held.inferplan_err, pub[pub.row.isin(SINGLE_GPU_PUBLISHED)].inferplan_err,
+                        trt[trt.tp == 1].err])
     summary = {
         "calibration_heldout_median_abs_err": _med(held.inferplan_err),
         "calibration_fit_median_abs_err": _med(cal[cal.split == "fit"].inferplan_err),
@@ -229,11 +239,21 @@ def main() -> None:
         "published_median_abs_err": _med(pub.inferplan_err),
         "published_llm_analysis": _med(pub.llm_analysis_err),
         "published_genz": _med(pub.genz_err),
+        "inferentia2_heldout_tpot_median_abs_err": _med(inf2_held.tpot_err),
+        "inferentia2_heldout_tpot_llm_analysis": _med(inf2_held.la_tpot_err),
+        "inferentia2_heldout_tpot_genz": _med(inf2_held.genz_tpot_err),
+        "inferentia2_heldout_ttft_b1_median_abs_err": _med(inf2_held[inf2_held.batch == 1].ttft_err),
+        "trainium_tpot_median_abs_err": _med(neu[neu.accelerator == "trainium1"].tpot_err),
+        "multi_gpu_heldout_median_abs_err": _med(multi_held.err),
+        "multi_gpu_heldout_llm_analysis": _med(multi_held.la_err),
+        "multi_gpu_heldout_genz": _med(multi_held.genz_err),
+        "single_gpu_median_abs_err": _med(single),
+        "single_gpu_trt015_tp1_median_abs_err": _med(trt[trt.tp == 1].err),
         "peers_note": peers_note,
     }
     cb = continuous_batching(cat)
     if not args.no_doc:
-        write_records(validation_records(cat, cal, pub))
+        write_records(validation_records(cat, cal, pub) + tables.records(cat, neu, trt))
         cal_md = md_table(cal, {
             "model": lambda r: r.model, "phase": lambda r: r.phase, "batch": lambda r: str(r.batch),
             "context": lambda r: str(r.context), "split": lambda r: r.split,
@@ -254,8 +274,25 @@ def main() -> None:
             f"{_pct(med['calibration_fit_median_abs_err'])} | | |",
             f"| calibration, leave-one-model-out ({len(cal)}) | {_pct(med['calibration_lomo_median_abs_err'])} | "
             f"{_pct(_med(cal.llm_analysis_err))} | {_pct(_med(cal.genz_err))} |",
-            f"| published tables ({len(pub)}) | {_pct(med['published_median_abs_err'])} | "
+            f"| REFERENCE.md published rows ({len(pub)}) | {_pct(med['published_median_abs_err'])} | "
             f"{_pct(med['published_llm_analysis'])} | {_pct(med['published_genz'])} |",
+            f"| **Inferentia2 TPOT, held-out ({len(inf2_held)})** | "
+            f"{_pct(med['inferentia2_heldout_tpot_median_abs_err'])} | "
+            f"{_pct(med['inferentia2_heldout_tpot_llm_analysis'])} | {_pct(med['inferentia2_heldout_tpot_genz'])} |",
+            f"| Inferentia2 TTFT, held-out batch 1 ({int((inf2_held.batch == 1).sum())}) | "
+            f"{_pct(med['inferentia2_heldout_ttft_b1_median_abs_err'])} | | |",
+            f"| Trainium TPOT, all held out ({int((neu.accelerator == 'trainium1').sum())}) | "
+            f"{_pct(med['trainium_tpot_median_abs_err'])} | "
+            f"{_pct(_med(neu[neu.accelerator == 'trainium1'].la_tpot_err))} | "
+            f"{_pct(_med(neu[neu.accelerator == 'trainium1'].genz_tpot_err))} |",
+            f"| **multi-GPU throughput, held-out ({len(multi_held)})** | "
+            f"{_pct(med['multi_gpu_heldout_median_abs_err'])} | {_pct(med['multi_gpu_heldout_llm_analysis'])} | "
+            f"{_pct(med['multi_gpu_heldout_genz'])} |",
+            f"| **single-GPU rows: calibration held-out + REFERENCE single-GPU + TensorRT-LLM 0.15 TP 1 "
+            f"({len(single.dropna())})** | {_pct(med['single_gpu_median_abs_err'])} | | |",
+            f"| ... TensorRT-LLM 0.15 TP 1 ({int((trt.tp == 1).sum())}) | "
+            f"{_pct(med['single_gpu_trt015_tp1_median_abs_err'])} | {_pct(_med(trt[trt.tp == 1].la_err))} | "
+            f"{_pct(_med(trt[trt.tp == 1].genz_err))} |",
         ]) + ("\n\n" + peers_note if peers_note else "")
         med_md = med_md.replace("| +", "| ")  # medians of absolute errors carry no sign
         cb_md = cb.attrs["mix"] + "\n\n" + md_table(cb, {
@@ -270,6 +307,11 @@ def main() -> None:
         coeff_md = "```json\n" + json.dumps(c.model_dump(mode="json"), indent=1) + "\n```"
         text = DOC.read_text(encoding="utf-8")
         for name, body in (("medians", med_md), ("calibration", cal_md), ("published", pub_md), ("cb", cb_md),
+                           ("neuron-summary", tables.neuron_summary_md(neu)),
+                           ("neuron-rows", tables.neuron_rows_md(neu)),
+                           ("multigpu-summary", tables.trt_summary_md(trt)),
+                           ("multigpu-groups", tables.trt_groups_md(trt)),
+                           ("multigpu-rows", tables.trt_rows_md(trt)),
                            ("rightsize-8b", rightsize_md(cat, "llama-3.1-8b")),
                            ("rightsize-70b", rightsize_md(cat, "llama-3.3-70b")), ("coefficients", coeff_md)):
             text = replace_section(text, name, body)

@@ -29,6 +29,7 @@ from ..perf import (
 )
 from ..perf.api import best_on_instance
 from ..perf.arch import precision_bytes
+from ..perf.expected import expected_error
 from ..perf.serving import precision_reason
 
 DEFAULT_INPUT, DEFAULT_OUTPUT = 1024, 256
@@ -38,11 +39,32 @@ KvOpt = Annotated[str, typer.Option("--kv-precision", help="KV cache precision: 
 InputOpt = Annotated[int | None, typer.Option("--input", help="Mean input tokens per request.")]
 OutputOpt = Annotated[int | None, typer.Option("--output", help="Mean output tokens per request.")]
 PrefixOpt = Annotated[float, typer.Option("--prefix-hit", help="Share of input tokens found in a prefix cache.")]
+SeqsOpt = Annotated[int, typer.Option("--max-num-seqs", help="Scheduler cap on sequences in flight (vLLM default "
+                                      "256; TensorRT-LLM: the engine's max batch size).")]
+AdmissionOpt = Annotated[str, typer.Option(help="KV admission: paged (vLLM: current context) or reserve "
+                                                "(TensorRT-LLM guaranteed-no-evict: input + output).")]
+
+
+def _serving(kv_precision: str, max_num_seqs: int, admission: str) -> ServingOptions:
+    if admission not in ("paged", "reserve"):
+        raise ConfigError(f"--admission must be paged or reserve, not {admission!r}")
+    if max_num_seqs < 1:
+        raise ConfigError("--max-num-seqs must be at least 1")
+    return ServingOptions(kv_precision=kv_precision, max_num_seqs=max_num_seqs, admission=admission)  # type: ignore[arg-type]
 
 
 def _slo(ttft_ms: float | None, tpot_ms: float | None) -> Slo:
     """0 means no limit."""
     return Slo(ttft_ms=ttft_ms or None, tpot_ms=tpot_ms or None)
+
+
+def _expected(cat: Catalog, where: str, tp: int) -> dict[str, Any] | None:
+    """The model's validated throughput error there (inferplan.perf.expected_error), without the raw errors."""
+    try:
+        e = expected_error(where, tp, catalog=cat)
+    except ConfigError:
+        return None  # no measurements for this kind (CPUs): the output says nothing rather than guessing
+    return {k: e[k] for k in ("median_abs_err", "p90_abs_err", "n", "basis", "validated")}
 
 
 def _fmt(v: Any) -> str:
@@ -96,6 +118,8 @@ def perf_cmd(
     prefix_hit: PrefixOpt = 0.0,
     ttft_ms: Annotated[float | None, typer.Option("--ttft-ms", help="Time-to-first-token target.")] = None,
     tpot_ms: Annotated[float | None, typer.Option("--tpot-ms", help="Time-per-output-token target.")] = None,
+    max_num_seqs: SeqsOpt = 256,
+    admission: AdmissionOpt = "paged",
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -122,7 +146,7 @@ def perf_cmd(
                          prefix_hit=prefix_hit)
         spec = cat.model_spec(model)
         precision_bytes(precision)
-        opts = ServingOptions(kv_precision=kv_precision)
+        opts = _serving(kv_precision, max_num_seqs, admission)
         slo = _slo(ttft_ms, tpot_ms)
         if dep is None:
             assert inst is not None
@@ -136,6 +160,8 @@ def perf_cmd(
             res["usd_per_mtok"] = {k: v["usd_per_mtok"] for k, v in costs.items()}
             res["usd_per_mreq"] = {k: v["usd_per_mreq"] for k, v in costs.items()}
             res["usd_per_hour"] = {k: v["usd_per_hour"] for k, v in costs.items()}
+        if perf.feasible:
+            res["expected_error"] = _expected(cat, inst.instance if inst else dep.device.key, perf.tp)
     if json_out:
         sys.stdout.write(json.dumps(res, default=str) + "\n")
         return
@@ -165,6 +191,8 @@ def rightsize_cmd(
     kv_precision: KvOpt = "bf16",
     purchase: Annotated[str, typer.Option(help=f"Rank by this price: {', '.join(OPTION_NAMES)}.")] = "on-demand",
     top: Annotated[int, typer.Option(help="How many instance types to rank.")] = 5,
+    max_num_seqs: SeqsOpt = 256,
+    admission: AdmissionOpt = "paged",
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -175,7 +203,7 @@ def rightsize_cmd(
     mix = RequestMix(input_tokens=input_tokens or DEFAULT_INPUT, output_tokens=output_tokens or DEFAULT_OUTPUT,
                      prefix_hit=prefix_hit)
     res = rightsize(cat, spec, mix, _slo(ttft_ms, tpot_ms), precision, purchase, top,
-                    opts=ServingOptions(kv_precision=kv_precision))
+                    opts=_serving(kv_precision, max_num_seqs, admission))
     if json_out:
         sys.stdout.write(json.dumps(res.as_dict(), default=str) + "\n")
         return

@@ -5,19 +5,40 @@ FITTED = {'bw_eff_weights': 0.8923367478495301,
  'compute_eff_decode': 0.6767405290989614,
  'decode_s_per_layer': 6.745054026348667e-05,
  'decode_s_fixed': 2.1604832147803108e-14,
+ 'decode_s_per_seq_layer': 0.0,
  'compute_eff_prefill': 0.5277142677103729,
  'compute_eff_prefill_attn': 0.38460786504029504,
  'eager_s_per_layer': 0.0002592119666837225,
  'eager_s_fixed': 0.0012801595480777946,
  'allreduce_latency_s': 1e-05,
  'link_eff': 0.5,
- 'kind_eff': {'gpu': 1.0, 'neuron': 0.6121595492231027},
- 'kind_s_per_layer': {},
+ 'context_bucket': False,
+ 'kinds': {'gpu': {'decode_s_per_seq_layer': 1.8269570751166683e-07,
+                   'compute_eff_prefill': 0.6224284670047103,
+                   'allreduce_latency_s': 4.9522623467793293e-05,
+                   'link_eff': 0.5293204853636948,
+                   'allreduce_latency_pcie_s': 0.00021326484733225203,
+                   'link_eff_pcie': 0.2780561970629798},
+           'neuron': {'bw_eff_weights': 0.4941706728065585,
+                      'bw_eff_kv': 0.38610456609377614,
+                      'compute_eff_attn_decode': 1.0185418593413929,
+                      'decode_s_per_layer': 2.244893720912183e-05,
+                      'decode_s_fixed': 0.0025461938745144235,
+                      'decode_s_per_seq_layer': 7.843067605419253e-06,
+                      'compute_eff_prefill': 0.19007404705952755,
+                      'compute_eff_prefill_attn': 0.029198834554417574,
+                      'prefill_s_per_layer': 0.00019451117549147746,
+                      'prefill_s_fixed': 0.013878479534863342,
+                      'allreduce_latency_s': 0.0,
+                      'context_bucket': False}},
  'provenance': {'fitted_on': 'shared/data/calibration/h100_bf16_llama_shapes.csv (39 rows; 18 held out)',
-                'fitted': '2026-11-26',
+                'fitted': '2026-12-02',
                 'method': 'least squares of log(pred/meas), Nelder-Mead, decode then prefill; see '
                           'inferplan.perf.fit',
-                'priors': 'allreduce_latency_s, link_eff: not fitted (no multi-device data); cpu uses the '
-                          'GPU factors',
-                'neuron': 'kind_eff.neuron fitted on the 2 published inf2.48xlarge rows (reported '
-                          'leave-one-out)'}}
+                'gpu': 'kinds.gpu (serving engines: collectives, per-sequence step cost, prefill) fitted on '
+                       '20 of 284 rows of TensorRT-LLM 0.15.0 perf-overview throughput table (trtllm-bench, '
+                       'max throughput)',
+                'neuron': 'kinds.neuron fitted on 14 of 78 rows of Neuron SDK 2.18 benchmark tables '
+                          '(aws-neuron/aws-neuron-sdk about-neuron/benchmarks/{inf2,trn1}/*_data_decoder.csv '
+                          '@ 81ce03ae)',
+                'cpu': 'no measurements: CPUs use the GPU factors (unvalidated)'}}

@@ -7,8 +7,7 @@ error, so a 2 ms step counts as much as a 400 ms prefill), minimised with Nelder
 decode ones fixed. A fixed grid of (batch, context) points is held out for every model and never used for
 fitting; a leave-one-model-out fit is reported too.
 
-The Neuron efficiency multiplier is fitted on the two published inf2.48xlarge rows (the only Neuron
-measurements available) and reported leave-one-out.
+The per-kind overrides (GPU serving engines, Neuron) are fitted afterwards on published tables (fit_published).
 
 usage: python -m inferplan.perf.fit [CALIBRATION_CSV] [--write]
 """
@@ -17,7 +16,7 @@ from __future__ import annotations
 
 import csv
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -27,10 +26,14 @@ import numpy as np
 
 from ..catalog import Catalog, load_catalog
 from .arch import Arch
-from .coefficients import Coefficients
+from .coefficients import Coefficients, KindCoefficients, default_coefficients
+from .fit_published import fit_gpu_engine, fit_neuron, nelder_mead
 from .hardware import Deployment, Device
-from .published import PUBLISHED, Published, predict
+from .neuron_tables import ROWS as NEURON_ROWS
+from .neuron_tables import SOURCE as NEURON_SOURCE
 from .timing import decode_step_seconds, prefill_seconds
+from .trtllm_tables import ROWS as TRT_ROWS
+from .trtllm_tables import SOURCE as TRT_SOURCE
 
 CALIBRATION_REL = Path("calibration") / "h100_bf16_llama_shapes.csv"
 # Shapes measured by shared/tools/calibrate_gpu.py: hidden, layers, heads, kv_heads, intermediate, vocab.
@@ -44,7 +47,8 @@ HOLDOUT: dict[str, set[tuple[int, int]]] = {
     "decode": {(4, 2048), (64, 2048), (256, 1024), (384, 512)},
     "prefill": {(1, 2048), (4, 2048)},
 }
-# Priors: no measurement here constrains multi-device collectives (see docs/perf.md).
+# Top-level collective values: the calibration is one GPU, so these only seed the fit of kinds.gpu (the
+# published multi-GPU tables) and apply to kinds without their own (CPUs).
 PRIORS = {
     "allreduce_latency_s": 10e-6,  # NCCL/custom all-reduce of a small message over NVLink: ~5-20 us
     "link_eff": 0.5,  # all-reduce bus bandwidth ~450 of NVLink's listed 900 GB/s (bidirectional) on H100
@@ -86,7 +90,9 @@ def h100(cat: Catalog) -> Deployment:
 
 
 def predict_rows(rows: Sequence[CalRow], c: Coefficients, dep: Deployment) -> np.ndarray:
-    """Predicted seconds of each calibration row (vectorised per model and phase)."""
+    """Predicted seconds of each calibration row (vectorised per model and phase), with the kernel-level factors:
+    the calibration is a lean forward pass, not a serving engine, so the per-kind engine overrides do not apply."""
+    c = c.model_copy(update={"kinds": {}})
     out = np.empty(len(rows))
     for (model, phase) in {(r.model, r.phase) for r in rows}:
         idx = np.array([i for i, r in enumerate(rows) if r.model == model and r.phase == phase])
@@ -98,37 +104,6 @@ def predict_rows(rows: Sequence[CalRow], c: Coefficients, dep: Deployment) -> np
         else:
             out[idx] = prefill_seconds(arch, dep, c, "bf16", "bf16", b, ctx, eager=True)
     return out
-
-
-def nelder_mead(f: Callable[[np.ndarray], float], x0: np.ndarray, step: float = 0.3, iters: int = 4000,
-                tol: float = 1e-12) -> np.ndarray:
-    """Minimise f from x0 (standard reflection/expansion/contraction/shrink)."""
-    n = len(x0)
-    simplex = np.vstack([x0] + [x0 + step * np.eye(n)[i] for i in range(n)])
-    vals = np.array([f(x) for x in simplex])
-    for _ in range(iters):
-        order = np.argsort(vals)
-        simplex, vals = simplex[order], vals[order]
-        if abs(vals[-1] - vals[0]) < tol:
-            break
-        centroid = simplex[:-1].mean(axis=0)
-        xr = centroid + (centroid - simplex[-1])
-        fr = f(xr)
-        if fr < vals[0]:
-            xe = centroid + 2 * (centroid - simplex[-1])
-            fe = f(xe)
-            simplex[-1], vals[-1] = (xe, fe) if fe < fr else (xr, fr)
-        elif fr < vals[-2]:
-            simplex[-1], vals[-1] = xr, fr
-        else:
-            xc = centroid + 0.5 * (simplex[-1] - centroid)
-            fc = f(xc)
-            if fc < vals[-1]:
-                simplex[-1], vals[-1] = xc, fc
-            else:
-                simplex[1:] = simplex[0] + 0.5 * (simplex[1:] - simplex[0])
-                vals[1:] = [f(x) for x in simplex[1:]]
-    return simplex[int(np.argmin(vals))]
 
 
 def _coeffs(values: dict[str, float], extra: dict | None = None) -> Coefficients:
@@ -165,22 +140,12 @@ def fit_calibration(rows: Sequence[CalRow], dep: Deployment) -> dict[str, float]
     return {**d, **p}
 
 
-def fit_neuron(cat: Catalog, base: Coefficients, rows: Sequence[Published]) -> float:
-    """Neuron efficiency multiplier (on bandwidth and compute) by least squares of log error over `rows`."""
-    def loss(x: np.ndarray) -> float:
-        c = base.model_copy(update={"kind_eff": {**base.kind_eff, "neuron": float(np.exp(x[0]))}})
-        return float(sum(np.log(predict(cat, r, c) / r.tokens_per_s) ** 2 for r in rows))
-
-    return float(np.exp(nelder_mead(loss, np.array([0.0]), step=0.2)[0]))
-
-
 @dataclass
 class FitResult:
     coefficients: Coefficients
     rows: list[CalRow]
     predicted: np.ndarray  # with the shipped (hold-out) fit
     lomo_predicted: np.ndarray  # each model predicted by a fit on the other two
-    neuron_loo: dict[str, float]  # published key -> prediction with Neuron fitted on the other row
 
     def errors(self, which: str = "holdout") -> np.ndarray:
         meas = np.array([r.seconds for r in self.rows])
@@ -188,39 +153,43 @@ class FitResult:
         return pred / meas - 1.0
 
 
-def run_fit(data_dir: Path, cat: Catalog | None = None) -> FitResult:
+def run_fit(data_dir: Path, cat: Catalog | None = None, published: bool = True) -> FitResult:
+    """Calibration fit (kernel-level factors), then the per-kind overrides on the published tables' fit rows
+    (`published=False` keeps the shipped overrides: for quick checks of the calibration fit)."""
     cat = cat or load_catalog(warn_stale=False)
     path = data_dir / CALIBRATION_REL
     rows = read_calibration(path)
     dep = h100(cat)
     fitted = fit_calibration([r for r in rows if not r.held_out], dep)
-    neuron_rows = [r for r in PUBLISHED if r.accelerator == "inferentia2"]
     base = _coeffs(fitted)
-    neuron = fit_neuron(cat, base, neuron_rows)
-    loo = {}
-    for r in neuron_rows:
-        s = fit_neuron(cat, base, [o for o in neuron_rows if o is not r])
-        loo[r.key] = predict(cat, r, base.model_copy(update={"kind_eff": {"gpu": 1.0, "neuron": s}}))
+    if published:
+        kinds = {"gpu": KindCoefficients(**fit_gpu_engine(cat, base)),
+                 "neuron": KindCoefficients(**fit_neuron(cat, base))}
+    else:
+        kinds = default_coefficients().kinds
     prov = {
         "fitted_on": f"shared/data/{CALIBRATION_REL.as_posix()} ({sum(not r.held_out for r in rows)} rows; "
                      f"{sum(r.held_out for r in rows)} held out)",
         "fitted": date.today().isoformat(),
         "method": "least squares of log(pred/meas), Nelder-Mead, decode then prefill; see inferplan.perf.fit",
-        "priors": "allreduce_latency_s, link_eff: not fitted (no multi-device data); cpu uses the GPU factors",
-        "neuron": "kind_eff.neuron fitted on the 2 published inf2.48xlarge rows (reported leave-one-out)",
+        "gpu": f"kinds.gpu (serving engines: collectives, per-sequence step cost, prefill) fitted on "
+               f"{sum(not r.held_out for r in TRT_ROWS)} of {len(TRT_ROWS)} rows of {TRT_SOURCE}",
+        "neuron": f"kinds.neuron fitted on {sum(not r.held_out for r in NEURON_ROWS)} of {len(NEURON_ROWS)} rows of "
+                  f"{NEURON_SOURCE}",
+        "cpu": "no measurements: CPUs use the GPU factors (unvalidated)",
     }
-    coeffs = _coeffs(fitted, {"kind_eff": {"gpu": 1.0, "neuron": neuron}, "provenance": prov})
+    coeffs = _coeffs(fitted, {"kinds": kinds, "provenance": prov})
     lomo = np.empty(len(rows))
     for m in SHAPES:
         f = fit_calibration([r for r in rows if r.model != m], dep)
         idx = [i for i, r in enumerate(rows) if r.model == m]
         lomo[idx] = predict_rows([rows[i] for i in idx], _coeffs(f), dep)
-    return FitResult(coeffs, rows, predict_rows(rows, coeffs, dep), lomo, loo)
+    return FitResult(coeffs, rows, predict_rows(rows, coeffs, dep), lomo)
 
 
 def write_fitted(c: Coefficients, path: Path | None = None) -> Path:
     path = path or Path(__file__).with_name("_fitted.py")
-    body = pformat(c.model_dump(mode="json"), width=110, sort_dicts=False)
+    body = pformat(c.model_dump(mode="json", exclude_none=True), width=110, sort_dicts=False)
     path.write_text('"""Generated by `python -m inferplan.perf.fit --write`: do not edit by hand."""\n\n'
                     f"FITTED = {body}\n", encoding="utf-8")
     return path

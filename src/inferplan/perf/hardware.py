@@ -16,6 +16,12 @@ from ..errors import ConfigError
 GIB = 2**30
 # The catalog's Graviton socket memory is the one-socket M instance, which has 4 GiB per vCPU.
 _CPU_GIB_PER_VCPU_OF_SOCKET = 4.0
+# NeuronCores per chip (catalog accelerators.csv sources: "per chip: 2 NeuronCore-v2"). Neuron shards a model over
+# cores, not chips, so KV heads are replicated and attention heads padded per core.
+NEURON_CORES_PER_CHIP = {"inferentia2": 2, "trainium1": 2}
+# Links listed at up to this many bytes/s are PCIe (the catalog's PCIe GPUs list 32-64 GB/s; NVLink 600-900 GB/s):
+# their collectives have their own fitted latency and efficiency.
+PCIE_MAX_BPS = 100e9
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,7 @@ class Device:
     fp8_flops: float | None
     int8_ops: float | None
     link_Bps: float | None
+    cores: int = 1  # shards per device (NeuronCores per chip; 1 for GPUs and CPUs)
 
     @classmethod
     def from_accelerator(cls, acc: Accelerator, share: float = 1.0, memory_gib: float | None = None) -> Device:
@@ -42,7 +49,12 @@ class Device:
             fp8_flops=None if acc.fp8_tflops is None else acc.fp8_tflops * 1e12 * share,
             int8_ops=None if acc.int8_tops is None else acc.int8_tops * 1e12 * share,
             link_Bps=None if acc.interconnect_gbps is None else acc.interconnect_gbps * 1e9,
+            cores=NEURON_CORES_PER_CHIP.get(acc.accelerator, 1) if acc.kind == "neuron" else 1,
         )
+
+    @property
+    def pcie(self) -> bool:
+        return self.link_Bps is not None and self.link_Bps <= PCIE_MAX_BPS
 
     def peak_flops(self, precision: str) -> float | None:
         """Dense peak for the GEMMs at a precision: fp8 runs W8A8 on fp8 units; int8/int4 are weight-only

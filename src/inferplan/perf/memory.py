@@ -27,6 +27,10 @@ class MemoryOptions(BaseModel):
     prefill_chunk_tokens: int = Field(default=2048, gt=0,
                                       description="tokens per prefill chunk (vLLM max_num_batched_tokens)")
     logits_sequences: int = Field(default=256, gt=0, description="sequences whose fp32 logits live at once")
+    free_fraction: float | None = Field(default=None, gt=0, le=1,
+                                        description="KV cache = this share of the memory left after weights and "
+                                                    "activations (TensorRT-LLM's kv_cache_free_gpu_mem_fraction); "
+                                                    "None: usable_fraction of the device instead")
 
 
 @dataclass(frozen=True)
@@ -39,9 +43,12 @@ class MemoryPlan:
     activation_bytes: float
     kv_bytes_per_token: float
     tp: int
+    free_fraction: float | None = None
 
     @property
     def kv_budget_bytes(self) -> float:
+        if self.free_fraction is not None:
+            return max(0.0, self.free_fraction * (self.device_bytes - self.weights_bytes - self.activation_bytes))
         return max(0.0, self.usable_bytes - self.weights_bytes - self.activation_bytes)
 
     @property
@@ -79,10 +86,15 @@ class MemoryPlan:
                 "max_cached_tokens": self.max_cached_tokens, "tp": self.tp}
 
 
-def kv_bytes_per_token(arch: Arch, kv_precision: str, tp: int = 1) -> float:
-    """KV cache bytes per cached token on one device of a `tp` group."""
-    heads_per_device = math.ceil(arch.kv_heads / tp)
-    return 2 * arch.layers * heads_per_device * arch.head_dim * precision_bytes(kv_precision)
+def heads_per_device(heads: int, tp: int, cores: int = 1) -> int:
+    """Heads one device holds when `heads` are sharded over tp x cores shards: a shard holds at least one (KV
+    heads are replicated when there are fewer than shards; attention heads are padded to a multiple)."""
+    return math.ceil(heads / (tp * cores)) * cores
+
+
+def kv_bytes_per_token(arch: Arch, kv_precision: str, tp: int = 1, cores: int = 1) -> float:
+    """KV cache bytes per cached token on one device of a `tp` group (of `cores` shards each)."""
+    return 2 * arch.layers * heads_per_device(arch.kv_heads, tp, cores) * arch.head_dim * precision_bytes(kv_precision)
 
 
 def activation_bytes(arch: Arch, tp: int, opts: MemoryOptions) -> float:
@@ -103,6 +115,7 @@ def plan_memory(arch: Arch, dep: Deployment, precision: str, kv_precision: str =
         usable_bytes=dep.device.memory_bytes * o.usable_fraction,
         weights_bytes=arch.memory_params * precision_bytes(precision) / dep.tp,
         activation_bytes=activation_bytes(arch, dep.tp, o),
-        kv_bytes_per_token=kv_bytes_per_token(arch, kv_precision, dep.tp),
+        kv_bytes_per_token=kv_bytes_per_token(arch, kv_precision, dep.tp, dep.device.cores),
         tp=dep.tp,
+        free_fraction=o.free_fraction,
     )

@@ -1,8 +1,8 @@
 """Published serving-engine measurements (REFERENCE.md section 3) and how the model predicts each one.
 
-These are measurements, not prices: they validate the time model (and the two Neuron rows set the Neuron
-efficiency, reported leave-one-out). Three architectures used by the benchmarks are not in the catalog's model
-specs (LLaMA-7B, Llama-2-13B, Llama-2-70B); their shapes are from their Hugging Face config.json.
+These are measurements, not prices: they validate the time model; none is used to fit it (the Neuron factors are
+fitted on the Neuron SDK's 2.18 tables, `neuron_tables`). Three architectures used by the benchmarks are not in the
+catalog's model specs (LLaMA-7B, Llama-2-13B, Llama-2-70B); their shapes are from their Hugging Face config.json.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ EXTRA_SPECS: dict[str, ModelSpec] = {
                              source="Hugging Face config.json of meta-llama/Llama-2-70b-hf"),
 }
 
-Mode = Literal["static", "concurrent", "per_token"]
+Mode = Literal["static", "concurrent"]
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class Published:
     devices: int  # tensor-parallel group (Neuron: chips, two NeuronCores each)
     precision: str
     kv_precision: str
-    mode: Mode  # static batch / fixed concurrency with continuous batching / 1 / time-per-token
+    mode: Mode  # static batch / fixed concurrency with continuous batching
     batch: int
     input_tokens: int
     output_tokens: int
@@ -61,7 +61,13 @@ class Published:
 _TRT05 = "TensorRT-LLM 0.5 performance table (H100 FP8, static batching; REFERENCE.md section 3)"
 _TRT061 = "TensorRT-LLM 0.6.1 performance table, per GPU (REFERENCE.md section 3)"
 _NIM = "NVIDIA NIM Llama-3.3-70B benchmark, 2xH100 FP8 TP2 (REFERENCE.md section 3)"
-_NEURON = "AWS Neuron SDK benchmark tables, inf2.48xlarge TP24 (REFERENCE.md section 3)"
+_NEURON_217 = ("AWS Neuron SDK 2.17.0 benchmark table, inf2.48xlarge TP24 (REFERENCE.md section 3; aws-neuron-sdk "
+               "general/benchmarks/inf2/latency_data_decoder.csv @ 82ffe529)")
+_NEURON_216 = ("AWS Neuron SDK 2.16.0 benchmark table, inf2.48xlarge TP24 (REFERENCE.md section 3; aws-neuron-sdk "
+               "general/benchmarks/inf2/latency_data_decoder.csv @ 1351ee12)")
+# Those tables count input plus output tokens in throughput and in latency per token (their page: "Throughput
+# (tokens/second) counts both input and output tokens"; "Latency per Token counts both input and output tokens"):
+# output tokens/s = published x output / (input + output).
 _FP8_KV = "FP8 KV cache assumed"
 
 PUBLISHED: tuple[Published, ...] = (
@@ -87,10 +93,14 @@ PUBLISHED: tuple[Published, ...] = (
               _FP8_KV),
     Published("nim-70b-tp2-c100", _NIM, "llama-3.3-70b", "h100", 2, "fp8", "fp8", "concurrent", 100, 5000, 500, 920,
               _FP8_KV + "; '100+ concurrent ~920'"),
-    Published("neuron-13b-tp24-b1-1024-1024", _NEURON, "llama-2-13b", "inferentia2", 12, "bf16", "bf16",
-              "per_token", 1, 1024, 1024, 227.8, "FP16; 4.39 ms/token; 24 NeuronCores = 12 chips"),
-    Published("neuron-70b-tp24-b1-256-256", _NEURON, "llama-2-70b", "inferentia2", 12, "bf16", "bf16", "per_token",
-              1, 256, 256, 18.4, "FP16; 54.2 ms/token; 24 NeuronCores = 12 chips"),
+    Published("neuron217-13b-tp24-b1-1024-1024", _NEURON_217, "llama-2-13b", "inferentia2", 12, "bf16", "bf16",
+              "static", 1, 1024, 1024, 227.8 * 1024 / 2048,
+              "Neuron 2.17.0; published 227.8 tok/s and 4.39 ms per input+output token = 113.9 output tok/s "
+              "(about 8.8 ms per output token); 24 NeuronCores = 12 chips"),
+    Published("neuron216-70b-tp24-b1-256-256", _NEURON_216, "llama-2-70b", "inferentia2", 12, "bf16", "bf16",
+              "static", 1, 256, 256, 18.4 * 256 / 512,
+              "Neuron 2.16.0; published 18.4 tok/s and 54.2 ms per input+output token = 9.2 output tok/s (about "
+              "108 ms per output token; Neuron 2.18 measures 32.9 ms for this model and shape); 12 chips"),
 )
 
 
@@ -110,8 +120,6 @@ def predict(cat: Catalog, row: Published, c: Coefficients) -> float:
     b, n_in, n_out = row.batch, row.input_tokens, row.output_tokens
     ctx = n_in + np.arange(n_out, dtype=float)  # context of each decode step
     steps = decode_step_seconds(arch, dep, c, row.precision, row.kv_precision, b, ctx)
-    if row.mode == "per_token":
-        return float(b / steps.mean())
     prefill = float(prefill_seconds(arch, dep, c, row.precision, row.kv_precision, b, n_in))
     if row.mode == "static":
         return float(b * n_out / (prefill + steps.sum()))

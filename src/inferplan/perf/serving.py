@@ -10,7 +10,8 @@ Continuous batching (vLLM, TensorRT-LLM in-flight batching), steady state with `
   free on arrival: no queueing, which the fleet model adds).
 
 B runs from 1 to the largest batch whose KV cache fits (paged: mean occupancy input + output/2 tokens per
-sequence), capped by the engine's `max_num_seqs`; the sustainable point is the largest B that meets the target.
+sequence; reserve: input + output), capped by the scheduler's `max_num_seqs` (ServingOptions); the sustained point
+is the B with the most throughput that meets the target.
 One request at a time is B = 1 without overlap: prefill, then `output` steps. Static batching (for comparison)
 waits for the longest output of each batch.
 """
@@ -18,7 +19,7 @@ waits for the longest output of each batch.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -93,10 +94,19 @@ class Slo(BaseModel):
 
 
 class ServingOptions(BaseModel):
+    """How the engine schedules: the serving point is the best batch up to its cap, not the largest that fits.
+
+    `max_num_seqs` is the scheduler's cap on sequences in flight (vLLM's `--max-num-seqs`, default 256;
+    TensorRT-LLM's engine max batch size). `admission` is how the scheduler counts KV cache: `paged` (vLLM: a
+    sequence holds its current context, on average input + output/2 tokens, and is preempted if the cache runs out)
+    or `reserve` (TensorRT-LLM's guaranteed-no-evict: a sequence is admitted only when its whole input + output
+    fits)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kv_precision: str = "bf16"
-    max_num_seqs: int = Field(default=1024, gt=0, description="engine cap on sequences in flight")
+    max_num_seqs: int = Field(default=256, gt=0, description="scheduler cap on sequences in flight")
+    admission: Literal["paged", "reserve"] = "paged"
     memory: MemoryOptions = Field(default_factory=MemoryOptions)
 
 
@@ -166,7 +176,8 @@ def replica_throughput(arch: Arch, dep: Deployment, precision: str, mix: Request
     if reason:
         return ReplicaPerf(feasible=False, reason=reason, **base)  # type: ignore[arg-type]
     kvp = o.kv_precision
-    max_batch = min(mem.max_batch(mix.mean_context), o.max_num_seqs)
+    occupancy = mix.mean_context if o.admission == "paged" else mix.max_context
+    max_batch = min(mem.max_batch(occupancy), o.max_num_seqs)
     b = np.arange(1, max_batch + 1, dtype=float)
     step = decode_step_seconds(arch, dep, c, precision, kvp, b, mix.mean_context)
     marginal = float(prefill_marginal_seconds(arch, dep, c, precision, kvp, mix.new_input_tokens,

@@ -25,7 +25,7 @@ from ..errors import ConfigError
 from .arch import Arch, precision_bytes
 from .coefficients import Coefficients
 from .hardware import Deployment
-from .memory import kv_bytes_per_token
+from .memory import heads_per_device, kv_bytes_per_token
 
 Array = np.ndarray
 
@@ -40,69 +40,95 @@ def _peak(dep: Deployment, precision: str, c: Coefficients) -> tuple[float, floa
     return gemm, bf16
 
 
+def bucketed(context: Array | float, cap: Array | float | None = None) -> Array:
+    """Context a compiled graph attends over: the next power of two (at least 128), at most `cap` (the compiled
+    sequence length)."""
+    ctx = np.maximum(np.asarray(context, dtype=float), 1.0)
+    out = np.maximum(128.0, 2.0 ** np.ceil(np.log2(ctx)))
+    return out if cap is None else np.minimum(out, np.maximum(np.asarray(cap, dtype=float), ctx))
+
+
+def attended_context(c: Coefficients, context: Array | float, cap: Array | float | None = None) -> Array:
+    ctx = np.asarray(context, dtype=float)
+    return bucketed(ctx, cap) if c.context_bucket else ctx
+
+
 def allreduce_seconds(dep: Deployment, tokens: Array | float, arch: Arch, c: Coefficients) -> Array:
-    """Two all-reduces per layer of the hidden state of `tokens` tokens (16-bit), over `tp` devices."""
+    """Two all-reduces per layer of the hidden state of `tokens` tokens (16-bit), over `tp` devices: a latency
+    and a ring transfer of 2(tp-1)/tp of the payload at the achieved share of the listed link bandwidth."""
+    c = c.for_kind(dep.device.kind)
     tp = dep.tp
     t = np.asarray(tokens, dtype=float)
     if tp <= 1:
         return np.zeros_like(t)
     payload = t * arch.hidden * 2.0
     link = dep.device.link_Bps
-    transfer = 0.0 if link is None else 2.0 * (tp - 1) / tp * payload / (link * c.link_eff)
-    return 2 * arch.layers * (c.allreduce_latency_s + transfer)
+    latency, eff = c.collective(dep.device.pcie)
+    transfer = 0.0 if link is None else 2.0 * (tp - 1) / tp * payload / (link * eff)
+    return 2 * arch.layers * (latency + transfer)
 
 
 def decode_parts(arch: Arch, dep: Deployment, c: Coefficients, precision: str, kv_precision: str,
-                 batch: Array | float, context: Array | float) -> dict[str, Array]:
-    """Components of one decode step for `batch` sequences each holding `context` cached tokens (seconds)."""
+                 batch: Array | float, context: Array | float, max_context: Array | float | None = None,
+                 ) -> dict[str, Array]:
+    """Components of one decode step for `batch` sequences each holding `context` cached tokens (seconds).
+    `max_context` is the compiled sequence length where attention is bucketed (Neuron)."""
+    c = c.for_kind(dep.device.kind)
     b = np.asarray(batch, dtype=float)
-    ctx = np.asarray(context, dtype=float)
-    tp = dep.tp
-    scale = c.eff_scale(dep.device.kind)
-    bw = dep.device.bandwidth_Bps * scale
+    ctx = attended_context(c, context, max_context)
+    tp, cores = dep.tp, dep.device.cores
+    bw = dep.device.bandwidth_Bps
     gemm_peak, bf16_peak = _peak(dep, precision, c)
     w_bytes = arch.weight_params_read(b) * precision_bytes(precision) / tp
     gemm_flops = 2.0 * b * (arch.active_params_per_token + arch.head_params) / tp
-    kv_bytes = b * ctx * kv_bytes_per_token(arch, kv_precision, tp)
-    attn_flops = arch.attn_flops(b, ctx) / tp
+    kv_bytes = b * ctx * kv_bytes_per_token(arch, kv_precision, tp, cores)
+    attn_flops = 4.0 * b * ctx * heads_per_device(arch.heads, tp, cores) * arch.head_dim * arch.layers
     t_w = w_bytes / (bw * c.bw_eff_weights)
-    t_gemm_c = gemm_flops / (gemm_peak * scale * c.compute_eff_decode)
+    t_gemm_c = gemm_flops / (gemm_peak * c.compute_eff_decode)
     t_kv = kv_bytes / (bw * c.bw_eff_kv)
-    t_attn_c = attn_flops / (bf16_peak * scale * c.compute_eff_decode)
+    t_attn_c = attn_flops / (bf16_peak * c.attn_eff)
     return {
         "gemm": np.maximum(t_w, t_gemm_c),
         "attention": np.maximum(t_kv, t_attn_c),
-        "fixed": np.full_like(b * ctx, arch.layers * c.s_per_layer(dep.device.kind) + c.decode_s_fixed),
+        "fixed": np.full_like(b * ctx, arch.layers * c.decode_s_per_layer + c.decode_s_fixed)
+        + b * arch.layers * c.decode_s_per_seq_layer,
         "comm": allreduce_seconds(dep, b, arch, c),
         "compute_bound": t_gemm_c > t_w,
     }
 
 
 def decode_step_seconds(arch: Arch, dep: Deployment, c: Coefficients, precision: str, kv_precision: str,
-                        batch: Array | float, context: Array | float) -> Array:
-    p = decode_parts(arch, dep, c, precision, kv_precision, batch, context)
+                        batch: Array | float, context: Array | float,
+                        max_context: Array | float | None = None) -> Array:
+    p = decode_parts(arch, dep, c, precision, kv_precision, batch, context, max_context)
     return p["gemm"] + p["attention"] + p["fixed"] + p["comm"]
+
+
+def _attn_prefill_flops(arch: Arch, dep: Deployment, n: Array, p: Array) -> Array:
+    """Causal attention FLOPs of `n` new tokens after `p` cached ones, on one device."""
+    heads = heads_per_device(arch.heads, dep.tp, dep.device.cores)
+    return 4.0 * heads * arch.head_dim * arch.layers * (n * p + n * n / 2.0)
 
 
 def prefill_seconds(arch: Arch, dep: Deployment, c: Coefficients, precision: str, kv_precision: str,
                     batch: Array | float, tokens: Array | float, cached: Array | float = 0.0,
                     eager: bool = False) -> Array:
     """One prefill pass of `batch` prompts of `tokens` new tokens each, after `cached` prefix tokens."""
+    c = c.for_kind(dep.device.kind)
     b = np.asarray(batch, dtype=float)
     n = np.asarray(tokens, dtype=float)
     p = np.asarray(cached, dtype=float)
     tp = dep.tp
-    scale = c.eff_scale(dep.device.kind)
-    bw = dep.device.bandwidth_Bps * scale
+    bw = dep.device.bandwidth_Bps
     gemm_peak, bf16_peak = _peak(dep, precision, c)
     total = b * n
     w_bytes = arch.weight_params_read(np.maximum(total, 1.0)) * precision_bytes(precision) / tp
     gemm_flops = (2.0 * total * arch.active_params_per_token + 2.0 * b * arch.head_params) / tp
-    t_gemm = np.maximum(w_bytes / (bw * c.bw_eff_weights), gemm_flops / (gemm_peak * scale * c.compute_eff_prefill))
-    attn_flops = 4.0 * b * arch.heads * arch.head_dim * arch.layers * (n * p + n * n / 2.0) / tp
-    t_attn = attn_flops / (bf16_peak * scale * c.compute_eff_prefill_attn)
-    t_prefix = b * p * kv_bytes_per_token(arch, kv_precision, tp) / (bw * c.bw_eff_kv)
-    fixed = arch.layers * c.s_per_layer(dep.device.kind) + c.decode_s_fixed
+    t_gemm = np.maximum(w_bytes / (bw * c.bw_eff_weights), gemm_flops / (gemm_peak * c.compute_eff_prefill))
+    t_attn = b * _attn_prefill_flops(arch, dep, n, p) / (bf16_peak * c.compute_eff_prefill_attn)
+    t_prefix = b * p * kv_bytes_per_token(arch, kv_precision, tp, dep.device.cores) / (bw * c.bw_eff_kv)
+    per_layer, per_pass = c.prefill_floor
+    fixed = arch.layers * per_layer + per_pass
     t_gpu = t_gemm + t_attn + t_prefix + fixed + allreduce_seconds(dep, total, arch, c)
     if eager:
         return np.maximum(t_gpu, arch.layers * c.eager_s_per_layer + c.eager_s_fixed)
@@ -113,12 +139,12 @@ def prefill_marginal_seconds(arch: Arch, dep: Deployment, c: Coefficients, preci
                              tokens: Array | float, cached: Array | float = 0.0) -> Array:
     """Extra time one prompt adds to a running batch (chunked prefill riding on decode steps): its FLOPs and
     prefix reads only, since the weights are read by the step anyway and the fixed floor is paid by the step."""
+    c = c.for_kind(dep.device.kind)
     n = np.asarray(tokens, dtype=float)
     p = np.asarray(cached, dtype=float)
-    scale = c.eff_scale(dep.device.kind)
     gemm_peak, bf16_peak = _peak(dep, precision, c)
-    gemm = 2.0 * n * arch.active_params_per_token / dep.tp / (gemm_peak * scale * c.compute_eff_prefill)
-    attn = 4.0 * arch.heads * arch.head_dim * arch.layers * (n * p + n * n / 2.0) / dep.tp \
-        / (bf16_peak * scale * c.compute_eff_prefill_attn)
-    prefix = p * kv_bytes_per_token(arch, kv_precision, dep.tp) / (dep.device.bandwidth_Bps * scale * c.bw_eff_kv)
+    gemm = 2.0 * n * arch.active_params_per_token / dep.tp / (gemm_peak * c.compute_eff_prefill)
+    attn = _attn_prefill_flops(arch, dep, n, p) / (bf16_peak * c.compute_eff_prefill_attn)
+    prefix = p * kv_bytes_per_token(arch, kv_precision, dep.tp, dep.device.cores) / (
+        dep.device.bandwidth_Bps * c.bw_eff_kv)
     return gemm + attn + prefix + allreduce_seconds(dep, n, arch, c)

@@ -25,7 +25,10 @@ from typing import Any
 MAP_PATH = "litellm/model_prices_and_context_window_backup.json"
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "src" / "inferplan" / "catalog" / "data"
 
-PROVIDERS = {"bedrock", "bedrock_converse"}
+PROVIDERS = {"bedrock", "bedrock_converse", "bedrock_mantle"}
+# litellm modes priced per token here; the others are recognised with a non-token `billing_unit`.
+TOKEN_MODES = {"chat", "responses", "embedding"}
+UNIT_MODES = {"image_generation": "image", "image_edit": "image", "realtime": "speech"}
 # Cross-region inference profile prefixes that the catalog's BedrockPrice.scope accepts.
 PROFILE_SCOPES = ("global", "us", "eu", "apac", "jp", "au", "ca", "us-gov")
 REGION_RE = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
@@ -45,6 +48,7 @@ KNOWN_PROVIDERS = {
     "nvidia",
     "openai",
     "qwen",
+    "stability",
     "twelvelabs",
     "writer",
     "xai",
@@ -173,12 +177,14 @@ def read_map(path: Path, version: str | None) -> tuple[dict[str, Any], str]:
 def resolve_key(key: str) -> tuple[str, str, str, int] | None:
     """Map a litellm key to (base model id, scope, region, priority), or None to skip it."""
     k, region, priority = key, "*", 0
+    if k.startswith("bedrock_mantle/"):  # the bedrock-mantle endpoint: lowest priority, same model ids
+        k, priority = "bedrock/" + k.split("/", 1)[1], 2
     if k.startswith("bedrock/"):
         parts = k.split("/")
         if len(parts) == 3 and REGION_RE.match(parts[1]):
             region, k = parts[1], parts[2]
         elif len(parts) == 2:  # e.g. bedrock/us.anthropic...: same as the unprefixed key, which wins
-            k, priority = parts[1], 1
+            k, priority = parts[1], max(priority, 1)
         else:  # commitments, bedrock/invoke/, bedrock/claude_platform/, bedrock/*/
             return None
     if "@" in k:  # Vertex-style alias of another key
@@ -467,6 +473,45 @@ def cache_min(base: str, info: ModelInfo) -> tuple[int | None, str]:
     return None, ""
 
 
+def non_token_unit(val: dict[str, Any]) -> str | None:
+    """`image`, `second` or `speech` for a litellm entry billed by something other than text tokens."""
+    mode = val.get("mode")
+    if mode in UNIT_MODES:
+        return UNIT_MODES[mode]
+    per_token = val.get("input_cost_per_token")
+    if mode in TOKEN_MODES and not per_token and val.get("input_cost_per_video_per_second") is not None:
+        return "second"  # video models: TwelveLabs Marengo (embedding), Pegasus (chat, per second of video)
+    return None
+
+
+# bedrock-mantle model ids whose bedrock-runtime id does not follow by rule.
+MANTLE_IDS = {"deepseek.v3.1": "deepseek.v3-v1:0"}
+
+
+def _stem(model: str) -> str:
+    """A model id without version, date and `-instruct`: the key mantle and runtime ids share."""
+    return re.sub(r"(-\d{8})?(-v\d+(:\d+)?|-\d+:\d+)?$", "", model).removesuffix("-instruct")
+
+
+def _mantle_aliases(chosen: dict[tuple[str, str, str], Entry]) -> dict[str, str]:
+    """Mantle-only base ids that name a bedrock-runtime model: id -> runtime base (kept as an alias)."""
+    by_base: dict[str, list[Entry]] = defaultdict(list)
+    for e in chosen.values():
+        by_base[e.base].append(e)
+    runtime = {b for b, es in by_base.items() if any(e.priority < 2 for e in es)}
+    stems = defaultdict(list)
+    for b in runtime:
+        stems[_stem(b)].append(b)
+    out = {}
+    for b in by_base:
+        if b in runtime:
+            continue
+        target = MANTLE_IDS.get(b) or (stems[_stem(b)][0] if len(stems[_stem(b)]) == 1 else None)
+        if target in runtime:
+            out[b] = target
+    return out
+
+
 Rows = list[dict[str, Any]]
 
 
@@ -474,12 +519,17 @@ def build(data: dict[str, Any], version: str, checked: str) -> tuple[Rows, Rows]
     """Resolve keys and produce (price rows, model rows)."""
     chosen: dict[tuple[str, str, str], Entry] = {}
     skipped: list[str] = []
+    units: dict[str, tuple[str, list[str]]] = {}  # base -> (billing unit, litellm keys) of non-token models
     for key, val in data.items():
         if not isinstance(val, dict) or val.get("litellm_provider") not in PROVIDERS:
             continue
-        if val.get("mode") != "chat" or val.get("input_cost_per_token") is None:
+        unit = non_token_unit(val)
+        resolved = resolve_key(key) if unit or val.get("mode") in TOKEN_MODES else None
+        if unit and resolved:
+            units.setdefault(resolved[0], (unit, []))[1].append(key)
             continue
-        resolved = resolve_key(key)
+        if val.get("mode") not in TOKEN_MODES or val.get("input_cost_per_token") is None:
+            continue
         if resolved is None:
             skipped.append(key)
             continue
@@ -487,6 +537,8 @@ def build(data: dict[str, Any], version: str, checked: str) -> tuple[Rows, Rows]
         ident = (base, scope, region)
         if ident not in chosen or prio < chosen[ident].priority:
             chosen[ident] = Entry(key, base, scope, region, val, prio)
+    mantle_aliases = _mantle_aliases(chosen)
+    chosen = {i: e for i, e in chosen.items() if e.base not in mantle_aliases}
 
     prices: list[dict[str, Any]] = []
     infos: dict[str, ModelInfo] = {}
@@ -513,8 +565,33 @@ def build(data: dict[str, Any], version: str, checked: str) -> tuple[Rows, Rows]
         if isinstance(e.data.get("max_input_tokens"), int) and (info.context is None or plain):
             info.context = e.data["max_input_tokens"]
 
-    prices = regional_premium(prices)
-    described = {b: describe(b) for b in infos}
+    prices = geo_in_region(supplement(regional_premium(prices)))
+    unit_of: dict[str, str] = {}
+    extra_notes: dict[str, list[str]] = defaultdict(list)
+    for base, (unit, keys) in units.items():
+        if base in infos:
+            continue
+        infos[base] = ModelInfo(base, keys=keys)
+        unit_of[base] = unit
+        per = {"image": "image", "second": "second of video"}.get(unit, "speech token")
+        extra_notes[base].append(f"billing_unit: {unit} (litellm mode {data[keys[0]].get('mode')}, priced per "
+                                 f"{per}; not token-priced here)")
+    for base, spec in SUPPLEMENT_MODELS.items():
+        info = infos.setdefault(base, ModelInfo(base))
+        info.context = spec.get("context", info.context)
+        unit_of[base] = spec.get("unit", "token")
+        extra_notes[base].append(spec["source"])
+    added: dict[str, set[str]] = defaultdict(set)
+    for r in prices:
+        if r["model"] not in infos:
+            raise SystemExit(f"price row for {r['model']} has no model")
+        if r["source"].startswith(("AWS", "derived")) and r["model"] not in SUPPLEMENT_MODELS:
+            added[r["model"]].add(f"{r['scope']}/{r['tier']}")
+    for base, keys in added.items():
+        extra_notes[base].append(f"price rows not from litellm ({', '.join(sorted(keys))}): see each row's source")
+    for base in infos:
+        infos[base].rows = max(infos[base].rows, sum(1 for r in prices if r["model"] == base))
+    described = {b: _described(b) for b in infos}
     owner = _alias_owners(described, infos)
     models = []
     for base in sorted(infos):
@@ -524,13 +601,17 @@ def build(data: dict[str, Any], version: str, checked: str) -> tuple[Rows, Rows]
         billing = [b for b in billing if owner.get(("billing", b)) == base]
         min_tokens, min_note = cache_min(base, info)
         ttls = ([300, 3600] if info.one_hour else [300]) if info.cache else []
+        aliases += [m for m, t in sorted(mantle_aliases.items()) if t == base and m not in aliases]
         notes = [
             f"litellm {version} model_prices_and_context_window_backup.json keys "
             + ", ".join(sorted(info.keys)[:4])
             + (" ..." if len(info.keys) > 4 else ""),
             "context_window_tokens: max_input_tokens",
             BILLING_NOTE,
-        ]
+        ] if info.keys else []
+        notes += list(dict.fromkeys(extra_notes.get(base, [])))
+        if any(t == base for t in mantle_aliases.values()):
+            notes.append("aliases: bedrock-mantle model ids of the same model (litellm bedrock_mantle keys)")
         if min_note:
             notes.append(min_note)
         models.append(
@@ -545,9 +626,9 @@ def build(data: dict[str, Any], version: str, checked: str) -> tuple[Rows, Rows]
                 "cache_ttls_s": ttls,
                 "context_window_tokens": info.context,
                 "open_weights": OPEN_WEIGHTS.get(base),
-                "billing_unit": "token",
+                "billing_unit": unit_of.get(base, "token"),
                 "source": "; ".join(notes),
-                "checked": checked,
+                "checked": SUPPLEMENT_CHECKED if extra_notes.get(base) else checked,
             }
         )
     print(
@@ -555,6 +636,157 @@ def build(data: dict[str, Any], version: str, checked: str) -> tuple[Rows, Rows]
         file=sys.stderr,
     )
     return prices, models
+
+
+AWS_PRICING = "AWS Bedrock pricing page (https://aws.amazon.com/bedrock/pricing/)"
+SUPPLEMENT_CHECKED = "2026-12-02"  # when the rows below (not from litellm) were checked
+BATCH_NOTE = ("derived: batch = 50% of the standard row's input and output ({src}: batch inference is 50% of "
+              "on-demand; REFERENCE.md section 2); no batch cache prices published")
+GEO_NOTE = ("derived: cross-region profile priced as the source region ({src}: no additional charge for "
+            "cross-region inference, the price is the source region's)")
+# Models litellm's map lacks (or has only in GovCloud) that 2026 Bedrock users call. Each price row names its
+# source; prices are USD per million tokens.
+SUPPLEMENT_MODELS: dict[str, dict[str, Any]] = {
+    "anthropic.claude-3-sonnet-20240229-v1:0": {"context": 200000, "source": AWS_PRICING},
+    "cohere.command-r-v1:0": {"name": "Command R", "aliases": ["command-r"], "billing": ["CommandR"],
+                              "context": 128000, "source": AWS_PRICING},
+    "cohere.command-r-plus-v1:0": {"name": "Command R+", "aliases": ["command-r-plus", "command-r+"],
+                                   "billing": ["CommandRPlus", "CommandR+"], "context": 128000,
+                                   "source": AWS_PRICING},
+    "amazon.nova-reel-v1:0": {"name": "Nova Reel", "aliases": ["nova-reel"], "unit": "second",
+                              "source": f"{AWS_PRICING}: Nova Reel is billed per second of video generated"},
+    "amazon.nova-reel-v1:1": {"name": "Nova Reel 1.1", "aliases": ["nova-reel-1.1"], "unit": "second",
+                              "source": f"{AWS_PRICING}: Nova Reel is billed per second of video generated"},
+    "amazon.nova-sonic-v1:0": {"name": "Nova Sonic", "aliases": ["nova-sonic"], "billing": ["NovaSonic"],
+                               "unit": "speech",
+                               "source": f"{AWS_PRICING}: Nova Sonic bills speech and text tokens at separate "
+                                         "rates; billing name from grafana/cloudcost-exporter bedrock_test.go"},
+    "luma.ray-v2:0": {"name": "Luma Ray2", "aliases": ["luma-ray-2", "ray-v2"], "unit": "second",
+                      "source": f"{AWS_PRICING}: Luma Ray2 is billed per second of video generated"},
+}
+_C3H = "anthropic.claude-3-haiku-20240307-v1:0"
+_C3S = "anthropic.claude-3-sonnet-20240229-v1:0"
+_PL = ("AWS Price List AmazonBedrock {region} usagetype {ut} ${usd}/1K tokens (as quoted in public code; "
+       "find_string \"{ut}\") and " + AWS_PRICING)
+SUPPLEMENT_PRICES: list[dict[str, Any]] = [
+    {"model": _C3H, "tier": "standard", "input": 0.25, "output": 1.25,
+     "source": _PL.format(region="us-east-1", ut="USE1-Claude3Haiku-input-tokens", usd="0.00025")
+     + ": $0.00025 input / $0.00125 output per 1K tokens"},
+    {"model": _C3S, "tier": "standard", "input": 3.0, "output": 15.0,
+     "source": _PL.format(region="us-west-2", ut="USW2-Claude3Sonnet-input-tokens", usd="0.003")
+     + ": $0.003 input / $0.015 output per 1K tokens"},
+    {"model": "cohere.command-r-v1:0", "tier": "standard", "input": 0.5, "output": 1.5,
+     "source": f"{AWS_PRICING}: Command R $0.0005 input / $0.0015 output per 1K tokens"},
+    {"model": "cohere.command-r-plus-v1:0", "tier": "standard", "input": 3.0, "output": 15.0,
+     "source": f"{AWS_PRICING}: Command R+ $0.003 input / $0.015 output per 1K tokens"},
+]
+# Cross-region profiles of the supplement models (us., eu., apac. exist for Claude 3 Haiku and Sonnet).
+SUPPLEMENT_GEOS = {_C3H: ("us", "eu", "apac"), _C3S: ("us", "eu", "apac")}
+# Models with published batch pricing whose batch rows litellm lacks: derived at 50%.
+DERIVED_BATCH = (_C3H, _C3S, "anthropic.claude-sonnet-4-6", "anthropic.claude-opus-4-5-20251101-v1:0",
+                 "anthropic.claude-opus-4-6-v1", "meta.llama3-1-405b-instruct-v1:0")
+
+
+def supplement(prices: Rows, checked: str = SUPPLEMENT_CHECKED) -> Rows:
+    """Add SUPPLEMENT_PRICES (with their geographic profiles) and the derived batch rows."""
+    out = list(prices)
+    for sp in SUPPLEMENT_PRICES:
+        row = {"model": sp["model"], "scope": "in-region", "region": "*", "tier": sp["tier"],
+               "input_usd_per_mtok": sp["input"], "output_usd_per_mtok": sp["output"], "source": sp["source"],
+               "checked": checked}
+        out.append(row)
+        for geo in SUPPLEMENT_GEOS.get(sp["model"], ()):
+            out.append({**row, "scope": geo, "source": GEO_NOTE.format(src=AWS_PRICING) + "; " + sp["source"]})
+    index = {(r["model"], r["scope"], r["region"], r["tier"]): r for r in out}
+    for (model, scope, region, tier), r in list(index.items()):
+        if model not in DERIVED_BATCH or tier != "standard" or (model, scope, region, "batch") in index:
+            continue
+        if region.startswith("us-gov"):
+            continue
+        b = {"model": model, "scope": scope, "region": region, "tier": "batch",
+             "input_usd_per_mtok": _half(r["input_usd_per_mtok"]),
+             "output_usd_per_mtok": _half(r["output_usd_per_mtok"]),
+             "lc_threshold_tokens": r.get("lc_threshold_tokens"),
+             "lc_input_usd_per_mtok": _half(r.get("lc_input_usd_per_mtok")),
+             "lc_output_usd_per_mtok": _half(r.get("lc_output_usd_per_mtok")),
+             "source": BATCH_NOTE.format(src=AWS_PRICING) + "; standard row: " + r["source"], "checked": checked}
+        index[(model, scope, region, "batch")] = b
+        out.append(b)
+    # long-context batch: a batch row without long-context prices, where its standard row has them
+    for (model, scope, region, tier), r in list(index.items()):
+        std = index.get((model, scope, region, "standard"))
+        if tier != "batch" or r.get("lc_threshold_tokens") or not std or not std.get("lc_threshold_tokens"):
+            continue
+        ratio = r["input_usd_per_mtok"] / std["input_usd_per_mtok"] if std["input_usd_per_mtok"] else None
+        if ratio is None or abs(ratio - 0.5) > 1e-9:
+            continue
+        r["lc_threshold_tokens"] = std["lc_threshold_tokens"]
+        r["lc_input_usd_per_mtok"] = _half(std.get("lc_input_usd_per_mtok"))
+        r["lc_output_usd_per_mtok"] = _half(std.get("lc_output_usd_per_mtok"))
+        r["source"] += ("; lc_*: derived, 50% of the standard row's long-context prices (batch is 50% of "
+                        "on-demand, " + AWS_PRICING + ")")
+        r["checked"] = checked
+    return sorted(out, key=lambda r: (r["model"], r["scope"], r["region"], r["tier"]))
+
+
+def _half(v: float | None) -> float | None:
+    return None if v is None else float(f"{v / 2:.10g}")
+
+
+def geo_in_region(prices: Rows) -> Rows:
+    """Nova 2 models without a global. key: litellm's unprefixed key carries the global price (the us. price
+    is 1.1x it), while AWS bills an in-region call the geographic price (Price List: USE1-Nova2.0Lite-input-
+    tokens $0.33 vs -cross-region-global $0.30). Reprice those in-region `*` rows as the us. row."""
+    index = {(r["model"], r["scope"], r["region"], r["tier"]): r for r in prices}
+    for (model, scope, region, tier), r in index.items():
+        if not model.startswith("amazon.nova-2-") or scope != "in-region" or region != "*":
+            continue
+        us = index.get((model, "us", "*", tier))
+        if (model, "global", "*", tier) in index or us is None:
+            continue
+        if abs(us["input_usd_per_mtok"] - 1.1 * r["input_usd_per_mtok"]) > 1e-9 * max(1.0, us["input_usd_per_mtok"]):
+            continue
+        r.update({f: us.get(f) for f in PRICE_VALUE_FIELDS})
+        r["source"] += PREMIUM_NOTE.format(geo="us") + " (derived: litellm lists no global. key for this model)"
+        r["checked"] = SUPPLEMENT_CHECKED
+    return prices
+
+
+# Names the id rule gets wrong (embeddings, Sonic 2.5). Billing names: `TitanEmbeddingV2-Text` is attested (a
+# public test of CUR usage-type parsing: `EU-TitanEmbeddingV2-Text-input-tokens`); the Cohere ones are the
+# Marketplace product names ("Cohere Embed 4 Model (Amazon Bedrock Edition)"), matched letters-and-digits only.
+NAMES: dict[str, dict[str, Any]] = {
+    "amazon.titan-embed-text-v1": {"name": "Titan Text Embeddings", "aliases": ["titan-embed-text-v1"],
+                                   "billing": ["TitanEmbedding-Text"]},
+    "amazon.titan-embed-text-v2:0": {"name": "Titan Text Embeddings V2", "aliases": ["titan-embed-text-v2"],
+                                     "billing": ["TitanEmbeddingV2-Text"]},
+    "amazon.titan-embed-g1-text-02": {"name": "Titan Text Embeddings G1 02", "aliases": ["titan-embed-g1-text-02"],
+                                      "billing": []},
+    "amazon.titan-embed-image-v1": {"name": "Titan Multimodal Embeddings G1", "aliases": ["titan-embed-image-v1"],
+                                    "billing": ["TitanEmbeddingMultimodal"]},
+    "amazon.nova-2-multimodal-embeddings-v1:0": {"name": "Nova 2 Multimodal Embeddings",
+                                                 "aliases": ["nova-2-multimodal-embeddings"],
+                                                 "billing": ["Nova2.0MultimodalEmbeddings"]},
+    "amazon.nova-2-5-sonic": {"name": "Nova 2.5 Sonic", "aliases": ["nova-2.5-sonic"], "billing": ["Nova2.5Sonic"]},
+    "cohere.embed-english-v3": {"name": "Cohere Embed English v3", "aliases": ["embed-english-v3"],
+                                "billing": ["Cohere Embed Model 3 - English"]},
+    "cohere.embed-multilingual-v3": {"name": "Cohere Embed Multilingual v3", "aliases": ["embed-multilingual-v3"],
+                                     "billing": ["Cohere Embed Model 3 - Multilingual"]},
+    "cohere.embed-v4:0": {"name": "Cohere Embed v4", "aliases": ["embed-v4"], "billing": ["Cohere Embed 4 Model"]},
+}
+
+# Billing names seen in AWS usage types that the id rule does not produce (grafana/cloudcost-exporter
+# bedrock_test.go: `USE1-MistralSmall-input-tokens-batch`; Price List fixtures in public code:
+# `USW2-Claude2.1-input-tokens`).
+EXTRA_BILLING = {"mistral.mistral-small-2402-v1:0": ["MistralSmall"], "anthropic.claude-v2:1": ["Claude2.1"]}
+
+
+def _described(base: str) -> tuple[str, str, list[str], list[str]]:
+    """describe(), with the names SUPPLEMENT_MODELS and NAMES give."""
+    provider, name, aliases, billing = describe(base)
+    spec = SUPPLEMENT_MODELS.get(base) or NAMES.get(base, {})
+    billing = [*spec.get("billing", billing), *EXTRA_BILLING.get(base, [])]
+    return (provider, spec.get("name", name), spec.get("aliases", aliases), billing)
 
 
 def _alias_owners(

@@ -70,8 +70,12 @@ def default_scales(lo: float = 0.01, hi: float = 1000.0, points: int = 31) -> np
 
 
 def solve(cost_at: CostAt, bedrock_monthly_usd: float, tokens_per_month: float, *,
-          scales: np.ndarray | None = None, rel_tol: float = 0.005, max_bisect: int = 12) -> Breakeven:
-    """Break-even of every option `cost_at` returns, against Bedrock at `bedrock_monthly_usd` x scale."""
+          scales: np.ndarray | None = None, rel_tol: float = 0.01, points: int = 7, levels: int = 3) -> Breakeven:
+    """Break-even of every option `cost_at` returns, against Bedrock at `bedrock_monthly_usd` x scale.
+
+    `cost_at(s)` costs every option at once, so refinement is shared: each level evaluates `points` scales
+    inside every distinct bracket that holds some option's first crossing, until each bracket is narrower
+    than `rel_tol` (or `levels` levels)."""
     if bedrock_monthly_usd <= 0:
         raise ConfigError("Bedrock costs nothing on this traffic (after the levers): there is no break-even to solve")
     grid = np.asarray(default_scales() if scales is None else scales, dtype=float)
@@ -90,57 +94,67 @@ def solve(cost_at: CostAt, bedrock_monthly_usd: float, tokens_per_month: float, 
         out.kinds[name] = first.kind
         out.instances[name] = first.instance
         out.engineering[name] = first.engineering_usd
-        out.infra[name] = np.array([t[name].infra_usd if t[name].feasible else np.inf for t in table])
+        out.infra[name] = np.array([_get(t, name).infra_usd if _get(t, name).feasible else np.inf for t in table])
     for i, s in enumerate(grid):
         row: dict[str, Any] = {"scale": round(float(s), 6), "bedrock_usd": round(bedrock_monthly_usd * s, 2)}
         for name in names:
-            o = table[i][name]
+            o = _get(table[i], name)
             row[name] = round(o.total_usd, 2) if o.feasible else None
         out.curve.append(row)
+
+    def cheaper(name: str, s: float) -> bool:
+        o = _get(memo[s], name)
+        return o.feasible and o.total_usd <= bedrock_monthly_usd * s
+
+    def first_cross(name: str) -> tuple[int, list[float]]:
+        pts = sorted(memo)
+        flags = [cheaper(name, s) for s in pts]
+        return (flags.index(True) if any(flags) else -1), pts
+
+    for _ in range(levels):
+        brackets = set()
+        for name in names:
+            i, pts = first_cross(name)
+            if i > 0 and pts[i] / pts[i - 1] - 1 > rel_tol:
+                brackets.add((pts[i - 1], pts[i]))
+        if not brackets:
+            break
+        for lo, hi in sorted(brackets):
+            for s in np.geomspace(lo, hi, points + 2)[1:-1]:
+                at(float(s))
     for name in names:
-        out.results.append(_solve_one(name, grid, table, at, bedrock_monthly_usd, tokens_per_month, rel_tol,
-                                      max_bisect))
+        i, pts = first_cross(name)
+        out.results.append(_result(name, i, pts, memo, grid, bedrock_monthly_usd, tokens_per_month))
     return out
 
 
-def _solve_one(name: str, grid: np.ndarray, table: list[dict[str, OptionCost]],
-               at: Callable[[float], dict[str, OptionCost]], bedrock: float, tokens: float, rel_tol: float,
-               max_bisect: int) -> dict[str, Any]:
-    first = table[0][name]
+def _get(costs: dict[str, OptionCost], name: str) -> OptionCost:
+    """An option missing at some scale (a candidate compare dropped) counts as infeasible there."""
+    return costs.get(name) or OptionCost(name, "ec2", float("inf"), 0.0, feasible=False,
+                                         reason="not among the options costed at this volume")
+
+
+def _result(name: str, i: int, pts: list[float], memo: dict[float, dict[str, OptionCost]], grid: np.ndarray,
+            bedrock: float, tokens: float) -> dict[str, Any]:
+    first = _get(memo[float(grid[0])], name)
     base = {"option": name, "kind": first.kind, "instance": first.instance,
             "engineering_monthly_usd": round(first.engineering_usd, 2)}
-
-    def cheaper(o: OptionCost, s: float) -> bool:
-        return o.feasible and o.total_usd <= bedrock * s
-
-    flags = [cheaper(t[name], float(s)) for t, s in zip(table, grid, strict=True)]
-    if not any(flags):
-        top = table[-1][name]
-        why = (f"infeasible at every scale searched: {top.reason}" if not any(t[name].feasible for t in table)
-               else f"dearer than Bedrock at every scale searched (x{grid[0]:g} to x{grid[-1]:g}); at x{grid[-1]:g} "
-               f"it costs {top.total_usd / (bedrock * grid[-1]):.2f} x Bedrock" if top.feasible
-               else f"dearer than Bedrock wherever it is feasible (x{grid[0]:g} to x{grid[-1]:g})")
+    if i < 0:
+        top = _get(memo[float(grid[-1])], name)
+        feasible_any = any(_get(c, name).feasible for c in memo.values())
+        if not feasible_any:
+            why = f"infeasible at every scale searched: {top.reason}"
+        elif top.feasible:
+            why = (f"dearer than Bedrock at every scale searched (x{grid[0]:g} to x{grid[-1]:g}); at x{grid[-1]:g} "
+                   f"it costs {top.total_usd / (bedrock * grid[-1]):.2f} x Bedrock")
+        else:
+            why = f"dearer than Bedrock wherever it is feasible (x{grid[0]:g} to x{grid[-1]:g})"
         return {**base, "monthly_bedrock_usd": None, "scale": None, "tokens_per_month": None, "reason": why}
-    i = flags.index(True)
-    note = None
-    if i == 0:
-        s = float(grid[0])
-        note = f"already cheaper than Bedrock at the smallest scale searched (x{grid[0]:g})"
-    else:
-        lo, hi = float(grid[i - 1]), float(grid[i])
-        for _ in range(max_bisect):
-            if hi / lo - 1 <= rel_tol:
-                break
-            mid = float(np.sqrt(lo * hi))
-            if cheaper(at(mid)[name], mid):
-                hi = mid
-            else:
-                lo = mid
-        s = hi
-    o = at(s)[name]
+    s = pts[i]
+    o = _get(memo[s], name)
     res = {**base, "monthly_bedrock_usd": round(bedrock * s, 2), "scale": round(s, 6),
            "tokens_per_month": round(tokens * s), "option_monthly_usd": round(o.total_usd, 2),
            "infra_monthly_usd": round(o.infra_usd, 2), "reason": None}
-    if note:
-        res["note"] = note
+    if i == 0:
+        res["note"] = f"already cheaper than Bedrock at the smallest scale searched (x{pts[0]:g})"
     return res

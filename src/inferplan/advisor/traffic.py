@@ -1,0 +1,143 @@
+"""Facts about each call type that the findings rest on: volume, shape, model, how interactive, how repetitive.
+
+Per-request work stays in arrow/numpy (dictionary codes and bincounts); only the per-call-type results, a
+handful, become Python values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..catalog import Catalog
+from ..errors import MissingPriceError
+from ..levers._common import col, encode, total_input
+from ..levers.breakers import _exploded, _position_stats
+
+# A model whose standard output price is at least this ($ per million tokens) is a frontier model here: the
+# Claude Sonnet/Opus tier and above (REFERENCE.md section 2). Easy traffic: short answers.
+FRONTIER_OUTPUT_USD_PER_MTOK = 10.0
+EASY_MEAN_OUTPUT_TOKENS = 300.0
+# The guide's RAG example: ~4,000 tokens of retrieved context on every request.
+RAG_MEAN_INPUT_TOKENS = 4_000.0
+RAG_MIN_VARIABLE_TOKENS = 2_000.0
+RAG_INPUT_OUTPUT_RATIO = 10.0
+# A leading prompt segment is shared when at most this share of requests carry a different content there.
+SHARED_DISTINCT_SHARE = 0.01
+
+
+@dataclass
+class CallTypeFacts:
+    call_type: str
+    model: str  # the model with most requests
+    scope: str
+    region: str
+    requests: int
+    mean_input: float  # all four input buckets
+    mean_output: float
+    cache_read_share: float
+    non_interactive_share: float  # of requests with a known flag
+    interactive_known_share: float
+    batch_share: float
+    shared_prefix_tokens: float  # mean tokens of the leading segments every request shares
+    shared_depth: int  # how many leading segments are shared
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
+
+
+def _shared_depths(t: pa.Table, cts: list[Any]) -> tuple[dict[str, int], dict[str, float]]:
+    """Per call type: the number of leading prefix positions whose content is the same on (nearly) every
+    request, and the mean tokens they hold."""
+    depth: dict[str, int] = {}
+    tokens: dict[str, float] = {}
+    if "prefix" not in t.column_names or t.num_rows == 0:
+        return depth, tokens
+    el, names = _exploded(t)
+    if el["depth"].size == 0:
+        return depth, tokens
+    g_ct, g_depth, g_n, g_distinct, g_tokens = _position_stats(el)
+    for i, name in enumerate(names):
+        if name is None:
+            continue
+        sel = np.flatnonzero(g_ct == i)
+        order = sel[np.argsort(g_depth[sel])]
+        d, tok = 0, 0.0
+        for j in order:
+            if g_depth[j] != d or (g_distinct[j] - 1) > SHARED_DISTINCT_SHARE * g_n[j]:
+                break
+            tok += float(g_tokens[j]) * g_n[j]
+            d += 1
+        depth[name] = d
+        n_ct = int(np.sum(pc.equal(t.column("call_type"), name).to_numpy(zero_copy_only=False)))
+        tokens[name] = tok / n_ct if n_ct else 0.0
+    return depth, tokens
+
+
+def call_type_facts(t: pa.Table) -> dict[str, CallTypeFacts]:
+    """Facts per call type of a canonical pyarrow table."""
+    if t.num_rows == 0:
+        return {}
+    ct_code, cts = encode(t, "call_type")
+    k = len(cts)
+    n = np.bincount(ct_code, minlength=k)
+    tin = total_input(t).astype(np.float64)
+    out_tok = col(t, "output_tokens").astype(np.float64)
+    read = col(t, "cache_read_tokens").astype(np.float64)
+    inter = t.column("interactive")
+    known = pc.is_valid(inter).to_numpy(zero_copy_only=False)
+    non_inter = pc.fill_null(pc.invert(inter), False).to_numpy(zero_copy_only=False)
+    tier_code, tiers = encode(t, "tier")
+    is_batch = np.array([v == "batch" for v in tiers], bool)[tier_code]
+    key_code, keys = encode(pa.array(pc.binary_join_element_wise(
+        t.column("model").cast(pa.string()), t.column("scope").cast(pa.string()),
+        t.column("region").cast(pa.string()), "\x1f")))
+    depth, shared = _shared_depths(t, cts)
+    facts: dict[str, CallTypeFacts] = {}
+    for i, ct in enumerate(cts):
+        rows = ct_code == i
+        kc = np.bincount(key_code[rows], minlength=len(keys))
+        model, scope, region = keys[int(kc.argmax())].split("\x1f")
+        sum_in = float(tin[rows].sum())
+        kn = int(known[rows].sum())
+        facts[str(ct)] = CallTypeFacts(
+            call_type=str(ct), model=model, scope=scope, region=region, requests=int(n[i]),
+            mean_input=sum_in / n[i], mean_output=float(out_tok[rows].sum()) / n[i],
+            cache_read_share=float(read[rows].sum()) / sum_in if sum_in else 0.0,
+            non_interactive_share=float(non_inter[rows].sum()) / kn if kn else 0.0,
+            interactive_known_share=kn / n[i], batch_share=float(is_batch[rows].mean()),
+            shared_prefix_tokens=shared.get(str(ct), 0.0), shared_depth=depth.get(str(ct), 0))
+    return facts
+
+
+def output_price(catalog: Catalog, f: CallTypeFacts) -> float | None:
+    try:
+        return catalog.price(f.model, f.scope, f.region, "standard").output_usd_per_mtok
+    except MissingPriceError:
+        return None
+
+
+def small_model_for(catalog: Catalog, f: CallTypeFacts) -> str | None:
+    """A default small model for a cascade: the same provider's cheapest model with a standard price in the
+    call type's scope and region (a starting point to evaluate, never a recommendation of quality)."""
+    big = catalog.bedrock_models.get(f.model)
+    if big is None:
+        return None
+    best: tuple[float, str] | None = None
+    for m, bm in catalog.bedrock_models.items():
+        if m == f.model or bm.provider != big.provider or getattr(bm, "billing_unit", "token") != "token":
+            continue
+        try:
+            p = catalog.price(m, f.scope, f.region, "standard")
+        except MissingPriceError:
+            continue
+        if p.input_usd_per_mtok is None or p.output_usd_per_mtok is None:
+            continue
+        cost = p.input_usd_per_mtok * f.mean_input + p.output_usd_per_mtok * f.mean_output
+        if best is None or cost < best[0]:
+            best = (cost, m)
+    return best[1] if best else None

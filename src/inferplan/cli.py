@@ -125,14 +125,26 @@ def demo_paths() -> list[Path]:
 
 @app.command()
 @friendly
-def demo(json_out: JsonOpt = False) -> None:
-    """Analyze the bundled Azure 2023 traces (code and conversation), priced on a documented default model."""
+def demo(json_out: JsonOpt = False,
+         plan: Annotated[bool, typer.Option("--plan/--no-plan", help="Also run `plan` on the traces.")] = True) -> None:
+    """Analyze the bundled Azure 2023 traces (code and conversation), priced on a documented default model, then
+    plan them (`inferplan plan`, self-hosting candidate DEMO_SELF_HOST); `--json` puts the plan under `plan`."""
     cat = load_catalog()
     opts = ReadOptions(defaults=Defaults(model=DEMO_MODEL, region=DEMO_REGION))
     summary = run_analysis(demo_paths(), cat, "azure2023", opts)
     summary["notes"].append(f"demo: Azure LLM inference trace 2023 (CC-BY-4.0, Splitwise ISCA'24), priced as "
                             f"{DEMO_MODEL} in {DEMO_REGION}")
-    _emit(summary, json_out)
+    if not plan:
+        _emit(summary, json_out)
+        return
+    from .commands.plan import demo_plan, render_plan
+
+    planned = demo_plan(cat)
+    if json_out:
+        _emit({**summary, "plan": planned}, True)
+        return
+    _emit(summary, False)
+    render_plan(planned)
 
 
 @prices_app.command("list")

@@ -47,7 +47,7 @@ class PlanSettings(_Strict):
     slices: bool = Field(default=True, description="also solve the break-even for each call type on its own")
     scale_low: float = Field(default=0.01, gt=0)
     scale_high: float = Field(default=1000.0, gt=0)
-    scale_points: int = Field(default=31, ge=5, le=200)
+    scale_points: int = Field(default=25, ge=5, le=200)
 
 
 def _section(doc: dict[str, Any], key: str, model: type[BaseModel]) -> Any:
@@ -82,7 +82,7 @@ def _daily(demand: Any) -> np.ndarray | None:
 
 
 def run(workload: Workload, catalog: Catalog, spec: Any, scenario: Path | str | dict[str, Any] | None,
-        tco: TcoOptions, *, chosen: list[str] | None = None, cmd: str = "inferplan analyze FILES") -> dict[str, Any]:
+        tco: TcoOptions, *, chosen: list[str] | None = None, cmd: str = "FILES") -> dict[str, Any]:
     """The whole plan (see the module docstring). `chosen`: instances or models the user picked (flags)."""
     from .serving.compare import compare as run_compare
     from .serving.compare import compare_demand
@@ -116,7 +116,6 @@ def run(workload: Workload, catalog: Catalog, spec: Any, scenario: Path | str | 
                   "monthly_after_usd": round(levers["compounded"]["new_usd"] * m, 2),
                   "monthly_saving_usd": round(levers["compounded"]["saving_usd"] * m, 2)}
 
-    daily = _daily(demand)
     slices = []
     if not any(o.kind in ("ec2", "hybrid", "sagemaker-realtime") for o in result.options if o.feasible):
         notes.append("no self-hosted candidate for this traffic (no open-weights twin of its models in the catalog): "
@@ -235,3 +234,54 @@ def _phases(ranked: list[dict[str, Any]], slices: list[dict[str, Any]]) -> list[
                     "volume_to_break_even": round(best["scale"], 3)})
     return [{"phase": 1, "what": "workload and model levers (cache, batch, route, fewer tokens)", "items": one},
             {"phase": 2, "what": "serving option per slice, against the break-even after the levers", "items": two}]
+
+
+def run_breakeven(workload: Workload | None, demand: Any, catalog: Catalog, spec: Any,
+                  scenario: Path | str | dict[str, Any] | None, tco: TcoOptions, *, call_type: str | None = None
+                  ) -> dict[str, Any]:
+    """The `breakeven` job: every self-hosted and SageMaker option against Bedrock after the workload levers
+    (usage logs), or against Bedrock on-demand (a demand series: no requests to replay the levers on)."""
+    from .serving.compare import transformed
+
+    doc = _doc(scenario)
+    unc = _section(doc, "uncertainty", UncertaintyOptions)
+    settings = _section(doc, "plan", PlanSettings)
+    if settings.scale_low >= settings.scale_high:
+        raise ConfigError("plan.scale_low must be below plan.scale_high")
+    scales = np.geomspace(settings.scale_low, settings.scale_high, settings.scale_points)
+    notes: list[str] = []
+    levers_out = None
+    if workload is not None:
+        from .demand import from_workload
+
+        bill = price_workload(workload, catalog)
+        demand = from_workload(workload, spec.window_s, bill=bill, prefix_cache_tokens=spec.prefix_cache_tokens)
+        levers = evaluate(workload.table.to_pyarrow(), catalog, "all", doc, baseline=bill)
+        base_ct = dict(levers["compounded"]["by_call_type_usd"])
+        levers_out = {"baseline_usd": levers["baseline_usd"], "after_usd": levers["compounded"]["new_usd"],
+                      "saving_pct": levers["compounded"]["saving_pct"], "levers": levers["levers"]}
+        period_requests = float(demand.requests.sum())
+    else:
+        base_ct = {}
+        for i, g in enumerate(demand.groups):
+            base_ct[g.call_type] = base_ct.get(g.call_type, 0.0) + float(demand.bedrock_usd[i].sum())
+        notes.append("a demand series has no requests to replay the workload levers on: Bedrock is on-demand "
+                     "as the series prices it")
+        period_requests = float(demand.requests.sum())
+    d = transformed(demand, spec)
+    vol = float(d.requests.sum()) / period_requests if period_requests else 1.0
+    if call_type is not None:
+        idx = [i for i, g in enumerate(d.groups) if g.call_type == call_type]
+        if not idx:
+            raise ConfigError(f"--call-type {call_type!r} is not in the traffic; it has "
+                              f"{', '.join(sorted({g.call_type for g in d.groups}))}")
+        d = d.select(idx)
+        base_ct = {call_type: base_ct.get(call_type, 0.0)}
+    bed = sum(base_ct.values()) * d.monthly_factor * vol
+    label = call_type or "all traffic"
+    sl = _slice_break_even(d, catalog, spec, tco, unc, bed, label, scales, _daily(d))
+    return {"label": label, "bedrock_after_levers_monthly_usd": sl["bedrock_after_levers_monthly_usd"],
+            "tokens_per_month": sl["tokens_per_month"], "breakeven": sl["breakeven"], "curve": sl["curve"],
+            "today": sl["today"], "uncertainty": sl["uncertainty"], "levers": levers_out,
+            "engineering": tco.model_dump(), "arrays": {"curves": {label: sl["arrays"]}},
+            "notes": [*notes, *sl["notes"]]}

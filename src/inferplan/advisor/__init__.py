@@ -36,7 +36,7 @@ def rank(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def workload_findings(table: pa.Table, catalog: Catalog, levers: dict[str, Any], opts: LeverOptions,
-                      facts: dict[str, CallTypeFacts], monthly: float, cmd: str = "inferplan analyze FILES"
+                      facts: dict[str, CallTypeFacts], monthly: float, cmd: str = "FILES"
                       ) -> list[dict[str, Any]]:
     """Steps 1-2 from the workload levers' results (`levers.evaluate` with every lever)."""
     return [*workload.batch_eligible(levers, facts, monthly, cmd),
@@ -60,7 +60,7 @@ def levers_first(levers: dict[str, Any], monthly: float, chosen: list[str], cmd:
         "text": f"{', '.join(chosen)} chosen before the workload levers, which alone save "
                 f"{levers['compounded']['saving_pct']:.0f}% of the spend ({steps}); size hardware for the traffic "
                 "that is left (this saving overlaps the workload findings)"},
-        "high", f"{cmd} --levers all", 4)]
+        "high", f"inferplan analyze {cmd} --levers all", 4)]
 
 
 def advise(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -126,7 +126,8 @@ def endpoint_findings(ep: Endpoint, a: dict[str, Any], facts: dict[str, CallType
             "instead": best["name"], "instead_monthly_usd": round(best["monthly_usd"], 2),
             "text": f"{ep.name} ({ep.count} x {ep.instance}) is busy {util:.0%} of the time on this traffic: "
                     f"${monthly:,.0f}/month of which most buys idle; {best['name']} carries the same traffic for "
-                    f"${best['monthly_usd']:,.0f}"}, "high" if ep.replica_rps else "medium", f"{cmd} compare", 3))
+                    f"${best['monthly_usd']:,.0f}"}, "high" if ep.replica_rps else "medium",
+            f"inferplan compare {cmd}", 3))
     w, mem = a["weights_gib"], a["accelerator_memory_gib"]
     smaller = [o for o in alternatives if o.get("instance") and o["instance"] != ec2_type(catalog, ep)
                and o["kind"] in ("ec2", "sagemaker-realtime") and o["monthly_usd"] < monthly]
@@ -136,7 +137,7 @@ def endpoint_findings(ep: Endpoint, a: dict[str, Any], facts: dict[str, CallType
             "endpoint": ep.name, "weights_gib": w, "accelerator_memory_gib": mem, "instead": s["name"],
             "text": f"{model} at {ep.precision} is {w:.1f} GiB of weights on {mem:g} GiB of accelerator memory "
                     f"({w / mem:.0%}); {s['name']} serves this traffic for ${s['monthly_usd']:,.0f}/month"},
-            "medium", "inferplan rightsize " + model, 4))
+            "medium", f"inferplan compare {cmd} --self-host {model}", 4))
     non_inter = [facts[c] for c in ep.call_types if c in facts]
     if (ep.kind == "ec2" and ep.purchase != "spot" and non_inter
             and all(f.interactive_known_share == 1 and f.non_interactive_share == 1 for f in non_inter)):
@@ -150,7 +151,7 @@ def endpoint_findings(ep: Endpoint, a: dict[str, Any], facts: dict[str, CallType
                 "endpoint": ep.name, "purchase": ep.purchase, "usd_per_hour": now, "spot_usd_per_hour": spot,
                 "text": f"nobody waits on {ct} (every request non-interactive) yet {ep.name} runs {ep.purchase} at "
                         f"${now:.3f}/h; Spot is ${spot:.3f}/h (two minutes' notice, in-flight requests retried)"},
-                "high", f"{cmd} compare --purchase spot", 4))
+                "high", f"inferplan compare {cmd} --purchase spot", 4))
     eng = engineering(ep.kind, ep.instance, tco)
     total = monthly + eng["monthly_usd"]
     if bedrock_after < total:
@@ -159,7 +160,7 @@ def endpoint_findings(ep: Endpoint, a: dict[str, Any], facts: dict[str, CallType
             "bedrock_after_levers_monthly_usd": round(bedrock_after, 2),
             "text": f"{ep.name} costs ${monthly:,.0f}/month plus ${eng['monthly_usd']:,.0f} of engineering; the "
                     f"same traffic on Bedrock after the levers costs ${bedrock_after:,.0f}"},
-            "medium", f"{cmd} breakeven", 3))
+            "medium", f"inferplan breakeven {cmd}", 3))
     return out
 
 
@@ -190,5 +191,5 @@ def above_breakeven(slices: list[dict[str, Any]], cmd: str) -> list[dict[str, An
             "text": f"{sl['label']} spends ${bed:,.0f}/month on Bedrock after the levers, above {r['option']}'s "
                     f"break-even of ${r['monthly_bedrock_usd']:,.0f}; it would cost ${cost_now:,.0f} with "
                     f"engineering" + (f" (beats Bedrock in {p:.0%} of the Monte Carlo draws)" if p is not None
-                                      else "")}, conf, f"{cmd} breakeven", 3))
+                                      else "")}, conf, f"inferplan breakeven {cmd}", 3))
     return out

@@ -61,7 +61,7 @@ def batch_eligible(levers: dict[str, Any], facts: dict[str, CallTypeFacts], mont
             "non_interactive_share": f.non_interactive_share if f else None,
             "text": f"{e['requests_moved']:,} requests nobody waits on ({e['why']}) run on the real-time API; "
                     "batch is about half the price with a 24-hour window"},
-            "medium" if named else "high", f"{cmd} --levers batch", 1))
+            "medium" if named else "high", f"inferplan analyze {cmd} --levers batch", 1))
     return out
 
 
@@ -83,7 +83,8 @@ def uncached_prefix(levers: dict[str, Any], facts: dict[str, CallTypeFacts], opt
             "placement": g0["placement"], "ttl_s": g0["ttl_s"], "read_fraction_replayed": g0["read_fraction"],
             "observed_cache_read_share": facts[ct].cache_read_share if ct in facts else None,
             "text": f"replaying the cache ({g0['placement']}, TTL {g0['ttl_s']} s) reads "
-                    f"{g0['read_fraction']:.0%} of input tokens from cache"}, "high", f"{cmd} --levers caching", 1))
+                    f"{g0['read_fraction']:.0%} of input tokens from cache"}, "high",
+            f"inferplan analyze {cmd} --levers caching", 1))
     for ct, frac in opts.caching.stated_read_fraction.items():
         if ct not in facts or facts[ct].cache_read_share >= frac:
             continue
@@ -93,7 +94,7 @@ def uncached_prefix(levers: dict[str, Any], facts: dict[str, CallTypeFacts], opt
                 "stated_read_fraction": frac, "observed_cache_read_share": facts[ct].cache_read_share,
                 "shared_prefix_tokens": round(facts[ct].shared_prefix_tokens, 1),
                 "text": f"the scenario states {frac:.0%} of input could be read from cache; the logs show "
-                        f"{facts[ct].cache_read_share:.0%}"}, "medium", f"{cmd} --levers caching", 1))
+                        f"{facts[ct].cache_read_share:.0%}"}, "medium", f"inferplan analyze {cmd} --levers caching", 1))
     return out
 
 
@@ -110,7 +111,7 @@ def cache_breakers(levers: dict[str, Any], facts: dict[str, CallTypeFacts], mont
             "repeating_tokens_after": b["repeating_tokens_mean_after"],
             "text": f"segment {b['position']} differs on {b['distinct_share']:.0%} of requests and sits before "
                     f"{b['repeating_tokens_mean_after']:,.0f} tokens that repeat: everything after it misses the "
-                    "cache; move it to the end"}, "high", "inferplan cache-curve FILES", 1))
+                    "cache; move it to the end"}, "high", f"inferplan cache-curve {cmd}", 1))
     return out
 
 
@@ -145,7 +146,8 @@ def frontier_on_easy(table: pa.Table, catalog: Catalog, levers: dict[str, Any], 
             "mean_input_tokens": round(f.mean_input, 1), "basis": basis,
             "text": f"{f.requests:,} requests with {f.mean_output:,.0f}-token answers go to a frontier model "
                     f"(${price:g} per million output tokens); {basis}"},
-            conf, "inferplan route-eval OUTCOMES.csv ... (measure quality), then " + f"{cmd} --levers routing", 2))
+            conf, f"inferplan route-eval OUTCOMES.csv ... (measure quality), then inferplan analyze {cmd} "
+            "--levers routing --scenario FILE", 2))
     return out
 
 
@@ -178,5 +180,5 @@ def rag_inflation(table: pa.Table, catalog: Catalog, opts: LeverOptions, facts: 
             "mean_output_tokens": round(f.mean_output, 1), "basis": basis,
             "text": f"every request sends {f.mean_input:,.0f} input tokens, {variable:,.0f} of them varying "
                     f"(retrieved context) for {f.mean_output:,.0f}-token answers; {basis}"},
-            "medium" if ct in trimmed_by_rule else "low", f"{cmd} --levers trim --scenario FILE", 1))
+            "medium" if ct in trimmed_by_rule else "low", f"inferplan analyze {cmd} --levers trim --scenario FILE", 1))
     return out

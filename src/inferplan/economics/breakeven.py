@@ -70,7 +70,7 @@ def default_scales(lo: float = 0.01, hi: float = 1000.0, points: int = 31) -> np
 
 
 def solve(cost_at: CostAt, bedrock_monthly_usd: float, tokens_per_month: float, *,
-          scales: np.ndarray | None = None, rel_tol: float = 0.01, points: int = 7, levels: int = 3) -> Breakeven:
+          scales: np.ndarray | None = None, rel_tol: float = 0.02, points: int = 5, levels: int = 2) -> Breakeven:
     """Break-even of every option `cost_at` returns, against Bedrock at `bedrock_monthly_usd` x scale.
 
     `cost_at(s)` costs every option at once, so refinement is shared: each level evaluates `points` scales

@@ -1,0 +1,152 @@
+"""`inferplan plan`: the main job, one command from logs to "do this first"."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from ..cli import CatalogOpt, JsonOpt, app, friendly, out
+from .breakeven import money, render_breakeven
+
+
+def render_plan(s: dict[str, Any]) -> None:
+    sp, lv = s["spend"], s["levers"]
+    out.print(f"[bold]Spend[/bold]: {money(sp['monthly_usd'])}/month run-rate ({sp['requests']:,} requests over "
+              f"{sp['hours']:,.1f} h, {money(sp['period_usd'])})")
+    t = Table(title="Workload levers (monthly)", title_justify="left")
+    for c in ("lever", "alone: saving", "alone: %", "compounded: after", "step saving"):
+        t.add_column(c, justify="left" if c == "lever" else "right")
+    m = sp["monthly_usd"] / lv["baseline_usd"] if lv["baseline_usd"] else 0.0
+    steps = {st["after"]: st for st in lv["compounded"]["steps"]}
+    for name in lv["levers"]:
+        a = lv["alone"][name]
+        st = steps.get(name, {})
+        t.add_row(name, money(a["saving_usd"] * m), f"{a['saving_pct']:.1f}%", money(st.get("new_usd", 0) * m),
+                  money(st.get("step_saving_usd", 0) * m))
+    out.print(t)
+    out.print(f"Levers compounded: {money(lv['monthly_baseline_usd'])} -> {money(lv['monthly_after_usd'])}/month "
+              f"({lv['compounded']['saving_pct']:.1f}% saved)")
+    f = Table(title="Findings, ranked by dollars a month", title_justify="left")
+    for c in ("#", "finding", "call type", "$/month", "confidence", "evidence", "see"):
+        f.add_column(c, justify="right" if c in ("#", "$/month") else "left", overflow="fold")
+    for i, x in enumerate(s["findings"], 1):
+        f.add_row(str(i), x["kind"], x["call_type"] or "-", money(x["monthly_saving_usd"]), x["confidence"],
+                  x["evidence"].get("text", ""), x["command"])
+    out.print(f if s["findings"] else "[green]No findings: nothing in this traffic calls for a change.[/green]")
+    ml = s["model_levers"]
+    q, d = ml.get("quantization"), ml.get("distillation")
+    if q:
+        out.print(f"Quantization ({q['model']}): {q['base']} {money(q['before_monthly_usd'])} -> {q['after']} "
+                  f"{money(q['after_monthly_usd'])}/month self-hosted on this traffic. {q['caveat']}")
+    if d and d.get("feasible"):
+        pb = d["payback_months"]
+        out.print(f"Distillation ({d['call_type']} -> {d['student']}, {d['share']:.0%} of it): saves "
+                  f"{money(d['monthly_saving_usd'])}/month for {money(d['one_time']['total_usd'])} once; payback "
+                  + ("never" if pb is None else f"{pb:.1f} months"))
+    for sl, mc in zip(s["breakeven"], s["uncertainty"], strict=True):
+        rows = sorted((r for r in sl["breakeven"] if r["scale"] is not None),
+                      key=lambda r: r["monthly_bedrock_usd"])[:5]
+        if rows:
+            render_breakeven(rows, mc, f"Break-even for {sl['label']} (Bedrock after levers "
+                             f"{money(sl['bedrock_after_levers_monthly_usd'])}/month; cheapest 5)")
+    for ph in s["phases"]:
+        out.print(f"[bold]Phase {ph['phase']}[/bold]: {ph['what']}")
+        for it in ph["items"]:
+            if ph["phase"] == 1:
+                out.print(f"  - {it['kind']} on {it['call_type']}: {money(it['monthly_saving_usd'])}/month")
+            elif it.get("option"):
+                out.print(f"  - {it['slice']}: {it['stay_on']} ({it['option']} breaks even at "
+                          f"{money(it['breakeven_monthly_bedrock_usd'])}/month of Bedrock; after levers "
+                          f"{money(it['bedrock_after_levers_monthly_usd'])})")
+            else:
+                out.print(f"  - {it['slice']}: stay on {it['stay_on']} ({it['why']})")
+    for n in s["notes"]:
+        out.print(f"[dim]note: {n}[/dim]")
+
+
+@app.command("plan")
+@friendly
+def plan_cmd(
+    paths: Annotated[list[Path], typer.Argument(help="Usage files or folders.")],
+    format: Annotated[str, typer.Option("--format", "-f", help="auto or a usage format.")] = "auto",
+    model: Annotated[str | None, typer.Option(help="Model for sources without one (id, profile or alias).")] = None,
+    region: Annotated[str, typer.Option(help="AWS region for sources without one.")] = "us-east-1",
+    on_error: Annotated[str, typer.Option("--on-error", help="raise or skip bad records.")] = "raise",
+    self_host: Annotated[list[str] | None, typer.Option("--self-host", help="Open-weights model spec(s) to "
+                                                        "self-host (default: the catalog's twins).")] = None,
+    instance: Annotated[list[str] | None, typer.Option(help="EC2 instance type(s) (default: from rightsize).")] = None,
+    precision: Annotated[str | None, typer.Option(help="Weight precision: bf16, fp8, int8, int4.")] = None,
+    purchase: Annotated[str | None, typer.Option(help="on-demand, spot, savings-plan-1y or savings-plan-3y.")] = None,
+    replica_rps: Annotated[float | None, typer.Option("--replica-rps", help="Requests/s one replica sustains "
+                                                      "(your load test); overrides the throughput model.")] = None,
+    slo_ttft_ms: Annotated[float | None, typer.Option("--slo-ttft-ms", help="Time-to-first-token target.")] = None,
+    slo_tpot_ms: Annotated[float | None, typer.Option("--slo-tpot-ms", help="Time-per-output-token target.")] = None,
+    scale: Annotated[float | None, typer.Option(help="Scale the volume by this factor (same shape).")] = None,
+    growth: Annotated[float | None, typer.Option("--growth", help="Volume growth, percent per month.")] = None,
+    window: Annotated[int | None, typer.Option("--window", help="Window width in seconds (default 60).")] = None,
+    candidates: Annotated[int | None, typer.Option(help="Cheapest self-hosting candidates kept per model.")] = None,
+    eng_fte: Annotated[float | None, typer.Option("--eng-fte", help="Ongoing share of an engineer for every "
+                                                  "self-hosted and SageMaker option.")] = None,
+    eng_usd_per_year: Annotated[float | None, typer.Option("--eng-usd-per-year", help="Loaded cost of one "
+                                                           "engineer a year.")] = None,
+    scenario: Annotated[Path | None, typer.Option(help="Scenario YAML (`levers:`, `compare:`, `economics:`, "
+                                                  "`uncertainty:`, `current:`, `model_levers:`, `plan:`).")] = None,
+    catalog: CatalogOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Spend, levers, model levers, serving options, break-even with uncertainty, and what to do first."""
+    from ..catalog import load_catalog
+    from ..economics import load_tco
+    from ..errors import InputError
+    from ..plan import run
+    from ._serving_inputs import chosen, make_compare_spec, read_input
+
+    cat = load_catalog(catalog)
+    spec = make_compare_spec(scenario, self_host=self_host, instance=instance, precision=precision,
+                             purchase=purchase, replica_rps=replica_rps, slo_ttft_ms=slo_ttft_ms,
+                             slo_tpot_ms=slo_tpot_ms, scale=scale, growth_pct_per_month=growth, window_s=window,
+                             candidates=candidates)
+    tco = load_tco(scenario, eng_fte=eng_fte, eng_usd_per_year=eng_usd_per_year)
+    wl, demand = read_input(paths, cat, format, model=model, region=region, on_error=on_error)
+    if wl is None:
+        raise InputError("plan needs per-request usage (logs, traces) to replay the levers on; for a demand series "
+                         "use `inferplan breakeven` or `inferplan compare`")
+    res = run(wl, cat, spec, scenario, tco, chosen=chosen(spec),
+              cmd=" ".join(str(p) for p in paths))
+    emit_plan(res, json_out, cat)
+
+
+def emit_plan(res: dict[str, Any], json_out: bool, cat: Any) -> None:
+    if (warning := cat.staleness_warning()) is not None:
+        res["notes"].append(warning)
+    if json_out:
+        sys.stdout.write(json.dumps(res, default=str) + "\n")
+        return
+    render_plan(res)
+
+
+# The demo's self-hosting candidate for the Haiku-class traffic: the catalog has no open-weights twin of Claude, so
+# the plan is asked about a Llama 3.1 8B replacement (a quality question the plan cannot answer: validate first).
+DEMO_SELF_HOST = "llama-3.1-8b"
+
+
+def demo_plan(cat: Any) -> dict[str, Any]:
+    """`plan` on the bundled Azure 2023 traces, as `inferplan demo` runs it."""
+    from ..cli import DEMO_MODEL, DEMO_REGION, demo_paths
+    from ..economics import TcoOptions
+    from ..plan import run
+    from ..readers import ReadOptions, read_workload
+    from ..serving.spec import CompareSpec
+    from ..workload import Defaults
+
+    wl = read_workload(demo_paths(), cat, "azure2023", ReadOptions(defaults=Defaults(model=DEMO_MODEL,
+                                                                                       region=DEMO_REGION)))
+    res = run(wl, cat, CompareSpec(self_host=[DEMO_SELF_HOST]), None, TcoOptions(), cmd="--demo-traces")
+    res["notes"].append(f"demo: {DEMO_SELF_HOST} is the self-hosting candidate for {DEMO_MODEL}'s traffic "
+                        "(no open-weights twin of Claude exists); whether it answers as well is for your evals")
+    return res

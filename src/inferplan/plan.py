@@ -71,6 +71,7 @@ def _slice_break_even(demand: Any, catalog: Catalog, spec: Any, tco: TcoOptions,
             "model": groups[0].model if len({g.model for g in groups}) == 1 else None,
             "bedrock_after_levers_monthly_usd": round(bedrock_after, 2), **bk.summary(),
             "today": {k: round(v, 2) for k, v in today_costs(today, tco).items()},
+            "peak_to_mean": round(float(today.demand.peak_to_mean), 4),
             "uncertainty": mc, "arrays": curve_arrays(bk), "notes": list(today.notes)}
 
 
@@ -152,7 +153,8 @@ def run(workload: Workload, catalog: Catalog, spec: Any, scenario: Path | str | 
         bed = sum(v for k, v in after_ct.items() if k in ep.call_types)
         findings += advisor.serving.endpoint_findings(ep, a, facts, catalog, tco, bed, alts, cmd)
         endpoints.append(a)
-    picked = list(chosen or []) + [f"{e.name} ({e.count} x {e.instance})" for e in current.endpoints]
+    picked = list(chosen or []) + [f"{e.name} ({e.count} x {e.instance}, running today)"
+                                   for e in current.endpoints]
     findings += advisor.levers_first(levers, m * vol, picked, cmd)
     ranked = advisor.advise(findings)
 
@@ -214,18 +216,22 @@ def _phases(ranked: list[dict[str, Any]], slices: list[dict[str, Any]]) -> list[
     one = [{"kind": f["kind"], "call_type": f["call_type"], "monthly_saving_usd": f["monthly_saving_usd"]}
            for f in ranked if f["step"] <= 2]
     two = []
-    for s in slices[1:] if len(slices) > 1 else slices:
+    part = slices[1:] if len(slices) > 1 else slices
+    steadiest = min(part, key=lambda s: s["peak_to_mean"])["label"] if part else None
+    for s in part:
         best = None
         for r in s["breakeven"]:
             if r["scale"] is not None and (best is None or r["monthly_bedrock_usd"] < best["monthly_bedrock_usd"]):
                 best = r
         if best is None:
-            two.append({"slice": s["label"], "stay_on": "Bedrock", "why": "no self-hosted option breaks even in the "
-                        "range searched"})
+            two.append({"slice": s["label"], "stay_on": "Bedrock", "peak_to_mean": s["peak_to_mean"],
+                        "steadiest": s["label"] == steadiest,
+                        "why": "no self-hosted option breaks even in the range searched"})
             continue
         bed = s["bedrock_after_levers_monthly_usd"]
         mc = next((o for o in s["uncertainty"]["options"] if o["option"] == best["option"]), {})
-        two.append({"slice": s["label"], "option": best["option"], "kind": best["kind"],
+        two.append({"slice": s["label"], "peak_to_mean": s["peak_to_mean"], "steadiest": s["label"] == steadiest,
+                    "option": best["option"], "kind": best["kind"],
                     "instance": best["instance"], "bedrock_after_levers_monthly_usd": bed,
                     "breakeven_monthly_bedrock_usd": best["monthly_bedrock_usd"],
                     "breakeven_p10_p50_p90": mc.get("breakeven_monthly_bedrock_usd"),

@@ -22,9 +22,10 @@ from ..levers.breakers import _exploded, _position_stats
 # Claude Sonnet/Opus tier and above (REFERENCE.md section 2). Easy traffic: short answers.
 FRONTIER_OUTPUT_USD_PER_MTOK = 10.0
 EASY_MEAN_OUTPUT_TOKENS = 300.0
-# The guide's RAG example: ~4,000 tokens of retrieved context on every request.
+# The guide's RAG example: ~4,000 tokens of retrieved context on every request. Retrieved context is told from a
+# document that is the task itself (a transcript to summarise) by recurrence: the same chunks are sent again.
 RAG_MEAN_INPUT_TOKENS = 4_000.0
-RAG_MIN_VARIABLE_TOKENS = 2_000.0
+RAG_MIN_VARIABLE_TOKENS = 2_000.0  # recurring varying tokens per request
 RAG_INPUT_OUTPUT_RATIO = 10.0
 # A leading prompt segment is shared when at most this share of requests carry a different content there.
 SHARED_DISTINCT_SHARE = 0.01
@@ -45,21 +46,29 @@ class CallTypeFacts:
     batch_share: float
     shared_prefix_tokens: float  # mean tokens of the leading segments every request shares
     shared_depth: int  # how many leading segments are shared
+    recurring_varying_tokens: float  # mean tokens per request, after the shared segments, in segments that
+    # other requests of the call type send too (retrieved documents re-sent): RAG's signature
 
     def as_dict(self) -> dict[str, Any]:
         return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
 
 
-def _shared_depths(t: pa.Table, cts: list[Any]) -> tuple[dict[str, int], dict[str, float]]:
+def _shared_depths(t: pa.Table, cts: list[Any]) -> tuple[dict[str, int], dict[str, float], dict[str, float]]:
     """Per call type: the number of leading prefix positions whose content is the same on (nearly) every
-    request, and the mean tokens they hold."""
+    request, the mean tokens they hold, and the mean tokens per request after them in segments that recur
+    (sent by two requests or more)."""
     depth: dict[str, int] = {}
     tokens: dict[str, float] = {}
+    recurring: dict[str, float] = {}
     if "prefix" not in t.column_names or t.num_rows == 0:
-        return depth, tokens
+        return depth, tokens, recurring
     el, names = _exploded(t)
     if el["depth"].size == 0:
-        return depth, tokens
+        return depth, tokens, recurring
+    # occurrences of each (call type, segment) pair, per element
+    pair = np.stack([el["ct"].astype(np.int64), el["seg"].astype(np.uint64).view(np.int64)], axis=1)
+    _, inv, cnt = np.unique(pair, axis=0, return_inverse=True, return_counts=True)
+    seen = cnt[inv.ravel()]
     g_ct, g_depth, g_n, g_distinct, g_tokens = _position_stats(el)
     for i, name in enumerate(names):
         if name is None:
@@ -75,7 +84,9 @@ def _shared_depths(t: pa.Table, cts: list[Any]) -> tuple[dict[str, int], dict[st
         depth[name] = d
         n_ct = int(np.sum(pc.equal(t.column("call_type"), name).to_numpy(zero_copy_only=False)))
         tokens[name] = tok / n_ct if n_ct else 0.0
-    return depth, tokens
+        rec = (el["ct"] == i) & (el["depth"] >= d) & (seen >= 2)
+        recurring[name] = float(el["tokens"][rec].sum()) / n_ct if n_ct else 0.0
+    return depth, tokens, recurring
 
 
 def call_type_facts(t: pa.Table) -> dict[str, CallTypeFacts]:
@@ -96,7 +107,7 @@ def call_type_facts(t: pa.Table) -> dict[str, CallTypeFacts]:
     key_code, keys = encode(pa.array(pc.binary_join_element_wise(
         t.column("model").cast(pa.string()), t.column("scope").cast(pa.string()),
         t.column("region").cast(pa.string()), "\x1f")))
-    depth, shared = _shared_depths(t, cts)
+    depth, shared, recurring = _shared_depths(t, cts)
     facts: dict[str, CallTypeFacts] = {}
     for i, ct in enumerate(cts):
         rows = ct_code == i
@@ -110,7 +121,8 @@ def call_type_facts(t: pa.Table) -> dict[str, CallTypeFacts]:
             cache_read_share=float(read[rows].sum()) / sum_in if sum_in else 0.0,
             non_interactive_share=float(non_inter[rows].sum()) / kn if kn else 0.0,
             interactive_known_share=kn / n[i], batch_share=float(is_batch[rows].mean()),
-            shared_prefix_tokens=shared.get(str(ct), 0.0), shared_depth=depth.get(str(ct), 0))
+            shared_prefix_tokens=shared.get(str(ct), 0.0), shared_depth=depth.get(str(ct), 0),
+            recurring_varying_tokens=recurring.get(str(ct), 0.0))
     return facts
 
 

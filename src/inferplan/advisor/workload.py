@@ -158,7 +158,7 @@ def rag_inflation(table: pa.Table, catalog: Catalog, opts: LeverOptions, facts: 
     trimmed_by_rule = {r.call_type: r for r in opts.trim.rules}
     for ct, f in facts.items():
         variable = f.mean_input - f.shared_prefix_tokens
-        if (f.mean_input < RAG_MEAN_INPUT_TOKENS or variable < RAG_MIN_VARIABLE_TOKENS
+        if (f.mean_input < RAG_MEAN_INPUT_TOKENS or f.recurring_varying_tokens < RAG_MIN_VARIABLE_TOKENS
                 or f.mean_input < RAG_INPUT_OUTPUT_RATIO * f.mean_output):
             continue
         sub = table.filter(pc.equal(table.column("call_type"), ct))
@@ -177,8 +177,10 @@ def rag_inflation(table: pa.Table, catalog: Catalog, opts: LeverOptions, facts: 
             f"keeping {DEFAULT_TRIM_SCALE:.0%} of the varying context (stated, not measured)"
         out.append(finding("rag-context-inflation", ct, f.model, saving, {
             "mean_input_tokens": round(f.mean_input, 1), "varying_input_tokens": round(variable, 1),
+            "recurring_context_tokens": round(f.recurring_varying_tokens, 1),
             "mean_output_tokens": round(f.mean_output, 1), "basis": basis,
             "text": f"every request sends {f.mean_input:,.0f} input tokens, {variable:,.0f} of them varying "
-                    f"(retrieved context) for {f.mean_output:,.0f}-token answers; {basis}"},
+                    f"for {f.mean_output:,.0f}-token answers, {f.recurring_varying_tokens:,.0f} of them in chunks "
+                    f"other requests send too (retrieved context, re-sent); {basis}"},
             "medium" if ct in trimmed_by_rule else "low", f"inferplan analyze {cmd} --levers trim --scenario FILE", 1))
     return out

@@ -39,5 +39,6 @@ def read_input(paths: list[Path], cat: Catalog, fmt: str, *, model: str | None, 
 
 
 def chosen(spec: Any) -> list[str]:
-    """What the user picked before the levers (the guide's step 4 first): instance types on the command line."""
-    return [f"--instance {i}" for i in spec.instance]
+    """Instances the team has already picked: none from the flags (`--instance` models an option, it does not
+    say one runs); stated endpoints (`current:`) are added by the plan."""
+    return []

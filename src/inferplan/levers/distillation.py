@@ -93,7 +93,7 @@ def evaluate(table: pa.Table, demand: Any, catalog: Catalog, cs: Any, tco: TcoOp
         raise ConfigError(f"distillation: call type {call_type!r} is not in the demand series")
     slice_ = demand.select(groups).scaled(o.share)
     res = compare_demand(slice_, catalog, cs.model_copy(update={"self_host": [o.student], "instance": [],
-                                                                  "scale": 1.0}))
+                                                                  "scale": 1.0, "bedrock_tiers": []}))
     serving = [x for x in res.options if x.kind in ("ec2", "sagemaker-realtime") and x.feasible
                and x.monthly_usd is not None]
     out: dict[str, Any] = {"call_type": call_type, "student": o.student, "share": o.share,

@@ -50,29 +50,38 @@ def evaluate(demand: Any, catalog: Catalog, spec_name: str, cs: Any, opts: Quant
     mix: RequestMix = mix_of(demand, np.arange(len(demand.groups)))
     rows = []
     for p in [o.base, *[x for x in o.precisions if x != o.base]]:
-        rs = rightsize(catalog, spec, mix, slo, p, cs.purchase, top=3)
+        rs = rightsize(catalog, spec, mix, slo, p, cs.purchase, top=len(catalog.ec2_instances))
         weights_gib = spec.params_b_total * 1e9 * precision_bytes(p) / 2**30
-        row: dict[str, Any] = {"precision": p, "weights_gib": round(weights_gib, 2),
-                               "fits_on": [r["instance"] for r in rs.ranked], "monthly_usd": None, "option": None}
+        row: dict[str, Any] = {"precision": p, "weights_gib": round(weights_gib, 2), "fits_on": [],
+                               "smallest_fit": None, "monthly_usd": None, "option": None, "instance": None}
         if not rs.ranked:
             why = sorted({r["reason"] for r in rs.rejected})[:2]
             row["reason"] = "; ".join(why) if why else "no instance type in the catalog"
             rows.append(row)
             continue
+        # what fits where: the instance type with the least accelerator memory that serves it within the target
+        smallest = min(rs.ranked, key=lambda r: (catalog.ec2(r["instance"]).accelerator_memory_gib,
+                                                  catalog.ec2(r["instance"]).on_demand_usd_per_hour))
+        row["smallest_fit"] = {"instance": smallest["instance"], "accelerator": smallest["accelerator"],
+                               "count": smallest["count"],
+                               "accelerator_memory_gib": catalog.ec2(smallest["instance"]).accelerator_memory_gib}
+        row["fits_on"] = [r["instance"] for r in rs.ranked[:3]]
+        names = list(dict.fromkeys([*row["fits_on"], smallest["instance"]]))
         res = compare_demand(demand, catalog, cs.model_copy(update={
-            "self_host": [spec.spec], "precision": p, "instance": row["fits_on"], "scale": 1.0}))
+            "self_host": [spec.spec], "precision": p, "instance": names, "scale": 1.0, "bedrock_tiers": []}))
         best = min((x for x in res.options if x.kind in ("ec2", "sagemaker-realtime") and x.feasible
                     and x.monthly_usd is not None), key=lambda x: x.monthly_usd, default=None)
         if best is None:
             row["reason"] = "no feasible self-hosted option on this traffic"
         else:
             row.update(monthly_usd=round(best.monthly_usd, 2), option=best.name,
+                       instance=(best.details or {}).get("instance"),
                        utilization=None if best.utilization is None else round(best.utilization, 4))
         rows.append(row)
     before = rows[0]
     after = min((r for r in rows[1:] if r["monthly_usd"] is not None), key=lambda r: r["monthly_usd"], default=None)
     saving = (before["monthly_usd"] - after["monthly_usd"]) if (after and before["monthly_usd"] is not None) else 0.0
-    tier_change = bool(after and before["fits_on"] and after["fits_on"] and after["fits_on"][0] != before["fits_on"][0])
+    tier_change = bool(after and before["instance"] and after["instance"] != before["instance"])
     return {"model": spec.spec, "base": o.base, "precisions": rows,
             "before_monthly_usd": before["monthly_usd"],
             "after": None if after is None else after["precision"],

@@ -122,3 +122,17 @@ def test_s3_prefix(catalog, tmp_path, monkeypatch):
         assert w.count() == 4
         with pytest.raises(InputError, match="no objects"):
             read_workload(["s3://acme-bedrock-logs/nothing-here/"], catalog)
+
+
+def test_cache_counts_from_the_body_when_the_log_has_none(catalog):
+    """Logs without `cacheRead/WriteInputTokenCount` (older logs) take them from the output body's usage:
+    InvokeModel (Anthropic `cache_read_input_tokens` / `cache_creation_input_tokens`, AWS Bedrock user guide,
+    Anthropic Claude Messages API response), Converse (`cacheReadInputTokens` / `cacheWriteInputTokens`,
+    Converse API `TokenUsage`) and streamed Anthropic chunks (`message_start.message.usage`). The metadata-only
+    record is shaped like a real text-delivery-off record (no body, no cache fields)."""
+    w = read_workload([FIX / "body_usage.jsonl"], catalog)
+    got = {r["request_id"]: (r["input_tokens"], r["cache_read_tokens"], r["cache_write_tokens"],
+                             r["cache_write_1h_tokens"], r["output_tokens"]) for r in w.table.to_pyarrow().to_pylist()}
+    assert got == {"invoke-body": (30, 2400, 1800, 0, 12), "converse-body": (40, 1000, 0, 0, 9),
+                   "stream-body": (25, 3000, 0, 0, 7), "disagree": (10, 500, 0, 0, 3), "no-body": (1, 0, 0, 0, 8)}
+    assert any("1 record(s) whose cache counts in the log" in n for n in w.notes), w.notes

@@ -134,6 +134,14 @@ _TIER = ("(CASE {x} WHEN 'default' THEN 'standard' WHEN 'standard' THEN 'standar
          "WHEN 'batch' THEN 'batch' END)")
 
 
+def _body_count(whole_anthropic: str, whole_converse: str, stream_paths: tuple[str, ...]) -> str:
+    """SQL: a cache count from the output body's usage (whole body: Anthropic or Converse field; streamed body:
+    the chunks that carry it, summed), NULL when the body has none."""
+    streams = ", ".join(f"list_sum(list_transform(json_extract(_stream, '$[*].{p}'), lambda d: {_int('d')}))"
+                        for p in stream_paths)
+    return f"coalesce({_int(whole_anthropic)}, {_int(whole_converse)}, {streams})"
+
+
 def _extract(src: str, call_type_key: str | None) -> str:
     """Canonical raw columns (plus `_reason` for bad records and `_error` for error records) from `src`."""
     ct_keys = [call_type_key] if call_type_key else ["call_type", "feature"]
@@ -150,6 +158,11 @@ def _extract(src: str, call_type_key: str | None) -> str:
         "list_sum(list_transform(list_filter(coalesce(json_extract(_stream, '$[*].metadata.usage.cacheDetails[*]'), "
         "[]), "
         f"lambda d: json_extract_string(d, '$.ttl') = '1h'), lambda d: {tok})), 0)")
+    body_read, body_write = (_body_count(w, c, f) for w, c, f in (
+        ("ob[5]", "ob[7]", ("message.usage.cache_read_input_tokens", "metadata.usage.cacheReadInputTokens",
+                            '"amazon-bedrock-invocationMetrics".cacheReadInputTokenCount')),
+        ("ob[6]", "ob[8]", ("message.usage.cache_creation_input_tokens", "metadata.usage.cacheWriteInputTokens",
+                            '"amazon-bedrock-invocationMetrics".cacheWriteInputTokenCount'))))
     return f"""
     WITH s AS ({src}),
     a AS (
@@ -157,19 +170,26 @@ def _extract(src: str, call_type_key: str | None) -> str:
         TRY_CAST("timestamp" AS TIMESTAMPTZ) AS _ts, json_extract_string(modelId, '$') AS _model
       FROM s),
     b AS (
-      SELECT *, {_int('ij[1]')} AS _in, coalesce({_int('ij[2]')}, 0) AS _cr, coalesce({_int('ij[3]')}, 0) AS _cw,
+      SELECT *, {_int('ij[1]')} AS _in, {_int('ij[2]')} AS _cr_log, {_int('ij[3]')} AS _cw_log,
         {_int('oj[1]')} AS _out,
         json_extract(ij[4], ['$.system', '$.messages', '$.tools', '$.toolConfig.tools', '$.serviceTier.type',
                              '$.serviceTier']) AS bj,
         json_extract(oj[2], ['$.usage.cache_creation.ephemeral_1h_input_tokens', '$.usage.cacheDetails',
-                             '$.metrics.latencyMs', '$.serviceTier.type']) AS ob,
+                             '$.metrics.latencyMs', '$.serviceTier.type', '$.usage.cache_read_input_tokens',
+                             '$.usage.cache_creation_input_tokens', '$.usage.cacheReadInputTokens',
+                             '$.usage.cacheWriteInputTokens']) AS ob,
         CASE WHEN json_type(oj[2]) = 'ARRAY' THEN oj[2] END AS _stream
       FROM a),
+    b1 AS (
+      SELECT *, {body_read} AS _cr_body, {body_write} AS _cw_body FROM b),
     b2 AS (
-      SELECT *, coalesce(json_extract_string(bj[5], '$'),
+      SELECT *, coalesce(_cr_log, _cr_body, 0) AS _cr, coalesce(_cw_log, _cw_body, 0) AS _cw,
+        (_cr_log IS NOT NULL AND _cr_body IS NOT NULL AND _cr_log <> _cr_body)
+          OR (_cw_log IS NOT NULL AND _cw_body IS NOT NULL AND _cw_log <> _cw_body) AS _disagree,
+        coalesce(json_extract_string(bj[5], '$'),
                          CASE WHEN json_type(bj[6]) = 'VARCHAR' THEN json_extract_string(bj[6], '$') END,
                          json_extract_string(ob[4], '$')) AS _st_raw
-      FROM b),
+      FROM b1),
     b3 AS (SELECT *, {_TIER.format(x='lower(_st_raw)')} AS _tier FROM b2),
     c AS (
       SELECT *,
@@ -184,7 +204,8 @@ def _extract(src: str, call_type_key: str | None) -> str:
           WHEN oj[1] IS NULL THEN 'outputTokenCount missing'
           WHEN _out IS NULL THEN 'outputTokenCount not an integer in range'
           WHEN {_bad_int('ij[2]')} OR {_bad_int('ij[3]')} THEN 'cache token count not an integer in range'
-          WHEN {_bad_int('ob[1]')} OR len(list_filter(coalesce(json_extract(ob[2], '$[*]'), []),
+          WHEN {_bad_int('ob[1]')} OR {_bad_int('ob[5]')} OR {_bad_int('ob[6]')} OR {_bad_int('ob[7]')}
+              OR {_bad_int('ob[8]')} OR len(list_filter(coalesce(json_extract(ob[2], '$[*]'), []),
                  lambda d: NOT {tok_absent} AND {tok} IS NULL)) > 0
             THEN 'token count not an integer in range'
           WHEN _in < 0 OR _out < 0 OR _cr < 0 OR _cw < 0 THEN 'negative token count'
@@ -202,7 +223,7 @@ def _extract(src: str, call_type_key: str | None) -> str:
         coalesce(list_sum(list_transform(_segs, lambda x: strlen(x))), 0) AS _tot,
         coalesce(_in, 0) + _cr + _cw AS _tin
       FROM c)
-    SELECT _file, _line, _reason, errorCode AS _error,
+    SELECT _file, _line, _reason, errorCode AS _error, _disagree,
       _ts AS ts, requestId AS request_id, _model AS model_id, region,
       _tier AS tier,
       coalesce({ct}, NULL) AS call_type,
@@ -223,7 +244,7 @@ def _extract(src: str, call_type_key: str | None) -> str:
 
 RAW_COLUMNS = ("ts", "request_id", "model_id", "region", "tier", "call_type", "input_tokens", "cache_read_tokens",
                "cache_write_tokens", "cache_write_1h_tokens", "output_tokens", "prefix", "latency_ms", "tags")
-NULL_COLUMNS = (*RAW_COLUMNS, "_dropped")
+NULL_COLUMNS = (*RAW_COLUMNS, "_dropped", "_disagree")
 
 
 def read(paths: list[Path], options: ReadOptions) -> Raw:
@@ -263,9 +284,13 @@ def read(paths: list[Path], options: ReadOptions) -> Raw:
                                    "GROUP BY 1").fetchall():
             errors[code] = errors.get(code, 0) + int(n)
         outs.append(out)
-    n_dropped = con.raw_sql(f"SELECT sum(_dropped) FROM read_parquet({_files_sql([Path(o) for o in outs])}) "
-                            "WHERE _reason IS NULL AND (_error IS NULL OR _error = '')").fetchone()[0]
+    n_dropped, n_disagree = con.raw_sql(
+        f"SELECT sum(_dropped), count(*) FILTER (WHERE _disagree) FROM read_parquet("
+        f"{_files_sql([Path(o) for o in outs])}) WHERE _reason IS NULL AND (_error IS NULL OR _error = '')").fetchone()
     notes += dropped_note(int(n_dropped or 0))
+    if n_disagree:
+        notes.append(f"bedrock logs: {int(n_disagree):,} record(s) whose cache counts in the log "
+                     "(cacheRead/WriteInputTokenCount) and in the output body's usage disagree; the log's were used")
     if errors:
         notes.append(f"{sum(errors.values()):,} error record(s) not billed, left out: " +
                      ", ".join(f"{k} x{v:,}" for k, v in sorted(errors.items())))

@@ -117,3 +117,26 @@ def test_cur_unknown_billing_name(catalog, tmp_path):
 def test_cur_refused_by_analyze(catalog):
     with pytest.raises(InputError, match="reconcile"):
         read_workload([FIX / "cur_sample.csv"], catalog)
+
+
+def test_batch_model_from_records_and_dates_from_the_job(catalog):
+    """The Anthropic job: model from `modelOutput.model` (mapped to the Bedrock id); the Nova job: model from
+    the job description (Nova bodies carry none); both dated at the job's endTime; no --model needed."""
+    w = read_workload([FIX / "batch" / "out", FIX / "batch" / "jobs.json"], catalog)
+    rows = _rows(w)
+    assert {k: (r["model"], r["ts"].isoformat()) for k, r in rows.items()} == {
+        "CALL0000001": ("anthropic.claude-haiku-4-5-20251001-v1:0", "2026-01-06T01:12:39.880000+00:00"),
+        "CALL0000002": ("anthropic.claude-haiku-4-5-20251001-v1:0", "2026-01-06T01:12:39.880000+00:00"),
+        "NOVA0000001": ("amazon.nova-pro-v1:0", "2026-01-07T04:30:00+00:00")}
+    assert rows["NOVA0000001"]["input_tokens"] == 60 and rows["CALL0000001"]["output_tokens"] == 40
+    assert any("the job's endTime (2 file(s))" in n for n in w.notes), w.notes
+    assert not any("record files missing" in n for n in w.notes)
+
+
+def test_batch_model_from_records_without_job(catalog):
+    """Without the job description the Anthropic records still name their model; the Nova ones need --model."""
+    w = read_workload([FIX / "batch" / "out" / "k1t2v3w4x5y6"], catalog)
+    assert {r["model"] for r in _rows(w).values()} == {"anthropic.claude-haiku-4-5-20251001-v1:0"}
+    assert any("modification time" in n for n in w.notes)
+    with pytest.raises(InputError, match="--model"):
+        read_workload([FIX / "batch" / "out" / "n0v4j0b00001"], catalog)

@@ -23,7 +23,19 @@ import pyarrow as pa
 from ..catalog import Catalog
 from ..errors import InputError
 from ..workload import Defaults, Workload, check, prepare, remap, resolve, resolve_ids
-from . import azure, bedrock_batch, bedrock_logs, burstgpt, canonical, cur, litellm, mooncake, openai_usage, servegen
+from . import (
+    azure,
+    bedrock_batch,
+    bedrock_logs,
+    burstgpt,
+    canonical,
+    cur,
+    litellm,
+    mooncake,
+    openai_usage,
+    servegen,
+    servegen_offline,
+)
 from ._csv import explain_duckdb_error
 
 OnError = Literal["raise", "skip"]
@@ -61,6 +73,7 @@ FORMATS: dict[str, ModuleType] = {
     openai_usage.NAME: openai_usage,
     litellm.NAME: litellm,
     bedrock_batch.NAME: bedrock_batch,
+    servegen_offline.NAME: servegen_offline,  # before mooncake: both have hash_ids
     mooncake.NAME: mooncake,
     burstgpt.NAME: burstgpt,
     servegen.NAME: servegen,

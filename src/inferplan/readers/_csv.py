@@ -50,7 +50,8 @@ def explain_duckdb_error(path: Path, exc: Exception) -> str:
     return f"{path}: {where}: {what}; fix the record or pass --on-error skip to skip bad records"
 
 
-def read_csv_checked(con: Backend, path: Path, columns: dict[str, str], on_error: str) -> tuple[str, dict[str, int]]:
+def read_csv_checked(con: Backend, path: Path, columns: dict[str, str], on_error: str,
+                     header: bool = True) -> tuple[str, dict[str, int]]:
     """Load a CSV with the given column types into a temp table; return its name and skipped counts.
 
     Reading happens once, here, so a malformed file fails now with its line number rather than later in
@@ -60,7 +61,7 @@ def read_csv_checked(con: Backend, path: Path, columns: dict[str, str], on_error
     name = f"_csv_{n}"
     cols = _columns_sql(columns)
     src = _quote(str(path))
-    opts = f"header=true, columns={cols}, auto_detect=false, delim=',', quote='\"', escape='\"'"
+    opts = f"header={str(header).lower()}, columns={cols}, auto_detect=false, delim=',', quote='\"', escape='\"'"
     try:
         if on_error == "skip":
             con.raw_sql(

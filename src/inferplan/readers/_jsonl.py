@@ -56,11 +56,12 @@ def bad_count(expr: str) -> str:
     return f"(NOT {json_absent(expr)} AND {json_count(expr)} IS NULL)"
 
 
-def collect(query: str, columns: list[str], on_error: str, label: str,
-            unit: str = "line") -> tuple[ibis.Table, dict[str, int]]:
+def collect(query: str, columns: list[str], on_error: str, label: str, unit: str = "line",
+            read_as: str | None = None) -> tuple[ibis.Table, dict[str, int]]:
     """Materialise `query` (which has `_file`, `_line`, `_reason`); raise on the first bad record, or skip and
     count bad records by reason. Returns the good rows' `columns` and the skip counts. `unit`: what `_line`
-    numbers (`line`, or `record` for the elements of a JSON array)."""
+    numbers (`line`, or `record` for the elements of a JSON array). `read_as`: the format the file was read
+    as and why, said in the error (for formats that look alike)."""
     con = connection()
     name = f"_jl_{next(_n)}"
     con.raw_sql(f"CREATE TEMP TABLE {name} AS {query}")
@@ -69,7 +70,8 @@ def collect(query: str, columns: list[str], on_error: str, label: str,
                        f"min(_line) FROM {name} WHERE _reason IS NOT NULL GROUP BY 1 ORDER BY 4").fetchall()
     for reason, n, file, line in rows:
         if on_error != "skip":
-            raise InputError(f"{file}: {unit} {line}: {reason} ({n} record(s) in all); fix the record or pass "
+            how = f" (read as {read_as}; pass --format to read it as another)" if read_as else ""
+            raise InputError(f"{file}: {unit} {line}: {reason} ({n} record(s) in all){how}; fix the record or pass "
                              "--on-error skip to skip bad records")
         skipped[f"{label}: {reason}"] = int(n)
     return con.sql(f"SELECT {', '.join(columns)} FROM {name} WHERE _reason IS NULL"), skipped

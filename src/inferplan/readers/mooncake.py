@@ -23,7 +23,10 @@ BLOCK = 512
 
 
 def sniff(path: Path, head: bytes) -> bool:
-    return b'"hash_ids"' in head and b'"input_length"' in head
+    return b'"hash_ids"' in head and b'"input_length"' in head and b'"chat_id"' not in head
+
+
+READ_AS = "a Mooncake trace: hash_ids of 512-token blocks, timestamp in ms, no chat_id"
 
 
 def read(paths: list[Path], options: ReadOptions) -> Raw:
@@ -49,6 +52,6 @@ def read(paths: list[Path], options: ReadOptions) -> Raw:
         'tokens': greatest(0, least({BLOCK}, _in - {BLOCK} * (i - 1)))::BIGINT}}) AS prefix
     FROM v"""
     cols = ["ts", "request_id", "call_type", "input_tokens", "output_tokens", "prefix"]
-    table, skipped = collect(query, cols, options.on_error, "mooncake")
+    table, skipped = collect(query, cols, options.on_error, "mooncake", read_as=READ_AS)
     return Raw(table=table, skipped=skipped, notes=["mooncake: 512-token prefix blocks from hash_ids; arrival order "
                                                     "is request_id order (timestamps are quantised to 3 s)"])

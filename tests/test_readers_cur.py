@@ -236,3 +236,31 @@ def test_more_spellings(catalog, usage_type, product, expected):
     ut = parse_usage_type(usage_type, product)
     assert (ut.kind, ut.tier, ut.scope) == expected
     assert _ModelIndex(catalog).model(ut) is not None
+
+
+def test_geographic_calls_reconcile_with_marketplace_regional_lines(catalog, tmp_path):
+    """A us. profile call of a Marketplace-billed Claude is metered as MP:USE1_InputTokenCount (no _Global, no
+    _Geo): reconcile compares it with that in-region line instead of reporting two one-sided keys."""
+    from inferplan.readers import read_workload
+    from inferplan.reconcile import reconcile
+
+    rec = {"schemaType": "ModelInvocationLog", "schemaVersion": "1.0", "timestamp": "2026-01-05T09:00:00Z",
+           "accountId": "123456789012", "region": "us-east-1", "requestId": "r1", "operation": "Converse",
+           "modelId": "us.anthropic.claude-sonnet-4-6", "input": {"inputTokenCount": 1200},
+           "output": {"outputTokenCount": 300}}
+    (tmp_path / "logs.jsonl").write_text(json.dumps(rec) + "\n")
+    head = FAMILIES.read_text().splitlines()[0]
+    line = ('Usage,123456789012,2026-01-05T00:00:00Z,prod-sonnet46,"{{""product_name"": ""{p}""}}",{ut},'
+            "InvokeModelInference,us-east-1,{amt},Units,{usd},test")
+    cur_f = tmp_path / "cur.csv"
+    # $3.30 / $16.50 per Mtok (the us. / in-region price): 1,200 in = $0.00396, 300 out = $0.00495
+    cur_f.write_text("\n".join([head, line.format(p=S46, ut="USE1-MP:USE1_InputTokenCount-Units", amt=0.0012,
+                                                  usd=0.00396),
+                                line.format(p=S46, ut="USE1-MP:USE1_OutputTokenCount-Units", amt=0.0003,
+                                            usd=0.00495)]) + "\n")
+    rec_ = reconcile(read_workload([tmp_path / "logs.jsonl"], catalog), read_cur([cur_f], catalog), catalog,
+                     tolerance_usd=1e-9)
+    s = rec_.summary()
+    assert s["keys"] == 2 and s["keys_differing"] == 0, s["differences"]
+    assert s["logs_usd"] == pytest.approx(0.00891, abs=1e-9) and s["bill_usd"] == pytest.approx(0.00891, abs=1e-9)
+    assert any("geographic-profile" in n for n in s["notes"])

@@ -71,10 +71,39 @@ def logs_by_day(workload: Workload | ibis.Table, catalog: Catalog) -> pa.Table:
     return out.filter(out.tokens != 0).to_pyarrow()
 
 
+def _fold_geo_into_in_region(logs: pa.Table, bill: pa.Table) -> tuple[pa.Table, int]:
+    """Relabel geographic-scope log keys as in-region where the bill has only the in-region key.
+
+    Both tables are already aggregated per day/model/kind (small), so this is plain Python over their keys.
+    """
+    rest = [k for k in KEY if k != "scope"]
+    bill_keys = set(zip(*(bill[k].to_pylist() for k in KEY), strict=True))
+    in_region = {tuple(k[i] for i, name in enumerate(KEY) if name != "scope") for k in bill_keys
+                 if k[KEY.index("scope")] == "in-region"}
+    scopes = logs["scope"].to_pylist()
+    cols = list(zip(*(logs[k].to_pylist() for k in KEY), strict=True))
+    new, folded = [], set()
+    for key, scope in zip(cols, scopes, strict=True):
+        twin = tuple(key[KEY.index(k)] for k in rest)
+        if scope not in ("in-region", "global") and key not in bill_keys and twin in in_region:
+            new.append("in-region")
+            folded.add(twin)
+        else:
+            new.append(scope)
+    if not folded:
+        return logs, 0
+    t = logs.set_column(logs.schema.get_field_index("scope"), "scope", pa.array(new, pa.string()))
+    g = t.group_by(list(KEY)).aggregate([("tokens", "sum"), ("cost_usd", "sum")])
+    g = g.rename_columns([c.removesuffix("_sum") for c in g.column_names])
+    schema = pa.schema([t.schema.field(c) for c in (*KEY, "tokens", "cost_usd")])
+    return g.select(schema.names).cast(schema), len(folded)
+
+
 def reconcile(workload: Workload | ibis.Table, cur: Cur, catalog: Catalog, *,
               tolerance_usd: float = 0.005) -> Reconciliation:
     """Compare the logs' repricing with the bill on every (day, model, scope, region, tier, token kind)."""
-    logs = ibis.memtable(logs_by_day(workload, catalog)).rename(logs_tokens="tokens", logs_usd="cost_usd")
+    logs_t, folded = _fold_geo_into_in_region(logs_by_day(workload, catalog), cur.table)
+    logs = ibis.memtable(logs_t).rename(logs_tokens="tokens", logs_usd="cost_usd")
     bill = ibis.memtable(cur.table).rename(bill_tokens="tokens", bill_usd="cost_usd")
     logs = logs.select(*KEY, "logs_tokens", "logs_usd")
     bill = bill.select(*KEY, "bill_tokens", "bill_usd")
@@ -84,5 +113,10 @@ def reconcile(workload: Workload | ibis.Table, cur: Cur, catalog: Catalog, *,
                    logs_usd=j.logs_usd.fill_null(0.0), bill_usd=j.bill_usd.fill_null(0.0))
     out = out.mutate(diff_tokens=out.bill_tokens - out.logs_tokens, diff_usd=out.bill_usd - out.logs_usd)
     table = out.order_by(list(KEY)).to_pyarrow()
-    return Reconciliation(table=table, tolerance_usd=tolerance_usd, notes=list(cur.notes),
+    notes = list(cur.notes)
+    if folded:
+        notes.append(f"{folded} day/model/region/tier/token-kind key(s) of geographic-profile calls (us., eu., ...) "
+                     "compared with the bill's in-region usage type: the bill has no geographic line for them "
+                     "(Marketplace usage types such as MP:USE1_InputTokenCount meter both alike)")
+    return Reconciliation(table=table, tolerance_usd=tolerance_usd, notes=notes,
                           unreconciled=list(cur.unreconciled))

@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Build the catalog's `bedrock_prices.csv` and `bedrock_models.csv` from litellm's MIT-licensed price map.
 
+Rows litellm lacks (Claude 3 Haiku/Sonnet outside GovCloud, Command R/R+, Nova Reel/Sonic, batch rows AWS
+publishes) come from SUPPLEMENT_* and DERIVED_BATCH below, each citing its AWS source; derived rows say so.
+
 Usage: python scripts/build_bedrock_prices.py PATH [--out DIR] [--checked YYYY-MM-DD] [--litellm-version V]
 
 PATH is a litellm wheel (`litellm-<version>-*.whl`) or the extracted

@@ -13,9 +13,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from inferplan.errors import InputError
-from inferplan.readers.cur import NotTokens, UsageType, parse_usage_type, read_cur
+from inferplan.readers.cur import NotTokens, UsageType, default_geo, parse_usage_type, read_cur
 
 FIX = Path(__file__).parent / "fixtures" / "readers"
 FAMILIES = FIX / "cur_families.csv"
@@ -264,3 +266,36 @@ def test_geographic_calls_reconcile_with_marketplace_regional_lines(catalog, tmp
     assert s["keys"] == 2 and s["keys_differing"] == 0, s["differences"]
     assert s["logs_usd"] == pytest.approx(0.00891, abs=1e-9) and s["bill_usd"] == pytest.approx(0.00891, abs=1e-9)
     assert any("geographic-profile" in n for n in s["notes"])
+
+
+_KIND_SPELLINGS = {"input": ["input-tokens"], "output": ["output-tokens"],
+                   "cache_read": ["cache-read-input-token-count"],
+                   "cache_write_5m": ["cache-write-input-token-count"],
+                   "cache_write_1h": ["cache-write-1h-input-token-count", "cache-write-input-token-count-1h"]}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_first_party_grammar_any_combination(catalog, data):
+    """Any region code x billing name x kind spelling x long context x tier x scope, in AWS's two orders."""
+    from inferplan.readers.cur import CODE_REGIONS, _ModelIndex
+
+    names = sorted(catalog.billing_names)
+    code = data.draw(st.sampled_from(sorted(CODE_REGIONS)))
+    name = data.draw(st.sampled_from(names))
+    kind = data.draw(st.sampled_from(sorted(_KIND_SPELLINGS)))
+    spelled = data.draw(st.sampled_from(_KIND_SPELLINGS[kind]))
+    lc = data.draw(st.booleans())
+    tier = data.draw(st.sampled_from(["standard", "batch", "flex", "priority", "latency-optimized"]))
+    scope = data.draw(st.sampled_from(["in-region", "global", "geo"]))
+    tier_first = data.draw(st.booleans())
+    t = "" if tier == "standard" else f"-{tier}"
+    s = {"in-region": "", "global": "-cross-region-global", "geo": "-cross-region"}[scope]
+    usage_type = f"{code}-{name}-{spelled}{'-long-context' if lc else ''}{t + s if tier_first else s + t}"
+    ut = parse_usage_type(usage_type)
+    region = CODE_REGIONS[code]
+    want_scope = {"in-region": "in-region", "global": "global"}.get(scope) or default_geo(region)
+    assert isinstance(ut, UsageType), usage_type
+    assert (ut.region, ut.billing_name, ut.kind, ut.tier, ut.scope, ut.long_context) == (
+        region, name, kind, tier, want_scope, lc), usage_type
+    assert _ModelIndex(catalog).model(ut) == catalog.billing_names[name]

@@ -581,7 +581,7 @@ def build(data: dict[str, Any], version: str, checked: str) -> tuple[Rows, Rows]
                                  f"{per}; not token-priced here)")
     for base, spec in SUPPLEMENT_MODELS.items():
         info = infos.setdefault(base, ModelInfo(base))
-        info.context = spec.get("context", info.context)
+        info.context = info.context or spec.get("context")
         unit_of[base] = spec.get("unit", "token")
         extra_notes[base].append(spec["source"])
     added: dict[str, set[str]] = defaultdict(set)
@@ -650,6 +650,7 @@ GEO_NOTE = ("derived: cross-region profile priced as the source region ({src}: n
 # Models litellm's map lacks (or has only in GovCloud) that 2026 Bedrock users call. Each price row names its
 # source; prices are USD per million tokens.
 SUPPLEMENT_MODELS: dict[str, dict[str, Any]] = {
+    "anthropic.claude-3-haiku-20240307-v1:0": {"context": 200000, "source": AWS_PRICING},
     "anthropic.claude-3-sonnet-20240229-v1:0": {"context": 200000, "source": AWS_PRICING},
     "cohere.command-r-v1:0": {"name": "Command R", "aliases": ["command-r"], "billing": ["CommandR"],
                               "context": 128000, "source": AWS_PRICING},

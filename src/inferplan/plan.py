@@ -211,6 +211,26 @@ def _model_levers(table: Any, demand: Any, catalog: Catalog, spec: Any, tco: Tco
     return out
 
 
+def _neuron_option(s: dict[str, Any]) -> dict[str, Any] | None:
+    """The slice's best Inferentia/Trainium option: the lowest break-even, else the nearest to breaking even."""
+    from .economics.tco import is_neuron
+
+    rows = [r for r in s["breakeven"] if is_neuron(r["instance"])]
+    if not rows:
+        return None
+    hit = [r for r in rows if r["scale"] is not None]
+    if hit:
+        r = min(hit, key=lambda r: r["monthly_bedrock_usd"])
+    else:
+        near = [r for r in rows if r.get("cost_ratio_at_max_scale") is not None]
+        if not near:
+            return {"option": None, "reason": rows[0]["reason"]}
+        r = min(near, key=lambda r: r["cost_ratio_at_max_scale"])
+    return {"option": r["option"], "instance": r["instance"], "breakeven_monthly_bedrock_usd": r["monthly_bedrock_usd"],
+            "volume_to_break_even": r["scale"], "reason": r["reason"],
+            "cost_ratio_at_max_scale": r.get("cost_ratio_at_max_scale")}
+
+
 def _phases(ranked: list[dict[str, Any]], slices: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The guide's order as a to-do list: levers first (steps 1-2), then the serving option per slice."""
     one = [{"kind": f["kind"], "call_type": f["call_type"], "monthly_saving_usd": f["monthly_saving_usd"]}
@@ -219,13 +239,14 @@ def _phases(ranked: list[dict[str, Any]], slices: list[dict[str, Any]]) -> list[
     part = slices[1:] if len(slices) > 1 else slices
     steadiest = min(part, key=lambda s: s["peak_to_mean"])["label"] if part else None
     for s in part:
+        neuron = _neuron_option(s)
         best = None
         for r in s["breakeven"]:
             if r["scale"] is not None and (best is None or r["monthly_bedrock_usd"] < best["monthly_bedrock_usd"]):
                 best = r
         if best is None:
             two.append({"slice": s["label"], "stay_on": "Bedrock", "peak_to_mean": s["peak_to_mean"],
-                        "steadiest": s["label"] == steadiest,
+                        "steadiest": s["label"] == steadiest, "inferentia_trainium": neuron,
                         "why": "no self-hosted option breaks even in the range searched"})
             continue
         bed = s["bedrock_after_levers_monthly_usd"]
@@ -236,7 +257,7 @@ def _phases(ranked: list[dict[str, Any]], slices: list[dict[str, Any]]) -> list[
                     "breakeven_monthly_bedrock_usd": best["monthly_bedrock_usd"],
                     "breakeven_p10_p50_p90": mc.get("breakeven_monthly_bedrock_usd"),
                     "p_beats_bedrock": mc.get("p_beats_bedrock"),
-                    "stay_on": "self-host" if best["scale"] <= 1 else "Bedrock",
+                    "stay_on": "self-host" if best["scale"] <= 1 else "Bedrock", "inferentia_trainium": neuron,
                     "volume_to_break_even": round(best["scale"], 3)})
     return [{"phase": 1, "what": "workload and model levers (cache, batch, route, fewer tokens)", "items": one},
             {"phase": 2, "what": "serving option per slice, against the break-even after the levers", "items": two}]

@@ -53,7 +53,8 @@ def solve_on(demand: Any, catalog: Catalog, spec: Any, bedrock_after_monthly: fl
     CompareResult at this volume."""
     from ..serving.compare import compare_demand
 
-    base_spec = spec.model_copy(update={"scale": 1.0, "growth_pct_per_month": 0.0, "bedrock_tiers": []})
+    base_spec = spec.model_copy(update={"scale": 1.0, "growth_pct_per_month": 0.0, "bedrock_tiers": [],
+                                        "candidates": max(spec.candidates, 8)})
     today = compare_demand(demand, catalog, base_spec)
     caps = today.capacities
 

@@ -493,3 +493,35 @@ def test_async_streams_are_tapped_too(standin):
     assert len(seen) == 1 and (seen[0].input_tokens, seen[0].output_tokens) == (11, 4)
     assert seen[0].call_type == "async-test" and seen[0].ttft_ms is not None
     recorder.close()
+
+
+def test_any_usage_is_recorded_in_disjoint_buckets_for_every_operation(standin):
+    """Property: whatever counts the service reports, each operation records exactly those buckets."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    c = client(standin)
+    seen: list = []
+    recorder = rec.install(c, sink=seen.extend)
+    counts = st.integers(0, 10**7)
+
+    @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(i=counts, o=counts, r=counts, w5=counts, w1=counts, op=st.sampled_from(
+        ["converse", "converse_stream", "invoke", "invoke_stream"]))
+    def check(i, o, r, w5, w1, op):
+        text = f"in={i} out={o} read={r} w5m={w5} w1h={w1} deltas=1"
+        if op == "converse":
+            c.converse(modelId=HAIKU, messages=msgs(text))
+        elif op == "converse_stream":
+            list(c.converse_stream(modelId=HAIKU, messages=msgs(text))["stream"])
+        elif op == "invoke":
+            c.invoke_model(modelId=HAIKU, body=anthropic_body(text))["body"].read()
+        else:
+            list(c.invoke_model_with_response_stream(modelId=HAIKU, body=anthropic_body(text))["body"])
+        recorder.flush()
+        got = seen.pop()
+        assert (got.input_tokens, got.output_tokens, got.cache_read_tokens, got.cache_write_tokens,
+                got.cache_write_1h_tokens, got.error_code) == (i, o, r, w5, w1, None)
+
+    check()
+    recorder.close()

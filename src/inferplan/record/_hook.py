@@ -82,7 +82,12 @@ class Hook:
             t0, wall = _perf(), _wall()
             meta = params.get("requestMetadata")
             if isinstance(meta, str):  # InvokeModel: the X-Amzn-Bedrock-Request-Metadata header, JSON text
-                meta = json.loads(meta) if meta else None
+                try:
+                    meta = json.loads(meta) if meta else None
+                except ValueError:
+                    meta = None
+            if not isinstance(meta, dict):
+                meta = None
             ct = None
             tags = self.tags  # shared, never mutated: copied only when the request adds metadata
             if meta:
@@ -293,7 +298,9 @@ class _StreamTap:
         finally:
             self._finish(None, error="IncompleteStream")
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> Any:  # only for what the tap does not have: the stream's own API
+        if name.startswith("_"):
+            raise AttributeError(name)
         return getattr(self._inner, name)
 
     def __del__(self) -> None:

@@ -221,7 +221,12 @@ def _body_tap(body: Any, hook: Hook, call: _Call, rid: str | None, usage: Usage,
 
 # -- streams: wrap the event stream, take the usage from its last event ---------------------------------------
 class _StreamTap:
-    """Iterates the botocore EventStream for the caller, watching events go by; everything else is delegated."""
+    """Iterates the botocore EventStream for the caller; everything else is delegated to it.
+
+    Per event it does as little as it can: until the first token it looks at each event (time to first token,
+    Anthropic's `message_start`), after that it only keeps a reference to the latest one. The usage is read
+    from the last event when the stream ends (or the caller stops reading): the metadata event is always last.
+    """
 
     def __init__(self, inner: Any, hook: Hook, call: _Call, rid: str | None, tier: str) -> None:
         self._inner = inner
@@ -233,16 +238,20 @@ class _StreamTap:
         self._done = False
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
+        it = iter(self._inner)
+        last = None
         ended = False
-        see = self._see
         try:
-            for event in self._inner:
-                if not self._done:
-                    try:
-                        see(event)
-                    except Exception as exc:  # noqa: BLE001
-                        self._done = True
-                        self._hook.recorder.hook_error(exc)
+            if self._first is None:
+                for event in it:
+                    last = event
+                    if self._early(event):
+                        self._first = _perf()
+                        yield event
+                        break
+                    yield event
+            for event in it:
+                last = event
                 yield event
             ended = True
         except GeneratorExit:
@@ -251,23 +260,20 @@ class _StreamTap:
             self._finish(None, error=_error_code(exc))  # an exception event (throttling, model error)
             raise
         finally:
-            self._finish(None, error="UsageMissing" if ended else "IncompleteStream")
+            self._end(last, ended)
 
     def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         return self._aiter()
 
     async def _aiter(self) -> AsyncIterator[dict[str, Any]]:
         """The same for an asynchronous stream (aiobotocore's `async for`)."""
+        last = None
         ended = False
-        see = self._see
         try:
             async for event in self._inner:
-                if not self._done:
-                    try:
-                        see(event)
-                    except Exception as exc:  # noqa: BLE001
-                        self._done = True
-                        self._hook.recorder.hook_error(exc)
+                last = event
+                if self._first is None and self._early(event):
+                    self._first = _perf()
                 yield event
             ended = True
         except GeneratorExit:
@@ -276,10 +282,29 @@ class _StreamTap:
             self._finish(None, error=_error_code(exc))
             raise
         finally:
-            self._finish(None, error="UsageMissing" if ended else "IncompleteStream")
+            self._end(last, ended)
 
-    def _see(self, event: dict[str, Any]) -> None:
+    def _early(self, event: dict[str, Any]) -> bool:
+        """Look at an event before the first token; True when it carries the first token."""
         raise NotImplementedError
+
+    def _usage(self, last: dict[str, Any]) -> tuple[Usage, str | None, str | None] | None:
+        """(usage, tier, invoked model) from the stream's last event, or None when it has none."""
+        raise NotImplementedError
+
+    def _end(self, last: dict[str, Any] | None, ended: bool) -> None:
+        if self._done:
+            return
+        try:
+            got = self._usage(last) if last is not None else None
+        except Exception as exc:  # noqa: BLE001
+            self._done = True
+            self._hook.recorder.hook_error(exc)
+            return
+        if got is None:
+            self._finish(None, error="UsageMissing" if ended else "IncompleteStream")
+        else:
+            self._finish(got[0], tier=got[1], invoked=got[2])
 
     def _finish(self, usage: Usage | None, *, error: str | None = None, tier: str | None = None,
                 invoked: str | None = None) -> None:
@@ -311,37 +336,41 @@ class _StreamTap:
 
 
 class ConverseStreamTap(_StreamTap):
-    """ConverseStream: first `contentBlockDelta` = first token; usage in the `metadata` event."""
+    """ConverseStream: the first `contentBlockDelta` is the first token; the usage is in the `metadata` event."""
 
-    def _see(self, event: dict[str, Any]) -> None:
-        if self._first is None and "contentBlockDelta" in event:
-            self._first = _perf()
-        elif "metadata" in event:
-            m = event["metadata"]
-            trace = m.get("trace") or {}
-            self._finish(_usage.converse(m.get("usage")), tier=_usage.tier(m.get("serviceTier")),
-                         invoked=(trace.get("promptRouter") or {}).get("invokedModelId"))
+    def _early(self, event: dict[str, Any]) -> bool:
+        return "contentBlockDelta" in event
+
+    def _usage(self, last: dict[str, Any]) -> tuple[Usage, str | None, str | None] | None:
+        m = last.get("metadata")
+        if m is None:
+            return None
+        usage = _usage.converse(m.get("usage"))
+        if usage is None:
+            return None
+        trace = m.get("trace") or {}
+        return usage, _usage.tier(m.get("serviceTier")), (trace.get("promptRouter") or {}).get("invokedModelId")
 
 
 class InvokeStreamTap(_StreamTap):
-    """InvokeModelWithResponseStream: first chunk that is not a start marker = first token; usage in the
-    chunk carrying `amazon-bedrock-invocationMetrics`; the 1-hour writes in the first (`message_start`) chunk."""
+    """InvokeModelWithResponseStream: the first chunk that is not a start marker is the first token; the usage
+    is the last chunk's `amazon-bedrock-invocationMetrics`; the 1-hour writes are in the first chunk (Anthropic's
+    `message_start`)."""
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self._w1h: int | None = None
 
-    def _see(self, event: dict[str, Any]) -> None:
-        chunk = event.get("chunk")
-        if chunk is None:
-            return
-        data = chunk.get("bytes") or b""
+    def _early(self, event: dict[str, Any]) -> bool:
+        data = (event.get("chunk") or {}).get("bytes") or b""
         if self._w1h is None:
             self._w1h = _usage.one_hour_in(data)
-        if self._first is None:
-            head = data[:48]
-            if b'_start"' not in head and b'Start"' not in head:
-                self._first = _perf()
-        if b"amazon-bedrock-invocationMetrics" in data:
-            m = json.loads(data)["amazon-bedrock-invocationMetrics"]
-            self._finish(_usage.with_1h(_usage.invocation_metrics(m), self._w1h or 0))
+        head = data[:48]
+        return b'_start"' not in head and b'Start"' not in head
+
+    def _usage(self, last: dict[str, Any]) -> tuple[Usage, str | None, str | None] | None:
+        data = (last.get("chunk") or {}).get("bytes") or b""
+        if b"amazon-bedrock-invocationMetrics" not in data:
+            return None
+        m = json.loads(data)["amazon-bedrock-invocationMetrics"]
+        return _usage.with_1h(_usage.invocation_metrics(m), self._w1h or 0), None, None

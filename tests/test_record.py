@@ -51,8 +51,8 @@ def anthropic_body(text: str) -> str:
 
 def analyze(path: Path, *extra: str) -> dict:
     """`inferplan analyze PATH --json` through the installed console script."""
-    out = subprocess.run([str(INFERPLAN), "analyze", str(path), "--json", *extra], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run([str(INFERPLAN), "analyze", str(path), "--json", *extra], capture_output=True, text=True)
+    assert out.returncode == 0, f"inferplan analyze failed ({out.returncode}): {out.stderr[-2000:]}"
     return json.loads(out.stdout)
 
 

@@ -127,19 +127,26 @@ class Hook:
                 self.emit(call, rid, None, call.tier, error=code)
                 return
             op = call.op
-            tier = _usage.tier(parsed.get("serviceTier")) or call.tier
-            if op == "Converse":
-                trace = parsed.get("trace") or {}
-                invoked = (trace.get("promptRouter") or {}).get("invokedModelId")
-                self.emit(call, rid, _usage.converse(parsed.get("usage")), tier, invoked=invoked)
-            elif op == "InvokeModel":
-                usage, writes = _usage.from_headers(md.get("HTTPHeaders") or {})
+            raw_tier = parsed.get("serviceTier")
+            if op == "Converse":  # the usage dict (numbers only) is read by the writer thread, not here
+                trace = parsed.get("trace")
+                invoked = (trace.get("promptRouter") or {}).get("invokedModelId") if trace else None
+                self.emit(call, rid, parsed.get("usage"), call.tier, kind="converse", raw_tier=raw_tier,
+                          invoked=invoked)
+                return
+            tier = _usage.tier(raw_tier) or call.tier
+            if op == "InvokeModel":
+                headers = md.get("HTTPHeaders") or {}
+                writes = headers.get(_usage.H_CW)
                 body = parsed.get("body")
-                if usage is not None and writes and _is_botocore_body(body):
+                if writes and writes != "0" and _is_botocore_body(body):
                     # the 1-hour part of the writes is only in the body: watch it as the caller reads it
-                    parsed["body"] = _body_tap(body, self, call, rid, usage, tier)
-                else:  # no writes, or a body we do not know (aiobotocore's): writes count as 5-minute
-                    self.emit(call, rid, usage, tier)
+                    usage = _usage.from_headers(headers)[0]
+                    if usage is not None:
+                        parsed["body"] = _body_tap(body, self, call, rid, usage, tier)
+                        return
+                # no writes, or a body we do not know (aiobotocore's): writes count as 5-minute
+                self.emit(call, rid, headers, tier, kind="headers")
             elif op == "ConverseStream" and parsed.get("stream") is not None:
                 parsed["stream"] = ConverseStreamTap(parsed["stream"], self, call, rid, tier)
             elif op == "InvokeModelWithResponseStream" and parsed.get("body") is not None:
@@ -156,20 +163,41 @@ class Hook:
         except Exception as exc:  # noqa: BLE001
             self.recorder.hook_error(exc)
 
-    def emit(self, call: _Call, rid: str | None, usage: Usage | None, tier: str, *, error: str | None = None,
-             ttft: float | None = None, invoked: str | None = None) -> None:
-        if usage is None and error is None:
-            error = "UsageMissing"  # a success whose usage we could not see: $0 here, so say so
-        u = usage or Usage()
-        rec = CallRecord(
-            ts=call.wall, operation=call.op, model=call.model, region=call.region, call_type=call.call_type,
-            tier=tier, request_id=rid, input_tokens=u.input, cache_read_tokens=u.cache_read,
-            cache_write_tokens=u.cache_write_5m, cache_write_1h_tokens=u.cache_write_1h, output_tokens=u.output,
-            latency_ms=(_perf() - call.t0) * 1000.0,
-            ttft_ms=None if ttft is None else (ttft - call.t0) * 1000.0, error_code=error,
-            invoked_model=invoked if invoked and invoked != call.model else None, metadata=call.meta,
-            otel_context=call.otel)
-        self.recorder.record(rec)
+    def emit(self, call: _Call, rid: str | None, usage: Any, tier: str, *, error: str | None = None,
+             ttft: float | None = None, invoked: str | None = None, kind: str = "usage",
+             raw_tier: Any = None) -> None:
+        """Queue what the writer thread needs to build the record: the caller's thread only reads the clock."""
+        self.recorder.record((_build, call, rid, kind, usage, tier, raw_tier, error, ttft, invoked, _perf()))
+
+
+def _build(call: _Call, rid: str | None, kind: str, src: Any, tier: str, raw_tier: Any, error: str | None,
+           ttft: float | None, invoked: str | None, t_end: float) -> CallRecord:
+    """The record of one call, built on the writer thread from what `emit` queued. `kind` says what `src` is:
+    a Converse `usage` dict, InvokeModel's response headers, a stream's last chunk (bytes, 1-hour writes), or a
+    `Usage`."""
+    if kind == "converse":
+        usage = _usage.converse(src)
+    elif kind == "headers":
+        usage = _usage.from_headers(src)[0]
+    elif kind == "metrics":
+        data, w1h = src
+        m = json.loads(data)["amazon-bedrock-invocationMetrics"]
+        usage = _usage.with_1h(_usage.invocation_metrics(m), w1h)
+    else:
+        usage = src
+    if raw_tier is not None:
+        tier = _usage.tier(raw_tier) or tier
+    if usage is None and error is None:
+        error = "UsageMissing"  # a success whose usage we could not see: $0 here, so say so
+    u = usage or Usage()
+    return CallRecord(
+        ts=call.wall, operation=call.op, model=call.model, region=call.region, call_type=call.call_type,
+        tier=tier, request_id=rid, input_tokens=u.input, cache_read_tokens=u.cache_read,
+        cache_write_tokens=u.cache_write_5m, cache_write_1h_tokens=u.cache_write_1h, output_tokens=u.output,
+        latency_ms=(t_end - call.t0) * 1000.0,
+        ttft_ms=None if ttft is None else (ttft - call.t0) * 1000.0, error_code=error,
+        invoked_model=invoked if invoked and invoked != call.model else None, metadata=call.meta,
+        otel_context=call.otel)
 
 
 # -- InvokeModel body with cache writes: the 1-hour split is read as the caller reads the body -------------------
@@ -288,8 +316,9 @@ class _StreamTap:
         """Look at an event before the first token; True when it carries the first token."""
         raise NotImplementedError
 
-    def _usage(self, last: dict[str, Any]) -> tuple[Usage, str | None, str | None] | None:
-        """(usage, tier, invoked model) from the stream's last event, or None when it has none."""
+    def _usage(self, last: dict[str, Any]) -> tuple[str, Any, Any, str | None] | None:
+        """(kind, source, raw tier, invoked model) of the usage in the stream's last event (read by the writer
+        thread), or None when that event has none."""
         raise NotImplementedError
 
     def _end(self, last: dict[str, Any] | None, ended: bool) -> None:
@@ -304,16 +333,16 @@ class _StreamTap:
         if got is None:
             self._finish(None, error="UsageMissing" if ended else "IncompleteStream")
         else:
-            self._finish(got[0], tier=got[1], invoked=got[2])
+            self._finish(got[1], kind=got[0], raw_tier=got[2], invoked=got[3])
 
-    def _finish(self, usage: Usage | None, *, error: str | None = None, tier: str | None = None,
+    def _finish(self, usage: Any, *, error: str | None = None, kind: str = "usage", raw_tier: Any = None,
                 invoked: str | None = None) -> None:
         if self._done:
             return
         self._done = True
         try:
-            self._hook.emit(self._call, self._rid, usage, tier or self._tier, error=error, ttft=self._first,
-                            invoked=invoked)
+            self._hook.emit(self._call, self._rid, usage, self._tier, error=error, ttft=self._first,
+                            invoked=invoked, kind=kind, raw_tier=raw_tier)
         except Exception as exc:  # noqa: BLE001
             self._hook.recorder.hook_error(exc)
 
@@ -341,15 +370,13 @@ class ConverseStreamTap(_StreamTap):
     def _early(self, event: dict[str, Any]) -> bool:
         return "contentBlockDelta" in event
 
-    def _usage(self, last: dict[str, Any]) -> tuple[Usage, str | None, str | None] | None:
+    def _usage(self, last: dict[str, Any]) -> tuple[str, Any, Any, str | None] | None:
         m = last.get("metadata")
-        if m is None:
+        if m is None or not m.get("usage"):
             return None
-        usage = _usage.converse(m.get("usage"))
-        if usage is None:
-            return None
-        trace = m.get("trace") or {}
-        return usage, _usage.tier(m.get("serviceTier")), (trace.get("promptRouter") or {}).get("invokedModelId")
+        trace = m.get("trace")
+        invoked = (trace.get("promptRouter") or {}).get("invokedModelId") if trace else None
+        return "converse", m["usage"], m.get("serviceTier"), invoked
 
 
 class InvokeStreamTap(_StreamTap):
@@ -368,9 +395,8 @@ class InvokeStreamTap(_StreamTap):
         head = data[:48]
         return b'_start"' not in head and b'Start"' not in head
 
-    def _usage(self, last: dict[str, Any]) -> tuple[Usage, str | None, str | None] | None:
+    def _usage(self, last: dict[str, Any]) -> tuple[str, Any, Any, str | None] | None:
         data = (last.get("chunk") or {}).get("bytes") or b""
         if b"amazon-bedrock-invocationMetrics" not in data:
             return None
-        m = json.loads(data)["amazon-bedrock-invocationMetrics"]
-        return _usage.with_1h(_usage.invocation_metrics(m), self._w1h or 0), None, None
+        return "metrics", (data, self._w1h or 0), None, None

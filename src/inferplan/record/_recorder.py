@@ -112,6 +112,7 @@ class Recorder:
         self._markers: list[_Marker] = []
         self._worker: threading.Thread | None = None
         self._pid = -1
+        self._started = False  # cleared in a forked child (os.register_at_fork below)
         self._closed = False
         self._warned: set[str] = set()
         self.counts: dict[str, int] = {"recorded": 0, "dropped": 0, "written": 0, "hook_errors": 0}
@@ -119,9 +120,11 @@ class Recorder:
         _RECORDERS.append(self)
 
     # -- caller side ---------------------------------------------------------------------------------------
-    def record(self, rec: CallRecord) -> None:
-        """Queue one record; drop and count it when the queue is full or the recorder is closed."""
-        if self._pid != os.getpid():  # first use, or a forked child: (re)start the worker here
+    def record(self, rec: Any) -> None:
+        """Queue one record (a CallRecord, or a tuple `(build, *args)` the worker turns into one with
+        `build(*args)`, so the caller's thread does not); drop and count it when the queue is full or the
+        recorder is closed."""
+        if not self._started:  # first use, or a forked child: (re)start the worker here
             self._start()
         buf = self._buf
         if self._closed or len(buf) >= self.queue_size:
@@ -177,6 +180,7 @@ class Recorder:
                 self._markers = []
                 self._wake = threading.Event()
             self._pid = os.getpid()
+            self._started = True
             self._worker = threading.Thread(target=self._run, name="inferplan-record", daemon=True)
             self._worker.start()
 
@@ -211,7 +215,14 @@ class Recorder:
         while buf:
             batch = []
             while buf and len(batch) < self.batch_size:
-                batch.append(buf.popleft())
+                item = buf.popleft()
+                if not isinstance(item, CallRecord):
+                    try:
+                        item = item[0](*item[1:])
+                    except Exception as exc:  # noqa: BLE001 - an unexpected response shape
+                        self.hook_error(exc)
+                        continue
+                batch.append(item)
             self._write(batch)
 
     def _write(self, batch: list[CallRecord]) -> None:
@@ -264,6 +275,14 @@ _RECORDERS: list[Recorder] = []  # strong references: a recorder lives until the
 
 def all_recorders() -> list[Recorder]:
     return list(_RECORDERS)
+
+
+def _after_fork_in_child() -> None:
+    for r in _RECORDERS:
+        r._started = False
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @atexit.register

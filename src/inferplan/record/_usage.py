@@ -22,7 +22,7 @@ TIERS = {"default": "standard", "standard": "standard", "flex": "flex", "priorit
 _H_IN = "x-amzn-bedrock-input-token-count"
 _H_OUT = "x-amzn-bedrock-output-token-count"
 _H_CR = "x-amzn-bedrock-cache-read-input-token-count"
-_H_CW = "x-amzn-bedrock-cache-write-input-token-count"
+H_CW = _H_CW = "x-amzn-bedrock-cache-write-input-token-count"
 _1H = re.compile(rb'"ephemeral_1h_input_tokens"\s*:\s*(\d+)')
 
 

@@ -4,9 +4,11 @@ The traffic is scaled (same shape, `DemandSeries.scaled`) over a logarithmic gri
 option is costed over the scaled series (`compare`) and engineering is added (`tco`). Bedrock's cost after the
 workload levers is linear in volume (per-token prices, no idle), so Bedrock at scale s is s x its cost today.
 The break-even of an option is the smallest scale at which its total cost is at most Bedrock's: located on the
-grid (the first grid point where the difference changes sign), then bisected inside that bracket until the
-bracket is narrower than `rel_tol`. Self-hosted cost is a step function of the replica count, so the answer
-is exact to one replica's worth of volume, which is what the closed-form test checks.
+grid (the first grid point where the difference changes sign), then refined inside that bracket, all options at
+once (each refinement call costs every option), until the bracket is narrower than `rel_tol`. Self-hosted cost
+is a step function of the replica count, so the answer is exact to one replica's worth of volume, which is what
+the closed-form test checks (a grid can step over a crossing narrower than one grid interval: the answer is
+then the next crossing, still within one replica of the sustained break-even).
 
 An option that is still dearer at the largest scale searched never breaks even in the range (null, with the
 reason and the ratio at the top of the range); one that is cheaper even at the smallest scale is reported at

@@ -26,6 +26,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/pricing.py
+	$(BIN)/python bench/montecarlo.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

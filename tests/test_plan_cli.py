@@ -113,4 +113,4 @@ def test_plan_on_the_bundled_traces():
     assert savings == sorted(savings, reverse=True)
     assert p["spend"]["monthly_usd"] == pytest.approx(out["total_usd"] * 730 / p["spend"]["hours"], rel=1e-6)
     for u in p["uncertainty"]:
-        assert u["draws"] == 10_000 and u["seconds"] < 2.0
+        assert u["draws"] == 10_000  # its speed: bench/montecarlo.py

@@ -153,7 +153,7 @@ def _result(name: str, i: int, pts: list[float], memo: dict[float, dict[str, Opt
             why = f"dearer than Bedrock wherever it is feasible (x{grid[0]:g} to x{grid[-1]:g})"
         ratio = top.total_usd / (bedrock * grid[-1]) if top.feasible else None
         return {**base, "monthly_bedrock_usd": None, "scale": None, "tokens_per_month": None, "reason": why,
-                "cost_ratio_at_max_scale": None if ratio is None else round(ratio, 4)}
+                "cost_ratio_at_max_scale": None if ratio is None else round(float(ratio), 4)}
     s = pts[i]
     o = _get(memo[s], name)
     res = {**base, "monthly_bedrock_usd": round(bedrock * s, 2), "scale": round(s, 6),

@@ -525,3 +525,29 @@ def test_any_usage_is_recorded_in_disjoint_buckets_for_every_operation(standin):
 
     check()
     recorder.close()
+
+
+def test_a_forked_child_records_into_its_own_files(standin, tmp_path, catalog):
+    import os
+
+    c = client(standin)
+    recorder = rec.install(c, sink=tmp_path, format="parquet")
+    with rec.call_type("parent"):
+        c.converse(modelId=NOVA, messages=msgs("in=5 out=1"))
+    pid = os.fork()
+    if pid == 0:  # the child: a call of its own, then exit without atexit handlers
+        code = 1
+        try:
+            child = client(standin)
+            rec.install(child, sink=tmp_path, format="parquet")
+            with rec.call_type("child"):
+                child.converse(modelId=NOVA, messages=msgs("in=7 out=2"))
+            code = 0 if rec.flush() and all(r.close() for r in rec._recorder.all_recorders()) else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
+    recorder.close()
+    out = analyze_here(tmp_path, catalog)
+    assert out["requests"] == 2 and set(out["by_call_type"]) == {"parent", "child"}
+    assert out["tokens"]["input"] == 12

@@ -278,8 +278,14 @@ def all_recorders() -> list[Recorder]:
 
 
 def _after_fork_in_child() -> None:
+    """In a forked child, every recorder starts afresh: what the parent had queued is the parent's to write."""
     for r in _RECORDERS:
         r._started = False
+        r._worker = None
+        r._buf = deque()
+        r._markers = []
+        r._wake = threading.Event()
+        r._lock = threading.Lock()  # the parent's may have been held by another thread at the fork
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -66,9 +66,14 @@ class CanonicalSink:
         self._rows: list[CallRecord] = []  # Parquet rows waiting for a row group
         self._opened = 0.0
         self._bytes = 0
+        self._owner = os.getpid()
 
     # -- Sink ------------------------------------------------------------------------------------------------
     def write(self, records: list[CallRecord]) -> None:
+        if self._owner != os.getpid():  # a forked child: the open file and pending rows are the parent's
+            self._fh = self._writer = self._path = None
+            self._rows = []
+            self._owner = os.getpid()
         self._rotate_if_due()
         if self.format == "jsonl":
             self._open()
@@ -85,6 +90,8 @@ class CanonicalSink:
 
     def flush(self) -> None:
         """Everything written so far is readable: JSON lines flushed, the Parquet file finished."""
+        if self._owner != os.getpid():
+            return
         if self.format == "jsonl":
             if self._fh is not None:
                 self._fh.flush()
@@ -92,7 +99,8 @@ class CanonicalSink:
             self._finish()
 
     def close(self) -> None:
-        self._finish()
+        if self._owner == os.getpid():
+            self._finish()
 
     def tick(self) -> None:
         """Called by the recorder when idle: rotate an old file even when no call comes."""

@@ -7,6 +7,7 @@ Each mutant changes one occurrence of one SQL operator or token in the module (`
 and, on the last line, JSON: {"module", "mutants", "killed", "survived"}.
 
     python scripts/mutate_sql.py src/inferplan/readers/_usage.py tests/test_readers_cache_buckets.py
+    python scripts/mutate_sql.py src/inferplan/readers/bedrock_logs.py:120-135 tests/test_readers_bedrock.py
 """
 
 from __future__ import annotations
@@ -45,11 +46,13 @@ def _docstring_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def mutants(text: str):
+def mutants(text: str, lines: tuple[int, int] | None = None):
     prose = _docstring_spans(text)
     for pat, rep in MUTATIONS:
         for m in re.finditer(pat, text):
             if any(a <= m.start() < b for a, b in prose):
+                continue
+            if lines and not lines[0] <= text.count("\n", 0, m.start()) + 1 <= lines[1]:
                 continue
             line_start = text.rfind("\n", 0, m.start()) + 1
             if pat not in PYTHON and text.count('"', line_start, m.start()) % 2 == 0:
@@ -59,11 +62,16 @@ def mutants(text: str):
 
 
 def main(module: str, *tests: str) -> None:
+    lines = None
+    if module.count(":") == 1:  # module.py:FIRST-LAST mutates those lines only
+        module, span = module.split(":")
+        first, last = span.split("-")
+        lines = (int(first), int(last))
     path = Path(module)
     original = path.read_text()
     killed, survived = 0, []
     try:
-        for label, text in mutants(original):
+        for label, text in mutants(original, lines):
             path.write_text(text)
             rc = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:warnings", *tests],
                                 capture_output=True).returncode

@@ -90,6 +90,12 @@ def test_litellm_reads_in_both_sources_counted_once(catalog, tmp_path):
     ({"cache_creation_input_tokens": 900, "cache_creation": {"ephemeral_5m_input_tokens": 0,
                                                              "ephemeral_1h_input_tokens": 0}},
      (100, 0, 900, 0, 1), None),
+    # every prompt token cached or written (prompt = reads + writes exactly): inclusive, no plain input
+    ({"prompt_tokens_details": {"cached_tokens": 700}, "cache_creation_input_tokens": 300}, (0, 700, 300, 0, 1),
+     None),
+    # prompt exactly the reads, writes outside it (Converse transform with no plain input): reads once, input 0
+    ({"prompt_tokens_details": {"cached_tokens": 1000}, "cache_creation_input_tokens": 300}, (0, 1000, 300, 0, 1),
+     "cache writes not in it"),
     # prompt below the reads: Anthropic's convention, prompt is the uncached part
     ({"prompt_tokens_details": {"cached_tokens": 2000}}, (1000, 2000, 0, 0, 1), "the uncached part"),
     # reads disagree between fields: the first is taken, and said
@@ -140,6 +146,18 @@ def test_litellm_call_type_tells_anthropic_convention(catalog, tmp_path):
     assert got == {"anthropic_messages": (1100, 1000, 400, 0, 5), "acompletion": (100, 1000, 400, 0, 5)}
 
 
+def test_litellm_total_tokens_wins_over_the_call_type(catalog, tmp_path):
+    """An anthropic_messages record whose prompt is exactly its reads and whose total_tokens = prompt +
+    completion + writes: the Converse-style no-writes reading (no plain input), not the uncached one."""
+    rec = {"request_id": "m", "call_type": "aanthropic_messages", "startTime": "2026-01-05T09:00:00Z",
+           "endTime": "2026-01-05T09:00:01Z", "model": "amazon.nova-pro-v1:0", "spend": 0.1,
+           "prompt_tokens": 1000, "completion_tokens": 5, "total_tokens": 1305,
+           "metadata": {"usage_object": {"cache_read_input_tokens": 1000, "cache_creation_input_tokens": 300}}}
+    f = tmp_path / "spend.jsonl"
+    f.write_text(json.dumps(rec) + "\n")
+    assert _buckets(read_workload([f], catalog, "litellm"))["m"] == (0, 1000, 300, 0, 5)
+
+
 def test_litellm_skip_no_longer_zeroes_the_total(catalog):
     """Before: prompt < cached + written was refused, and with --on-error skip the bill was $0."""
     from inferplan.readers import ReadOptions
@@ -175,3 +193,21 @@ def test_openai_usage_malformed_document_names_the_problem(catalog, tmp_path):
     with pytest.raises(InputError, match=r"broken\.json: not JSON lines, and not one JSON document either \(line 4 "
                                         r"column 3: Expecting ',' delimiter\)"):
         read_workload([f], catalog, "openai-usage")
+
+
+def test_analyze_json_through_the_console_script():
+    """The installed `inferplan` on the LiteLLM fixture: one JSON object, every bucket summed by hand from the
+    fixture, the same with --on-error skip (nothing refused, so never $0)."""
+    import shutil
+    import subprocess
+    import sys
+
+    exe = shutil.which("inferplan", path=str(Path(sys.executable).parent))
+    out = [json.loads(subprocess.run([exe, "analyze", str(FIX / "litellm_spend_cache.jsonl"), "--json", *extra],
+                                     capture_output=True, text=True, check=True).stdout)
+           for extra in ([], ["--on-error", "skip"])]
+    assert out[0]["tokens"] == {"input": 100 + 120 + 6000 + 12 + 15 + 10, "output": 180,
+                                "cache_read": 3000 + 2000 + 1000 + 2495 + 80, "cache_write": 4605 + 500,
+                                "cache_write_5m": 1000 + 3000 + 500 + 100 + 5, "cache_write_1h": 500}
+    assert out[0]["requests"] == 6 and out[0]["skipped"] == {} and out[0]["total_usd"] > 0
+    assert out[1]["total_usd"] == out[0]["total_usd"]

@@ -96,6 +96,9 @@ def test_litellm_reads_in_both_sources_counted_once(catalog, tmp_path):
     # prompt exactly the reads, writes outside it (Converse transform with no plain input): reads once, input 0
     ({"prompt_tokens_details": {"cached_tokens": 1000}, "cache_creation_input_tokens": 300}, (0, 1000, 300, 0, 1),
      "cache writes not in it"),
+    # total = prompt + completion + reads + writes with reads < writes: prompt is the uncached part
+    ({"prompt_tokens_details": {"cached_tokens": 500}, "cache_creation_input_tokens": 800, "total_tokens": 2301},
+     (1000, 500, 800, 0, 1), "the uncached part"),
     # prompt below the reads: Anthropic's convention, prompt is the uncached part
     ({"prompt_tokens_details": {"cached_tokens": 2000}}, (1000, 2000, 0, 0, 1), "the uncached part"),
     # reads disagree between fields: the first is taken, and said
@@ -211,3 +214,17 @@ def test_analyze_json_through_the_console_script():
                                 "cache_write_5m": 1000 + 3000 + 500 + 100 + 5, "cache_write_1h": 500}
     assert out[0]["requests"] == 6 and out[0]["skipped"] == {} and out[0]["total_usd"] > 0
     assert out[1]["total_usd"] == out[0]["total_usd"]
+
+
+@pytest.mark.parametrize("usage", [{"cache_read_input_tokens": "many"},
+                                   {"prompt_tokens_details": {"cache_creation_token_details": {
+                                       "ephemeral_1h_input_tokens": 1.5}}}])
+def test_one_bad_cache_field_is_a_bad_record(catalog, tmp_path, usage):
+    """A cache count that is not an integer, in any one of its fields, is a bad record (never read as 0)."""
+    rec = {"id": "a", "created": 1767603600, "model": "amazon.nova-pro-v1:0",
+           "usage": {"prompt_tokens": 1000, "completion_tokens": 1, "prompt_tokens_details": {"cached_tokens": 10},
+                     **usage}}
+    f = tmp_path / "u.jsonl"
+    f.write_text(json.dumps(rec) + "\n")
+    with pytest.raises(InputError, match="line 1: token count not an integer in range"):
+        read_workload([f], catalog)

@@ -66,8 +66,10 @@ def test_fp8_kv_halves_the_cache_and_precisions_scale_weights():
     d = dep(acc(mem=80, bw=3350, bf16=989, fp8=1979))
     assert plan_memory(arch, d, "bf16", "fp8").kv_bytes_per_token == 65_536
     w = {p: plan_memory(arch, d, p).weights_bytes for p in ("bf16", "fp8", "int8", "int4")}
-    assert w["fp8"] == w["int8"] == pytest.approx(8.03e9)
-    assert w["int4"] == pytest.approx(8.03e9 * (0.5 + 4 / 128))  # group-128 fp16 scale and zero point
+    vocab = 2 * 128256 * 4096  # embedding and vocabulary head stay 16-bit in quantised checkpoints
+    assert w["bf16"] == pytest.approx(8.03e9 * 2)
+    assert w["fp8"] == w["int8"] == pytest.approx((8.03e9 - vocab) * 1 + vocab * 2)
+    assert w["int4"] == pytest.approx((8.03e9 - vocab) * (0.5 + 4 / 128) + vocab * 2)  # group-128 scale and zero
 
 
 @given(mem=st.floats(8, 200), tp=st.sampled_from([1, 2, 4, 8]), ctx=st.integers(1, 200_000))
@@ -112,3 +114,11 @@ def test_memory_options_change_usable_share():
     arch = Arch.from_spec(spec_8b())
     m = plan_memory(arch, dep(acc()), "bf16", opts=MemoryOptions(usable_fraction=0.8))
     assert m.usable_bytes == pytest.approx(0.8 * 24 * GIB)
+
+
+def test_tied_vocabulary_counts_once(catalog):
+    tied = Arch.from_spec(catalog.model_spec("llama-3.2-1b"))  # tie_word_embeddings: 1.24B = layers + one matrix
+    untied = Arch.from_spec(catalog.model_spec("llama-3.1-8b"))
+    assert (tied.vocab_matrices, untied.vocab_matrices) == (1, 2)
+    assert tied.weight_bytes("bf16") == pytest.approx(tied.memory_params * 2)
+    assert tied.weight_bytes("fp8") == pytest.approx(tied.memory_params + tied.head_params)

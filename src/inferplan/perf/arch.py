@@ -14,6 +14,9 @@ import numpy as np
 from ..catalog.schema import ModelSpec
 from ..errors import ConfigError
 
+# Quantised checkpoints (ModelOpt FP8, vLLM FP8, AWQ/GPTQ int4, ...) keep the input embedding and the vocabulary
+# head in 16-bit: only the transformer layers' matmuls are quantised.
+VOCAB_BYTES = 2.0
 # Bytes per stored value for each precision. int4 carries one fp16 scale and one fp16 zero point per group of
 # 128 weights (AWQ/GPTQ default): 0.5 + 4/128 bytes per weight.
 PRECISION_BYTES: dict[str, float] = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5 + 4 / 128}
@@ -75,6 +78,21 @@ class Arch:
         """Parameters held in memory: the marketed count when known (embeddings included)."""
         derived = self.layers * self.layer_params_total + 2 * self.head_params
         return self.params_total if self.params_total > 0 else float(derived)
+
+    @property
+    def vocab_matrices(self) -> int:
+        """Vocabulary-sized matrices held in memory: 2 (embedding and head), or 1 when the marketed parameter
+        count shows them tied."""
+        if self.params_total <= 0:
+            return 2
+        two = self.layers * self.layer_params_total + 2 * self.head_params
+        return 2 if abs(self.params_total - two) <= abs(self.params_total - (two - self.head_params)) else 1
+
+    def weight_bytes(self, precision: str) -> float:
+        """Bytes of weights held in memory at a weight precision (vocabulary matrices at 16-bit at most)."""
+        pb = precision_bytes(precision)
+        vocab = self.vocab_matrices * self.head_params
+        return (self.memory_params - vocab) * pb + vocab * max(pb, VOCAB_BYTES)
 
     def experts_touched(self, batch: np.ndarray | float) -> np.ndarray:
         """Expected distinct experts one MoE layer reads for `batch` tokens routed uniformly, k per token."""

@@ -113,7 +113,7 @@ def plan_memory(arch: Arch, dep: Deployment, precision: str, kv_precision: str =
     return MemoryPlan(
         device_bytes=dep.device.memory_bytes,
         usable_bytes=dep.device.memory_bytes * o.usable_fraction,
-        weights_bytes=arch.memory_params * precision_bytes(precision) / dep.tp,
+        weights_bytes=arch.weight_bytes(precision) / dep.tp,
         activation_bytes=activation_bytes(arch, dep.tp, o),
         kv_bytes_per_token=kv_bytes_per_token(arch, kv_precision, dep.tp, dep.device.cores),
         tp=dep.tp,

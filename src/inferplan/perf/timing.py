@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError
-from .arch import Arch, precision_bytes
+from .arch import VOCAB_BYTES, Arch, precision_bytes
 from .coefficients import Coefficients
 from .hardware import Deployment
 from .memory import heads_per_device, kv_bytes_per_token
@@ -46,6 +46,14 @@ def bucketed(context: Array | float, cap: Array | float | None = None) -> Array:
     ctx = np.maximum(np.asarray(context, dtype=float), 1.0)
     out = np.maximum(128.0, 2.0 ** np.ceil(np.log2(ctx)))
     return out if cap is None else np.minimum(out, np.maximum(np.asarray(cap, dtype=float), ctx))
+
+
+def _weight_read_bytes(arch: Arch, tokens: Array, precision: str) -> Array:
+    """Matmul weight bytes one step reads: the layers at the weight precision, the vocabulary head at 16-bit at
+    most (quantised checkpoints keep it unquantised; its GEMM runs at the 16-bit peak)."""
+    pb = precision_bytes(precision)
+    layers = arch.weight_params_read(tokens) - arch.head_params
+    return layers * pb + arch.head_params * max(pb, VOCAB_BYTES)
 
 
 def attended_context(c: Coefficients, context: Array | float, cap: Array | float | None = None) -> Array:
@@ -79,12 +87,12 @@ def decode_parts(arch: Arch, dep: Deployment, c: Coefficients, precision: str, k
     tp, cores = dep.tp, dep.device.cores
     bw = dep.device.bandwidth_Bps
     gemm_peak, bf16_peak = _peak(dep, precision, c)
-    w_bytes = arch.weight_params_read(b) * precision_bytes(precision) / tp
-    gemm_flops = 2.0 * b * (arch.active_params_per_token + arch.head_params) / tp
+    w_bytes = _weight_read_bytes(arch, b, precision) / tp
     kv_bytes = b * ctx * kv_bytes_per_token(arch, kv_precision, tp, cores)
     attn_flops = 4.0 * b * ctx * heads_per_device(arch.heads, tp, cores) * arch.head_dim * arch.layers
     t_w = w_bytes / (bw * c.bw_eff_weights)
-    t_gemm_c = gemm_flops / (gemm_peak * c.compute_eff_decode)
+    t_gemm_c = 2.0 * b * (arch.active_params_per_token / gemm_peak + arch.head_params / bf16_peak) / tp \
+        / c.compute_eff_decode
     t_kv = kv_bytes / (bw * c.bw_eff_kv)
     t_attn_c = attn_flops / (bf16_peak * c.attn_eff)
     return {
@@ -122,9 +130,9 @@ def prefill_seconds(arch: Arch, dep: Deployment, c: Coefficients, precision: str
     bw = dep.device.bandwidth_Bps
     gemm_peak, bf16_peak = _peak(dep, precision, c)
     total = b * n
-    w_bytes = arch.weight_params_read(np.maximum(total, 1.0)) * precision_bytes(precision) / tp
-    gemm_flops = (2.0 * total * arch.active_params_per_token + 2.0 * b * arch.head_params) / tp
-    t_gemm = np.maximum(w_bytes / (bw * c.bw_eff_weights), gemm_flops / (gemm_peak * c.compute_eff_prefill))
+    w_bytes = _weight_read_bytes(arch, np.maximum(total, 1.0), precision) / tp
+    gemm_s = (2.0 * total * arch.active_params_per_token / gemm_peak + 2.0 * b * arch.head_params / bf16_peak) / tp
+    t_gemm = np.maximum(w_bytes / (bw * c.bw_eff_weights), gemm_s / c.compute_eff_prefill)
     t_attn = b * _attn_prefill_flops(arch, dep, n, p) / (bf16_peak * c.compute_eff_prefill_attn)
     t_prefix = b * p * kv_bytes_per_token(arch, kv_precision, tp, dep.device.cores) / (bw * c.bw_eff_kv)
     per_layer, per_pass = c.prefill_floor

@@ -48,6 +48,8 @@ class DemandSeries:
     input_total: np.ndarray  # every input token (plain, cache read, cache writes)
     bedrock_usd: np.ndarray  # on-demand cost as the rate card prices these requests
     price_roll: pa.Table | None = None  # `_g` (group index), price keys, long-context bucket, token sums
+    fine_requests: np.ndarray | None = None  # (groups, windows x window_s / fine_window_s): arrivals for latency
+    fine_window_s: int | None = None
     notes: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
 
@@ -60,6 +62,11 @@ class DemandSeries:
             setattr(self, name, arr)
         if self.window_s <= 0:
             raise ConfigError("demand series: window_s must be positive")
+        if self.fine_requests is not None:
+            fw = self.fine_window_s or 0
+            if fw <= 0 or self.window_s % fw:
+                raise ConfigError("demand series: the latency window must divide the window")
+            self.fine_requests = np.asarray(self.fine_requests, dtype=np.float64)
 
     # ---- shape -------------------------------------------------------------------------------------
     @property
@@ -113,6 +120,7 @@ class DemandSeries:
         return replace(self, groups=[self.groups[i] for i in idx], requests=self.requests[idx],
                        input_tokens=self.input_tokens[idx], output_tokens=self.output_tokens[idx],
                        input_total=self.input_total[idx], bedrock_usd=self.bedrock_usd[idx], price_roll=roll,
+                       fine_requests=None if self.fine_requests is None else self.fine_requests[idx],
                        notes=list(self.notes))
 
     # ---- transforms --------------------------------------------------------------------------------
@@ -125,9 +133,14 @@ class DemandSeries:
             w = np.where(self.requests.sum(axis=1) > 0, (self.requests * f).sum(axis=1)
                          / np.maximum(self.requests.sum(axis=1), 1e-300), 1.0)
             roll = _scale_roll(roll, w)
+        fine = self.fine_requests
+        if fine is not None:
+            ff = f if f.ndim == 0 else np.repeat(f, self.window_s // (self.fine_window_s or 1))[: fine.shape[1]]
+            fine = fine * ff
         return replace(self, requests=self.requests * f, input_tokens=self.input_tokens * f,
                        output_tokens=self.output_tokens * f, input_total=self.input_total * f,
-                       bedrock_usd=self.bedrock_usd * f, price_roll=roll, notes=[*self.notes, note])
+                       bedrock_usd=self.bedrock_usd * f, price_roll=roll, fine_requests=fine,
+                       notes=[*self.notes, note])
 
     def scaled(self, x: float) -> DemandSeries:
         """The same shape at `x` times the volume."""
@@ -168,6 +181,12 @@ class DemandSeries:
                 sub[:, sl] = totals * share
             arr[defer] = sub
             setattr(out, name, arr)
+        if self.fine_requests is not None:  # shifted work arrives evenly within its new windows
+            ratio = self.window_s // (self.fine_window_s or 1)
+            fine = self.fine_requests.copy()
+            spread = np.repeat(out.requests[defer] / ratio, ratio, axis=1)[:, : fine.shape[1]]
+            fine[defer] = np.pad(spread, ((0, 0), (0, fine.shape[1] - spread.shape[1])))
+            out.fine_requests = fine
         return out
 
 

@@ -45,12 +45,15 @@ def _group_codes(models: list, cts: list, inter: list) -> tuple[np.ndarray, list
 
 def from_workload(workload: Workload, window_s: int = 60, *, catalog: Catalog | None = None,
                   bill: Bill | None = None, prefix_cache: PrefixCache = "auto",
-                  prefix_cache_tokens: int | None = None, prefix_ttl_s: float | None = None) -> DemandSeries:
+                  prefix_cache_tokens: int | None = None, prefix_ttl_s: float | None = None,
+                  latency_window_s: int | None = 10) -> DemandSeries:
     """Bucket a workload into windows of `window_s` seconds per serving group (see `DemandSeries`).
 
     `bill` (the workload priced by `inferplan.pricing.price_workload`) is made from `catalog` when not given.
     `prefix_cache`: `auto` replays the `prefix` segments when the workload has any, else uses cache reads;
     `prefix_cache_tokens` caps the replayed cache (LRU, tokens of KV; default unlimited: an upper bound).
+    `latency_window_s`: also count arrivals in these finer windows (must divide `window_s`), so that queue waits
+    see bursts inside a window (None: latency at the window's own resolution).
     """
     from . import DemandSeries, GroupKey
 
@@ -105,10 +108,31 @@ def from_workload(workload: Workload, window_s: int = 60, *, catalog: Catalog | 
     unknown_inter = int(wl_table.filter(wl_table.interactive.isnull()).count().execute())
     if unknown_inter:
         notes.append(f"{unknown_inter:,} request(s) do not say whether a caller waited: counted as interactive")
+    fine = None
+    if latency_window_s is not None and latency_window_s < window_s:
+        if window_s % latency_window_s:
+            raise ConfigError(f"the latency window ({latency_window_s} s) must divide the window ({window_s} s)")
+        fine = _fine_counts(wl_table, latency_window_s, w0 * window_s, keys, n_w * window_s // latency_window_s)
     return DemandSeries(window_s=window_s, start=(w0 * window_s), groups=groups, requests=requests,
+                        fine_requests=fine, fine_window_s=latency_window_s if fine is not None else None,
                         input_tokens=np.maximum(input_total - hits, 0.0), output_tokens=grid(num("output_tokens")),
                         input_total=input_total, bedrock_usd=grid(num("total_usd")), price_roll=price_roll,
                         notes=notes, sources=list(workload.sources))
+
+
+def _fine_counts(table: ibis.Table, fine_s: int, start_s: int, keys: list[tuple[str, str, bool]],
+                 n_fine: int) -> np.ndarray:
+    """Arrivals per (group, fine window): one grouped count in the engine."""
+    w = epoch_us(table.ts) // (fine_s * 1_000_000) - start_s // fine_s
+    agg = table.group_by([table.model, table.call_type, table.interactive.fill_null(True).name("_i"),
+                          w.name("_fw")]).aggregate(n=table.count()).to_pyarrow()
+    index = {k: i for i, k in enumerate(keys)}
+    g = np.array([index[k] for k in zip(agg.column("model").to_pylist(), agg.column("call_type").to_pylist(),
+                                        agg.column("_i").to_pylist(), strict=True)], np.int64)
+    out = np.zeros((len(keys), n_fine))
+    np.add.at(out, (g, agg.column("_fw").to_numpy(zero_copy_only=False).astype(np.int64)),
+              agg.column("n").to_numpy(zero_copy_only=False).astype(np.float64))
+    return out
 
 
 def _price_roll(roll: pa.Table, g: np.ndarray) -> pa.Table:

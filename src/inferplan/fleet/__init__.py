@@ -204,39 +204,70 @@ def _kernel(demand, cap, min_n, max_n, fixed, target, boot_w, scale_in_w, cooldo
                 over[c, w] = d - s
                 hist[c, 0] += d
                 continue
-            total = q + d
-            s = min(total, capw)
-            q1 = total - s
+            s, q1 = _wait_step(hist, missed, c, q, d, capw, window_s, budget_s[c], edges)
             served[c, w] = s
             backlog[c, w] = q1
-            if d <= 0:
-                q = q1
-                continue
-            if capw <= 0:  # nobody serving: every arrival waits at least until capacity comes
-                hist[c, edges.size] += d
-                missed[c] += d
-                q = q1
-                continue
-            mu = capw / window_s
-            b = budget_s[c]
-            if q1 > 0:  # queue from q to q1: waits uniform in [q/mu, q1/mu]
-                lo, hi = q / mu, q1 / mu
-                _add_uniform(hist, c, lo, hi, d, edges)
-                if hi > b:
-                    missed[c] += d * (1.0 if lo >= b else (hi - b) / (hi - lo))
-            elif q > 0:  # the queue drains within the window
-                lam = d / window_s
-                t0 = q / (mu - lam)  # seconds until empty (mu > lam here)
-                f = min(1.0, t0 / window_s)
-                lo, hi = 0.0, q / mu
-                _add_uniform(hist, c, lo, hi, d * f, edges)
-                hist[c, 0] += d * (1.0 - f)
-                if hi > b:
-                    missed[c] += d * f * (hi - b) / hi
-            else:
-                hist[c, 0] += d
             q = q1
     return running, paid, served, backlog, over, hist, missed
+
+
+@numba.njit(cache=True)
+def _wait_step(hist, missed, c, q, d, capw, window_s, b, edges):  # noqa: ANN001, ANN202 - numba
+    """One window of the fluid FIFO queue: serve, carry the rest, add arrivals' waits to the histogram."""
+    total = q + d
+    s = min(total, capw)
+    q1 = total - s
+    if d <= 0:
+        return s, q1
+    if capw <= 0:  # nobody serving: every arrival waits at least until capacity comes
+        hist[c, edges.size] += d
+        missed[c] += d
+        return s, q1
+    mu = capw / window_s
+    if q1 > 0:  # queue from q to q1: waits uniform in [q/mu, q1/mu]
+        lo, hi = q / mu, q1 / mu
+        _add_uniform(hist, c, lo, hi, d, edges)
+        if hi > b:
+            missed[c] += d * (1.0 if lo >= b else (hi - b) / (hi - lo))
+    elif q > 0:  # the queue drains within the window
+        lam = d / window_s
+        t0 = q / (mu - lam)  # seconds until empty (mu > lam here)
+        f = min(1.0, t0 / window_s)
+        hi = q / mu
+        _add_uniform(hist, c, 0.0, hi, d * f, edges)
+        hist[c, 0] += d * (1.0 - f)
+        if hi > b:
+            missed[c] += d * f * (hi - b) / hi
+    else:
+        hist[c, 0] += d
+    return s, q1
+
+
+@numba.njit(cache=True)
+def _latency_kernel(demand, running, cap, budget_s, window_s, edges):  # noqa: ANN001, ANN202 - numba
+    n_c, n_w = running.shape
+    hist = np.zeros((n_c, edges.size + 1))
+    missed = np.zeros(n_c)
+    for c in range(n_c):
+        q = 0.0
+        for w in range(n_w):
+            _, q = _wait_step(hist, missed, c, q, demand[w], running[c, w] * cap[c], window_s, budget_s[c], edges)
+    return hist, missed
+
+
+def latency_on_timeline(demand: np.ndarray, running: np.ndarray, window_s: int, fine: np.ndarray,
+                        fine_window_s: int, cap_per_s: np.ndarray, budget_s: np.ndarray) -> tuple[np.ndarray,
+                                                                                                np.ndarray]:
+    """Queue waits of a replica timeline (C, W) replayed on a finer arrival series (Wf windows of
+    `fine_window_s`): bursts inside a cost window queue here. Returns (histogram, missed requests) per candidate."""
+    ratio = window_s // fine_window_s
+    n_f = fine.size
+    run_f = np.repeat(running, ratio, axis=1)[:, :n_f]
+    if run_f.shape[1] < n_f:
+        run_f = np.pad(run_f, ((0, 0), (0, n_f - run_f.shape[1])), mode="edge")
+    return _latency_kernel(np.ascontiguousarray(fine, dtype=np.float64), np.ascontiguousarray(run_f),
+                           np.asarray(cap_per_s, dtype=np.float64) * fine_window_s,
+                           np.asarray(budget_s, dtype=np.float64), float(fine_window_s), WAIT_EDGES)
 
 
 def simulate(demand: np.ndarray, policy: Policy, window_s: int) -> FleetRun:

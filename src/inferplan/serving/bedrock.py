@@ -77,7 +77,7 @@ def batch(demand: DemandSeries, catalog: Catalog) -> OptionResult:
                             reason="no deferrable traffic: every call type has a caller waiting (interactive)")
     try:
         per_group = reprice(demand, catalog, {int(g): "batch" for g in defer})
-    except MissingPriceError as exc:
+    except (MissingPriceError, ConfigError) as exc:
         return OptionResult(name=name, kind="bedrock-batch", monthly_usd=None, feasible=False, reason=str(exc))
     usd = float(per_group.sum())
     moved = float(demand.requests[defer].sum())
@@ -93,7 +93,7 @@ def tier(demand: DemandSeries, catalog: Catalog, tier_name: str) -> OptionResult
     name = f"Bedrock {tier_name}"
     try:
         per_group = reprice(demand, catalog, {g: tier_name for g in range(len(demand.groups))})
-    except MissingPriceError as exc:
+    except (MissingPriceError, ConfigError) as exc:
         return OptionResult(name=name, kind="bedrock", monthly_usd=None, feasible=False, reason=str(exc))
     usd = float(per_group.sum())
     note = ("flex: lower price, requests may wait or be rejected under load" if tier_name == "flex"

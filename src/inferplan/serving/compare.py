@@ -30,7 +30,9 @@ def compare(workload: Workload, catalog: Catalog, spec: CompareSpec | None = Non
     """Read-priced workload in, every serving option out (see `compare_demand`)."""
     cs = spec or CompareSpec()
     bill = price_workload(workload, catalog)
-    demand = from_workload(workload, cs.window_s, bill=bill, prefix_cache_tokens=cs.prefix_cache_tokens)
+    lw = cs.latency_window_s if cs.latency_window_s and cs.window_s % cs.latency_window_s == 0 else None
+    demand = from_workload(workload, cs.window_s, bill=bill, prefix_cache_tokens=cs.prefix_cache_tokens,
+                           latency_window_s=lw)
     result = compare_demand(demand, catalog, cs, bedrock_bill=totals(bill).total_usd)
     result.notes.extend(bill.notes)
     return result

@@ -37,6 +37,17 @@ def _first_per_model(capacities: list[Capacity]) -> list[Capacity]:
     return list(seen.values())
 
 
+def _cheapest_ml_per_model(cat: Catalog, capacities: list[Capacity]) -> list[Capacity]:
+    """Per model, the candidate whose ml.* twin serves a request for the least at full use (else the first)."""
+    best: dict[str, tuple[float, Capacity]] = {}
+    for c in capacities:
+        sm = sagemaker_prices(cat, c.instance, "on-demand")
+        cost = sm[1].on_demand / c.rps if sm is not None and c.rps > 0 else float("inf")
+        if c.spec not in best or cost < best[c.spec][0]:
+            best[c.spec] = (cost, c)
+    return [c for _, c in best.values()]
+
+
 def serverless(demand: DemandSeries, cat: Catalog, cs: CompareSpec, capacities: list[Capacity]) -> list[OptionResult]:
     rows = sorted(cat.sagemaker_serverless, key=lambda r: r.memory_gb)
     out: list[OptionResult] = []
@@ -101,7 +112,7 @@ def asynchronous(demand: DemandSeries, cat: Catalog, cs: CompareSpec, capacities
                  ) -> list[OptionResult]:
     out: list[OptionResult] = []
     defer_all = ~demand.interactive
-    for cap in _first_per_model([c for c in capacities if c.feasible]):
+    for cap in _cheapest_ml_per_model(cat, [c for c in capacities if c.feasible]):
         groups = np.array([g for g in cap.groups if defer_all[g]], np.int64)
         name = f"SageMaker Asynchronous ({cap.spec} {cap.precision}, deferrable traffic)"
         if groups.size == 0:

@@ -28,7 +28,7 @@ import numpy as np
 from ..catalog import Catalog
 from ..demand import HOURS_PER_MONTH, DemandSeries
 from ..errors import MissingPriceError
-from ..fleet import FleetRun, Policy, simulate
+from ..fleet import FleetRun, Policy, latency_on_timeline, simulate
 from ..perf.cost import find_discount, hourly_prices
 from . import defaults
 from .bedrock import per_mtok, tokens
@@ -164,7 +164,13 @@ def options(demand: DemandSeries, cat: Catalog, cs: CompareSpec, cap: Capacity
         base_price = _purchase_price(ep, cs.purchase)
         u = _unit_usd(demand, groups)
         replica_usd = base_price * demand.hours
-        k = min(optimal_base(d, u, cap_w, replica_usd), max_n)
+        if demand.fine_requests is not None and demand.fine_window_s:  # overflow decided request by request:
+            ratio = w_s // demand.fine_window_s                       # size the base on the finer arrivals
+            fine_d = demand.fine_requests[groups].sum(axis=0)
+            k = optimal_base(fine_d, np.repeat(u, ratio)[: fine_d.size], cap.rps * demand.fine_window_s, replica_usd)
+        else:
+            k = optimal_base(d, u, cap_w, replica_usd)
+        k = min(k, max_n)
         variants += [
             Variant(f"Hybrid: {k} x {label} ({cs.purchase}) + Bedrock overflow", "hybrid", ep,
                     dict(fixed=True, min_n=k, max_n=k, overflow=True), cs.purchase, spot_share, k,
@@ -187,6 +193,15 @@ def options(demand: DemandSeries, cat: Catalog, cs: CompareSpec, cap: Capacity
                           ("scale_in_w", 1), ("cooldown_w", 0), ("overflow", False))})
     # retried requests (Spot) add to the demand of the variants that use Spot: run those on their own demand
     runs = _simulate_groups(d, pol, w_s, retry)
+    if demand.fine_requests is not None and demand.fine_window_s:
+        fine = demand.fine_requests[groups].sum(axis=0)
+        for i, v in enumerate(variants):  # queue waits replayed on the finer arrivals (bursts inside a window)
+            if v.policy.get("overflow"):
+                _fine_overflow(runs[i], fine * retry[i], d * retry[i], demand.fine_window_s, caps[i] / w_s)
+                continue
+            hist, missed = latency_on_timeline(d, runs[i].running, w_s, fine * retry[i], demand.fine_window_s,
+                                               np.array([caps[i] / w_s]), np.array([budget]))
+            runs[i].hist, runs[i].missed = hist, missed
     u = _unit_usd(demand, groups)
     for i, v in enumerate(variants):
         run = runs[i]
@@ -195,7 +210,7 @@ def options(demand: DemandSeries, cat: Catalog, cs: CompareSpec, cap: Capacity
         over_usd = float((run.overflow[0] * u).sum())
         total = period + over_usd + rest_usd
         served = float(run.served[0].sum())
-        paid_cap = float(paid.sum()) * caps[i]
+        paid_cap = float(paid.sum()) * cap_w  # nominal: Spot interruptions show as lower utilisation
         util = served / paid_cap if paid_cap > 0 else 0.0
         notes = list(v.notes) + list(cap.notes)
         if rest.size:
@@ -232,6 +247,19 @@ def options(demand: DemandSeries, cat: Catalog, cs: CompareSpec, cap: Capacity
                 bedrock_monthly_usd=bedrock_usd * demand.monthly_factor,
                 overflow_share=float(run.overflow[0].sum()) / tot_d if tot_d > 0 else 0.0, candidate=label)
     return out, hybrid_res
+
+
+def _fine_overflow(run: FleetRun, fine: np.ndarray, d: np.ndarray, fine_s: int, cap_per_s: float) -> None:
+    """Overflow of a hybrid replayed on finer arrivals: a burst above the replicas inside a window goes to Bedrock
+    too. Per window, served + overflow still equals the demand."""
+    ratio = run.window_s // fine_s
+    run_f = np.repeat(run.running[0], ratio)[: fine.size].astype(np.float64)
+    over_f = np.maximum(0.0, fine - run_f * cap_per_s * fine_s)
+    pad = (-over_f.size) % ratio
+    over = np.pad(over_f, (0, pad)).reshape(-1, ratio).sum(axis=1)[: d.size]
+    over = np.minimum(over, d)
+    run.overflow[0] = over
+    run.served[0] = d - over
 
 
 def _simulate_groups(d: np.ndarray, pol: Policy, w_s: int, retry: np.ndarray) -> list[FleetRun]:

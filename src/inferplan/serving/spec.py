@@ -54,6 +54,8 @@ class CompareSpec(_Strict):
     growth_pct_per_month: float = 0.0
     shift_deferrable: bool = False
     window_s: int = Field(default=60, gt=0)
+    latency_window_s: int | None = Field(default=10, gt=0, description="finer windows for queue waits (from a "
+                                         "workload; must divide window_s)")
     candidates: int = Field(default=3, ge=1, description="cheapest (model, instance, precision) kept per model")
     min_replicas: int = Field(default=1, ge=0)
     max_replicas: int | None = Field(default=None, ge=1)

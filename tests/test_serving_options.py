@@ -144,3 +144,23 @@ def test_compare_cli_errors_are_one_line():
     rps = runner.invoke(app, ["compare", str(FIX / "demand.csv"), "--model", "claude-haiku-4.5", "--self-host",
                               "llama-3.1-8b", "--replica-rps", "2"])
     assert rps.exit_code == 2 and "--instance" in rps.output
+
+
+def test_capacity_from_scenario_tokens_per_second(catalog):
+    from inferplan.perf import Slo
+    from inferplan.serving.capacity import capacity_of, mix_of
+
+    d = series(np.full(10, 60.0))  # 1000 input, 200 output tokens a request
+    cs = CompareSpec(prefill_tokens_per_s=10_000, decode_tokens_per_s=1_000)
+    c = capacity_of(catalog, catalog.model_spec("llama-3.1-8b"), "g6e.xlarge", "bf16", mix_of(d, np.array([0])),
+                    Slo(), np.array([0]), cs)
+    assert c.rps == pytest.approx(1 / (1000 / 10_000 + 200 / 1_000)) and c.source == "scenario tokens/s"
+
+
+def test_graviton_candidate_wins_light_traffic_for_a_small_model(catalog):
+    d = series(np.full(60, 1.0), model="meta.llama3-2-1b-instruct-v1:0")  # one request a minute
+    res = compare_demand(d, catalog, CompareSpec(precision="int8", slo_tpot_ms=100, bedrock_tiers=[]))
+    ec2 = [o for o in res.options if o.kind == "ec2" and o.feasible]
+    cheapest = min(ec2, key=lambda o: o.monthly_usd)
+    acc = catalog.ec2(cheapest.details["instance"]).accelerator
+    assert catalog.accelerators[acc].kind == "cpu"

@@ -22,6 +22,10 @@ from ..perf import RequestMix, Slo, rightsize
 from ..perf.api import best_on_instance
 from .spec import CompareSpec
 
+# Models up to this size (billions of parameters) also get CPU (Graviton) candidates: a CPU instance costs more per
+# token at full use but far less per hour, which wins on light traffic.
+SMALL_MODEL_B = 4.0
+
 
 @dataclass
 class Capacity:
@@ -133,6 +137,11 @@ def candidates(cat: Catalog, demand: DemandSeries, cs: CompareSpec) -> tuple[lis
             # a wider pool than kept: rightsize ranks at full use, compare keeps the cheapest on this traffic
             ranked = rightsize(cat, spec, mix, slo, cs.precision, cs.purchase, top=max(3 * cs.candidates, 8))
             names = [r["instance"] for r in ranked.ranked]
+            if spec.params_b_total <= SMALL_MODEL_B:  # Graviton for small models: cheap when traffic is light
+                cpu = [r["instance"] for r in [*ranked.ranked, *ranked.rejected] if "usd_per_mtok" in r
+                       and cat.accelerators.get(r["accelerator"]) is not None
+                       and cat.accelerators[r["accelerator"]].kind == "cpu"]
+                names += [c for c in cpu[:2] if c not in names]
             if not names:
                 why = "; ".join(f"{r['instance']}: {r['reason']}" for r in ranked.rejected[:3])
                 notes.append(f"{spec.spec} ({cs.precision}): no instance type serves it within TTFT "

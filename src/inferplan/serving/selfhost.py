@@ -235,7 +235,9 @@ def options(demand: DemandSeries, cat: Catalog, cs: CompareSpec, cap: Capacity
             details={"instance": cap.instance, "model": cap.spec, "precision": cap.precision, "tp": cap.tp,
                      "replica_rps": cap.rps, "slots": cap.slots, "capacity_source": cap.source,
                      "base_ttft_ms": cap.base_ttft_ms, "queue_budget_s": budget, "usd_per_hour": v.prices.on_demand,
-                     "overflow_requests": float(run.overflow[0].sum())})
+                     "overflow_requests": float(run.overflow[0].sum()),
+                     **({"target_invocations_per_instance_per_minute": v.policy["target"] * cap.rps * 60}
+                        if not v.policy.get("fixed") else {})})
         out.append(res)
         if v.hybrid and v.policy.get("fixed") and v.baseline is not None:
             self_usd = period

@@ -158,7 +158,10 @@ def test_capacity_from_scenario_tokens_per_second(catalog):
 
 
 def test_graviton_candidate_wins_light_traffic_for_a_small_model(catalog):
-    d = series(np.full(60, 1.0), model="meta.llama3-2-1b-instruct-v1:0")  # one request a minute
+    from dataclasses import replace
+
+    d = series(np.full(60, 1.0), model="meta.llama3-2-1b-instruct-v1:0")  # one short request a minute
+    d = replace(d, input_tokens=d.requests * 200, input_total=d.requests * 200, output_tokens=d.requests * 50)
     res = compare_demand(d, catalog, CompareSpec(precision="int8", slo_tpot_ms=100, bedrock_tiers=[]))
     ec2 = [o for o in res.options if o.kind == "ec2" and o.feasible]
     cheapest = min(ec2, key=lambda o: o.monthly_usd)

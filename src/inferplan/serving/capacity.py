@@ -22,8 +22,9 @@ from ..perf import RequestMix, Slo, rightsize
 from ..perf.api import best_on_instance
 from .spec import CompareSpec
 
-# Models up to this size (billions of parameters) also get CPU (Graviton) candidates: a CPU instance costs more per
-# token at full use but far less per hour, which wins on light traffic.
+# Models up to this size (billions of parameters) also get CPU (Graviton) candidates, the cheapest per token and the
+# cheapest per hour: a CPU instance costs more per token at full use but far less per hour, which wins on light
+# traffic.
 SMALL_MODEL_B = 4.0
 
 
@@ -141,7 +142,9 @@ def candidates(cat: Catalog, demand: DemandSeries, cs: CompareSpec) -> tuple[lis
                 cpu = [r["instance"] for r in [*ranked.ranked, *ranked.rejected] if "usd_per_mtok" in r
                        and cat.accelerators.get(r["accelerator"]) is not None
                        and cat.accelerators[r["accelerator"]].kind == "cpu"]
-                names += [c for c in cpu[:2] if c not in names]
+                if cpu:  # the cheapest per token at full use and the cheapest per hour
+                    by_hour = min(cpu, key=lambda i: cat.ec2(i).on_demand_usd_per_hour)
+                    names += [c for c in dict.fromkeys([cpu[0], by_hour]) if c not in names]
             if not names:
                 why = "; ".join(f"{r['instance']}: {r['reason']}" for r in ranked.rejected[:3])
                 notes.append(f"{spec.spec} ({cs.precision}): no instance type serves it within TTFT "

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean chromium
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -15,9 +15,19 @@ $(STAMP): $(BIN)/python pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/inferplan demo
+	@mkdir -p out
+	$(BIN)/inferplan demo --html out/demo.html --markdown out/demo.md
 
-test: $(STAMP)
+# Headless Chromium for the HTML report tests: Debian's package, installed when missing (sudo only when not root).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  SUDO=; [ "$$(id -u)" = 0 ] || { command -v sudo >/dev/null 2>&1 && SUDO=sudo; } || { \
+	    echo "chromium is missing and this is neither root nor sudo: apt-get install chromium" >&2; exit 1; }; \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  $$SUDO apt-get update -q && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	    -o DPkg::Lock::Timeout=600 chromium; }
+
+test: $(STAMP) chromium
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/python -m pytest
 

@@ -121,7 +121,7 @@ def test_missing_file_and_unknown_format(tmp_path):
 def test_prices_commands():
     res = run("prices", "list", "--service", "ec2", "--json")
     assert res.exit_code == 0
-    rows = json.loads(res.stdout)
+    rows = json.loads(res.stdout)["rows"]
     assert any(r["instance"] == "p5.48xlarge" for r in rows)
     res = run("prices", "show", "claude-sonnet-4.5", "--json")
     out = json.loads(res.stdout)

@@ -10,6 +10,7 @@ from .attribution import breakdown, span, totals
 from .catalog import Catalog
 from .pricing import Bill, price_workload
 from .readers import ReadOptions, read_workload
+from .runrate import run_rate, timeline
 from .workload import Workload
 
 
@@ -35,7 +36,9 @@ def summarize(bill: Bill, catalog: Catalog, *, tags: Sequence[str] = ()) -> dict
         },
         "usd_by_token_kind": {k: round(v, 6) for k, v in tot.usd.items()},
         "token_kind_share": {k: round(v, 6) for k, v in tot.token_share().items()},
-        "period": dict(zip(("start", "end"), span(bill), strict=True)),
+        "period": (period := dict(zip(("start", "end"), span(bill), strict=True))),
+        "run_rate": (rate := run_rate(tot.total_usd, period["start"], period["end"])),
+        "timeline": timeline(bill, rate["window_hours"]),
         "catalog_checked": catalog.checked.isoformat(),
         "catalog_age_days": catalog.age_days(),
         "breakdowns": {"call_type": _rows(by_call), "model": _rows(by_model), "day": _rows(by_day)},

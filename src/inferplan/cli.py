@@ -6,9 +6,7 @@ traceback (set INFERPLAN_DEBUG=1 to see one).
 
 from __future__ import annotations
 
-import json
 import os
-import sys
 import warnings
 from collections.abc import Callable
 from functools import wraps
@@ -18,13 +16,12 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from .analysis import analyze as run_analysis
 from .catalog import Catalog, load_catalog
 from .errors import InferplanError, UnknownItemError
 from .readers import FORMATS, ReadOptions
-from .report import terminal
+from .report import terminal, write_files, write_json
 from .workload import Defaults
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -73,15 +70,28 @@ def friendly(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _emit(summary: dict[str, Any], as_json: bool) -> None:
+def _emit(summary: dict[str, Any], as_json: bool, kind: str = "analyze", *, html: Path | None = None,
+          markdown: Path | None = None, explain: bool = False) -> None:
+    """Print the summary (JSON or tables) and write the HTML/Markdown reports asked for."""
     if as_json:
-        sys.stdout.write(json.dumps(summary, default=str) + "\n")
+        write_json(summary, kind)
     else:
-        terminal.render(summary, out)
+        terminal.render(summary, out, explain=explain)
+    write_files(summary, kind, html=html, markdown=markdown, say=say)
+
+
+def say(message: str) -> None:
+    """Tell the user something on stderr (stdout may be JSON)."""
+    err.print(message, highlight=False, soft_wrap=True)
 
 
 CatalogOpt = Annotated[Path | None, typer.Option("--catalog", help="YAML file overriding or adding catalog rows.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
+HtmlOpt = Annotated[Path | None, typer.Option("--html", metavar="FILE", help="Also write a self-contained HTML "
+                                              "report (charts, works offline).")]
+MarkdownOpt = Annotated[Path | None, typer.Option("--markdown", metavar="FILE", help="Also write a Markdown "
+                                                  "summary for a pull-request comment.")]
+ExplainOpt = Annotated[bool, typer.Option("--explain", help="Show every price used with its source and date.")]
 
 
 def read_options(*, model: str | None, region: str, tier: str = "standard", on_error: str = "raise",
@@ -111,11 +121,15 @@ def analyze(
     scenario: Annotated[Path | None, typer.Option(help="Scenario YAML with lever options.")] = None,
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
+    html: HtmlOpt = None,
+    markdown: MarkdownOpt = None,
+    explain: ExplainOpt = False,
 ) -> None:
     """Price usage exactly and show where the money went (and what each lever would save)."""
     cat = load_catalog(catalog)
     opts = read_options(model=model, region=region, tier=tier, on_error=on_error, call_type_key=call_type_key)
-    _emit(run_analysis(paths, cat, format, opts, tags=tag or (), levers=levers, scenario=scenario), json_out)
+    summary = run_analysis(paths, cat, format, opts, tags=tag or (), levers=levers, scenario=scenario)
+    _emit(summary, json_out, html=html, markdown=markdown, explain=explain)
 
 
 def demo_paths() -> list[Path]:
@@ -126,7 +140,8 @@ def demo_paths() -> list[Path]:
 @app.command()
 @friendly
 def demo(json_out: JsonOpt = False,
-         plan: Annotated[bool, typer.Option("--plan/--no-plan", help="Also run `plan` on the traces.")] = True) -> None:
+         plan: Annotated[bool, typer.Option("--plan/--no-plan", help="Also run `plan` on the traces.")] = True,
+         html: HtmlOpt = None, markdown: MarkdownOpt = None, explain: ExplainOpt = False) -> None:
     """Analyze the bundled Azure 2023 traces (code and conversation), priced on a documented default model, then
     plan them (`inferplan plan`, self-hosting candidate DEMO_SELF_HOST); `--json` puts the plan under `plan`."""
     cat = load_catalog()
@@ -135,38 +150,40 @@ def demo(json_out: JsonOpt = False,
     summary["notes"].append(f"demo: Azure LLM inference trace 2023 (CC-BY-4.0, Splitwise ISCA'24), priced as "
                             f"{DEMO_MODEL} in {DEMO_REGION}")
     if not plan:
-        _emit(summary, json_out)
+        _emit(summary, json_out, html=html, markdown=markdown, explain=explain)
         return
     from .commands.plan import demo_plan, render_plan
 
     planned = demo_plan(cat)
     if json_out:
-        _emit({**summary, "plan": planned}, True)
+        _emit({**summary, "plan": planned}, True, html=html, markdown=markdown)
         return
-    _emit(summary, False)
+    _emit(summary, False, explain=explain)
     render_plan(planned)
+    write_files({**summary, "plan": planned}, "analyze", html=html, markdown=markdown, say=say)
 
 
 @prices_app.command("list")
 @friendly
 def prices_list(
     service: Annotated[str, typer.Option(help="bedrock, ec2 or sagemaker.")] = "bedrock",
+    model: Annotated[str | None, typer.Option(help="Bedrock model: id, alias or profile, or part of an id.")] = None,
+    region: Annotated[str | None, typer.Option(help="Only rows for this region (Bedrock rows for any region "
+                                               "too).")] = None,
+    tier: Annotated[str | None, typer.Option(help="Bedrock tier: standard, batch, flex or priority.")] = None,
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """List catalog rows for one service."""
+    """List catalog rows for one service, optionally for one model, region or tier."""
+    from .report.prices import filter_rows, render_list
+
     cat = load_catalog(catalog)
-    rows = _service_rows(cat, service)
+    rows = filter_rows(cat, service, _service_rows(cat, service), model=model, region=region, tier=tier)
     if json_out:
-        sys.stdout.write(json.dumps(rows, default=str) + "\n")
+        write_json({"service": service, "catalog_checked": cat.checked.isoformat(),
+                    "filters": {"model": model, "region": region, "tier": tier}, "rows": rows}, "prices-list")
         return
-    t = Table(title=f"{service} catalog (checked {cat.checked.isoformat()})", title_justify="left")
-    for col in rows[0] if rows else []:
-        if col not in ("source",):
-            t.add_column(col)
-    for r in rows:
-        t.add_row(*[("" if v is None else str(v)) for k, v in r.items() if k != "source"])
-    out.print(t)
+    render_list(service, rows, cat.checked.isoformat(), out)
 
 
 def _service_rows(cat: Catalog, service: str) -> list[dict[str, Any]]:
@@ -180,7 +197,7 @@ def _service_rows(cat: Catalog, service: str) -> list[dict[str, Any]]:
         ]
     if service == "ec2":
         return [
-            {"instance": i.instance, "accelerator": i.accelerator, "count": i.accelerator_count,
+            {"instance": i.instance, "region": i.region, "accelerator": i.accelerator, "count": i.accelerator_count,
              "acc_mem_gib": i.accelerator_memory_gib, "vcpu": i.vcpu, "on_demand_usd_h": i.on_demand_usd_per_hour,
              "spot_usd_h": i.spot_usd_per_hour, "checked": i.checked, "source": i.source}
             for i in cat.ec2_instances.values()
@@ -221,9 +238,11 @@ def prices_show(
     if not found:
         raise UnknownItemError(f"nothing in the catalog is called {ident!r}")
     if json_out:
-        sys.stdout.write(json.dumps(found, default=str) + "\n")
+        write_json({"id": ident, **found}, "prices-show")
     else:
-        out.print_json(json.dumps(found, default=str))
+        from .report.prices import render_show
+
+        render_show(ident, found, out)
 
 
 @app.command()

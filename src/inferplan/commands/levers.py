@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from ..cli import CatalogOpt, JsonOpt, app, friendly, out
+from ..cli import CatalogOpt, HtmlOpt, JsonOpt, MarkdownOpt, app, friendly, out, say
 from ..errors import ConfigError, InputError
+from ..report import write_files, write_json
 
 
 def _capacities(spec: str | None) -> list[int | None]:
@@ -71,6 +70,8 @@ def cache_curve(
                                           "blocks of an earlier request with the same timestamp.")] = True,
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
+    html: HtmlOpt = None,
+    markdown: MarkdownOpt = None,
 ) -> None:
     """Fraction of input tokens a self-hosted prefix cache (LRU, optional TTL) serves, and cache breakers."""
     from ..catalog import load_catalog
@@ -93,11 +94,12 @@ def cache_curve(
     for b in res["breakers"]:
         b["hit_tokens_gained_if_moved"] = b.pop("saving_if_moved_to_end")
     if json_out:
-        sys.stdout.write(json.dumps(res) + "\n")
-        return
-    from ..report.levers import render_cache_curve
+        write_json(res, "cache-curve")
+    else:
+        from ..report.levers import render_cache_curve
 
-    render_cache_curve(res, out)
+        render_cache_curve(res, out)
+    write_files(res, "cache-curve", html=html, markdown=markdown, say=say)
 
 
 @app.command("route-eval")
@@ -119,6 +121,8 @@ def route_eval_cmd(
                                                  "(assumed).")] = 0.1,
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
+    html: HtmlOpt = None,
+    markdown: MarkdownOpt = None,
 ) -> None:
     """Cost versus quality of a router and a cascade on real per-request outcomes (held-out split)."""
     from ..catalog import load_catalog
@@ -137,8 +141,9 @@ def route_eval_cmd(
                               output_tokens=output_tokens, validator_recall=validator_recall,
                               validator_fpr=validator_fpr)
     if json_out:
-        sys.stdout.write(json.dumps(res) + "\n")
-        return
-    from ..report.levers import render_route_eval
+        write_json(res, "route-eval")
+    else:
+        from ..report.levers import render_route_eval
 
-    render_route_eval(res, out)
+        render_route_eval(res, out)
+    write_files(res, "route-eval", html=html, markdown=markdown, say=say)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from typing import Annotated, Any
 
 import typer
@@ -31,6 +29,7 @@ from ..perf.api import best_on_instance
 from ..perf.arch import precision_bytes
 from ..perf.expected import expected_error
 from ..perf.serving import precision_reason
+from ..report import write_json
 
 DEFAULT_INPUT, DEFAULT_OUTPUT = 1024, 256
 ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Model spec key or Bedrock id (llama-3.1-8b).")]
@@ -163,7 +162,7 @@ def perf_cmd(
         if perf.feasible:
             res["expected_error"] = _expected(cat, inst.instance if inst else dep.device.key, perf.tp)
     if json_out:
-        sys.stdout.write(json.dumps(res, default=str) + "\n")
+        write_json(res, "perf")
         return
     t = Table(title=f"{res['model']} on {res['deployment']} ({res['precision']})", title_justify="left",
               show_header=False)
@@ -205,7 +204,7 @@ def rightsize_cmd(
     res = rightsize(cat, spec, mix, _slo(ttft_ms, tpot_ms), precision, purchase, top,
                     opts=_serving(kv_precision, max_num_seqs, admission))
     if json_out:
-        sys.stdout.write(json.dumps(res.as_dict(), default=str) + "\n")
+        write_json(res.as_dict(), "rightsize")
         return
     render_rightsizing(res.as_dict())
 

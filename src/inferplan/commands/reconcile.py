@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +13,7 @@ from ..cli import CatalogOpt, JsonOpt, app, friendly, out, read_options
 from ..readers import read_workload
 from ..readers.cur import read_cur
 from ..reconcile import reconcile as run_reconcile
+from ..report import write_json
 
 
 @app.command()
@@ -40,7 +39,7 @@ def reconcile(
     summary["notes"] = [*wl.notes, *summary["notes"]]
     summary["skipped"] = {**wl.skipped, **bill.skipped}
     if json_out:
-        sys.stdout.write(json.dumps(summary, default=str) + "\n")
+        write_json(summary, "reconcile")
         return
     out.print(f"logs repriced: ${summary['logs_usd']:,.2f}   bill: ${summary['bill_usd']:,.2f}   "
               f"difference (bill - logs): ${summary['difference_usd']:,.2f}")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +9,7 @@ import typer
 
 from ..cli import JsonOpt, app, friendly, out
 from ..errors import ConfigError
+from ..report import write_json
 from ..synth import generate, load_traffic
 
 
@@ -46,6 +45,6 @@ def synth(
         raise ConfigError(f"{out_path}: write .parquet, .csv or .jsonl")
     info = {"rows": table.num_rows, "out": str(out_path), "seed": seed, "call_types": list(spec.call_types)}
     if json_out:
-        sys.stdout.write(json.dumps(info) + "\n")
+        write_json(info, "synth")
     else:
         out.print(f"wrote {table.num_rows:,} requests ({', '.join(spec.call_types)}) to {out_path}")

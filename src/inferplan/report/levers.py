@@ -12,7 +12,7 @@ def _usd(x: float) -> str:
     return f"${x:,.2f}" if abs(x) >= 0.01 or x == 0 else f"${x:,.6f}"
 
 
-def _evidence_line(name: str, ev: dict[str, Any]) -> list[str]:
+def evidence_lines(name: str, ev: dict[str, Any]) -> list[str]:
     lines: list[str] = []
     if name == "caching":
         for g in ev.get("groups", []):
@@ -44,23 +44,31 @@ def _evidence_line(name: str, ev: dict[str, Any]) -> list[str]:
     return lines
 
 
-def render_levers(lv: dict[str, Any], console: Console | None = None) -> None:
-    """Each lever alone, then compounded step by step (adoption order)."""
+def render_levers(lv: dict[str, Any], console: Console | None = None, month_factor: float | None = None) -> None:
+    """Each lever alone, then compounded step by step (adoption order); with `month_factor` (730 hours over the
+    window's hours), also the saving per month."""
     c = console or Console()
     base = lv["baseline_usd"]
     t = Table(title=f"Workload levers on {_usd(base)} of spend", title_justify="left")
-    for col, just in (("lever", "left"), ("new cost", "right"), ("saving", "right"), ("saving %", "right")):
+    cols = [("lever", "left"), ("new cost", "right"), ("saving", "right"), ("saving %", "right")]
+    if month_factor:
+        cols.insert(3, ("saving / month", "right"))
+    for col, just in cols:
         t.add_column(col, justify=just)  # type: ignore[arg-type]
+
+    def monthly(r: dict[str, Any]) -> list[str]:
+        return [_usd(r["saving_usd"] * month_factor)] if month_factor else []
+
     for name, r in lv["alone"].items():
-        t.add_row(f"{name} alone", _usd(r["new_usd"]), _usd(r["saving_usd"]), f"{r['saving_pct']:.1f}%")
+        t.add_row(f"{name} alone", _usd(r["new_usd"]), _usd(r["saving_usd"]), *monthly(r), f"{r['saving_pct']:.1f}%")
     for s in lv["compounded"]["steps"]:
-        t.add_row(f"+ {s['after']} (compounded)", _usd(s["new_usd"]), _usd(s["saving_usd"]),
+        t.add_row(f"+ {s['after']} (compounded)", _usd(s["new_usd"]), _usd(s["saving_usd"]), *monthly(s),
                   f"{s['saving_pct']:.1f}%  (step {_usd(s['step_saving_usd'])}, {s['share_of_saving']:.0%} of it)")
     c.print(t)
     c.print(f"[dim]adoption order {' -> '.join(lv['adoption_order'])}; each compounded step is replayed in the "
             f"order {' -> '.join(lv['execution_order'])} (a cache replay sees the final stream)[/dim]")
     for name, r in lv["alone"].items():
-        for line in _evidence_line(name, r.get("evidence", {})):
+        for line in evidence_lines(name, r.get("evidence", {})):
             c.print(f"  [bold]{name}[/bold]: {line}", highlight=False)
 
 

@@ -1,0 +1,80 @@
+"""Number formats shared by the terminal, HTML and Markdown reports, and top-N tables with an "other" row."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+
+def usd(x: float | None) -> str:
+    """Dollars: cents above a cent, more digits below (a request can cost $0.000012), "n/a" for None."""
+    if x is None:
+        return "n/a"
+    if abs(x) >= 0.01 or x == 0:
+        return f"-${-x:,.2f}" if x < 0 else f"${x:,.2f}"
+    return f"-${-x:,.6f}" if x < 0 else f"${x:,.6f}"
+
+
+def usd_short(x: float | None) -> str:
+    """Dollars rounded for a headline: $51.1k, $1.23M, $640."""
+    if x is None:
+        return "n/a"
+    a = abs(x)
+    sign = "-" if x < 0 else ""
+    if a >= 1e6:
+        return f"{sign}${a / 1e6:,.2f}M"
+    if a >= 1e4:
+        return f"{sign}${a / 1e3:,.1f}k"
+    if a >= 100:
+        return f"{sign}${a:,.0f}"
+    return usd(x)
+
+
+def signed_usd(x: float) -> str:
+    """A change in dollars, with its sign: +$12.00, -$3.50."""
+    return ("+" if x > 0 else "") + usd(x)
+
+
+def tokens(n: float | None) -> str:
+    if n is None:
+        return "n/a"
+    a = abs(n)
+    if a >= 1e9:
+        return f"{n / 1e9:,.2f}B"
+    if a >= 1e6:
+        return f"{n / 1e6:,.2f}M"
+    if a >= 1e4:
+        return f"{n / 1e3:,.1f}k"
+    return f"{n:,.0f}"
+
+
+def pct(x: float | None, digits: int = 1) -> str:
+    """A share (0..1) as a percentage."""
+    return "n/a" if x is None else f"{x:.{digits}%}"
+
+
+def top_n(rows: Sequence[dict[str, Any]], n: int, combine: Callable[[list[dict[str, Any]]], dict[str, Any]],
+          key: str = "total_usd") -> list[dict[str, Any]]:
+    """The `n` largest rows by `key` (as given, most expensive first), then one "other" row for the rest.
+
+    `combine` builds the "other" row from the rows it stands for (it should sum what is summable). Rows
+    whose every number is zero are left out: they say nothing.
+    """
+    kept = [r for r in rows if any(isinstance(v, int | float) and v for k, v in r.items() if k != "key")]
+    kept = sorted(kept, key=lambda r: -(r.get(key) or 0.0))
+    if len(kept) <= n + 1:  # an "other" row standing for one row is just that row
+        return kept
+    head, rest = kept[:n], kept[n:]
+    other = combine(rest)
+    other["key"] = f"other ({len(rest)})"
+    return [*head, other]
+
+
+def sum_rows(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Sum every numeric column of breakdown rows (shares add up too)."""
+    out: dict[str, Any] = {}
+    for r in rows:
+        for k, v in r.items():
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                out[k] = out.get(k, 0) + v
+    return out

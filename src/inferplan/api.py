@@ -1,0 +1,73 @@
+"""The Python API for notebooks: `inferplan.analyze(...)`, `inferplan.compare(...)` (and `inferplan.plan(...)`).
+
+Each returns a `Report`: `.summary` is exactly the command's `--json` data, `.to_html()` and `.to_markdown()` the
+same reports as `--html` and `--markdown`. In a notebook a Report shows itself as its Markdown summary.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .catalog import Catalog, load_catalog
+from .report import stamp
+
+PathLike = str | Path
+
+
+@dataclass
+class Report:
+    """One command's result: the summary (plain JSON data) and its renderings."""
+
+    summary: dict[str, Any]
+    kind: str
+    charts: dict[str, Any] = field(default_factory=dict, repr=False)  # optional arrays the HTML charts use
+
+    def to_html(self, path: PathLike | None = None) -> str:
+        """The self-contained HTML report (written to `path` too, when given)."""
+        from .report import html
+
+        text = html.render({**self.summary, **self.charts}, self.kind)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def to_markdown(self, path: PathLike | None = None) -> str:
+        """The pull-request summary (written to `path` too, when given)."""
+        from .report import markdown
+
+        text = markdown.render(self.summary, self.kind)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def to_json(self) -> str:
+        return json.dumps(self.summary, default=str)
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+
+def _catalog(catalog: Catalog | PathLike | None) -> Catalog:
+    return catalog if isinstance(catalog, Catalog) else load_catalog(None if catalog is None else Path(catalog))
+
+
+def _paths(paths: PathLike | Sequence[PathLike]) -> list[Path]:
+    return [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
+
+
+def analyze(paths: PathLike | Sequence[PathLike], *, model: str | None = None, region: str = "us-east-1",
+            tier: str = "standard", format: str = "auto", on_error: str = "raise", levers: str | None = None,
+            scenario: PathLike | None = None, tags: Sequence[str] = (), call_type_key: str | None = None,
+            catalog: Catalog | PathLike | None = None) -> Report:
+    """`inferplan analyze`: read usage, price it exactly, break it down, and (with `levers`) replay the levers."""
+    from .analysis import analyze as run
+    from .cli import read_options
+
+    opts = read_options(model=model, region=region, tier=tier, on_error=on_error, call_type_key=call_type_key)
+    summary = run(_paths(paths), _catalog(catalog), format, opts, tags=tags, levers=levers,
+                  scenario=None if scenario is None else Path(scenario))
+    return Report(stamp(summary, "analyze"), "analyze")

@@ -1,0 +1,204 @@
+"""`inferplan diff BEFORE.json AFTER.json`: what changed in monthly cost between two runs, and why.
+
+Like Infracost's comment on an infrastructure change: the monthly total before and after, then each line that
+moved (a call type, a serving option), with the change explained. A call type's monthly change splits exactly
+into a volume effect (requests per month, at the old cost per request) and a per-request effect (at the new
+volume), and the per-request effect into each token kind's tokens per request (at the old rate) and its rate
+(a price, model or tier change, at the new tokens):
+
+    r1*u1 - r0*u0 = (r1 - r0)*u0 + r1*(u1 - u0),   u = sum over kinds of t_k * p_k,
+    t1*p1 - t0*p0 = (t1 - t0)*p0 + t1*(p1 - p0).
+
+Monthly figures are each run's own 730-hour projection, so a week of logs compares with a month of logs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from .fmt import signed_usd, tokens, usd
+from .view import month_factor, parts
+
+KINDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
+LABEL = {"input": "input", "output": "output", "cache_read": "cache read", "cache_write_5m": "cache write (5m)",
+         "cache_write_1h": "cache write (1h)"}
+EPS = 0.005  # half a cent: changes smaller than this are not lines
+
+
+def load(path: Path) -> dict[str, Any]:
+    """A stamped inferplan --json output, validated against the schema."""
+    import json
+
+    from .schema import validate
+
+    try:
+        obj = json.loads(Path(path).read_text(encoding="utf-8").strip().splitlines()[-1])
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (ValueError, IndexError) as exc:
+        raise InputError(f"{path}: not JSON ({exc}); write it with `inferplan ... --json > {path}`") from None
+    if not isinstance(obj, dict) or "schema_version" not in obj:
+        raise InputError(f"{path}: no schema_version: not an inferplan --json output (re-run the command with "
+                         "--json)")
+    validate(obj, str(path))
+    return obj
+
+
+def _monthly_spend(summary: dict[str, Any]) -> tuple[float | None, dict[str, dict[str, Any]], float | None]:
+    """(monthly total, per call type {requests, tokens by kind, usd by kind, total} per month, month factor)."""
+    p = parts(summary)
+    spend = p.get("spend")
+    if not spend:
+        return None, {}, None
+    f = month_factor(p)
+    lines: dict[str, dict[str, Any]] = {}
+    for r in (spend.get("breakdowns") or {}).get("call_type") or []:
+        m = f or 0.0
+        lines[str(r["key"])] = {"requests": r["requests"] * m, "total": r["total_usd"] * m,
+                                "tokens": {k: r[f"{k}_tokens"] * m for k in KINDS},
+                                "usd": {k: r[f"{k}_usd"] * m for k in KINDS}}
+    return (spend.get("run_rate") or {}).get("monthly_usd"), lines, f
+
+
+def effects(b: dict[str, Any] | None, a: dict[str, Any] | None, min_usd: float = EPS) -> list[dict[str, Any]]:
+    """A call type's monthly change as effects that add up to it exactly: [{what, usd}] (those under `min_usd`
+    left out)."""
+    if b is None:
+        return [{"what": f"new: {a['requests']:,.0f} requests a month", "usd": a["total"]}] if a else []
+    if a is None:
+        return [{"what": f"gone: was {b['requests']:,.0f} requests a month", "usd": -b["total"]}]
+    out = []
+    r0, r1 = b["requests"], a["requests"]
+    u0 = b["total"] / r0 if r0 else 0.0
+    change = f"{r1 / r0 - 1:+.1%}" if r0 else "new"
+    out.append({"what": f"requests {r0:,.0f} → {r1:,.0f} a month ({change})", "usd": (r1 - r0) * u0})
+    for k in KINDS:
+        t0 = b["tokens"][k] / r0 if r0 else 0.0
+        t1 = a["tokens"][k] / r1 if r1 else 0.0
+        p0 = b["usd"][k] / b["tokens"][k] if b["tokens"][k] else None
+        p1 = a["usd"][k] / a["tokens"][k] if a["tokens"][k] else None
+        old_rate = p0 if p0 is not None else (p1 or 0.0)  # a kind new to the call type: priced at its new rate
+        out.append({"what": f"{LABEL[k]} tokens per request {tokens(t0)} → {tokens(t1)}",
+                    "usd": r1 * (t1 - t0) * old_rate})
+        if p0 is not None and p1 is not None:
+            out.append({"what": f"{LABEL[k]} rate ${p0 * 1e6:,.4g} → ${p1 * 1e6:,.4g} per Mtok (price, model or tier "
+                                "mix)", "usd": r1 * t1 * (p1 - p0)})
+    return [e for e in out if abs(e["usd"]) >= min_usd and e["usd"] != 0]
+
+
+def _price_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    def rows(s: dict[str, Any]) -> dict[tuple, dict[str, Any]]:
+        spend = parts(s).get("spend") or {}
+        return {(p["model"], p["scope"], p["region"], p["tier"]): p for p in spend.get("prices") or []}
+
+    rb, ra = rows(before), rows(after)
+    out = []
+    for key in sorted(set(rb) & set(ra)):
+        for field in ("input_usd_per_mtok", "output_usd_per_mtok", "cache_read_usd_per_mtok",
+                      "cache_write_5m_usd_per_mtok", "cache_write_1h_usd_per_mtok"):
+            x, y = rb[key].get(field), ra[key].get(field)
+            if x != y:
+                out.append(f"price {key[0]} {key[1]}/{key[2]}/{key[3]} {field.removesuffix('_usd_per_mtok')}: "
+                           f"{x} → {y} $/Mtok")
+    out += [f"now priced: {k[0]} {k[1]}/{k[2]}/{k[3]}" for k in sorted(set(ra) - set(rb))]
+    out += [f"no longer used: {k[0]} {k[1]}/{k[2]}/{k[3]}" for k in sorted(set(rb) - set(ra))]
+    return out
+
+
+def _options(summary: dict[str, Any]) -> dict[str, float | None]:
+    cmp = parts(summary).get("compare") or {}
+    return {o["name"]: o.get("monthly_usd") for o in cmp.get("options") or [] if o.get("feasible", True)}
+
+
+def diff(before: dict[str, Any], after: dict[str, Any], before_name: str = "before",
+         after_name: str = "after") -> dict[str, Any]:
+    """The change in monthly cost between two summaries, line by line, with its reasons."""
+    mb, lb, fb = _monthly_spend(before)
+    ma, la, fa = _monthly_spend(after)
+    lines: list[dict[str, Any]] = []
+    why: list[str] = []
+    for key in sorted(set(lb) | set(la)):
+        b, a = lb.get(key), la.get(key)
+        x, y = (b or {}).get("total", 0.0), (a or {}).get("total", 0.0)
+        if abs(y - x) < EPS and b is not None and a is not None:
+            continue
+        eff = effects(b, a)
+        lines.append({"key": f"call type {key}", "before_usd": round(x, 2) if b else None,
+                      "after_usd": round(y, 2) if a else None, "change_usd": round(y - x, 2),
+                      "effects": [{"what": e["what"], "usd": round(e["usd"], 6)} for e in eff],
+                      "why": [f"{e['what']}: {signed_usd(e['usd'])}" for e in eff]})
+    ob, oa = _options(before), _options(after)
+    for name in sorted(set(ob) | set(oa)):
+        x, y = ob.get(name), oa.get(name)
+        if x is not None and y is not None and abs(y - x) < EPS:
+            continue
+        lines.append({"key": f"option {name}", "before_usd": x, "after_usd": y,
+                      "change_usd": round((y or 0.0) - (x or 0.0), 2),
+                      "why": ["new option" if x is None else "no longer feasible or offered" if y is None else
+                              "same option over the new traffic's series"]})
+    if mb is None and ob:  # a compare: the monthly figure is the cheapest feasible option's
+        mb = min((v for v in ob.values() if v is not None), default=None)
+    if ma is None and oa:
+        ma = min((v for v in oa.values() if v is not None), default=None)
+    lines.sort(key=lambda ln: -abs(ln["change_usd"]))
+    why += _price_changes(before, after)
+    for name, f in ((before_name, fb), (after_name, fa)):
+        rr = (parts(before if name == before_name else after).get("spend") or {}).get("run_rate") or {}
+        if rr.get("caveat"):
+            why.append(f"{name}: {rr['caveat']}")
+        elif f is None and (parts(before if name == before_name else after).get("spend")):
+            why.append(f"{name}: the window has no length, so no month is projected")
+    for label, s in ((before_name, before), (after_name, after)):
+        lv = parts(s).get("levers")
+        if lv and (f := month_factor(parts(s))):
+            why.append(f"{label}: the workload levers compounded would save "
+                       f"{usd(lv['compounded']['saving_usd'] * f)}/month")
+    change = None if mb is None or ma is None else round(ma - mb, 2)
+    return {
+        "before": {"file": before_name, "kind": before.get("kind"), "monthly_usd": mb},
+        "after": {"file": after_name, "kind": after.get("kind"), "monthly_usd": ma},
+        "monthly": {"before_usd": mb, "after_usd": ma, "change_usd": change,
+                    "change_pct": None if change is None or not mb else round(100 * change / mb, 4)},
+        "lines": lines,
+        "why": why,
+    }
+
+
+def render_terminal(d: dict[str, Any], console: Any) -> None:
+    m = d["monthly"]
+    head = f"Monthly cost (730 h): {usd(m['before_usd'])} → {usd(m['after_usd'])}"
+    if m["change_usd"] is not None:
+        head += f"  ({signed_usd(m['change_usd'])}" + (f", {m['change_pct']:+.1f}%)" if m["change_pct"] is not None
+                                                       else ")")
+    console.print(f"[bold]{head}[/bold]", highlight=False)
+    if not d["lines"]:
+        console.print("no line changed by a cent or more")
+    for ln in d["lines"]:
+        sign = "+" if ln["before_usd"] is None else "-" if ln["after_usd"] is None else "~"
+        console.print(f" {sign} {ln['key']}: {usd(ln['before_usd'] or 0.0)} → {usd(ln['after_usd'] or 0.0)}  "
+                      f"[bold]{signed_usd(ln['change_usd'])}[/bold]", highlight=False)
+        for w in ln.get("why", []):
+            console.print(f"     {w}", highlight=False)
+    for w in d["why"]:
+        console.print(f"[dim]note:[/dim] {w}", highlight=False)
+
+
+def render_markdown(d: dict[str, Any]) -> str:
+    from .markdown import cell, table
+
+    m = d["monthly"]
+    change = "" if m["change_usd"] is None else f" ({signed_usd(m['change_usd'])}" + (
+        f", {m['change_pct']:+.1f}%)" if m["change_pct"] is not None else ")")
+    out = [f"### inferplan diff: monthly cost {usd(m['before_usd'])} → {usd(m['after_usd'])}{change}", ""]
+    if d["lines"]:
+        out += table(["", "before /month", "after /month", "change", "why"],
+                     [["+" if ln["before_usd"] is None else "−" if ln["after_usd"] is None else "~",
+                       usd(ln["before_usd"] or 0.0), usd(ln["after_usd"] or 0.0), signed_usd(ln["change_usd"]),
+                       f"{ln['key']}: " + "; ".join(ln.get("why", []))] for ln in d["lines"][:15]], {1, 2, 3})
+    else:
+        out.append("No line changed by a cent or more.")
+    if d["why"]:
+        out += ["", *[f"- {cell(w)}" for w in d["why"]]]
+    return "\n".join([*out, ""])

@@ -1,0 +1,109 @@
+"""`inferplan diff`: the monthly change between two runs, split exactly into volume, tokens and rate effects."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from inferplan.analysis import summarize
+from inferplan.pricing import price_workload
+from inferplan.report import stamp
+from inferplan.report.diff import diff, effects, render_markdown
+from inferplan.report.schema import errors
+from tests.helpers import T0, make_catalog, rows_table
+
+CLAUDE, NOVA = "test.claude-like-v1:0", "test.nova-like-v1:0"
+
+
+def _summary(catalog, rows):
+    bill = price_workload(rows_table(rows, catalog), catalog)
+    return stamp(summarize(bill, catalog), "analyze")
+
+
+def _hours(n, **kw):
+    """n requests one hour apart (a window of n - 1 hours)."""
+    return [{"ts": T0 + timedelta(hours=i), **kw} for i in range(n)]
+
+
+@pytest.fixture(scope="module")
+def cat(tmp_path_factory):
+    return make_catalog(tmp_path_factory.mktemp("cat"))
+
+
+def test_more_input_tokens_and_a_new_call_type(cat):
+    # 11 requests over 10 hours: a month is 73 windows. Claude-like: $2/$10 per Mtok (below its 1,000-token
+    # long-context threshold), Nova-like $0.8 input.
+    before = _summary(cat, _hours(11, call_type="a", model=CLAUDE, input_tokens=400, output_tokens=100))
+    after = _summary(cat, [*_hours(11, call_type="a", model=CLAUDE, input_tokens=800, output_tokens=100),
+                           *_hours(11, call_type="b", model=NOVA, input_tokens=500)])
+    d = diff(before, after)
+    assert d["monthly"]["before_usd"] == pytest.approx(11 * 0.0018 * 73, abs=0.005)
+    assert d["monthly"]["change_usd"] == pytest.approx(11 * 73 * (0.0008 + 0.0004), abs=0.01)
+    a = next(ln for ln in d["lines"] if ln["key"] == "call type a")
+    assert [e["usd"] for e in a["effects"]] == [pytest.approx(11 * 73 * 400 * 2e-6)]  # only input tokens/request
+    assert "input tokens per request 400 → 800" in a["effects"][0]["what"]
+    b = next(ln for ln in d["lines"] if ln["key"] == "call type b")
+    assert b["before_usd"] is None and b["change_usd"] == pytest.approx(11 * 73 * 0.0004, abs=0.005)
+    assert "now priced: test.nova-like-v1:0 in-region/*/standard" in d["why"]
+    assert errors(stamp(d, "diff")) == []
+    md = render_markdown(d)
+    assert "| ~ |" in md and "call type a" in md
+
+
+def test_a_price_change_is_a_rate_effect_and_volume_is_a_volume_effect(cat):
+    before = _summary(cat, _hours(11, call_type="a", model=CLAUDE, input_tokens=1000, output_tokens=100))
+    # twice the requests in the same 10 hours, billed in eu-west-1 ($3/$12)
+    after = _summary(cat, [*_hours(11, call_type="a", model=CLAUDE, input_tokens=1000, output_tokens=100,
+                                  region="eu-west-1"),
+                           *[{"ts": T0 + timedelta(hours=i, minutes=30), "call_type": "a", "model": CLAUDE,
+                              "input_tokens": 1000, "output_tokens": 100, "region": "eu-west-1"} for i in range(10)]])
+    a = diff(before, after)["lines"][0]
+    def effect(prefix):
+        return next(e["usd"] for e in a["effects"] if e["what"].startswith(prefix))
+
+    r1 = 21 * 73
+    assert effect("requests") == pytest.approx((r1 - 11 * 73) * 0.003)
+    assert effect("input rate") == pytest.approx(r1 * 1000 * 1e-6)
+    assert effect("output rate") == pytest.approx(r1 * 100 * 2e-6)
+    assert len(a["effects"]) == 3  # tokens per request did not change
+    assert sum(e["usd"] for e in a["effects"]) == pytest.approx(a["change_usd"], abs=0.01)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 10**7), min_size=11, max_size=11), st.lists(st.integers(1, 10**7), min_size=11,
+       max_size=11), st.floats(0.1, 1e5), st.floats(0.1, 1e5))
+def test_effects_add_up_to_the_change(t0, t1, r0, r1):
+    def line(req, toks, rate):
+        tok = dict(zip(("input", "output", "cache_read", "cache_write_5m", "cache_write_1h"), toks[:5], strict=True))
+        usd = {k: v * rate * (i + 1) * 1e-6 for i, (k, v) in enumerate(tok.items())}
+        return {"requests": req, "tokens": tok, "usd": usd, "total": sum(usd.values())}
+
+    b, a = line(r0, t0, 1.5), line(r1, t1, 2.5)
+    assert sum(e["usd"] for e in effects(b, a, min_usd=0)) == pytest.approx(a["total"] - b["total"], rel=1e-9,
+                                                                          abs=1e-9)
+
+
+def test_diff_command_through_the_console_script(tmp_path, cat):
+    before = _summary(cat, _hours(11, call_type="a", model=CLAUDE, input_tokens=1000, output_tokens=100))
+    after = _summary(cat, _hours(11, call_type="a", model=CLAUDE, input_tokens=900, output_tokens=100))
+    (tmp_path / "b.json").write_text(json.dumps(before))
+    (tmp_path / "a.json").write_text(json.dumps(after))
+    (tmp_path / "bad.json").write_text(json.dumps({"total_usd": 3}))
+    exe = Path(sys.executable).parent / "inferplan"
+    res = subprocess.run([str(exe), "diff", str(tmp_path / "b.json"), str(tmp_path / "a.json"), "--json",
+                          "--markdown", str(tmp_path / "d.md")], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert out["kind"] == "diff" and errors(out) == []
+    assert out["monthly"]["change_usd"] == pytest.approx(11 * 73 * -100 * 2e-6, abs=0.01)
+    assert "monthly cost" in (tmp_path / "d.md").read_text()
+    res = subprocess.run([str(exe), "diff", str(tmp_path / "bad.json"), str(tmp_path / "a.json")],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode != 0 and "schema_version" in res.stderr and "Traceback" not in res.stderr

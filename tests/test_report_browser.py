@@ -162,3 +162,24 @@ def test_report_prints_to_pdf(tmp_path, browser, demo_summary):
     out.write_text(html.render(demo_summary))
     pdf = browser.print_pdf(out)
     assert pdf[:5] == b"%PDF-" and len(pdf) > 20_000
+
+
+def test_compare_report_and_json(tmp_path, browser):
+    from inferplan.report.schema import errors
+
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(SMALL_SCENARIO)
+    runner = CliRunner()
+    assert runner.invoke(app, ["synth", str(scenario), "--out", str(tmp_path / "s.parquet"), "--rows", "300"]
+                         ).exit_code == 0
+    out, md = tmp_path / "compare.html", tmp_path / "compare.md"
+    res = runner.invoke(app, ["compare", str(tmp_path / "s.parquet"), "--self-host", "llama-3.1-8b", "--json",
+                              "--html", str(out), "--markdown", str(md)])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout.strip().splitlines()[-1])
+    assert summary["kind"] == "compare" and errors(summary) == []
+    page = check(browser, out, tmp_path, {"headline", "demand-replicas", "comparison"},
+                 {"spend-over-time", "levers", "findings"})
+    assert page.charts == 1
+    text = md.read_text()
+    assert "**Serving options**" in text and "Bedrock on-demand" in text

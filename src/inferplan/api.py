@@ -71,3 +71,24 @@ def analyze(paths: PathLike | Sequence[PathLike], *, model: str | None = None, r
     summary = run(_paths(paths), _catalog(catalog), format, opts, tags=tags, levers=levers,
                   scenario=None if scenario is None else Path(scenario))
     return Report(stamp(summary, "analyze"), "analyze")
+
+
+def compare(paths: PathLike | Sequence[PathLike], *, model: str | None = None, region: str = "us-east-1",
+            format: str = "auto", on_error: str = "raise", scenario: PathLike | None = None,
+            catalog: Catalog | PathLike | None = None, **options: Any) -> Report:
+    """`inferplan compare`: every serving option costed over this traffic's own time series.
+
+    `options` are `compare`'s flags by their CompareSpec names: `self_host=["llama-3.1-8b"]`, `instance=[...]`,
+    `precision`, `purchase`, `replica_rps`, `slo_ttft_ms`, `slo_tpot_ms`, `scale`, `window_s`, `candidates`.
+    """
+    from .cli import read_options
+    from .readers import read_workload
+    from .report.series import compare_series
+    from .serving import compare as run
+    from .serving.spec import load_scenario, make_spec
+
+    cat = _catalog(catalog)
+    spec = make_spec(load_scenario(None if scenario is None else Path(scenario)), **options)
+    wl = read_workload(_paths(paths), cat, format, read_options(model=model, region=region, on_error=on_error))
+    result = run(wl, cat, spec)
+    return Report(stamp(result.summary(), "compare"), "compare", {"series": compare_series(result)})

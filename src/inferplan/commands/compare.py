@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from ..cli import CatalogOpt, JsonOpt, app, friendly, out, read_options
+from ..cli import CatalogOpt, HtmlOpt, JsonOpt, MarkdownOpt, app, friendly, out, read_options, say
+from ..report import write_json
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 
@@ -106,6 +105,8 @@ def compare_cmd(
                                                   "(provisioned MU capacity, reserved tier, defaults).")] = None,
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
+    html: HtmlOpt = None,
+    markdown: MarkdownOpt = None,
 ) -> None:
     """Cost every serving option (Bedrock, SageMaker, EC2, hybrid) over this traffic's time series."""
     from ..catalog import load_catalog
@@ -137,6 +138,12 @@ def compare_cmd(
     if (warning := cat.staleness_warning()) is not None:
         summary["notes"].append(warning)
     if json_out:
-        sys.stdout.write(json.dumps(summary, default=str) + "\n")
-        return
-    render(summary)
+        write_json(summary, "compare")
+    else:
+        render(summary)
+    if html is not None or markdown is not None:
+        from ..report import write_files
+        from ..report.series import compare_series
+
+        write_files(summary, "compare", html=html, markdown=markdown, say=say,
+                    charts={"series": compare_series(result)})

@@ -28,13 +28,15 @@ def write_json(summary: Any, kind: str) -> None:
 
 
 def write_files(summary: dict[str, Any], kind: str, *, html: Path | None = None, markdown: Path | None = None,
-                say: Any = None) -> None:
-    """Write the HTML and Markdown reports asked for; `say(text)` tells the user where (on stderr)."""
+                say: Any = None, charts: dict[str, Any] | None = None) -> None:
+    """Write the HTML and Markdown reports asked for; `say(text)` tells the user where (on stderr).
+
+    `charts` holds arrays only the HTML charts draw (e.g. `series`), merged into the summary it renders."""
     stamped = stamp(summary, kind)
     if html is not None:
         from . import html as html_report
 
-        Path(html).write_text(html_report.render(stamped, kind), encoding="utf-8")
+        Path(html).write_text(html_report.render({**stamped, **(charts or {})}, kind), encoding="utf-8")
         if say:
             say(f"wrote HTML report {Path(html).resolve()} ({Path(html).stat().st_size / 1e6:.1f} MB)")
     if markdown is not None:

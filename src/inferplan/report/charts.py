@@ -5,7 +5,7 @@ Every figure is SVG (no WebGL trace types), so it prints and a headless browser 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import plotly.graph_objects as go
@@ -23,9 +23,8 @@ TOP = 8
 
 def _layout(fig: go.Figure, *, height: int = 360, **kw: Any) -> go.Figure:
     kw.setdefault("margin", {"l": 60, "r": 20, "t": 30, "b": 50})
-    fig.update_layout(template="plotly_white", height=height,
-                      legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0}, font={"size": 12},
-                      hovermode="closest", **kw)
+    kw.setdefault("legend", {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0})
+    fig.update_layout(template="plotly_white", height=height, font={"size": 12}, hovermode="closest", **kw)
     return fig
 
 
@@ -183,31 +182,27 @@ def routing_curve(re: dict[str, Any]) -> go.Figure | None:
                    yaxis_tickformat=".0%")
 
 
-def demand_replicas(cmp: dict[str, Any], leading: list[dict[str, Any]]) -> go.Figure | None:
-    """Demand per window (left axis) against each leading option's replicas (right axis)."""
-    d = cmp.get("demand") or {}
-    series = d.get("series") or {}
+def demand_replicas(series: dict[str, Any], leading: list[dict[str, Any]]) -> go.Figure | None:
+    """Requests per window (left axis) against each leading option's replicas (right axis), on one time axis
+    (`series` from `report.series.compare_series`)."""
     req = series.get("requests") or []
-    lines = [(o["name"], (o.get("replica_timeline") or {}).get("replicas")) for o in leading]
-    lines = [(n, r) for n, r in lines if r]
-    if len(req) < 2 and not lines:
+    reps = series.get("replicas") or {}
+    lines = [(o["name"], reps[o["name"]]) for o in leading if reps.get(o["name"])]
+    if len(req) < 2:
         return None
-    window = series.get("window_s") or d.get("window_s") or 60
-    start = series.get("start", 0)
+    step = series.get("slice_s") or series.get("window_s") or 60
+    x = [datetime.fromtimestamp(series.get("start", 0) + i * step, tz=UTC) for i in range(len(req))]
+    top = max((max(r) for _, r in lines), default=1.0)
     fig = go.Figure()
-    if req:
-        fig.add_scatter(x=[datetime.utcfromtimestamp(start + i * window) for i in range(len(req))], y=req,
-                        name="requests per window", mode="lines", line={"color": "#bbb", "width": 1},
-                        fill="tozeroy", fillcolor="rgba(150,150,150,0.25)")
-    for i, (name, reps) in enumerate(lines):
-        tl = next(o.get("replica_timeline") for o in leading if o["name"] == name) or {}
-        w = tl.get("window_s") or window
-        s0 = tl.get("start", start)
-        fig.add_scatter(x=[datetime.utcfromtimestamp(s0 + j * w) for j in range(len(reps))], y=reps, name=name,
-                        mode="lines", line={"shape": "hv", "color": PALETTE[i % len(PALETTE)], "width": 2},
-                        yaxis="y2")
-    return _layout(fig, yaxis_title="requests per window", yaxis2={"title": "replicas", "overlaying": "y",
-                                                                   "side": "right", "rangemode": "tozero"})
+    fig.add_scatter(x=x, y=req, name=f"requests per {_width(int(series.get('window_s') or 60))}", mode="lines",
+                    line={"color": "#999", "width": 1}, fill="tozeroy", fillcolor="rgba(150,150,150,0.25)")
+    for i, (name, r) in enumerate(lines):
+        fig.add_scatter(x=x, y=r, name=name, mode="lines", yaxis="y2",
+                        line={"shape": "hv", "color": PALETTE[i % len(PALETTE)], "width": 2})
+    return _layout(fig, height=380, yaxis_title="requests per window", legend={"orientation": "h", "y": -0.25},
+                   yaxis2={"title": "replicas", "overlaying": "y", "side": "right", "range": [0, top * 1.15],
+                           **({"dtick": 1} if top <= 12 else {})},
+                   margin={"l": 60, "r": 60, "t": 20, "b": 40})
 
 
 def cost_volume(be: dict[str, Any], unc: dict[str, Any] | None) -> go.Figure | None:

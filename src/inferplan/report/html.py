@@ -20,7 +20,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from .. import __version__
 from . import charts
 from .fmt import pct, sum_rows, tokens, top_n, usd, usd_short
-from .view import current_option, evidence_text, headline, kind_of, month_factor, monthly_options, parts
+from .view import evidence_text, headline, kind_of, month_factor, monthly_options, parts
 
 TITLES = {"analyze": "Inference spend", "demo": "Inference spend", "compare": "Serving options",
           "breakeven": "Break-even", "plan": "Inference plan", "cache-curve": "Prefix cache curve",
@@ -33,6 +33,7 @@ class Table:
     rows: list[list[str]]
     numeric: list[bool] = field(default_factory=list)
     caption: str | None = None
+    wide: bool = False
 
 
 @dataclass
@@ -107,8 +108,7 @@ def _spend(b: _Builder, spend: dict[str, Any]) -> None:
         tl = spend["timeline"]
         s = b.section("spend-over-time", "Spend over time by call type",
                       f"{usd(spend['total_usd'])} from {_when(spend['period']['start'])} to "
-                      f"{_when(spend['period']['end'])}, "
-                      f"in buckets of {charts._width(tl['bucket_s'])}.")
+                      f"{_when(spend['period']['end'])}, per {charts._width(tl['bucket_s'])}.")
         b.chart(s, fig)
     rows = (spend.get("breakdowns") or {}).get("call_type") or []
     fig = charts.token_kinds(spend)
@@ -174,30 +174,34 @@ def _routing(b: _Builder, re: dict[str, Any]) -> None:
     b.chart(s, fig)
 
 
-def _compare(b: _Builder, cmp: dict[str, Any]) -> None:
+def _compare(b: _Builder, cmp: dict[str, Any], series: dict[str, Any] | None) -> None:
     opts = monthly_options(cmp)
     if not opts:
         return
-    cur = current_option(cmp)
-    leading = [o for o in opts if o.get("feasible", True)][:3]
-    if cur is not None and cur not in leading:
-        leading = [cur, *leading[:2]]
-    fig = charts.demand_replicas(cmp, leading)
+    leading = [o for o in opts if o.get("feasible", True) and (o.get("replicas") or {}).get("max")][:3]
+    fig = charts.demand_replicas(series or {}, leading) if leading else None
     if fig is not None:
         s = b.section("demand-replicas", "Demand against replicas",
-                      "Requests per window and the replicas each leading option runs to serve them.")
+                      "Requests per window and the replicas the three cheapest self-hosted options run to serve "
+                      "them (each line is what that option pays for, window by window).")
         b.chart(s, fig)
     s = b.section("comparison", "Serving options compared",
-                  "Every option costed over this traffic's own time series, scaled to a 730-hour month.")
+                  "Every option costed over this traffic's own time series, scaled to a 730-hour month "
+                  "(infrastructure only: engineering time is in the break-even).")
     rows = []
-    for o in opts:
+    for o in [o for o in opts if o.get("feasible", True)]:
         reps = o.get("replicas") or {}
         rows.append([str(o.get("name")), str(o.get("kind", "")), usd(o.get("monthly_usd")),
                      pct(o.get("utilization")), pct(o.get("idle_share")), pct(o.get("slo_miss_share")),
-                     f"{reps.get('min', '')}/{_num(reps.get('mean'))}/{reps.get('max', '')}" if reps else "",
-                     usd(o.get("usd_per_mtok")), "yes" if o.get("feasible", True) else f"no: {o.get('reason', '')}"])
-    s.tables.append(Table(["option", "kind", "USD/month", "utilisation", "idle", "SLO misses", "replicas min/mean/max",
-                           "USD/Mtok", "feasible"], rows, [False, False, True, True, True, True, True, True, False]))
+                     f"{_num(reps.get('min'))} / {_num(reps.get('mean'))} / {_num(reps.get('max'))}" if reps else "",
+                     usd(o.get("usd_per_mtok"))])
+    s.tables.append(Table(["option", "kind", "USD/month", "utilisation", "idle", "SLO misses",
+                           "replicas min / mean / max", "USD/Mtok"], rows,
+                          [False, False, True, True, True, True, True, True], wide=True))
+    no = [o for o in opts if not o.get("feasible", True)]
+    if no:
+        s.tables.append(Table(["option", "why not"], [[str(o.get("name")), _short(o.get("reason"))] for o in no],
+                              [False, False], caption="not feasible or not priced", wide=True))
     hy = cmp.get("hybrid")
     if isinstance(hy, dict) and hy.get("monthly_usd") is not None:
         s.notes.append(f"hybrid: {hy.get('base_replicas')} committed replica(s) plus overflow to Bedrock costs "
@@ -206,7 +210,18 @@ def _compare(b: _Builder, cmp: dict[str, Any]) -> None:
 
 
 def _num(x: Any) -> str:
-    return f"{x:.1f}" if isinstance(x, float) else ("" if x is None else str(x))
+    if isinstance(x, float):
+        return f"{x:g}" if x == int(x) else f"{x:.1f}"
+    return "" if x is None else str(x)
+
+
+def _short(text: Any, limit: int = 220) -> str:
+    """A long reason cut at a sentence or clause end (the full text is in --json)."""
+    s = "" if text is None else str(text)
+    if len(s) <= limit:
+        return s
+    cut = max(s.rfind(sep, 0, limit) for sep in (". ", "; ", " ("))
+    return (s[:cut] if cut > 40 else s[:limit]).rstrip() + " …"
 
 
 def _breakeven(b: _Builder, be: dict[str, Any], unc: dict[str, Any] | None) -> None:
@@ -274,7 +289,7 @@ def sections(summary: dict[str, Any], kind: str | None = None) -> list[Section]:
     if "route_eval" in p:
         _routing(b, p["route_eval"])
     if "compare" in p:
-        _compare(b, p["compare"])
+        _compare(b, p["compare"], summary.get("series") or p["compare"].get("series"))
     if "breakeven" in p:
         _breakeven(b, p["breakeven"], p.get("uncertainty"))
     if "findings" in p:

@@ -66,7 +66,8 @@ def monthly_options(cmp: dict[str, Any]) -> list[dict[str, Any]]:
 
 def current_option(cmp: dict[str, Any]) -> dict[str, Any] | None:
     """Bedrock on-demand: what the traffic costs today."""
-    return next((o for o in cmp.get("options", []) if o.get("kind") == "bedrock"), None)
+    bedrock = [o for o in cmp.get("options", []) if o.get("kind") == "bedrock"]
+    return next((o for o in bedrock if "on-demand" in str(o.get("name"))), bedrock[0] if bedrock else None)
 
 
 def lever_first(lv: dict[str, Any], factor: float | None) -> dict[str, Any] | None:
@@ -127,11 +128,13 @@ def headline(summary: dict[str, Any], kind: str | None = None) -> dict[str, Any]
         best = next((o for o in monthly_options(cmp) if o.get("feasible", True)), None)
         if cur and best and best is not cur and (best.get("monthly_usd") or 0) < (cur.get("monthly_usd") or 0):
             saving = cur["monthly_usd"] - best["monthly_usd"]
-            h["first"] = {"title": f"serve on {best['name']}", "text": f"{best['name']} costs "
-                          f"{usd_short(best['monthly_usd'])}/month against {usd_short(cur['monthly_usd'])} on "
-                          f"Bedrock on-demand", "monthly_saving_usd": saving, "command": "inferplan compare ..."}
+            h["first"] = {"title": f"serve on {best['name']}", "text": f"{usd_short(best['monthly_usd'])}/month "
+                          f"against {usd_short(cur['monthly_usd'])} on Bedrock on-demand (infrastructure only; "
+                          "check the break-even with engineering time)", "monthly_saving_usd": saving,
+                          "command": "inferplan breakeven ..."}
             if h["saving_monthly_usd"] is None:
-                h.update(saving_monthly_usd=saving, saving_basis="cheapest feasible serving option",
+                h.update(saving_monthly_usd=saving, saving_basis="cheapest feasible serving option, "
+                         "infrastructure only",
                          saving_share=saving / cur["monthly_usd"] if cur["monthly_usd"] else None)
     return h
 

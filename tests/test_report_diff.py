@@ -28,8 +28,10 @@ def _summary(catalog, rows):
 
 
 def _hours(n, **kw):
-    """n requests one hour apart (a window of n - 1 hours)."""
-    return [{"ts": T0 + timedelta(hours=i), **kw} for i in range(n)]
+    """n requests one hour apart, the last at the end of the window's last minute: a window of n - 1 hours
+    (minutes 0 .. 60 (n - 1) - 1), so a month is 730 / (n - 1) windows."""
+    return [{"ts": T0 + timedelta(hours=i) - (timedelta(seconds=1) if i == n - 1 else timedelta(0)), **kw}
+            for i in range(n)]
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ from typing import Any
 from .attribution import breakdown, span, totals
 from .catalog import Catalog
 from .pricing import Bill, price_workload
+from .progress import phase
 from .readers import ReadOptions, read_workload
 from .runrate import run_rate, timeline
 from .workload import Workload
@@ -77,11 +78,14 @@ def analyze(paths: Sequence[str | Path], catalog: Catalog, fmt: str = "auto",
     With `levers` ("caching,batch" or "all"), also replay the workload under each lever and compounded
     (`inferplan.levers.evaluate`), under the summary's `levers` key.
     """
+    phase(f"reading {len(paths)} input(s)")
     workload: Workload = read_workload(paths, catalog, fmt, options)
+    phase("pricing every request")
     bill = price_workload(workload, catalog)
     summary = summarize(bill, catalog, tags=tags)
     if levers:
         from .levers import evaluate
 
+        phase("replaying the levers")
         summary["levers"] = evaluate(workload, catalog, levers, scenario=scenario, baseline=bill)
     return summary

@@ -20,6 +20,7 @@ from rich.console import Console
 from .analysis import analyze as run_analysis
 from .catalog import Catalog, load_catalog
 from .errors import InferplanError, UnknownItemError
+from .progress import progress
 from .readers import FORMATS, ReadOptions
 from .report import terminal, write_files, write_json
 from .workload import Defaults
@@ -128,7 +129,8 @@ def analyze(
     """Price usage exactly and show where the money went (and what each lever would save)."""
     cat = load_catalog(catalog)
     opts = read_options(model=model, region=region, tier=tier, on_error=on_error, call_type_key=call_type_key)
-    summary = run_analysis(paths, cat, format, opts, tags=tag or (), levers=levers, scenario=scenario)
+    with progress("reading usage"):
+        summary = run_analysis(paths, cat, format, opts, tags=tag or (), levers=levers, scenario=scenario)
     _emit(summary, json_out, html=html, markdown=markdown, explain=explain)
 
 
@@ -146,7 +148,8 @@ def demo(json_out: JsonOpt = False,
     plan them (`inferplan plan`, self-hosting candidate DEMO_SELF_HOST); `--json` puts the plan under `plan`."""
     cat = load_catalog()
     opts = ReadOptions(defaults=Defaults(model=DEMO_MODEL, region=DEMO_REGION))
-    summary = run_analysis(demo_paths(), cat, "azure2023", opts)
+    with progress("reading the demo traces"):
+        summary = run_analysis(demo_paths(), cat, "azure2023", opts)
     summary["notes"].append(f"demo: Azure LLM inference trace 2023 (CC-BY-4.0, Splitwise ISCA'24), priced as "
                             f"{DEMO_MODEL} in {DEMO_REGION}")
     if not plan:

@@ -17,6 +17,7 @@ from .pricing import Bill
 from .workload import base_dims, epoch_us
 
 HOURS_PER_MONTH = 730
+WINDOW_S = 60  # the window is counted in whole minutes (compare's default demand window)
 # Candidate bucket widths for the spend-over-time series, in seconds: the smallest that keeps at most
 # MAX_BUCKETS points is used (an hour of logs by the minute, a month by the 6 hours, a year by the week).
 BUCKETS_S = (60, 300, 900, 3_600, 6 * 3_600, 86_400, 7 * 86_400, 28 * 86_400)
@@ -24,16 +25,22 @@ MAX_BUCKETS = 200
 
 
 def window_hours(start: str | None, end: str | None) -> float:
-    """Hours between the first and the last request (0 for one request or none)."""
+    """Hours of whole minutes from the first request's minute to the last one's, inclusive (0 with no requests).
+
+    This is how `compare`'s demand series counts its 1-minute windows, so `analyze`, `compare` and `plan`
+    project the same month from the same traffic (an hour-long trace is 60 minutes, not first-to-last 58.5).
+    """
     if not start or not end:
         return 0.0
-    return max(0.0, (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds() / 3600)
+    first = int(datetime.fromisoformat(start).timestamp() // WINDOW_S)
+    last = int(datetime.fromisoformat(end).timestamp() // WINDOW_S)
+    return max(0, last - first + 1) * WINDOW_S / 3600
 
 
 def caveat(hours: float) -> str | None:
     """Why a projection from this window may mislead, or None when the window covers a month."""
     if hours <= 0:
-        return "the window has no length (one timestamp): no run-rate can be projected"
+        return "no requests with a timestamp: no run-rate can be projected"
     if hours < 24:
         return (f"projected from {_span(hours)} of traffic: no daily cycle seen, so the month may be far off "
                 "(nights and weekends usually cost less)")
@@ -45,7 +52,7 @@ def caveat(hours: float) -> str | None:
 
 
 def _span(hours: float) -> str:
-    if hours < 1:
+    if hours < 2:
         return f"{hours * 60:.0f} minutes"
     if hours < 48:
         return f"{hours:.1f} hours"

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from ..cli import CatalogOpt, HtmlOpt, JsonOpt, MarkdownOpt, app, friendly, out, read_options, say
+from ..progress import progress
 from ..report import write_json
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
@@ -126,14 +127,15 @@ def compare_cmd(
     demand_fmt = format if format in DEMAND_FORMATS else None
     if format == "auto" and files and all(sniff(f) for f in files if not f.name.startswith("LICENSE")):
         demand_fmt = "auto"
-    if demand_fmt is not None:
-        demand = read_demand(files, cat, demand_fmt, model=model, region=region, on_error=on_error)
-        if window is not None and window != demand.window_s:
-            demand.notes.append(f"--window {window} ignored: the series' own window is {demand.window_s} s")
-        result = compare_demand(demand, cat, spec)
-    else:
-        wl = read_workload(paths, cat, format, opts)
-        result = compare(wl, cat, spec)
+    with progress("reading and simulating the serving options"):
+        if demand_fmt is not None:
+            demand = read_demand(files, cat, demand_fmt, model=model, region=region, on_error=on_error)
+            if window is not None and window != demand.window_s:
+                demand.notes.append(f"--window {window} ignored: the series' own window is {demand.window_s} s")
+            result = compare_demand(demand, cat, spec)
+        else:
+            wl = read_workload(paths, cat, format, opts)
+            result = compare(wl, cat, spec)
     summary = result.summary()
     if (warning := cat.staleness_warning()) is not None:
         summary["notes"].append(warning)

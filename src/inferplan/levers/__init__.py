@@ -21,6 +21,7 @@ from ..attribution import breakdown
 from ..catalog import Catalog
 from ..errors import ConfigError
 from ..pricing import Bill, price_workload
+from ..progress import phase
 from ..workload import Workload
 from . import batch, caching, routing, trim
 from .options import LeverOptions, load_options
@@ -114,6 +115,7 @@ def evaluate(workload: Workload | ibis.Table | pa.Table, catalog: Catalog, lever
         base = float(baseline.table.total_usd.sum().to_pyarrow().as_py() or 0.0)
     alone: dict[str, Any] = {}
     for name in names:
+        phase(f"replaying {name}")
         cf, ev = apply_levers(table, catalog, [name], opts, memo)
         new, by_ct = reprice(cf)
         alone[name] = {**_result(base, new, by_ct), "evidence": ev[name]}
@@ -124,6 +126,7 @@ def evaluate(workload: Workload | ibis.Table | pa.Table, catalog: Catalog, lever
         if k == 1:
             new, by_ct = alone[names[0]]["new_usd"], alone[names[0]]["by_call_type_usd"]
         else:
+            phase(f"compounding {' + '.join(names[:k])}")
             cf, evidence = apply_levers(table, catalog, names[:k], opts, memo)
             new, by_ct = reprice(cf)
         steps.append({"after": names[k - 1], **_result(base, new, by_ct),

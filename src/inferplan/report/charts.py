@@ -205,32 +205,51 @@ def demand_replicas(series: dict[str, Any], leading: list[dict[str, Any]]) -> go
                    margin={"l": 60, "r": 60, "t": 20, "b": 40})
 
 
+def leading_breakevens(be: dict[str, Any], n: int = 4) -> list[dict[str, Any]]:
+    """The options that break even at the lowest volume (those that never do left out)."""
+    found = [b for b in be.get("breakeven") or [] if b.get("monthly_bedrock_usd") is not None]
+    return sorted(found, key=lambda b: b["monthly_bedrock_usd"])[:n]
+
+
+def bands(unc: dict[str, Any] | None) -> dict[str, tuple[float, float]]:
+    """Option -> (P10, P90) of its break-even in Bedrock-equivalent USD per month, from the Monte Carlo."""
+    out = {}
+    for o in (unc or {}).get("options") or []:
+        b = o.get("breakeven_monthly_bedrock_usd") or {}
+        if b.get("p10") is not None and b.get("p90") is not None:
+            out[o["option"]] = (float(b["p10"]), float(b["p90"]))
+    return out
+
+
 def cost_volume(be: dict[str, Any], unc: dict[str, Any] | None) -> go.Figure | None:
-    """Monthly cost of each option against volume, Bedrock's line, the break-evens and their P10-P90 band."""
-    curve = be.get("curve") or []
-    if len(curve) < 2:
+    """Monthly cost (infrastructure and engineering) of the leading options against volume, Bedrock's line, each
+    one's break-even and, where sampled, its P10-P90 band."""
+    curve = [c for c in be.get("curve") or [] if c.get("bedrock_usd")]
+    lead = leading_breakevens(be)
+    if len(curve) < 2 or not lead:
         return None
-    x = [c.get("bedrock_usd") for c in curve]
-    names = [k for k in curve[0] if k not in ("scale", "bedrock_usd", "tokens_per_month")]
+    x = [c["bedrock_usd"] for c in curve]
     fig = go.Figure()
-    fig.add_scatter(x=x, y=x, name="Bedrock on-demand", mode="lines", line={"color": "#333", "width": 2})
-    for i, n in enumerate(names):
-        fig.add_scatter(x=x, y=[c.get(n) for c in curve], name=n, mode="lines",
-                        line={"color": PALETTE[i % len(PALETTE)]})
-    for b in be.get("breakeven") or []:
-        if b.get("monthly_bedrock_usd") is not None:
-            fig.add_vline(x=b["monthly_bedrock_usd"], line_dash="dot", line_color="#666")
-    band = _band(be, unc)
+    fig.add_scatter(x=x, y=x, name="Bedrock (after the levers)", mode="lines", line={"color": "#222", "width": 2.5})
+    band = bands(unc)
+    for i, b in enumerate(lead):
+        name, color = b["option"], PALETTE[i % len(PALETTE)]
+        fig.add_scatter(x=x, y=[c.get(name) for c in curve], name=name, mode="lines", line={"color": color},
+                        connectgaps=False)
+        fig.add_scatter(x=[b["monthly_bedrock_usd"]], y=[b["monthly_bedrock_usd"]], mode="markers",
+                        marker={"color": color, "size": 10, "symbol": "diamond"}, showlegend=False,
+                        hovertemplate=f"break-even {usd_short(b['monthly_bedrock_usd'])}/month<extra>{name}</extra>")
+        if name in band:
+            lo, hi = band[name]
+            fig.add_vrect(x0=lo, x1=hi, fillcolor=color, opacity=0.12, line_width=0)
     if band:
-        fig.add_vrect(x0=band[0], x1=band[1], fillcolor="rgba(47,111,176,0.12)", line_width=0,
-                      annotation_text="break-even P10-P90", annotation_position="top left")
-    return _layout(fig, xaxis_title="Bedrock-equivalent spend, USD per month", yaxis_title="total cost, USD per month",
-                   xaxis_tickprefix="$", yaxis_tickprefix="$", xaxis_type="log", yaxis_type="log")
-
-
-def _band(be: dict[str, Any], unc: dict[str, Any] | None) -> tuple[float, float] | None:
-    for src in (unc or {}, be):
-        b = src.get("breakeven_usd") or src.get("breakeven") if isinstance(src, dict) else None
-        if isinstance(b, dict) and b.get("p10") is not None and b.get("p90") is not None:
-            return float(b["p10"]), float(b["p90"])
-    return None
+        fig.add_annotation(text="shaded: break-even P10-P90 (Monte Carlo)", xref="paper", yref="paper", x=0, y=1,
+                           showarrow=False, xanchor="left", yanchor="bottom", font={"size": 11, "color": "#555"})
+    now = be.get("bedrock_monthly_usd")
+    if now:
+        fig.add_vline(x=now, line_dash="dot", line_color="#888", annotation_text="today",
+                      annotation_position="bottom right")
+    return _layout(fig, height=420, xaxis_title="Bedrock-equivalent spend, USD per month (log)",
+                   yaxis_title="total cost, USD per month (log)", xaxis_tickprefix="$", yaxis_tickprefix="$",
+                   xaxis_type="log", yaxis_type="log", legend={"orientation": "h", "y": -0.22},
+                   margin={"l": 70, "r": 20, "t": 30, "b": 40})

@@ -226,18 +226,29 @@ def _short(text: Any, limit: int = 220) -> str:
 
 def _breakeven(b: _Builder, be: dict[str, Any], unc: dict[str, Any] | None) -> None:
     fig = charts.cost_volume(be, unc)
-    rows = [[str(x.get("option")), str(x.get("kind", "")), usd(x.get("monthly_bedrock_usd")),
-             _num(x.get("scale")), tokens(x.get("tokens_per_month")), str(x.get("reason") or "")]
-            for x in be.get("breakeven") or []]
+    sampled = {o["option"]: o for o in (unc or {}).get("options") or []}
+    rows = []
+    for x in sorted(be.get("breakeven") or [], key=lambda x: (x.get("monthly_bedrock_usd") is None,
+                                                              x.get("monthly_bedrock_usd") or 0)):
+        mc = sampled.get(x.get("option"), {})
+        band = mc.get("breakeven_monthly_bedrock_usd") or {}
+        rows.append([str(x.get("option")), usd(x.get("monthly_bedrock_usd")) if x.get("monthly_bedrock_usd")
+                     is not None else "never", tokens(x.get("tokens_per_month")),
+                     f"{usd_short(band.get('p10'))} – {usd_short(band.get('p90'))}" if band.get("p10") is not None
+                     else "", pct(mc.get("p_beats_bedrock")) if mc else "",
+                     _short(x.get("reason") or x.get("note") or "", 160)])
     if fig is None and not rows:
         return
+    today = be.get("bedrock_monthly_usd")
     s = b.section("cost-volume", "Cost against volume",
-                  "Monthly cost of each option as this traffic scales (same shape), with the volumes where each "
-                  "matches Bedrock and, where sampled, the P10-P90 band of the break-even.")
+                  "Monthly cost of each option, engineering time included, as this traffic scales with the same "
+                  "shape; where a line crosses Bedrock's is its break-even"
+                  + (f" (Bedrock today: {usd_short(today)}/month after the levers)." if today else "."))
     b.chart(s, fig)
     if rows:
-        s.tables.append(Table(["option", "kind", "break-even (Bedrock USD/month)", "scale", "tokens/month", "note"],
-                              rows, [False, False, True, True, True, False]))
+        s.tables.append(Table(["option", "break-even, Bedrock USD/month", "tokens/month", "P10 – P90",
+                               "P(beats Bedrock today)", "note"], rows,
+                              [False, True, True, True, True, False], wide=True))
 
 
 def _findings(b: _Builder, findings: list[dict[str, Any]]) -> None:

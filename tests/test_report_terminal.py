@@ -37,7 +37,7 @@ def test_run_rate_is_the_window_projected_to_730_hours():
     assert "no daily cycle" in r["caveat"]
     assert "weekly" in caveat(3 * 24) and "month-end" in caveat(14 * 24) and caveat(30 * 24) is None
     one = run_rate(10.0, "2026-01-01T00:00:00+00:00", "2026-01-01T00:00:00+00:00")
-    assert one["window_hours"] == pytest.approx(1 / 60) and one["monthly_usd"] == pytest.approx(10 * 730 * 60)
+    assert one["window_hours"] == pytest.approx(1 / 60, abs=1e-6) and one["monthly_usd"] == pytest.approx(10 * 730 * 60)
     none = run_rate(0.0, None, None)
     assert none["monthly_usd"] is None and none["month_factor"] is None and "no run-rate" in none["caveat"]
     assert bucket_seconds(1) == 60 and bucket_seconds(24 * 30) == 6 * 3600 and bucket_seconds(24 * 365) == 7 * 86400

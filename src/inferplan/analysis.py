@@ -16,7 +16,10 @@ from .workload import Workload
 
 
 def summarize(bill: Bill, catalog: Catalog, *, tags: Sequence[str] = ()) -> dict[str, Any]:
-    """Totals and breakdowns of a priced workload, as plain data (the `--json` output)."""
+    """Totals and breakdowns of a priced workload, as plain data (the `--json` output).
+
+    Dollars are full-precision floats (a sub-cent request must not round to 0 in JSON); only displays round.
+    """
     tot = totals(bill)
     by_call = breakdown(bill, "call_type")
     by_model = breakdown(bill, "model")
@@ -24,9 +27,9 @@ def summarize(bill: Bill, catalog: Catalog, *, tags: Sequence[str] = ()) -> dict
     wl = bill.workload
     out: dict[str, Any] = {
         "requests": tot.requests,
-        "total_usd": round(tot.total_usd, 6),
-        "by_call_type": {r["key"]: round(r["total_usd"], 6) for r in by_call},
-        "by_model": {r["key"]: round(r["total_usd"], 6) for r in by_model},
+        "total_usd": tot.total_usd,
+        "by_call_type": {r["key"]: r["total_usd"] for r in by_call},
+        "by_model": {r["key"]: r["total_usd"] for r in by_model},
         "tokens": {
             "input": tot.tokens["input"],
             "output": tot.tokens["output"],
@@ -35,7 +38,7 @@ def summarize(bill: Bill, catalog: Catalog, *, tags: Sequence[str] = ()) -> dict
             "cache_write_5m": tot.tokens["cache_write_5m"],
             "cache_write_1h": tot.tokens["cache_write_1h"],
         },
-        "usd_by_token_kind": {k: round(v, 6) for k, v in tot.usd.items()},
+        "usd_by_token_kind": dict(tot.usd),
         "token_kind_share": {k: round(v, 6) for k, v in tot.token_share().items()},
         "period": (period := dict(zip(("start", "end"), span(bill), strict=True))),
         "run_rate": (rate := run_rate(tot.total_usd, period["start"], period["end"])),
@@ -67,7 +70,7 @@ def _rows(rows: list[dict]) -> list[dict]:
     keep = ("key", "requests", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_5m_tokens",
             "cache_write_1h_tokens", "input_usd", "output_usd", "cache_read_usd", "cache_write_5m_usd",
             "cache_write_1h_usd", "total_usd", "share")
-    return [{k: (round(r[k], 6) if isinstance(r[k], float) else r[k]) for k in keep} for r in rows]
+    return [{k: r[k] for k in keep} for r in rows]
 
 
 def analyze(paths: Sequence[str | Path], catalog: Catalog, fmt: str = "auto",

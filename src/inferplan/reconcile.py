@@ -51,7 +51,7 @@ class Reconciliation:
         rows = sorted(diffs.to_pylist(), key=lambda r: -abs(r["diff_usd"]))[:top]
         for r in rows:
             r["day"] = r["day"].isoformat()
-        return {"logs_usd": round(logs, 6), "bill_usd": round(bill, 6), "difference_usd": round(bill - logs, 6),
+        return {"logs_usd": logs, "bill_usd": bill, "difference_usd": bill - logs,
                 "keys": t.num_rows, "keys_differing": diffs.num_rows, "tolerance_usd": self.tolerance_usd,
                 "differences": rows, "notes": list(self.notes),
                 "unreconciled_usd": sum(u["cost_usd"] for u in self.unreconciled),

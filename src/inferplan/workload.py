@@ -20,7 +20,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .catalog import Catalog, ResolvedModel
+from .engine import connection
 from .errors import SchemaError, UnknownModelError
+
+connection()  # made now so that it is Ibis's default backend (quiet: see engine) before any expression runs
 
 PREFIX_TYPE = pa.list_(pa.struct([("hash", pa.string()), ("tokens", pa.int64())]))
 

@@ -85,14 +85,14 @@ def price_table(table: pa.Table, catalog: Catalog) -> tuple[float, dict[str, flo
 
 def _result(base: float, new: float, by_ct: dict[str, float]) -> dict[str, Any]:
     saving = base - new
-    return {"new_usd": round(new, 6), "saving_usd": round(saving, 6) + 0.0,
+    return {"new_usd": new, "saving_usd": saving + 0.0,
             "saving_pct": round(100 * saving / base, 4) + 0.0 if base else 0.0,
-            "by_call_type_usd": {k: round(v, 6) for k, v in sorted(by_ct.items())}}
+            "by_call_type_usd": dict(sorted(by_ct.items()))}
 
 
 def evaluate(workload: Workload | ibis.Table | pa.Table, catalog: Catalog, levers: str,
              scenario: Path | dict[str, Any] | None = None, baseline: Bill | None = None) -> dict[str, Any]:
-    """Each lever alone, then compounded; plain data for `--json` under `levers`."""
+    """Each lever alone, then compounded; plain data for `--json` under `levers` (dollars unrounded)."""
     names = parse_levers(levers)
     opts = load_options(scenario)
     if isinstance(workload, Workload):
@@ -130,14 +130,14 @@ def evaluate(workload: Workload | ibis.Table | pa.Table, catalog: Catalog, lever
             cf, evidence = apply_levers(table, catalog, names[:k], opts, memo)
             new, by_ct = reprice(cf)
         steps.append({"after": names[k - 1], **_result(base, new, by_ct),
-                      "step_saving_usd": round(prev - new, 6) + 0.0})
+                      "step_saving_usd": prev - new + 0.0})
         prev = new
     total_saving = base - prev
     for s in steps:
         s["share_of_saving"] = round(s["step_saving_usd"] / total_saving, 6) if total_saving else 0.0
     return {
-        "baseline_usd": round(base, 6),
-        "baseline_by_call_type_usd": {k: round(v, 6) for k, v in sorted(base_ct.items())},
+        "baseline_usd": base,
+        "baseline_by_call_type_usd": dict(sorted(base_ct.items())),
         "levers": names,
         "adoption_order": list(LEVERS),
         "execution_order": list(EXECUTION_ORDER),

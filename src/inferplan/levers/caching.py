@@ -280,9 +280,9 @@ def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, 
             "requests": int(req_g[g]), "input_tokens": int(tok_g[g]),
             "cache_read_tokens": int(read_g[g]), "cache_write_tokens": int(write_g[g]),
             "read_fraction": round(float(read_g[g] / tok_g[g]), 6) if tok_g[g] else 0.0,
-            "input_usd_before": round(float(obs_cost[g]), 6), "input_usd_after": round(float(after_g[g]), 6),
-            "input_usd_no_cache": round(float(none_cost[g]), 6),
-            "alternatives": [{"placement": lab, "input_usd": round(c, 6)} for c, lab in alts],
+            "input_usd_before": float(obs_cost[g]), "input_usd_after": float(after_g[g]),
+            "input_usd_no_cache": float(none_cost[g]),
+            "alternatives": [{"placement": lab, "input_usd": c} for c, lab in alts],
         })
         if choice[g] < 0 and alts:
             evidence["groups"][-1]["why"] = (f"no placement pays: the best, {alts[0][1]}, would make input "

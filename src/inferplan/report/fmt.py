@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 
 def usd(x: float | None) -> str:
-    """Dollars: cents above a cent, more digits below (a request can cost $0.000012), "n/a" for None."""
+    """Dollars: cents above a cent; below a cent three significant digits ($0.000123, $0.00000240), so a
+    sub-cent amount never reads as $0.00 or $0.000000 (JSON keeps the full float; only display rounds).
+    "n/a" for None."""
     if x is None:
         return "n/a"
-    if abs(x) >= 0.01 or x == 0:
-        return f"-${-x:,.2f}" if x < 0 else f"${x:,.2f}"
-    return f"-${-x:,.6f}" if x < 0 else f"${x:,.6f}"
+    sign = "-" if x < 0 else ""
+    a = abs(x)
+    if a >= 0.01 or x == 0 or not math.isfinite(a):
+        return f"{sign}${a:,.2f}"
+    if a < 1e-12:
+        return f"{sign}<$0.000000000001"
+    return f"{sign}${a:.{2 - math.floor(math.log10(a))}f}"
 
 
 def usd_short(x: float | None) -> str:

@@ -7,9 +7,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-
-def _usd(x: float) -> str:
-    return f"${x:,.2f}" if abs(x) >= 0.01 or x == 0 else f"${x:,.6f}"
+from .fmt import usd as _usd
 
 
 def evidence_lines(name: str, ev: dict[str, Any]) -> list[str]:

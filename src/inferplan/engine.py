@@ -4,8 +4,9 @@ All per-request work is written as Ibis expressions over this backend, so the sa
 Ibis backend (Spark) for logs that outgrow one machine. Readers may use DuckDB SQL directly as a fast path.
 
 DuckDB draws a progress bar on stdout once a query runs past two seconds, which would corrupt `--json`: every
-connection we use (ours, which is also Ibis's default backend, and DuckDB's module-level default) has it off.
-Progress, where a command shows any, is drawn by rich on stderr (`cli.working()`).
+connection we use has it off: ours, Ibis's default backend (where expressions over memtables alone run; a
+separate connection, so that one can stream into the other) and DuckDB's module-level default. Progress, where
+a command shows any, is drawn by rich on stderr (`cli.working()`).
 """
 
 from __future__ import annotations
@@ -31,8 +32,7 @@ def quiet(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def connection() -> DuckDBBackend:
-    """The process-wide DuckDB backend (created on first use), also Ibis's default backend, so expressions
-    over memtables alone run here too rather than on a second connection Ibis would open."""
+    """The process-wide DuckDB backend (created on first use, with a quiet Ibis default backend beside it)."""
     global _con
     with _lock:
         if _con is None:
@@ -42,6 +42,8 @@ def connection() -> DuckDBBackend:
             if threads:
                 _con.raw_sql(f"SET threads = {int(threads)}")
             _con.raw_sql("SET preserve_insertion_order = true")
-            ibis.set_backend(_con)
+            default = ibis.duckdb.connect()
+            quiet(default.con)
+            ibis.set_backend(default)
             quiet(duckdb.default_connection())
         return _con

@@ -23,7 +23,7 @@ from .catalog import Catalog, ResolvedModel
 from .engine import connection
 from .errors import SchemaError, UnknownModelError
 
-connection()  # made now so that it is Ibis's default backend (quiet: see engine) before any expression runs
+connection()  # made now, with a quiet Ibis default backend, before any expression runs (see engine)
 
 PREFIX_TYPE = pa.list_(pa.struct([("hash", pa.string()), ("tokens", pa.int64())]))
 

@@ -25,6 +25,12 @@ class UnknownItemError(CatalogError):
     """An instance type, accelerator or model spec is not in the catalog."""
 
 
+class UnknownRegionError(InferplanError):
+    """A region that is not an AWS region (a typo would otherwise price at the `*` row)."""
+
+    exit_code = 2
+
+
 class InputError(InferplanError):
     """Input data is malformed: names the file, the line or record and the fix."""
 

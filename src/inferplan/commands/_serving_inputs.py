@@ -4,10 +4,35 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import typer
 
 from ..catalog import Catalog
 from ..cli import read_options
+
+# The flags `compare`, `breakeven` and `plan` share, declared once.
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help="auto, a usage format, or demand / cloudwatch / "
+                                        "servegen-rates.")]
+ModelOpt = Annotated[str | None, typer.Option(help="Model for sources without one (id, profile or alias).")]
+RegionOpt = Annotated[str, typer.Option(help="AWS region for sources without one.")]
+OnErrorOpt = Annotated[str, typer.Option("--on-error", help="raise or skip bad records.")]
+SelfHostOpt = Annotated[list[str] | None, typer.Option("--self-host", help="Open-weights model spec(s) to "
+                                                       "self-host (default: the catalog's twins).")]
+InstanceOpt = Annotated[list[str] | None, typer.Option(help="EC2 instance type(s) (default: from rightsize).")]
+PrecisionOpt = Annotated[str | None, typer.Option(help="Weight precision: bf16, fp8, int8, int4.")]
+PurchaseOpt = Annotated[str | None, typer.Option(help="on-demand, spot, savings-plan-1y or savings-plan-3y.")]
+ReplicaRpsOpt = Annotated[float | None, typer.Option("--replica-rps", help="Requests/s one replica sustains "
+                                                     "(your load test); overrides the throughput model.")]
+SloTtftOpt = Annotated[float | None, typer.Option("--slo-ttft-ms", help="Time-to-first-token target.")]
+SloTpotOpt = Annotated[float | None, typer.Option("--slo-tpot-ms", help="Time-per-output-token target.")]
+ScaleOpt = Annotated[float | None, typer.Option(help="Scale the volume by this factor (same shape).")]
+GrowthOpt = Annotated[float | None, typer.Option("--growth", help="Volume growth, percent per month.")]
+WindowOpt = Annotated[int | None, typer.Option("--window", help="Window width in seconds (default 60).")]
+CandidatesOpt = Annotated[int | None, typer.Option(help="Cheapest self-hosting candidates kept per model.")]
+EngFteOpt = Annotated[float | None, typer.Option("--eng-fte", help="Ongoing share of an engineer for every "
+                                                 "self-hosted and SageMaker option.")]
+EngUsdOpt = Annotated[float | None, typer.Option("--eng-usd-per-year", help="Loaded cost of one engineer a year.")]
 
 
 def split(values: list[str] | None) -> list[str]:

@@ -8,15 +8,29 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from ..cli import CatalogOpt, HtmlOpt, JsonOpt, MarkdownOpt, app, friendly, out, read_options, say
+from ..cli import CatalogOpt, HtmlOpt, JsonOpt, MarkdownOpt, app, friendly, out, say
 from ..progress import progress
 from ..report import write_json
+from ._serving_inputs import (
+    CandidatesOpt,
+    FormatOpt,
+    GrowthOpt,
+    InstanceOpt,
+    ModelOpt,
+    OnErrorOpt,
+    PrecisionOpt,
+    PurchaseOpt,
+    RegionOpt,
+    ReplicaRpsOpt,
+    SelfHostOpt,
+    SloTpotOpt,
+    SloTtftOpt,
+    WindowOpt,
+    make_compare_spec,
+    read_input,
+)
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
-
-
-def _split(values: list[str] | None) -> list[str]:
-    return [x.strip() for v in (values or []) for x in v.split(",") if x.strip()]
 
 
 def spark(values: list[float] | None) -> str:
@@ -82,26 +96,23 @@ def render(summary: dict[str, Any]) -> None:
 def compare_cmd(
     paths: Annotated[list[Path], typer.Argument(help="Usage files or folders, or a demand series (demand CSV, "
                                                 "CloudWatch get-metric-data JSON, ServeGen rates).")],
-    format: Annotated[str, typer.Option("--format", "-f", help="auto, a usage format, or demand / cloudwatch / "
-                                        "servegen-rates.")] = "auto",
-    model: Annotated[str | None, typer.Option(help="Model for sources without one (id, profile or alias).")] = None,
-    region: Annotated[str, typer.Option(help="AWS region for sources without one.")] = "us-east-1",
-    on_error: Annotated[str, typer.Option("--on-error", help="raise or skip bad records.")] = "raise",
-    self_host: Annotated[list[str] | None, typer.Option("--self-host", help="Open-weights model spec(s) to "
-                                                        "self-host (default: the catalog's twins).")] = None,
-    instance: Annotated[list[str] | None, typer.Option(help="EC2 instance type(s) (default: from rightsize).")] = None,
-    precision: Annotated[str | None, typer.Option(help="Weight precision: bf16, fp8, int8, int4.")] = None,
-    purchase: Annotated[str | None, typer.Option(help="on-demand, spot, savings-plan-1y or savings-plan-3y.")] = None,
-    replica_rps: Annotated[float | None, typer.Option("--replica-rps", help="Requests/s one replica sustains "
-                                                      "(your load test); overrides the throughput model.")] = None,
-    slo_ttft_ms: Annotated[float | None, typer.Option("--slo-ttft-ms", help="Time-to-first-token target.")] = None,
-    slo_tpot_ms: Annotated[float | None, typer.Option("--slo-tpot-ms", help="Time-per-output-token target.")] = None,
+    format: FormatOpt = "auto",
+    model: ModelOpt = None,
+    region: RegionOpt = "us-east-1",
+    on_error: OnErrorOpt = "raise",
+    self_host: SelfHostOpt = None,
+    instance: InstanceOpt = None,
+    precision: PrecisionOpt = None,
+    purchase: PurchaseOpt = None,
+    replica_rps: ReplicaRpsOpt = None,
+    slo_ttft_ms: SloTtftOpt = None,
+    slo_tpot_ms: SloTpotOpt = None,
     scale: Annotated[float | None, typer.Option(help="Scale the volume by this factor (same shape).")] = None,
-    growth: Annotated[float | None, typer.Option("--growth", help="Volume growth, percent per month.")] = None,
+    growth: GrowthOpt = None,
     shift_deferrable: Annotated[bool | None, typer.Option("--shift-deferrable/--no-shift-deferrable",
                                                           help="Move deferrable work into valleys (24 h).")] = None,
-    window: Annotated[int | None, typer.Option("--window", help="Window width in seconds (default 60).")] = None,
-    candidates: Annotated[int | None, typer.Option(help="Cheapest self-hosting candidates kept per model.")] = None,
+    window: WindowOpt = None,
+    candidates: CandidatesOpt = None,
     scenario: Annotated[Path | None, typer.Option(help="Scenario YAML; its `compare:` section sets any option "
                                                   "(provisioned MU capacity, reserved tier, defaults).")] = None,
     catalog: CatalogOpt = None,
@@ -111,30 +122,20 @@ def compare_cmd(
 ) -> None:
     """Cost every serving option (Bedrock, SageMaker, EC2, hybrid) over this traffic's time series."""
     from ..catalog import load_catalog
-    from ..demand.readers import FORMATS as DEMAND_FORMATS
-    from ..demand.readers import read_demand, sniff
-    from ..readers import expand_paths, read_workload
     from ..serving import compare, compare_demand
-    from ..serving.spec import load_scenario, make_spec
 
     cat = load_catalog(catalog)
-    spec = make_spec(load_scenario(scenario), self_host=_split(self_host), instance=_split(instance),
-                     precision=precision, purchase=purchase, replica_rps=replica_rps, slo_ttft_ms=slo_ttft_ms,
-                     slo_tpot_ms=slo_tpot_ms, scale=scale, growth_pct_per_month=growth,
-                     shift_deferrable=shift_deferrable, window_s=window, candidates=candidates)
-    opts = read_options(model=model, region=region, on_error=on_error)
-    files = expand_paths(paths)
-    demand_fmt = format if format in DEMAND_FORMATS else None
-    if format == "auto" and files and all(sniff(f) for f in files if not f.name.startswith("LICENSE")):
-        demand_fmt = "auto"
+    spec = make_compare_spec(scenario, self_host=self_host, instance=instance, precision=precision,
+                             purchase=purchase, replica_rps=replica_rps, slo_ttft_ms=slo_ttft_ms,
+                             slo_tpot_ms=slo_tpot_ms, scale=scale, growth_pct_per_month=growth,
+                             shift_deferrable=shift_deferrable, window_s=window, candidates=candidates)
     with progress("reading and simulating the serving options"):
-        if demand_fmt is not None:
-            demand = read_demand(files, cat, demand_fmt, model=model, region=region, on_error=on_error)
+        wl, demand = read_input(paths, cat, format, model=model, region=region, on_error=on_error)
+        if demand is not None:
             if window is not None and window != demand.window_s:
                 demand.notes.append(f"--window {window} ignored: the series' own window is {demand.window_s} s")
             result = compare_demand(demand, cat, spec)
         else:
-            wl = read_workload(paths, cat, format, opts)
             result = compare(wl, cat, spec)
     summary = result.summary()
     if (warning := cat.staleness_warning()) is not None:

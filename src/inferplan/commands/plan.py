@@ -11,6 +11,23 @@ import typer
 from rich.table import Table
 
 from ..cli import CatalogOpt, JsonOpt, app, friendly, out
+from ._serving_inputs import (
+    CandidatesOpt,
+    EngFteOpt,
+    EngUsdOpt,
+    GrowthOpt,
+    InstanceOpt,
+    ModelOpt,
+    OnErrorOpt,
+    PrecisionOpt,
+    PurchaseOpt,
+    RegionOpt,
+    ReplicaRpsOpt,
+    SelfHostOpt,
+    SloTpotOpt,
+    SloTtftOpt,
+    WindowOpt,
+)
 from .breakeven import money, render_breakeven
 
 
@@ -74,26 +91,22 @@ def render_plan(s: dict[str, Any]) -> None:
 def plan_cmd(
     paths: Annotated[list[Path], typer.Argument(help="Usage files or folders.")],
     format: Annotated[str, typer.Option("--format", "-f", help="auto or a usage format.")] = "auto",
-    model: Annotated[str | None, typer.Option(help="Model for sources without one (id, profile or alias).")] = None,
-    region: Annotated[str, typer.Option(help="AWS region for sources without one.")] = "us-east-1",
-    on_error: Annotated[str, typer.Option("--on-error", help="raise or skip bad records.")] = "raise",
-    self_host: Annotated[list[str] | None, typer.Option("--self-host", help="Open-weights model spec(s) to "
-                                                        "self-host (default: the catalog's twins).")] = None,
-    instance: Annotated[list[str] | None, typer.Option(help="EC2 instance type(s) (default: from rightsize).")] = None,
-    precision: Annotated[str | None, typer.Option(help="Weight precision: bf16, fp8, int8, int4.")] = None,
-    purchase: Annotated[str | None, typer.Option(help="on-demand, spot, savings-plan-1y or savings-plan-3y.")] = None,
-    replica_rps: Annotated[float | None, typer.Option("--replica-rps", help="Requests/s one replica sustains "
-                                                      "(your load test); overrides the throughput model.")] = None,
-    slo_ttft_ms: Annotated[float | None, typer.Option("--slo-ttft-ms", help="Time-to-first-token target.")] = None,
-    slo_tpot_ms: Annotated[float | None, typer.Option("--slo-tpot-ms", help="Time-per-output-token target.")] = None,
+    model: ModelOpt = None,
+    region: RegionOpt = "us-east-1",
+    on_error: OnErrorOpt = "raise",
+    self_host: SelfHostOpt = None,
+    instance: InstanceOpt = None,
+    precision: PrecisionOpt = None,
+    purchase: PurchaseOpt = None,
+    replica_rps: ReplicaRpsOpt = None,
+    slo_ttft_ms: SloTtftOpt = None,
+    slo_tpot_ms: SloTpotOpt = None,
     scale: Annotated[float | None, typer.Option(help="Scale the volume by this factor (same shape).")] = None,
-    growth: Annotated[float | None, typer.Option("--growth", help="Volume growth, percent per month.")] = None,
-    window: Annotated[int | None, typer.Option("--window", help="Window width in seconds (default 60).")] = None,
-    candidates: Annotated[int | None, typer.Option(help="Cheapest self-hosting candidates kept per model.")] = None,
-    eng_fte: Annotated[float | None, typer.Option("--eng-fte", help="Ongoing share of an engineer for every "
-                                                  "self-hosted and SageMaker option.")] = None,
-    eng_usd_per_year: Annotated[float | None, typer.Option("--eng-usd-per-year", help="Loaded cost of one "
-                                                           "engineer a year.")] = None,
+    growth: GrowthOpt = None,
+    window: WindowOpt = None,
+    candidates: CandidatesOpt = None,
+    eng_fte: EngFteOpt = None,
+    eng_usd_per_year: EngUsdOpt = None,
     scenario: Annotated[Path | None, typer.Option(help="Scenario YAML (`levers:`, `compare:`, `economics:`, "
                                                   "`uncertainty:`, `current:`, `model_levers:`, `plan:`).")] = None,
     catalog: CatalogOpt = None,

@@ -24,12 +24,12 @@ def _err(pred: float | None, meas: float) -> float | None:
     return None if pred is None or not np.isfinite(pred) or pred <= 0 else pred / meas - 1.0
 
 
-def _arch_json(a: Arch) -> dict[str, Any]:
+def arch_json(a: Arch) -> dict[str, Any]:
     return {"name": a.name, "layers": a.layers, "hidden": a.hidden, "heads": a.heads, "kv_heads": a.kv_heads,
             "head_dim": a.head_dim, "intermediate": a.intermediate, "vocab": a.vocab}
 
 
-def _device_json(cat: Catalog, key: str) -> dict[str, Any]:
+def device_json(cat: Catalog, key: str) -> dict[str, Any]:
     a = cat.accelerator(key)
     return {"key": key, "memory_gb": a.memory_gib, "bandwidth_gbps": a.memory_bandwidth_gbps,
             "bf16_tflops": a.bf16_tflops or a.fp16_tflops, "fp8_tflops": a.fp8_tflops, "link_gbps": a.interconnect_gbps}
@@ -51,7 +51,7 @@ def peer_cases(cat: Catalog, c: Coefficients) -> list[dict[str, Any]]:
     batch at the batch inferplan's engine model runs (neither peer models continuous batching)."""
     cases = []
     for r in NEURON_ROWS:
-        base = {"arch": _arch_json(Arch.from_spec(spec_for(cat, r.model))), "device": _device_json(cat, r.accelerator),
+        base = {"arch": arch_json(Arch.from_spec(spec_for(cat, r.model))), "device": device_json(cat, r.accelerator),
                 "tp": r.chips, "precision": "int8" if r.weights == "int8" else "bf16", "kv_precision": "bf16",
                 "batch": r.batch, "output": 1}
         cases.append({**base, "key": f"{r.key}-tpot", "kind": "decode",
@@ -61,8 +61,8 @@ def peer_cases(cat: Catalog, c: Coefficients) -> list[dict[str, Any]]:
     for r in TRT_ROWS:
         if batches[r.key] < 1:
             continue
-        cases.append({"key": r.key, "kind": "static", "arch": _arch_json(Arch.from_spec(cat.model_spec(r.model))),
-                      "device": _device_json(cat, r.accelerator), "tp": r.tp, "precision": r.precision,
+        cases.append({"key": r.key, "kind": "static", "arch": arch_json(Arch.from_spec(cat.model_spec(r.model))),
+                      "device": device_json(cat, r.accelerator), "tp": r.tp, "precision": r.precision,
                       "kv_precision": r.kv_precision, "batch": batches[r.key], "input": r.input_tokens,
                       "output": r.output_tokens})
     return cases

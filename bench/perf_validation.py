@@ -49,27 +49,16 @@ DEFAULT_PEERS = "/tmp/peers-venv/bin/python"
 SINGLE_GPU_PUBLISHED = {p.key for p in PUBLISHED if p.devices == 1}
 
 
-def _arch_json(a: Arch) -> dict[str, Any]:
-    return {"name": a.name, "layers": a.layers, "hidden": a.hidden, "heads": a.heads, "kv_heads": a.kv_heads,
-            "head_dim": a.head_dim, "intermediate": a.intermediate, "vocab": a.vocab}
-
-
-def _device_json(cat: Catalog, key: str) -> dict[str, Any]:
-    a = cat.accelerator(key)
-    return {"key": key, "memory_gb": a.memory_gib, "bandwidth_gbps": a.memory_bandwidth_gbps,
-            "bf16_tflops": a.bf16_tflops or a.fp16_tflops, "fp8_tflops": a.fp8_tflops, "link_gbps": a.interconnect_gbps}
-
-
 def peer_cases(cat: Catalog, cal_rows: list) -> list[dict[str, Any]]:
     cases = []
     for i, r in enumerate(cal_rows):
-        cases.append({"key": f"cal-{i}", "kind": r.phase, "arch": _arch_json(shape_arch(r.model)),
-                      "device": _device_json(cat, "h100"), "tp": 1, "precision": "bf16", "kv_precision": "bf16",
+        cases.append({"key": f"cal-{i}", "kind": r.phase, "arch": tables.arch_json(shape_arch(r.model)),
+                      "device": tables.device_json(cat, "h100"), "tp": 1, "precision": "bf16", "kv_precision": "bf16",
                       "batch": r.batch, "input": r.context, "output": 1})
     for p in PUBLISHED:
         cases.append({"key": p.key, "kind": "static",
-                      "arch": _arch_json(Arch.from_spec(spec_for(cat, p.model))),
-                      "device": _device_json(cat, p.accelerator),
+                      "arch": tables.arch_json(Arch.from_spec(spec_for(cat, p.model))),
+                      "device": tables.device_json(cat, p.accelerator),
                       "tp": p.devices, "precision": p.precision, "kv_precision": p.kv_precision, "batch": p.batch,
                       "input": p.input_tokens, "output": p.output_tokens})
     return cases

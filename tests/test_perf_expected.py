@@ -7,7 +7,9 @@ import pytest
 
 from inferplan.errors import ConfigError
 from inferplan.perf import expected_error
-from inferplan.perf._validated import RECORDS
+from inferplan.perf.expected import records
+
+RECORDS = records()
 
 
 def test_exact_match_aggregates_its_records(catalog):

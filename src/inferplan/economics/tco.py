@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import ConfigError
+from ..scenario import read as read_scenario
 
 WEEKS_PER_MONTH = 52.0 / 12.0
 # Option kinds (the `compare` contract). Bedrock's are managed: no engineering beyond what any API integration
@@ -148,16 +148,4 @@ def load_tco(scenario: Path | str | dict[str, Any] | None, *, eng_fte: float | N
 
 
 def _doc(scenario: Path | str | dict[str, Any] | None) -> dict[str, Any]:
-    if scenario is None:
-        return {}
-    if isinstance(scenario, dict):
-        return scenario
-    try:
-        doc = yaml.safe_load(Path(scenario).read_text(encoding="utf-8")) or {}
-    except OSError as exc:
-        raise ConfigError(f"cannot read scenario file {scenario}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"scenario file {scenario} is not valid YAML: {exc}") from None
-    if not isinstance(doc, dict):
-        raise ConfigError(f"{scenario}: expected a mapping at the top level")
-    return doc
+    return read_scenario(scenario)

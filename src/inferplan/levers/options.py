@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import ConfigError
+from ..scenario import read as read_scenario
 
 
 class _Strict(BaseModel):
@@ -105,19 +105,8 @@ def load_options(scenario: Path | dict[str, Any] | None) -> LeverOptions:
     """The `levers:` section of a scenario file (or dict); defaults when there is none."""
     if scenario is None:
         return LeverOptions()
-    where = "scenario"
-    if isinstance(scenario, Path | str):
-        where = str(scenario)
-        try:
-            doc = yaml.safe_load(Path(scenario).read_text(encoding="utf-8")) or {}
-        except OSError as exc:
-            raise ConfigError(f"cannot read scenario file {scenario}: {exc.strerror}") from None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"scenario file {scenario} is not valid YAML: {exc}") from None
-    else:
-        doc = scenario
-    if not isinstance(doc, dict):
-        raise ConfigError(f"{where}: expected a mapping at the top level")
+    where = str(scenario) if isinstance(scenario, Path | str) else "scenario"
+    doc = read_scenario(scenario)
     section = doc.get("levers", {}) or {}
     try:
         return LeverOptions.model_validate(section)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import ConfigError
+from ..scenario import section as scenario_section
 
 Purchase = Literal["on-demand", "spot", "savings-plan-1y", "savings-plan-3y"]
 SpotBand = Literal["<5%", "5-10%", "10-15%", "15-20%", ">20%"]
@@ -80,20 +80,7 @@ class CompareSpec(_Strict):
 
 def load_scenario(path: Path | None) -> dict:
     """The `compare:` section of a scenario file (empty without one)."""
-    if path is None:
-        return {}
-    try:
-        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except OSError as exc:
-        raise ConfigError(f"cannot read scenario {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"scenario {path} is not valid YAML: {exc}") from None
-    if not isinstance(doc, dict):
-        raise ConfigError(f"scenario {path}: expected a mapping")
-    section = doc.get("compare") or {}
-    if not isinstance(section, dict):
-        raise ConfigError(f"scenario {path}: `compare:` must be a mapping of CompareSpec fields")
-    return section
+    return scenario_section(path, "compare")
 
 
 def make_spec(scenario: dict, **flags: object) -> CompareSpec:

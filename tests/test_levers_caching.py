@@ -14,9 +14,9 @@ from inferplan.catalog.schema import BedrockModel, BedrockPrice
 from inferplan.errors import ConfigError
 from inferplan.levers import _replay, caching
 from inferplan.levers._build import canonical_table
-from inferplan.levers._common import input_cost, row_prices
 from inferplan.levers._flat import from_arrays
 from inferplan.levers.options import CachingOptions, load_options
+from inferplan.pricing import request_costs, request_rates
 
 D = date(2026, 11, 26)
 S = 1_000_000  # microseconds per second
@@ -246,15 +246,15 @@ def test_caching_never_costs_more_than_the_write_premium_allows(trace, model):
     segs = [s for _, s in trace]
     t = conv(times, segs, model=model)
     cat = tiny_catalog()
-    p = row_prices(t, cat)
+    p = request_rates(t, cat).usd_per_token
     tin = np.array([sum(k for _, k in s) for s in segs], float)
     # a fixed placement (forced, even where it does not pay): every token costs at most max(input, write)
     out, _ = caching.apply(t, cat, CachingOptions(ttl=300, placements=[[1, "last"]]), breakers=False)
-    forced = input_cost(out, row_prices(out, cat))
-    assert np.all(forced <= tin * np.maximum(p.input, np.nan_to_num(p.w5)) + 1e-12)
+    forced = request_costs(out, cat).input_side
+    assert np.all(forced <= tin * np.maximum(p["input"], np.nan_to_num(p["cache_write_5m"])) + 1e-12)
     # the lever (free to choose) never costs more than no caching
     out, _ = caching.apply(t, cat, CachingOptions(ttl="auto"), breakers=False)
-    assert input_cost(out, row_prices(out, cat)).sum() <= (tin * p.input).sum() + 1e-12
+    assert request_costs(out, cat).input_side.sum() <= (tin * p["input"]).sum() + 1e-12
 
 
 def test_call_types_sharing_a_prefix_never_end_up_worse():

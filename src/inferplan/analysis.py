@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from .attribution import breakdown, span, totals
 from .catalog import Catalog
-from .pricing import Bill, price_workload
+from .pricing import Bill, excluded_notes, parse_provisioned_units, price_workload, provisioned_costs
 from .progress import phase
 from .readers import ReadOptions, read_workload
-from .runrate import run_rate, timeline
+from .runrate import run_rate, timeline, window_hours
+from .scenario import section
 from .workload import Workload
 
 
-def summarize(bill: Bill, catalog: Catalog, *, tags: Sequence[str] = ()) -> dict[str, Any]:
+def summarize(bill: Bill, catalog: Catalog, *, tags: Sequence[str] = (),
+              provisioned_units: Mapping[str, tuple[int, str | None]] | None = None) -> dict[str, Any]:
     """Totals and breakdowns of a priced workload, as plain data (the `--json` output).
 
     Dollars are full-precision floats (a sub-cent request must not round to 0 in JSON); only displays round.
+    Requests not priced per token (provisioned throughput, models billed per image/second/speech) are kept out
+    of the token dollars and counted under `not_token_priced`; with `provisioned_units` (model -> (units,
+    term)) the provisioned ones are priced per model-unit hour over the window and added to `total_usd`.
     """
     tot = totals(bill)
     by_call = breakdown(bill, "call_type")
@@ -61,9 +66,42 @@ def summarize(bill: Bill, catalog: Catalog, *, tags: Sequence[str] = ()) -> dict
     }
     for tag in tags:
         out["breakdowns"][f"tag:{tag}"] = _rows(breakdown(bill, f"tag:{tag}"))
+    if bill.excluded or provisioned_units:
+        _not_token_priced(out, bill, catalog, provisioned_units or {})
     if (warning := catalog.staleness_warning()) is not None:
         out["notes"].append(warning)
     return out
+
+
+def _not_token_priced(out: dict[str, Any], bill: Bill, catalog: Catalog,
+                      units: Mapping[str, tuple[int, str | None]]) -> None:
+    """Count (and, given model units, price) the requests kept out of token dollars; say so in the headline."""
+    hours = window_hours(out["period"]["start"], out["period"]["end"])
+    prov = provisioned_costs(bill.excluded, catalog, units, hours)
+    other: dict[str, dict[str, Any]] = {}
+    for (model, _s, _r, _t), (reason, n) in sorted(bill.excluded.items()):
+        if reason != "provisioned":
+            e = other.setdefault(model, {"requests": 0, "billing_unit": reason})
+            e["requests"] += n
+    other_n = sum(e["requests"] for e in other.values())
+    headline = []
+    if prov["unpriced_requests"]:
+        headline.append(f"billed by the hour, not per token: {prov['unpriced_requests']:,} requests")
+    for r in prov["priced"]:
+        headline.append(f"provisioned throughput {r['model']}: ${r['usd']:,.2f} = {r['model_units']} model unit(s) x "
+                        f"${r['usd_per_model_unit_hour']:g}/h x {r['hours']:g} h ({r['requests']:,} requests)")
+    if other_n:
+        headline.append(f"not token-priced: {other_n:,} requests")
+    out["not_token_priced"] = {"requests": prov["requests"] + other_n, "provisioned": prov, "other": other,
+                               "headline": headline}
+    if prov["usd"]:
+        out["token_usd"] = out["total_usd"]
+        out["total_usd"] = out["total_usd"] + prov["usd"]
+        out["run_rate"] = run_rate(out["total_usd"], out["period"]["start"], out["period"]["end"])
+    stale = set(excluded_notes(bill.excluded))
+    out["notes"] = [n for n in out["notes"] if n not in stale] + excluded_notes(
+        {k: v for k, v in bill.excluded.items() if v[0] != "provisioned" or k[0] not in
+         {r["model"] for r in prov["priced"]}})
 
 
 def _rows(rows: list[dict]) -> list[dict]:
@@ -75,7 +113,8 @@ def _rows(rows: list[dict]) -> list[dict]:
 
 def analyze(paths: Sequence[str | Path], catalog: Catalog, fmt: str = "auto",
             options: ReadOptions | None = None, tags: Sequence[str] = (), levers: str | None = None,
-            scenario: Path | None = None) -> dict[str, Any]:
+            scenario: Path | None = None,
+            provisioned_units: Mapping[str, tuple[int, str | None]] | None = None) -> dict[str, Any]:
     """Read usage, price it, and summarise: the whole `inferplan analyze` job as one call.
 
     With `levers` ("caching,batch" or "all"), also replay the workload under each lever and compounded
@@ -85,7 +124,9 @@ def analyze(paths: Sequence[str | Path], catalog: Catalog, fmt: str = "auto",
     workload: Workload = read_workload(paths, catalog, fmt, options)
     phase("pricing every request")
     bill = price_workload(workload, catalog)
-    summary = summarize(bill, catalog, tags=tags)
+    units = dict(parse_provisioned_units(section(scenario, "provisioned_units")))
+    units.update(provisioned_units or {})  # the command line wins over the scenario
+    summary = summarize(bill, catalog, tags=tags, provisioned_units=units)
     if levers:
         from .levers import evaluate
 

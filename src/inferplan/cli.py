@@ -20,6 +20,7 @@ from rich.console import Console
 from .analysis import analyze as run_analysis
 from .catalog import Catalog, load_catalog
 from .errors import InferplanError, UnknownItemError
+from .pricing import parse_provisioned_units
 from .progress import progress
 from .readers import FORMATS, ReadOptions
 from .report import terminal, write_files, write_json
@@ -120,6 +121,9 @@ def analyze(
     levers: Annotated[str | None, typer.Option(help="Comma-separated levers to evaluate "
                                                "(caching,batch,routing,trim) or all.")] = None,
     scenario: Annotated[Path | None, typer.Option(help="Scenario YAML with lever options.")] = None,
+    provisioned_units: Annotated[list[str] | None, typer.Option(
+        "--provisioned-units", help="Price provisioned-throughput requests from model units: MODEL=N or "
+        "MODEL=N:TERM (units x catalog $/model-unit hour x hours in the window).")] = None,
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
     html: HtmlOpt = None,
@@ -130,7 +134,8 @@ def analyze(
     cat = load_catalog(catalog)
     opts = read_options(model=model, region=region, tier=tier, on_error=on_error, call_type_key=call_type_key)
     with progress("reading usage"):
-        summary = run_analysis(paths, cat, format, opts, tags=tag or (), levers=levers, scenario=scenario)
+        summary = run_analysis(paths, cat, format, opts, tags=tag or (), levers=levers, scenario=scenario,
+                               provisioned_units=parse_provisioned_units(provisioned_units))
     _emit(summary, json_out, html=html, markdown=markdown, explain=explain)
 
 

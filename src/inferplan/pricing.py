@@ -20,6 +20,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import ibis
 import numpy as np
@@ -27,8 +28,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .catalog import Catalog, ResolvedModel
-from .catalog.schema import BedrockPrice
-from .errors import MissingPriceError
+from .catalog.schema import BedrockPrice, ProvisionedPrice
+from .errors import ConfigError, MissingPriceError
 from .workload import BUCKET, COLUMNS, KEYS, TOKEN_COLUMNS, Workload, constants, rollup, total_input
 
 # token kind -> workload column
@@ -40,6 +41,7 @@ KINDS: dict[str, str] = {
     "cache_write_1h": "cache_write_1h_tokens",
 }
 COST_COLUMNS = tuple(f"{k}_usd" for k in KINDS)
+Key = tuple[str, str, str, str]  # (model, scope, region, tier): what a price row is looked up by
 
 
 @dataclass
@@ -55,6 +57,8 @@ class Bill:
     workload: Workload | None = None
     thresholds: tuple[int, ...] = ()
     base: pa.Table | None = None  # priced roll-up by price key only
+    # keys kept out of token dollars (provisioned tier, models not billed per token): (reason, requests)
+    excluded: dict[tuple[str, str, str, str], tuple[str, int]] = field(default_factory=dict)
     _cache: dict[tuple[str, ...], pa.Table] = field(default_factory=dict)
     _table: ibis.Table | None = None
 
@@ -97,9 +101,52 @@ def _check(model: str, scope: str, region: str, tier: str, sums: dict[str, int],
                     "under `bedrock_prices:`")
 
 
+def excluded_reason(catalog: Catalog, model: str, tier: str) -> str | None:
+    """Why requests of this model and tier carry no token dollars, or None when they are token-priced.
+
+    `provisioned`: Provisioned Throughput is billed per model-unit hour (priced from units, see
+    `provisioned_costs`), never at on-demand token rates. `image`/`second`/`speech`: the model is billed per
+    image, second of video or speech token (`billing_unit` in the catalog), which token prices cannot express.
+    """
+    if tier == "provisioned":
+        return "provisioned"
+    bm = catalog.bedrock_models.get(model)
+    if bm is not None and bm.billing_unit != "token":
+        return bm.billing_unit
+    return None
+
+
+def excluded_notes(excluded: Mapping[tuple[str, str, str, str], tuple[str, int]]) -> list[str]:
+    """The notes for requests kept out of token dollars: how many, and why, by model."""
+    prov: dict[str, int] = {}
+    other: dict[tuple[str, str], int] = {}
+    for (model, _s, _r, _t), (reason, n) in excluded.items():
+        if reason == "provisioned":
+            prov[model] = prov.get(model, 0) + n
+        else:
+            other[(model, reason)] = other.get((model, reason), 0) + n
+    notes = []
+    if prov:
+        notes.append(f"billed by the hour, not per token: {sum(prov.values()):,} request(s) on provisioned throughput ("
+                     + ", ".join(f"{m}: {n:,}" for m, n in sorted(prov.items()))
+                     + "), kept out of token dollars; price them from model units (--provisioned-units MODEL=N)")
+    if other:
+        notes.append(f"not token-priced: {sum(other.values()):,} request(s) ("
+                     + ", ".join(f"{m}: {n:,}, billed per {u}" for (m, u), n in sorted(other.items()))
+                     + "), kept out of token dollars")
+    return notes
+
+
 def resolve_prices(roll: pa.Table, catalog: Catalog, thresholds: tuple[int, ...]
                    ) -> tuple[dict[tuple[str, str, str, str], BedrockPrice], list[str]]:
     """Price rows for every key in a roll-up, checked against the tokens each key actually has."""
+    prices, excluded = _resolve_keys(roll, catalog, thresholds)
+    return prices, excluded_notes(excluded)
+
+
+def _resolve_keys(roll: pa.Table, catalog: Catalog, thresholds: tuple[int, ...]
+                  ) -> tuple[dict[Key, BedrockPrice], dict[Key, tuple[str, int]]]:
+    """Price rows per key, and the keys kept out of token dollars with (reason, requests)."""
     per_key: dict[tuple, dict[str, int]] = {}
     max_bucket: dict[tuple, int] = {}
     requests: dict[tuple, int] = {}
@@ -112,21 +159,18 @@ def resolve_prices(roll: pa.Table, catalog: Catalog, thresholds: tuple[int, ...]
         max_bucket[key] = max(max_bucket.get(key, 0), cols[BUCKET][i])
         requests[key] = requests.get(key, 0) + cols["requests"][i]
     prices: dict[tuple[str, str, str, str], BedrockPrice] = {}
-    notes: list[str] = []
-    provisioned = 0
+    excluded: dict[tuple[str, str, str, str], tuple[str, int]] = {}
     for key, sums in per_key.items():
-        if key[3] == "provisioned":
-            provisioned += requests[key]
+        reason = excluded_reason(catalog, key[0], key[3])
+        if reason is not None:
+            excluded[key] = (reason, requests[key])  # type: ignore[index]
             continue
         price = catalog.price(*key)
         th = price.lc_threshold_tokens
         needs_lc = th is not None and max_bucket[key] > bisect.bisect_left(thresholds, th)
         _check(*key, sums, needs_lc, price)
-        prices[key] = price
-    if provisioned:
-        notes.append(f"{provisioned:,} request(s) ran on provisioned throughput: billed per model-unit hour, "
-                     "not per token, so their token cost here is 0; price the commitment with the serving options")
-    return prices, notes
+        prices[key] = price  # type: ignore[index]
+    return prices, excluded
 
 
 def price_rollup(roll: pa.Table, prices: Mapping[tuple[str, str, str, str], BedrockPrice],
@@ -213,11 +257,264 @@ def price_workload(workload: Workload | ibis.Table, catalog: Catalog) -> Bill:
     roll = wl.rollup if wl.rollup is not None and wl.rollup_thresholds == thresholds else None
     if roll is None:
         roll = rollup(wl.table, thresholds)
-    prices, notes = resolve_prices(roll, catalog, thresholds)
+    prices, excluded = _resolve_keys(roll, catalog, thresholds)
+    notes = excluded_notes(excluded)
     one_join = wl.pre is not None and wl.resolved is not None and "scope" in constants(wl.pre) \
         and constants(wl.pre)["scope"] is None
     def make_table() -> ibis.Table:
         return per_request_costs(wl.pre, prices, wl.resolved) if one_join else per_request_costs(wl.table, prices)
 
-    return Bill(make_table=make_table, prices=prices, notes=notes, workload=wl,
+    return Bill(make_table=make_table, prices=prices, notes=notes, workload=wl, excluded=excluded,
                 thresholds=thresholds, base=price_rollup(roll, prices, thresholds))
+
+
+# ---- per-request pricing of in-memory tables (the levers' counterfactuals) ------------------------------------
+
+def _encode(arr: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, list[Any]]:
+    """Dictionary codes per row and the distinct values (nulls kept as None)."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.cast(arr.type.value_type)
+    enc = pc.dictionary_encode(arr, null_encoding="encode")
+    return enc.indices.to_numpy(zero_copy_only=False).astype(np.int64), enc.dictionary.to_pylist()
+
+
+def _count(t: pa.Table, name: str) -> np.ndarray:
+    return pc.fill_null(t.column(name), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+@dataclass
+class RequestRates:
+    """USD per token of each request and token kind, long-context rates where the request is long (NaN: the
+    catalog has no such price), from the same price rows, rules and errors as the bill.
+
+    Rates depend on a request's key and total input only, so a counterfactual that moves tokens between input
+    buckets (caching, batch's cache-free input) is priced with the same rates (`costs`).
+    """
+
+    usd_per_token: dict[str, np.ndarray]  # token kind (KINDS) -> per request
+    long_context: np.ndarray  # bool per request
+    excluded: np.ndarray  # bool per request: kept out of token dollars (provisioned, not billed per token)
+    code: np.ndarray  # per request: index into `keys`
+    keys: list[tuple[str, str, str, str]]
+    prices: dict[tuple[str, str, str, str], BedrockPrice]
+    reasons: dict[tuple[str, str, str, str], str]  # excluded key -> reason
+    missing: dict[tuple[str, str, str, str], str] = field(default_factory=dict)  # key -> catalog's error (strict=False)
+
+    def priced(self, *kinds: str) -> np.ndarray:
+        """Requests that have a price for each of `kinds` (excluded requests have none)."""
+        ok = ~self.excluded
+        for k in kinds:
+            ok &= ~np.isnan(self.usd_per_token[k])
+        return ok
+
+    def costs(self, tokens: Mapping[str, np.ndarray]) -> RequestCosts:
+        """USD per request for these token counts (token kind -> per request; absent kinds are 0).
+
+        A request with tokens of a kind its key has no price for raises the bill's MissingPriceError."""
+        n = self.code.size
+        usd: dict[str, np.ndarray] = {}
+        for kind in KINDS:
+            tok = np.asarray(tokens.get(kind, np.zeros(n, np.int64)))
+            rate = self.usd_per_token[kind]
+            bad = (tok > 0) & np.isnan(rate) & ~self.excluded
+            if bad.any():
+                self._raise(kind, tok, bad)
+            usd[kind] = np.where((tok > 0) & ~self.excluded, tok * np.nan_to_num(rate), 0.0)
+        return RequestCosts(usd=usd, long_context=self.long_context, excluded=self.excluded)
+
+    def _raise(self, kind: str, tok: np.ndarray, bad: np.ndarray) -> None:
+        k = int(self.code[np.flatnonzero(bad)[0]])
+        key = self.keys[k]
+        sums = dict.fromkeys(TOKEN_COLUMNS, 0)
+        sums[KINDS[kind]] = int(tok[self.code == k].sum())
+        needs_lc = bool(self.long_context[self.code == k].any())
+        if key in self.missing:
+            raise MissingPriceError(self.missing[key])
+        _check(*key, sums, needs_lc, self.prices[key])
+
+
+@dataclass
+class RequestCosts:
+    """USD per request by token kind (KINDS keys), for an in-memory table."""
+
+    usd: dict[str, np.ndarray]
+    long_context: np.ndarray
+    excluded: np.ndarray  # requests kept out of token dollars (0 here, counted by the caller)
+
+    @property
+    def total(self) -> np.ndarray:
+        return sum((self.usd[k] for k in KINDS), np.zeros(self.long_context.size))
+
+    @property
+    def input_side(self) -> np.ndarray:
+        """Input, cache read and cache write dollars: what prompt caching changes."""
+        return self.usd["input"] + self.usd["cache_read"] + self.usd["cache_write_5m"] + self.usd["cache_write_1h"]
+
+
+def request_rates(table: pa.Table, catalog: Catalog, *, tier: str | None = None, model: str | None = None,
+                  strict: bool = True) -> RequestRates:
+    """Per-request rates of a canonical pyarrow table, resolved once per distinct (model, scope, region, tier).
+
+    `tier` / `model` (a catalog model or alias; its scope comes with it) price every request as if it had
+    that tier or model. `strict` (the default) raises the bill's MissingPriceError for a key with no price
+    row; `strict=False` leaves NaN there instead, for a lever asking which requests *could* move (it must then
+    use `priced()` and leave or report the rest). Either way `costs()` raises the bill's error for tokens of a
+    kind that has no price.
+    """
+    n = table.num_rows
+    fixed: dict[str, str] = {}
+    if tier is not None:
+        fixed["tier"] = tier
+    if model is not None:
+        r = catalog.resolve_model(model)
+        fixed.update(model=r.model, scope=r.scope)
+    combined = np.zeros(n, np.int64)
+    per_col: list[list[Any]] = []
+    for name in KEYS:
+        if name in fixed:
+            code, values = np.zeros(n, np.int64), [fixed[name]]
+        else:
+            code, values = _encode(table.column(name))
+        k = max(len(values), 1)
+        combined = combined * k + code
+        per_col.append(values)
+    uniq, inv = np.unique(combined, return_inverse=True)
+    inv = inv.reshape(-1).astype(np.int64)
+    keys: list[tuple[str, str, str, str]] = []
+    for u in uniq.tolist():  # distinct keys, not requests
+        parts = []
+        for values in reversed(per_col):
+            k = max(len(values), 1)
+            parts.append(values[u % k])
+            u //= k
+        keys.append(tuple(reversed(parts)))  # type: ignore[arg-type]
+    tin = sum((_count(table, c) for c in TOKEN_COLUMNS[:4]), np.zeros(n, np.int64))
+    K = len(keys)
+    rates = {kind: np.full(K, np.nan) for kind in KINDS}
+    lc_rates = {kind: np.full(K, np.nan) for kind in KINDS}
+    threshold = np.full(K, np.iinfo(np.int64).max, np.int64)
+    excluded_k = np.zeros(K, bool)
+    prices: dict[tuple[str, str, str, str], BedrockPrice] = {}
+    reasons: dict[tuple[str, str, str, str], str] = {}
+    missing: dict[tuple[str, str, str, str], str] = {}
+    for i, key in enumerate(keys):
+        reason = excluded_reason(catalog, key[0], key[3])
+        if reason is not None:
+            excluded_k[i] = True
+            reasons[key] = reason
+            continue
+        try:
+            p = catalog.price(*key)
+        except MissingPriceError as exc:
+            if strict:
+                raise
+            missing[key] = str(exc)
+            continue
+        prices[key] = p
+        if p.lc_threshold_tokens is not None:
+            threshold[i] = p.lc_threshold_tokens
+        for kind in KINDS:
+            v, lv = getattr(p, f"{kind}_usd_per_mtok"), getattr(p, f"lc_{kind}_usd_per_mtok")
+            rates[kind][i] = np.nan if v is None else v / 1_000_000
+            lc_rates[kind][i] = np.nan if lv is None else lv / 1_000_000
+    lc = tin > threshold[inv]
+    per_row = {kind: np.where(lc, lc_rates[kind][inv], rates[kind][inv]) for kind in KINDS}
+    out = RequestRates(usd_per_token=per_row, long_context=lc, excluded=excluded_k[inv], code=inv, keys=keys,
+                       prices=prices, reasons=reasons, missing=missing)
+    return out
+
+
+def request_costs(table: pa.Table, catalog: Catalog, *, tier: str | None = None, model: str | None = None
+                  ) -> RequestCosts:
+    """USD per request and token kind of a canonical pyarrow table: the bill's rates, long-context rule and
+    errors, vectorised over the distinct price keys (requests kept out of token dollars cost 0 here and are
+    flagged in `excluded`)."""
+    rates = request_rates(table, catalog, tier=tier, model=model)
+    return rates.costs(token_counts(table))
+
+
+def token_counts(table: pa.Table) -> dict[str, np.ndarray]:
+    """Token kind -> count per request (nulls as 0) of a canonical pyarrow table."""
+    return {kind: _count(table, c) for kind, c in KINDS.items()}
+
+
+# ---- provisioned throughput: priced per model-unit hour, never per token --------------------------------------
+
+def parse_provisioned_units(items: list[str] | Mapping[str, Any] | None) -> dict[str, tuple[int, str | None]]:
+    """`MODEL=N` or `MODEL=N:TERM` items (the CLI) or a {model: N | "N:TERM"} mapping (a scenario) -> model ->
+    (model units, commitment term or None)."""
+    pairs: list[tuple[str, str]] = []
+    if isinstance(items, Mapping):
+        pairs = [(str(k), str(v)) for k, v in items.items()]
+    else:
+        for item in items or []:
+            model, eq, value = item.partition("=")
+            if not eq or not model.strip():
+                raise ConfigError(f"--provisioned-units {item!r}: expected MODEL=N or MODEL=N:TERM "
+                                  "(e.g. claude-instant=2:1-month)")
+            pairs.append((model.strip(), value.strip()))
+    out: dict[str, tuple[int, str | None]] = {}
+    for model, value in pairs:
+        n, _, term = value.partition(":")
+        try:
+            units = int(n)
+        except ValueError:
+            units = -1
+        if units <= 0:
+            raise ConfigError(f"provisioned units for {model!r}: {value!r} is not a positive whole number of "
+                              "model units (MODEL=N or MODEL=N:TERM)")
+        out[model] = (units, term.strip() or None)
+    return out
+
+
+def provisioned_costs(excluded: Mapping[Key, tuple[str, int]], catalog: Catalog,
+                      units: Mapping[str, tuple[int, str | None]], hours: float) -> dict[str, Any]:
+    """What the provisioned requests cost: model units x $ per model-unit hour x hours in the window, for the
+    models the user gave units for; the rest stay "billed by the hour, not per token" with their count.
+
+    The hourly rate is the catalog's `provisioned_prices` row for the model, region and term (the only term
+    listed when none is given). A model with units but no provisioned requests, or no price row, is an error.
+    """
+    by_model: dict[tuple[str, str], int] = {}
+    for (model, _s, region, _t), (reason, n) in excluded.items():
+        if reason == "provisioned":
+            by_model[(model, region)] = by_model.get((model, region), 0) + n
+    given: dict[str, tuple[int, str | None]] = {}
+    for name, spec in units.items():
+        given[catalog.resolve_model(name).model] = spec
+    have = sorted({m for m, _ in by_model})
+    for m in given:
+        if m not in have:
+            raise ConfigError(f"provisioned units given for {m!r}, but no request of the workload ran on its "
+                              f"provisioned throughput (models with provisioned requests: {', '.join(have) or 'none'})")
+    rows: list[dict[str, Any]] = []
+    unpriced = 0
+    for (model, region), n in sorted(by_model.items()):
+        if model not in given:
+            unpriced += n
+            continue
+        mu, term = given[model]
+        p = _provisioned_price(catalog, model, region, term)
+        usd = mu * p.usd_per_model_unit_hour * hours
+        rows.append({"model": model, "region": region, "requests": n, "model_units": mu, "term": p.term,
+                     "usd_per_model_unit_hour": p.usd_per_model_unit_hour, "hours": hours, "usd": usd,
+                     "source": p.source, "checked": p.checked.isoformat()})
+    return {"requests": sum(by_model.values()), "unpriced_requests": unpriced, "priced": rows,
+            "usd": sum(r["usd"] for r in rows)}
+
+
+def _provisioned_price(catalog: Catalog, model: str, region: str, term: str | None) -> ProvisionedPrice:
+    rows = [p for p in catalog.provisioned_prices if p.model == model and p.region in (region, "*")]
+    terms = sorted({p.term for p in rows})
+    if term is None and len(terms) > 1:
+        raise ConfigError(f"{model} has provisioned prices for terms {', '.join(terms)} in {region}: say which, "
+                          f"e.g. --provisioned-units {model}=N:{terms[0]}")
+    pick = [p for p in rows if term is None or p.term == term]
+    if not pick:
+        raise MissingPriceError(
+            f"no Provisioned Throughput price for {model} in {region}" + (f", term {term}" if term else "")
+            + f" (catalog terms there: {', '.join(terms) or 'none'}); add a `provisioned_prices:` row "
+            "(model, region, term, usd_per_model_unit_hour, source, checked) to your catalog file (--catalog FILE)")
+    return min(pick, key=lambda p: p.region == "*")  # the region's own row wins over `*`

@@ -20,7 +20,7 @@ import pyarrow as pa
 from ..attribution import breakdown
 from ..catalog import Catalog
 from ..errors import ConfigError
-from ..pricing import Bill, price_workload
+from ..pricing import Bill, excluded_notes, price_workload
 from ..progress import phase
 from ..workload import Workload
 from . import batch, caching, routing, trim
@@ -78,9 +78,15 @@ def apply_levers(table: pa.Table, catalog: Catalog, names: list[str], opts: Leve
 def price_table(table: pa.Table, catalog: Catalog) -> tuple[float, dict[str, float]]:
     """Total USD and USD by call type of a canonical table, from the exact priced roll-up (the same prices and
     code as the real bill; integer token sums per group, one multiplication each)."""
+    total, by_ct, _ = _price(table, catalog)
+    return total, by_ct
+
+
+def _price(table: pa.Table, catalog: Catalog) -> tuple[float, dict[str, float], list[str]]:
+    """price_table, and the bill's notes on requests kept out of token dollars (provisioned, not per token)."""
     bill = price_workload(ibis.memtable(table), catalog)
     by_ct = {r["key"]: float(r["total_usd"] or 0.0) for r in breakdown(bill, "call_type")}
-    return sum(by_ct.values()), by_ct
+    return sum(by_ct.values()), by_ct, excluded_notes(bill.excluded)
 
 
 def _result(base: float, new: float, by_ct: dict[str, float]) -> dict[str, Any]:
@@ -102,15 +108,16 @@ def evaluate(workload: Workload | ibis.Table | pa.Table, catalog: Catalog, lever
     else:
         table = workload.to_pyarrow()
     memo: dict[tuple[int, str], tuple[pa.Table, pa.Table, dict[str, Any]]] = {}
-    priced: dict[int, tuple[pa.Table, tuple[float, dict[str, float]]]] = {}
+    priced: dict[int, tuple[pa.Table, tuple[float, dict[str, float], list[str]]]] = {}
 
     def reprice(t: pa.Table) -> tuple[float, dict[str, float]]:
         """price_table, once per table object (a lever that changes nothing returns its input)."""
         if id(t) not in priced:
-            priced[id(t)] = (t, price_table(t, catalog))
-        return priced[id(t)][1]
+            priced[id(t)] = (t, _price(t, catalog))
+        return priced[id(t)][1][:2]
 
     base, base_ct = reprice(table)
+    kept_out = priced[id(table)][1][2]  # provisioned / not-per-token requests: no lever prices them per token
     if baseline is not None:
         base = float(baseline.table.total_usd.sum().to_pyarrow().as_py() or 0.0)
     alone: dict[str, Any] = {}
@@ -144,4 +151,5 @@ def evaluate(workload: Workload | ibis.Table | pa.Table, catalog: Catalog, lever
         "alone": alone,
         "compounded": {**_result(base, prev, steps[-1]["by_call_type_usd"] if steps else base_ct),
                        "steps": steps},
+        **({"notes": kept_out} if kept_out else {}),
     }

@@ -2,8 +2,9 @@
 
 A call type qualifies when the user names it, or when every one of its requests has `interactive = false`
 (a request with unknown `interactive` does not count as non-interactive). It must also have a batch price
-for its model in the catalog; otherwise it is reported and left alone. Bedrock batch jobs do not use prompt
-caching, so cache reads and writes of moved requests become plain input.
+for its model in the catalog (a long-context one for requests above the model's long-context threshold),
+priced by the one rate card (`inferplan.pricing`); otherwise it is reported and left alone. Bedrock batch
+jobs do not use prompt caching, so cache reads and writes of moved requests become plain input.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..catalog import Catalog
-from ..errors import MissingPriceError
+from ..pricing import request_rates
 from ._common import codes, col, encode, mask, replace_columns, total_input
 from .options import BatchOptions
 
@@ -36,8 +37,9 @@ def apply(t: pa.Table, catalog: Catalog, opts: BatchOptions) -> tuple[pa.Table, 
     tier_code, tiers = encode(t, "tier")
     real_time = mask(tier_code, tiers, lambda v: v in ("standard", "flex", "priority"))
     is_batch = mask(tier_code, tiers, lambda v: v == "batch")
-    key_code, keys = codes(t, "model", "scope", "region")
-    has_batch = np.array([_has_batch(catalog, *k) for k in keys], bool)
+    model_code, models = encode(t, "model")
+    # batch rates of each request as it would move (same total input, so the same long-context rule)
+    batch_ok = request_rates(t, catalog, tier="batch", strict=False).priced("input", "output")
     move = np.zeros(t.num_rows, bool)
     for i, (ct,) in enumerate(cts):
         rows = ct_code == i
@@ -51,8 +53,8 @@ def apply(t: pa.Table, catalog: Catalog, opts: BatchOptions) -> tuple[pa.Table, 
             evidence["call_types"].append({"call_type": ct, "qualifies": False, "why": why})
             continue
         on_rt = rows & real_time
-        priced = on_rt & has_batch[key_code]
-        missing = sorted({keys[k][0] for k in np.unique(key_code[on_rt & ~priced])})
+        priced = on_rt & batch_ok
+        missing = sorted({models[k] for k in np.unique(model_code[on_rt & ~priced])})
         why = "named in the scenario" if named else f"all {all_n[i]:,} requests are non-interactive"
         entry: dict[str, Any] = {"call_type": ct, "qualifies": True, "why": why,
                                  "requests_moved": int(priced.sum()),
@@ -70,11 +72,3 @@ def apply(t: pa.Table, catalog: Catalog, opts: BatchOptions) -> tuple[pa.Table, 
     for c in ("cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens"):
         cols[c] = np.where(move, 0, col(t, c))
     return replace_columns(t, cols), evidence
-
-
-def _has_batch(catalog: Catalog, model: str, scope: str, region: str) -> bool:
-    try:
-        p = catalog.price(model, scope, region, "batch")
-    except MissingPriceError:
-        return False
-    return p.input_usd_per_mtok is not None and p.output_usd_per_mtok is not None

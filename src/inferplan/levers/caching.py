@@ -15,8 +15,9 @@ import numpy as np
 import pyarrow as pa
 
 from ..catalog import Catalog
+from ..pricing import RequestRates, request_costs, request_rates, token_counts
 from . import _replay
-from ._common import RowPrices, codes, col, input_cost, lookup, mask, replace_columns, row_prices, total_input
+from ._common import codes, col, encode, lookup, mask, replace_columns, total_input
 from ._flat import Exploded, Flat, explode, from_arrays
 from .options import CachingOptions
 
@@ -103,7 +104,7 @@ def apply(t: pa.Table, catalog: Catalog, opts: CachingOptions, *, breakers: bool
 
         def input_usd(tab: pa.Table) -> float:
             res, _ = _apply(tab, catalog, opts)
-            return float(np.nansum(input_cost(res, row_prices(res, catalog))))
+            return float(request_costs(res, catalog).input_side.sum())
 
         evidence["breakers"] = brk.with_savings(t, input_usd, exploded=ex)
     return out, evidence
@@ -118,17 +119,17 @@ def _apply(t: pa.Table, catalog: Catalog, opts: CachingOptions, ex: Exploded | N
     tin = total_input(t)
     ts = col(t, "ts").astype(np.int64)
     enc: dict[str, tuple[np.ndarray, list[Any]]] = {}  # each string column dictionary-encoded once
-    prices = row_prices(t, catalog, cache=enc)
-    observed = input_cost(t, prices)
+    prices = request_rates(t, catalog)  # the bill's rates per request (long context included)
+    observed = prices.costs(token_counts(t)).input_side
     model_code, models = codes(t, "model", cache=enc)
     model_names = [m[0] for m in models]
     mins, offered = _model_cache_rules(catalog, model_names)
-    tier_code, tiers = enc["tier"]
+    tier_code, tiers = enc.setdefault("tier", encode(t, "tier"))
     ex = explode(t) if ex is None else ex
     ct_code, cts = ex.ct_code, ex.call_types
     cache_tier = mask(tier_code, tiers, lambda v: v in CACHE_TIERS)
     min_tok = np.array([mins[m] if mins[m] is not None else -1 for m in model_names], np.int64)[model_code]
-    elig = cache_tier & (min_tok >= 0) & ~np.isnan(prices.read)
+    elig = cache_tier & (min_tok >= 0) & prices.priced("input", "cache_read")
     if opts.call_types is not None:
         elig &= mask(ct_code, cts, lambda v, keep=set(opts.call_types): v in keep)
     no_cache_models = sorted({model_names[i] for i in np.unique(model_code[cache_tier & (min_tok < 0)])})
@@ -160,7 +161,7 @@ def _apply(t: pa.Table, catalog: Catalog, opts: CachingOptions, ex: Exploded | N
 
 
 def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, opts: CachingOptions,
-                 tin: np.ndarray, ts: np.ndarray, prices: RowPrices, observed: np.ndarray, model_code: np.ndarray,
+                 tin: np.ndarray, ts: np.ndarray, prices: RequestRates, observed: np.ndarray, model_code: np.ndarray,
                  model_names: list[str], offered: dict[str, list[int]], min_tok: np.ndarray,
                  new: dict[str, np.ndarray], evidence: dict[str, Any],
                  enc: dict[str, tuple[np.ndarray, list[Any]]]) -> None:
@@ -173,7 +174,8 @@ def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, 
         return
     T = tin[rows]
     r_ts = ts[rows]
-    p_in, p_read = prices.input[rows], prices.read[rows]
+    rate = prices.usd_per_token
+    p_in, p_read = rate["input"][rows], rate["cache_read"][rows]
     grp_code, groups = codes(t, "call_type", "model", "scope", "region", rows=rows, cache=enc)
     G = len(groups)
     grp_ns = np.zeros(G, np.int64)
@@ -189,7 +191,7 @@ def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, 
     any_checkpoint = np.zeros(G, bool)
     for i, ttl in enumerate(ttl_choices):
         allowed = np.array([ttl in offered[m] for m in model_names], bool)[model_code[rows]]
-        p_w = (prices.w5 if ttl == 300 else prices.w1h)[rows]
+        p_w = rate["cache_write_5m" if ttl == 300 else "cache_write_1h"][rows]
         allowed &= ~np.isnan(p_w)
         if not allowed.any():
             continue
@@ -255,10 +257,10 @@ def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, 
         for c in ("cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens"):
             new[c][off] = 0
         after_in = np.zeros(rows.size)
-        for c, rate in (("input_tokens", prices.input), ("cache_read_tokens", prices.read),
-                        ("cache_write_tokens", prices.w5), ("cache_write_1h_tokens", prices.w1h)):
+        for c, kind in (("input_tokens", "input"), ("cache_read_tokens", "cache_read"),
+                        ("cache_write_tokens", "cache_write_5m"), ("cache_write_1h_tokens", "cache_write_1h")):
             v = new[c][rows]
-            after_in += np.where(v > 0, v * np.nan_to_num(rate[rows]), 0.0)
+            after_in += np.where(v > 0, v * np.nan_to_num(rate[kind][rows]), 0.0)
         after_g = np.bincount(grp_code, after_in, minlength=G)
         worse = (choice >= 0) & (after_g > fallback * (1 + 1e-12) + 1e-15)
         if not worse.any():

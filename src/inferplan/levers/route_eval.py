@@ -24,6 +24,8 @@ import numpy as np
 
 from ..catalog import Catalog
 from ..errors import InputError
+from ..pricing import request_costs
+from ._build import canonical_table
 
 CHARS_PER_TOKEN = 4.0
 
@@ -89,13 +91,11 @@ def estimate_tokens(prompts: Sequence[str]) -> np.ndarray:
 
 
 def per_request_usd(catalog: Catalog, model: str, region: str, tin: np.ndarray, tout: int) -> tuple[np.ndarray, dict]:
+    """USD of each request on `model` (on demand), by the one rate card: long prompts at long-context rates."""
     r = catalog.resolve_model(model)
     p = catalog.price(r.model, r.scope, region, "standard")
-    if p.input_usd_per_mtok is None or p.output_usd_per_mtok is None:
-        from ..errors import MissingPriceError
-
-        raise MissingPriceError(f"model {r.model!r} has no on-demand input/output price in the catalog")
-    usd = (tin * p.input_usd_per_mtok + tout * p.output_usd_per_mtok) / 1e6
+    t = canonical_table(tin.size, model=r.model, scope=r.scope, region=region, input_tokens=tin, output_tokens=tout)
+    usd = request_costs(t, catalog).total
     return usd, {"model": r.model, "scope": r.scope, "region": region, "input_usd_per_mtok": p.input_usd_per_mtok,
                  "output_usd_per_mtok": p.output_usd_per_mtok}
 

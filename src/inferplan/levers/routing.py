@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..catalog import Catalog
-from ..errors import MissingPriceError
+from ..pricing import request_rates
 from ._common import col, encode, mask, replace_columns, total_input
 from ._flat import splitmix64
 from .options import RoutingOptions
@@ -30,31 +30,6 @@ def _uniform(n: int, seed: int, salt: int) -> np.ndarray:
     return (x >> np.uint64(11)).astype(np.float64) / float(1 << 53)
 
 
-def _unpriced(catalog: Catalog, model: str, scope: str, key_code: np.ndarray, keys: list[tuple[Any, Any]],
-              rows: np.ndarray) -> np.ndarray:
-    """Rows the small model has no price for in their region and tier (e.g. no batch price): not routed.
-    `key_code` per row indexes the distinct (region, tier) pairs `keys`."""
-    bad = np.zeros(len(keys), bool)
-    for k in np.unique(key_code[rows]).tolist():
-        reg, tr = keys[k]
-        if tr == "provisioned":
-            bad[k] = True
-            continue
-        try:
-            catalog.price(model, scope, reg, tr)
-        except MissingPriceError:
-            bad[k] = True
-    return rows & bad[key_code] if keys else np.zeros(rows.size, bool)
-
-
-def _pairs(a: np.ndarray, a_vals: list[Any], b: np.ndarray, b_vals: list[Any]) -> tuple[np.ndarray, list[tuple]]:
-    """Codes of the (a, b) combinations of two encoded columns (the values as tuples, None kept)."""
-    k = max(len(b_vals), 1)
-    code = a * k + b
-    keys = [(a_vals[i // k], b_vals[i % k]) for i in range(len(a_vals) * k)] if b_vals else []
-    return code, keys
-
-
 def apply(t: pa.Table, catalog: Catalog, opts: RoutingOptions) -> tuple[pa.Table, dict[str, Any]]:
     evidence: dict[str, Any] = {"rules": []}
     if t.num_rows == 0 or not opts.rules:
@@ -62,9 +37,7 @@ def apply(t: pa.Table, catalog: Catalog, opts: RoutingOptions) -> tuple[pa.Table
     n = t.num_rows
     ct_code, cts = encode(t, "call_type")
     model_code, models = encode(t, "model")
-    region_code, regions = encode(t, "region")
     tier_code, tiers = encode(t, "tier")
-    rt_code, rt_keys = _pairs(region_code, regions, tier_code, tiers)
     tin = total_input(t)
     out_tok = col(t, "output_tokens").astype(np.int64)
     new_model = t.column("model").cast(pa.string())
@@ -78,7 +51,8 @@ def apply(t: pa.Table, catalog: Catalog, opts: RoutingOptions) -> tuple[pa.Table
         u = _uniform(n, rule.seed, 2 * k)
         v = _uniform(n, rule.seed, 2 * k + 1)
         r = rows & (u < rule.share) & mask(model_code, models, lambda m, s=small.model: m != s)
-        unpriced = _unpriced(catalog, small.model, small.scope, rt_code, rt_keys, r)
+        # the small model's rates for these requests (its long-context rule; provisioned has none): no price, no move
+        unpriced = r & ~request_rates(t, catalog, model=rule.small_model, strict=False).priced("input", "output")
         r &= ~unpriced
         e = r & (v < rule.escalation_rate) if rule.mode == "cascade" else np.zeros(n, bool)
         if r.any():

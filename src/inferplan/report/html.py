@@ -88,6 +88,8 @@ def _headline(b: _Builder, summary: dict[str, Any], kind: str) -> None:
     if h["first"]:
         cards.append({"label": "first thing to do", "value": h["first"]["title"], "sub": h["first"]["text"],
                       "wide": True})
+    cards += [{"label": "not in token dollars", "value": line.split(":")[0], "sub": line, "wide": True}
+              for line in h["not_token_priced"]]
     if not cards:
         return
     s = b.section("headline", "Headline")

@@ -38,6 +38,7 @@ def _headline(summary: dict[str, Any], kind: str) -> list[str]:
     if h["usd_per_hour"] is not None:
         rows.append(["run-rate", f"{usd(h['usd_per_hour'])}/h ({usd(h['total_usd'])} over {h['window']}, "
                      f"{h['requests']:,} requests)"])
+    rows += [["not in token dollars", line] for line in h["not_token_priced"]]
     if h["saving_monthly_usd"] is not None:
         share = f" ({pct(h['saving_share'])})" if h["saving_share"] is not None else ""
         rows.append(["saving available", f"{usd(h['saving_monthly_usd'])}/month{share}: {h['saving_basis']}"])

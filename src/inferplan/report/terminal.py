@@ -110,6 +110,8 @@ def render(summary: dict[str, Any], console: Console | None = None, *, explain: 
     period = summary["period"]
     c.print(f"[bold]Inference spend[/bold]: {usd(summary['total_usd'])} over {summary['requests']:,} requests "
             f"({period['start']} to {period['end']})")
+    for line in (summary.get("not_token_priced") or {}).get("headline", []):
+        c.print(f"  [yellow]{line}[/yellow]", highlight=False)
     render_run_rate(summary, c)
     share = summary["token_kind_share"]
     kinds = [(k, v) for k, v in summary["usd_by_token_kind"].items() if v]

@@ -90,12 +90,13 @@ def headline(summary: dict[str, Any], kind: str | None = None) -> dict[str, Any]
     p = parts(summary, kind)
     h: dict[str, Any] = {"usd_per_hour": None, "monthly_usd": None, "window": None, "caveat": None,
                          "total_usd": None, "requests": None, "saving_monthly_usd": None, "saving_share": None,
-                         "saving_basis": None, "first": None}
+                         "saving_basis": None, "first": None, "not_token_priced": []}
     spend = p.get("spend")
     if spend:
         rr = spend.get("run_rate") or {}
         h.update(usd_per_hour=rr.get("usd_per_hour"), monthly_usd=rr.get("monthly_usd"), window=rr.get("window"),
                  caveat=rr.get("caveat"), total_usd=spend.get("total_usd"), requests=spend.get("requests"))
+        h["not_token_priced"] = list((spend.get("not_token_priced") or {}).get("headline", []))
     cmp = p.get("compare")
     if cmp and h["monthly_usd"] is None:
         cur = current_option(cmp)

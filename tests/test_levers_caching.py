@@ -265,3 +265,36 @@ def test_call_types_sharing_a_prefix_never_end_up_worse():
     out, ev = caching.apply(t, tiny_catalog(), CachingOptions(), breakers=False)
     assert all(g["input_usd_after"] <= g["input_usd_before"] + 1e-12 for g in ev["groups"])
     assert buckets(out) == [(2210, 0, 0, 0), (2210, 0, 0, 0)]
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(traces, st.sampled_from([0, 100, 300]), st.booleans(), st.data())
+def test_all_placements_in_one_pass_equal_one_replay_each(trace, ttl, same_ts, data):
+    """`placement_costs` (every candidate placement in one compiled pass, bitsets) against `checkpoints` +
+    `replay` run once per placement, request by request through the dollars, on random traces with groups,
+    per-request rates, rows that may not checkpoint and equal timestamps."""
+    times = np.cumsum([g // 100 * 100 for g, _ in trace])  # coarse times: many equal timestamps
+    segs = [s for _, s in trace]
+    n = len(segs)
+    ids = {c: i + 1 for i, c in enumerate("abc")}
+    offsets = np.concatenate([[0], np.cumsum([len(s) for s in segs])])
+    flat = from_arrays(offsets, np.array([ids[h] for s in segs for h, _ in s], np.uint64),
+                       np.array([k for s in segs for _, k in s], np.int64))
+    placements = caching.candidate_placements(CachingOptions(), 5)
+    allowed = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), bool)
+    grp = np.array(data.draw(st.lists(st.integers(0, 2), min_size=n, max_size=n)), np.int64)
+    mt = np.array(data.draw(st.lists(st.sampled_from([0, 1000, 2000]), min_size=n, max_size=n)), np.int64)
+    total = flat.cum[offsets[1:] - 1] + 50
+    p_in, p_read, p_w = np.full(n, 3e-6), np.full(n, 3e-7), np.linspace(3e-6, 5e-6, n)
+    ttl_a = np.full(n, ttl, np.int64)
+    prev = _replay.previous_occurrence(flat.key)
+    got, any_ck = _replay.placement_costs(flat, prev, times, ttl_a, placements, mt, allowed, total, p_in, p_read,
+                                          p_w, grp, 3, same_ts_hits=same_ts)
+    touches = _replay.prepare(flat, times, ttl_a, same_ts_hits=same_ts)
+    want_ck = np.zeros(3, bool)
+    for j, (fixed, last) in enumerate(placements):
+        res = _replay.replay(flat, touches, _replay.checkpoints(flat, fixed, last, mt, allowed))
+        c = (total - res.read_tokens - res.write_tokens) * p_in + res.read_tokens * p_read + res.write_tokens * p_w
+        np.testing.assert_allclose(got[j], np.bincount(grp, c, minlength=3), rtol=1e-12, atol=1e-18)
+        want_ck |= np.bincount(grp, res.last_checkpoint > 0, minlength=3) > 0
+    assert any_ck.tolist() == want_ck.tolist()

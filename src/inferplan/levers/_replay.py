@@ -171,3 +171,100 @@ def checkpoints(flat: Flat, fixed: tuple[int, ...], last: bool, min_tokens: np.n
     en = np.ones(flat.n_requests, np.bool_) if enabled is None else np.ascontiguousarray(enabled, np.bool_)
     return _checkpoints(flat.offsets, flat.cum, np.asarray(fixed, np.int64), bool(last),
                         np.ascontiguousarray(min_tokens, np.int64), en)
+
+
+@numba.njit(cache=True)
+def _placement_costs(offsets: np.ndarray, cum: np.ndarray, req: np.ndarray, prev: np.ndarray, ts: np.ndarray,
+                     ttl: np.ndarray, same_ts_hits: bool, depth_bits: np.ndarray, last_bits: np.uint64,
+                     n_placements: int, min_tokens: np.ndarray, allowed: np.ndarray, total: np.ndarray,
+                     p_in: np.ndarray, p_read: np.ndarray, p_w: np.ndarray, grp: np.ndarray, n_groups: int):  # noqa: ANN202
+    """Every placement in one pass: bit p of an element's creator/alive/through word is placement p.
+
+    The same rules as `checkpoints` + `alive` + `replay` (one run per placement), evaluated together: the touches
+    of an entry do not depend on the placement, only which touches create it, so the scan carries one 64-bit
+    word per element instead of one bool per placement. Returns input USD per (placement, group) and whether
+    any request of the group got a checkpoint under some placement."""
+    n = offsets.size - 1
+    m = cum.size
+    through = np.zeros(m, np.uint64)
+    cost = np.zeros((n_placements, n_groups))
+    any_ck = np.zeros(n_groups, np.bool_)
+    rd = np.zeros(n_placements, np.int64)
+    lc = np.zeros(n_placements, np.int64)
+    zero = np.uint64(0)
+    one = np.uint64(1)
+    for r in range(n):
+        lo, hi = offsets[r], offsets[r + 1]
+        for p in range(n_placements):
+            rd[p] = 0
+            lc[p] = 0
+        ti = ts[r]
+        limit = ttl[r]
+        for i in range(lo, hi):
+            d1 = i - lo + 1
+            creator = zero
+            if allowed[r] and cum[i] >= min_tokens[r]:
+                if d1 < depth_bits.size:
+                    creator = depth_bits[d1]
+                if i == hi - 1:
+                    creator |= last_bits
+            q = prev[i]
+            seen = zero
+            cont = zero
+            if q >= 0 and ti - ts[req[q]] <= limit:
+                cont = through[q]
+                if same_ts_hits:
+                    seen = cont
+                else:
+                    while q >= 0 and ts[req[q]] == ti:
+                        q = prev[q]
+                    if q >= 0 and ti - ts[req[q]] <= limit:
+                        seen = through[q]
+            through[i] = cont | creator
+            if seen != zero or creator != zero:
+                for p in range(n_placements):
+                    bit = one << np.uint64(p)
+                    if seen & bit:
+                        rd[p] = d1
+                    if creator & bit:
+                        lc[p] = d1
+        g = grp[r]
+        for p in range(n_placements):
+            read = cum[lo + rd[p] - 1] if rd[p] > 0 else 0
+            write = cum[lo + lc[p] - 1] - read if lc[p] > rd[p] else 0
+            if lc[p] > 0:
+                any_ck[g] = True
+            cost[p, g] += (total[r] - read - write) * p_in[r] + read * p_read[r] + write * p_w[r]
+    return cost, any_ck
+
+
+def placement_costs(flat: Flat, prev: np.ndarray, ts: np.ndarray, ttl: np.ndarray, placements: list,
+                    min_tokens: np.ndarray, allowed: np.ndarray, total: np.ndarray, p_in: np.ndarray,
+                    p_read: np.ndarray, p_w: np.ndarray, grp: np.ndarray, n_groups: int, *,
+                    same_ts_hits: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Input USD per (placement, group) of every candidate placement ((fixed depths, last) pairs), each as if
+    replayed alone (`checkpoints` + `replay`), in one compiled pass per 64 placements. `prev` from
+    `previous_occurrence(flat.key)`; per request: `ts`, `ttl`, `min_tokens`, `allowed` (may checkpoint),
+    `total` input tokens and USD-per-token rates. Also: whether each group got any checkpoint."""
+    out = np.zeros((len(placements), n_groups))
+    any_ck = np.zeros(n_groups, bool)
+    args = [np.ascontiguousarray(a, dt) for a, dt in ((ts, np.int64), (ttl, np.int64), (min_tokens, np.int64),
+                                                        (allowed, np.bool_), (total, np.int64), (p_in, np.float64),
+                                                        (p_read, np.float64), (p_w, np.float64), (grp, np.int64))]
+    for start in range(0, len(placements), 64):
+        chunk = placements[start:start + 64]
+        top = max((max(fixed) for fixed, _ in chunk if fixed), default=0)
+        depth_bits = np.zeros(top + 1, np.uint64)
+        last_bits = 0
+        for p, (fixed, last) in enumerate(chunk):
+            for d in fixed:
+                depth_bits[d] |= np.uint64(1 << p)
+            if last:
+                last_bits |= 1 << p
+        ts_, ttl_, mt_, al_, tot_, pin_, prd_, pw_, grp_ = args
+        c, a = _placement_costs(flat.offsets, flat.cum, flat.req, np.ascontiguousarray(prev, np.int64), ts_, ttl_,
+                                bool(same_ts_hits), depth_bits, np.uint64(last_bits), len(chunk), mt_, al_, tot_,
+                                pin_, prd_, pw_, grp_, int(n_groups))
+        out[start:start + len(chunk)] = c
+        any_ck |= a
+    return out, any_ck

@@ -189,24 +189,22 @@ def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, 
     # cost[ttl_i][placement_j] per group, plus per-request read/write for the evidence
     cost = np.full((len(ttl_choices), len(placements), G), np.inf)
     any_checkpoint = np.zeros(G, bool)
+    prev: np.ndarray | None = None
     for i, ttl in enumerate(ttl_choices):
         allowed = np.array([ttl in offered[m] for m in model_names], bool)[model_code[rows]]
         p_w = rate["cache_write_5m" if ttl == 300 else "cache_write_1h"][rows]
         allowed &= ~np.isnan(p_w)
         if not allowed.any():
             continue
-        touches = _replay.prepare(flat, r_ts, np.full(rows.size, ttl * US, np.int64),
-                                  same_ts_hits=opts.same_timestamp_hits)
+        if prev is None:  # previous touch of each entry: the same for every TTL and placement
+            prev = _replay.previous_occurrence(np.ascontiguousarray(flat.key, dtype=np.uint64))
         bad_groups = np.bincount(grp_code, ~allowed, minlength=G) > 0
-        for j, (fixed, last) in enumerate(placements):
-            cr = _replay.checkpoints(flat, fixed, last, mt, allowed)
-            res = _replay.replay(flat, touches, cr)
-            any_checkpoint |= np.bincount(grp_code, res.last_checkpoint > 0, minlength=G) > 0
-            c = (T - res.read_tokens - res.write_tokens) * p_in + res.read_tokens * p_read \
-                + res.write_tokens * np.nan_to_num(p_w)
-            g = np.bincount(grp_code, c, minlength=G)
-            g[bad_groups] = np.inf
-            cost[i, j] = g
+        g, ck = _replay.placement_costs(flat, prev, r_ts, np.full(rows.size, ttl * US, np.int64), placements, mt,
+                                        allowed, T, p_in, p_read, np.nan_to_num(p_w), grp_code, G,
+                                        same_ts_hits=opts.same_timestamp_hits)
+        any_checkpoint |= ck
+        g[:, bad_groups] = np.inf
+        cost[i] = g
     best_per_ttl = np.minimum(cost.min(axis=1), np.minimum(none_cost, obs_cost)[None, :])  # [ttl, G]
     n_ns = int(grp_ns.max()) + 1
     ns_ttl = np.zeros(n_ns, np.int64)

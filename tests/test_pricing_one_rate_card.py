@@ -14,11 +14,11 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from inferplan.analysis import summarize
-from inferplan.attribution import totals
+from inferplan.attribution import breakdown, totals
 from inferplan.catalog import Catalog
 from inferplan.catalog.schema import BedrockModel, BedrockPrice, ProvisionedPrice
 from inferplan.errors import ConfigError, MissingPriceError
-from inferplan.levers import batch, caching, evaluate
+from inferplan.levers import batch, caching, evaluate, price_table
 from inferplan.levers._build import canonical_table
 from inferplan.levers._common import replace_columns
 from inferplan.levers.options import BatchOptions, CachingOptions
@@ -83,9 +83,12 @@ def test_request_costs_equal_the_bill_per_request_and_to_the_cent():
     for kind in ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h"):
         np.testing.assert_allclose(c.usd[kind], rows.column(f"{kind}_usd").to_numpy(zero_copy_only=False), rtol=1e-12)
     assert round(float(c.total.sum()), 2) == round(totals(bill).total_usd, 2)
-    # the levers' baseline is the bill to the cent
+    # the levers' baseline is the bill to the cent, in total and by call type
     lv = evaluate(t, cat, "batch,caching")
     assert round(lv["baseline_usd"], 2) == round(totals(bill).total_usd, 2)
+    total, by_ct = price_table(t, cat)
+    assert total == pytest.approx(totals(bill).total_usd, rel=1e-12)
+    assert by_ct == pytest.approx({r["key"]: r["total_usd"] for r in breakdown(bill, "call_type")}, rel=1e-12)
 
 
 @pytest.mark.parametrize("bucket", ["cache_write_tokens", "cache_write_1h_tokens", "cache_read_tokens"])

@@ -1,4 +1,4 @@
-"""Bedrock invocation-log edges that SQL mutation testing (scripts/mutate_sql.py) showed no test covered: the
+"""Reader edges that SQL mutation testing (scripts/mutate_sql.py) showed no test covered: the
 1-hour share of writes in a Converse body's `usage.cacheDetails`, writes with no TTL detail, blank lines in a
 file read record by record, and `errorCode: ""` records (billed, not errors). Records start from the real
 Converse record in the fixture (AWS's invocation-log shape) and change one field."""
@@ -79,3 +79,15 @@ def test_skipped_records_are_not_counted_in_the_disagreement_note(read):
 def test_error_records_are_left_out_and_counted(read, code):
     w, rows = read([converse("e", errorCode=code), converse("ok")])
     assert set(rows) == {"ok"} and any(f"{code} x1" in n for n in w.notes)
+
+
+def test_usage_convention_notes_say_what_prompt_tokens_held():
+    """The note is the user's only sign that `prompt_tokens` was read another way: its words are checked."""
+    from inferplan.readers import _usage
+
+    notes = _usage.notes("litellm", {"no_writes": 2, "uncached": 1, "reads_disagree": 3})
+    assert notes[0] == ("litellm: prompt_tokens read as uncached + cache reads (cache writes not in it) for 2 "
+                        "record(s): LiteLLM's Bedrock Converse convention")
+    assert notes[1].startswith("litellm: prompt_tokens read as the uncached part (no cache reads or writes in it) "
+                               "for 1 record(s)")
+    assert notes[2].startswith("litellm: cache reads given with different counts in two fields for 3 record(s)")

@@ -314,15 +314,42 @@ class RequestRates:
 
         A request with tokens of a kind its key has no price for raises the bill's MissingPriceError."""
         n = self.code.size
+        self.check(tokens)
         usd: dict[str, np.ndarray] = {}
         for kind in KINDS:
             tok = np.asarray(tokens.get(kind, np.zeros(n, np.int64)))
-            rate = self.usd_per_token[kind]
-            bad = (tok > 0) & np.isnan(rate) & ~self.excluded
-            if bad.any():
-                self._raise(kind, tok, bad)
-            usd[kind] = np.where((tok > 0) & ~self.excluded, tok * np.nan_to_num(rate), 0.0)
+            usd[kind] = np.where((tok > 0) & ~self.excluded, tok * np.nan_to_num(self.usd_per_token[kind]), 0.0)
         return RequestCosts(usd=usd, long_context=self.long_context, excluded=self.excluded)
+
+    def check(self, tokens: Mapping[str, np.ndarray]) -> None:
+        """The bill's MissingPriceError where a request has tokens of a kind its key has no price for."""
+        for kind, tok in tokens.items():
+            bad = (np.asarray(tok) > 0) & np.isnan(self.usd_per_token[kind]) & ~self.excluded
+            if bad.any():
+                self._raise(kind, np.asarray(tok), bad)
+
+    def totals_by(self, tokens: Mapping[str, np.ndarray], by: np.ndarray, n_by: int) -> np.ndarray:
+        """USD per value of `by` (an integer code per request), exact as the bill's roll-up: integer token sums
+        per (code, price key, long-context) group, times that group's rates."""
+        self.check(tokens)
+        lc = self.long_context.astype(np.int64)
+        group = (np.asarray(by, np.int64) * max(len(self.keys), 1) + self.code) * 2 + lc
+        uniq, inv = np.unique(group, return_inverse=True)
+        inv = inv.reshape(-1)
+        first = np.zeros(uniq.size, np.int64)
+        first[inv[::-1]] = np.arange(inv.size)[::-1]  # one member of each group: its rates are the group's
+        usd = np.zeros(uniq.size)
+        keep = ~self.excluded[first]
+        for kind, tok in tokens.items():
+            sums = np.bincount(inv, weights=np.asarray(tok, np.float64), minlength=uniq.size)  # exact below 2^53
+            rate = np.nan_to_num(self.usd_per_token[kind][first])
+            usd += np.where(keep & (sums > 0), sums * rate, 0.0)
+        return np.bincount(uniq // (2 * max(len(self.keys), 1)), weights=usd, minlength=n_by)
+
+    def excluded_counts(self) -> dict[Key, tuple[str, int]]:
+        """Keys kept out of token dollars with (reason, requests), as `Bill.excluded`."""
+        counts = np.bincount(self.code[self.excluded], minlength=len(self.keys))
+        return {k: (self.reasons[k], int(counts[i])) for i, k in enumerate(self.keys) if k in self.reasons}
 
     def _raise(self, kind: str, tok: np.ndarray, bad: np.ndarray) -> None:
         k = int(self.code[np.flatnonzero(bad)[0]])

@@ -17,13 +17,13 @@ from typing import Any
 import ibis
 import pyarrow as pa
 
-from ..attribution import breakdown
 from ..catalog import Catalog
 from ..errors import ConfigError
-from ..pricing import Bill, excluded_notes, price_workload
+from ..pricing import Bill, excluded_notes, request_rates, token_counts
 from ..progress import phase
 from ..workload import Workload
 from . import batch, caching, routing, trim
+from ._common import encode
 from .options import LeverOptions, load_options
 
 __all__ = ["evaluate", "LEVERS", "EXECUTION_ORDER", "apply_levers", "price_table", "parse_levers"]
@@ -76,17 +76,22 @@ def apply_levers(table: pa.Table, catalog: Catalog, names: list[str], opts: Leve
 
 
 def price_table(table: pa.Table, catalog: Catalog) -> tuple[float, dict[str, float]]:
-    """Total USD and USD by call type of a canonical table, from the exact priced roll-up (the same prices and
-    code as the real bill; integer token sums per group, one multiplication each)."""
+    """Total USD and USD by call type of a canonical table, exact as the real bill (the same prices, rules and
+    errors; integer token sums per group, one multiplication each)."""
     total, by_ct, _ = _price(table, catalog)
     return total, by_ct
 
 
 def _price(table: pa.Table, catalog: Catalog) -> tuple[float, dict[str, float], list[str]]:
-    """price_table, and the bill's notes on requests kept out of token dollars (provisioned, not per token)."""
-    bill = price_workload(ibis.memtable(table), catalog)
-    by_ct = {r["key"]: float(r["total_usd"] or 0.0) for r in breakdown(bill, "call_type")}
-    return sum(by_ct.values()), by_ct, excluded_notes(bill.excluded)
+    """price_table, and the bill's notes on requests kept out of token dollars (provisioned, not per token).
+
+    In memory, by the one rate card's per-request API (`pricing.request_rates`): integer token sums per (call
+    type, price key, long-context) group times the group's rates, as the bill's roll-up does, with its errors."""
+    rates = request_rates(table, catalog)
+    ct_code, cts = encode(table, "call_type")
+    usd = rates.totals_by(token_counts(table), ct_code, len(cts))
+    by_ct = {str(c): float(u) for c, u in zip(cts, usd, strict=True)}
+    return sum(by_ct.values()), by_ct, excluded_notes(rates.excluded_counts())
 
 
 def _result(base: float, new: float, by_ct: dict[str, float]) -> dict[str, Any]:

@@ -1,7 +1,14 @@
-"""The per-request engine: one embedded DuckDB connection behind Ibis.
+"""The per-request engine: Ibis over embedded DuckDB (the default) or PySpark (`--engine spark`).
 
-All per-request work is written as Ibis expressions over this backend, so the same code can run on another
-Ibis backend (Spark) for logs that outgrow one machine. Readers may use DuckDB SQL directly as a fast path.
+All per-request work (repricing, attribution, demand bucketing, the relational lever steps) is written as
+portable Ibis expressions: the same code runs wherever the workload's table lives. Which engine that is, is a
+process-wide choice (`use()`, the global `--engine` option or `INFERPLAN_ENGINE`). Readers of the source
+formats are DuckDB SQL and produce canonical Parquet (`inferplan convert`); the Spark path starts from it.
+
+Engine-specific fast paths live here, each beside its portable twin (tested against each other):
+`epoch_us()` is DuckDB's builtin on DuckDB (integer, no time-zone work) and an Ibis timestamp delta elsewhere.
+`Memo` keeps small results (roll-ups) by the expression that made them, so a roll-up made while validating is
+not recomputed by pricing: a cache keyed by the exact expression cannot be applied to another table.
 
 DuckDB draws a progress bar on stdout once a query runs past two seconds, which would corrupt `--json`: every
 connection we use has it off: ours, Ibis's default backend (where expressions over memtables alone run; a
@@ -13,16 +20,36 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import ibis
+import ibis.expr.datatypes as dt
 from ibis.backends.duckdb import Backend as DuckDBBackend
+
+from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 # Settings every connection gets: nothing of DuckDB's own may reach stdout.
 QUIET: dict[str, bool] = {"enable_progress_bar": False, "enable_progress_bar_print": False}
+ENGINES = ("duckdb", "spark")
+DEFAULT_SPARK_MASTER = "local[2]"
+# Spark settings inferplan needs (UTC so timestamps mean what the canonical UTC column says) and a quiet driver.
+SPARK_CONF: dict[str, str] = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+}
 
 _lock = threading.Lock()
 _con: DuckDBBackend | None = None
+_engine: str | None = None
+_spark_master: str | None = None
+_spark: Any = None  # the Ibis PySpark backend, made on first use
 
 
 def quiet(con: duckdb.DuckDBPyConnection) -> None:
@@ -32,7 +59,10 @@ def quiet(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def connection() -> DuckDBBackend:
-    """The process-wide DuckDB backend (created on first use, with a quiet Ibis default backend beside it)."""
+    """The process-wide DuckDB backend (created on first use, with a quiet Ibis default backend beside it).
+
+    Readers use it for their SQL whatever the engine; on `--engine duckdb` all per-request work runs here too.
+    """
     global _con
     with _lock:
         if _con is None:
@@ -41,9 +71,134 @@ def connection() -> DuckDBBackend:
             threads = os.environ.get("INFERPLAN_THREADS")
             if threads:
                 _con.raw_sql(f"SET threads = {int(threads)}")
+            memory = os.environ.get("INFERPLAN_MEMORY_LIMIT")
+            if memory:
+                _con.raw_sql(f"SET memory_limit = '{memory}'")
             _con.raw_sql("SET preserve_insertion_order = true")
             default = ibis.duckdb.connect()
             quiet(default.con)
             ibis.set_backend(default)
             quiet(duckdb.default_connection())
         return _con
+
+
+def use(engine: str | None = None, *, spark_master: str | None = None) -> str:
+    """Choose the per-request engine for this process (None: `INFERPLAN_ENGINE`, else duckdb); returns it."""
+    global _engine, _spark_master
+    chosen = (engine or os.environ.get("INFERPLAN_ENGINE") or "duckdb").lower()
+    if chosen not in ENGINES:
+        raise ConfigError(f"--engine must be one of {', '.join(ENGINES)}, not {chosen!r}")
+    _engine = chosen
+    if spark_master is not None:
+        _spark_master = spark_master
+    return chosen
+
+
+def name() -> str:
+    """The engine per-request work runs on: `duckdb` or `spark`."""
+    return _engine if _engine is not None else use()
+
+
+def backend() -> ibis.BaseBackend:
+    """The Ibis backend of the chosen engine (PySpark's is started on first use)."""
+    return spark() if name() == "spark" else connection()
+
+
+def spark_session(master: str | None = None) -> SparkSession:
+    """The active SparkSession, or a new one: `master` (`--spark-master`), else Spark's own configuration
+    (`spark.master` from spark-submit or spark-defaults.conf), else local mode on two cores."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise ConfigError("--engine spark needs pyspark (and Java 17): pip install 'inferplan[spark]'") from None
+    active = SparkSession.getActiveSession()
+    if active is not None and master is None:
+        return active
+    builder = SparkSession.builder.appName("inferplan")
+    master = master or os.environ.get("INFERPLAN_SPARK_MASTER")
+    if master:
+        builder = builder.master(master)
+    else:
+        from pyspark import SparkConf
+
+        if not SparkConf().contains("spark.master"):
+            builder = builder.master(DEFAULT_SPARK_MASTER)
+    for k, v in SPARK_CONF.items():
+        builder = builder.config(k, v)
+    session = builder.getOrCreate()
+    for k, v in SPARK_CONF.items():  # an existing session (getOrCreate) gets the settings that matter too
+        if k.startswith("spark.sql."):
+            session.conf.set(k, v)
+    return session
+
+
+def spark(session: SparkSession | None = None) -> ibis.BaseBackend:
+    """The Ibis PySpark backend (on `session`, else `spark_session()`), made once per process."""
+    global _spark
+    with _lock:
+        if _spark is None or session is not None:
+            if session is None:
+                session = spark_session(_spark_master)
+            _spark = ibis.pyspark.connect(session)
+        return _spark
+
+
+# ---- fast paths, each with its portable twin ------------------------------------------------------------------
+
+_EPOCH = ibis.timestamp("1970-01-01 00:00:00+00:00")
+
+
+@ibis.udf.scalar.builtin(name="epoch_us")
+def _duckdb_epoch_us(ts: dt.Timestamp(timezone="UTC")) -> dt.int64:  # type: ignore[valid-type]
+    """DuckDB's epoch_us on a zoned timestamp: integer microseconds, no time-zone conversion (ICU)."""
+
+
+def epoch_us_portable(ts: ibis.TimestampValue) -> ibis.IntegerValue:
+    """Microseconds since the Unix epoch of a UTC timestamp, in Ibis any backend compiles (a timestamp delta)."""
+    return ts.delta(_EPOCH, unit="microsecond")
+
+
+def epoch_us(ts: ibis.TimestampValue, engine: str | None = None) -> ibis.IntegerValue:
+    """Microseconds since the Unix epoch: DuckDB's builtin (about 35x faster than its ICU date_diff) on
+    DuckDB, `epoch_us_portable` elsewhere. Integer arithmetic, so day/hour/window numbers are exact."""
+    return _duckdb_epoch_us(ts) if (engine or name()) == "duckdb" else epoch_us_portable(ts)
+
+
+class Memo:
+    """A few small results (roll-ups) kept by a hashable key built from Ibis expressions.
+
+    Ibis expressions compare and hash by structure, so a key holds exactly the computation that made the
+    value. Bounded (least recently used goes first), since a key keeps its expression's memtables alive.
+    """
+
+    def __init__(self, size: int = 8) -> None:
+        self.size = size
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self.enabled = True
+
+    def get(self, key: Hashable, make: Callable[[], Any]) -> Any:
+        if self.enabled:
+            with self._lock:
+                if key in self._items:
+                    self._items.move_to_end(key)
+                    return self._items[key]
+        value = make()
+        self.put(key, value)
+        return value
+
+    def put(self, key: Hashable, value: Any) -> None:
+        if not self.enabled:
+            return
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+memo = Memo()

@@ -27,10 +27,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .catalog import Catalog, ResolvedModel
+from .catalog import Catalog
 from .catalog.schema import BedrockPrice, ProvisionedPrice
 from .errors import ConfigError, MissingPriceError
-from .workload import BUCKET, COLUMNS, KEYS, TOKEN_COLUMNS, Workload, constants, rollup, total_input
+from .workload import BUCKET, KEYS, TOKEN_COLUMNS, Workload, rollup, total_input
 
 # token kind -> workload column
 KINDS: dict[str, str] = {
@@ -72,19 +72,16 @@ class Bill:
     def priced_by(self, names: tuple[str, ...], dims: Callable[[ibis.Table], Mapping[str, ibis.Value]]) -> pa.Table:
         """A priced roll-up by named dimensions, made once per bill (`dims` builds them over a table)."""
         if names not in self._cache:
-            wl = self.workload
-            source = wl.pre if wl is not None and wl.pre is not None else (wl.table if wl else self.table)
-            self._cache[names] = self.priced_rollup(dims(source))
+            self._cache[names] = self.priced_rollup(dims(self._source))
         return self._cache[names]
+
+    @property
+    def _source(self) -> ibis.Table:
+        return self.workload.table if self.workload is not None else self.table
 
     def priced_rollup(self, dims: Mapping[str, ibis.Value]) -> pa.Table:
         """Roll the workload up by `dims` (name -> expression over the workload's table) and price it."""
-        wl = self.workload
-        if wl is not None and wl.pre is not None and wl.resolved is not None:
-            roll = rollup(wl.pre, self.thresholds, dims, resolved=wl.resolved)
-        else:
-            roll = rollup(wl.table if wl else self.table, self.thresholds, dims)
-        return price_rollup(roll, self.prices, self.thresholds)
+        return price_rollup(rollup(self._source, self.thresholds, dims), self.prices, self.thresholds)
 
 
 def _check(model: str, scope: str, region: str, tier: str, sums: dict[str, int], needs_lc: bool,
@@ -198,45 +195,25 @@ def price_rollup(roll: pa.Table, prices: Mapping[tuple[str, str, str, str], Bedr
     return out.append_column("total_usd", pa.array(total))
 
 
-def _price_memtable(prices: Mapping[tuple[str, str, str, str], BedrockPrice],
-                    resolved: Mapping[str, ResolvedModel] | None = None) -> ibis.Table:
-    """The price table to join: keyed by (model, scope, region, tier), or, given the id resolution, by
-    (logged id, region, tier) with the catalog model and scope as columns, so one join does both."""
-    rows: list[tuple[tuple, BedrockPrice]] = []
-    if resolved is None:
-        names = list(KEYS)
-        rows = [(key, p) for key, p in prices.items()]
-    else:
-        names = ["_id", "region", "tier", "_model", "_scope"]
-        for ident, r in resolved.items():
-            rows += [((ident, reg, tier, m, sc), p) for (m, sc, reg, tier), p in prices.items()
-                     if (m, sc) == (r.model, r.scope)]
-    cols: dict[str, list] = {k: [k_[i] for k_, _ in rows] for i, k in enumerate(names)}
+def _price_memtable(prices: Mapping[tuple[str, str, str, str], BedrockPrice]) -> ibis.Table:
+    """The (tiny) price table to join, keyed by (model, scope, region, tier)."""
+    rows = list(prices.items())
+    cols: dict[str, list] = {k: [key[i] for key, _ in rows] for i, k in enumerate(KEYS)}
     for kind in KINDS:
         cols[f"_p_{kind}"] = [getattr(p, f"{kind}_usd_per_mtok") for _, p in rows]
         cols[f"_lc_{kind}"] = [getattr(p, f"lc_{kind}_usd_per_mtok") for _, p in rows]
     cols["_lc_threshold"] = [p.lc_threshold_tokens for _, p in rows]
-    schema = pa.schema([*[(k, pa.string()) for k in names],
+    schema = pa.schema([*[(k, pa.string()) for k in KEYS],
                         *[(c, pa.float64()) for c in cols if c.startswith(("_p_", "_lc_")) and c != "_lc_threshold"],
                         ("_lc_threshold", pa.int64())])
     return ibis.memtable(pa.table(cols, schema=schema))
 
 
-def per_request_costs(table: ibis.Table, prices: Mapping[tuple[str, str, str, str], BedrockPrice],
-                      resolved: Mapping[str, ResolvedModel] | None = None) -> ibis.Table:
-    """Every request with its cost columns: a join with the (tiny) price table and column arithmetic.
-
-    With `resolved`, `table` is the workload before model resolution (logged ids in `model`, no scope set by
-    the source): the same join then resolves the ids too, instead of a second join.
-    """
-    prices_t = _price_memtable(prices, resolved)
-    if resolved is None:
-        joined = table.view().left_join(prices_t, list(KEYS))
-        joined = joined.drop(*[f"{k}_right" for k in KEYS if f"{k}_right" in joined.columns])
-    else:
-        joined = table.left_join(prices_t, [table.model == prices_t._id, "region", "tier"])
-        canonical = {c: joined[c] for c in COLUMNS} | {"model": joined._model, "scope": joined._scope}
-        joined = joined.select(**canonical, **{c: joined[c] for c in joined.columns if c.startswith(("_p_", "_lc_"))})
+def per_request_costs(table: ibis.Table, prices: Mapping[tuple[str, str, str, str], BedrockPrice]) -> ibis.Table:
+    """Every request with its cost columns: a join with the (tiny) price table and column arithmetic."""
+    prices_t = _price_memtable(prices)
+    joined = table.view().left_join(prices_t, list(KEYS))
+    joined = joined.drop(*[f"{k}_right" for k in KEYS if f"{k}_right" in joined.columns])
     has_lc = any(p.lc_threshold_tokens is not None for p in prices.values())
     is_lc = (joined._lc_threshold.notnull() & (total_input(joined) > joined._lc_threshold)) if has_lc \
         else ibis.literal(False)
@@ -254,15 +231,12 @@ def price_workload(workload: Workload | ibis.Table, catalog: Catalog) -> Bill:
     """Price every request: one scan by price key (reused if reading already made it); per-request costs lazily."""
     wl = workload if isinstance(workload, Workload) else Workload(table=workload)
     thresholds = catalog.lc_thresholds
-    roll = wl.rollup if wl.rollup is not None and wl.rollup_thresholds == thresholds else None
-    if roll is None:
-        roll = rollup(wl.table, thresholds)
+    roll = rollup(wl.table, thresholds)  # made while reading, if `read_workload` read it (engine.memo)
     prices, excluded = _resolve_keys(roll, catalog, thresholds)
     notes = excluded_notes(excluded)
-    one_join = wl.pre is not None and wl.resolved is not None and "scope" in constants(wl.pre) \
-        and constants(wl.pre)["scope"] is None
+
     def make_table() -> ibis.Table:
-        return per_request_costs(wl.pre, prices, wl.resolved) if one_join else per_request_costs(wl.table, prices)
+        return per_request_costs(wl.table, prices)
 
     return Bill(make_table=make_table, prices=prices, notes=notes, workload=wl, excluded=excluded,
                 thresholds=thresholds, base=price_rollup(roll, prices, thresholds))

@@ -14,7 +14,7 @@ import ibis
 import pyarrow.compute as pc
 
 from .pricing import Bill
-from .workload import base_dims, epoch_us
+from .workload import base_dims, window_dim
 
 HOURS_PER_MONTH = 730
 WINDOW_S = 60  # the window is counted in whole minutes (compare's default demand window)
@@ -91,7 +91,7 @@ def timeline(bill: Bill, hours: float) -> dict:
     name = "day" if width == 86_400 else f"_bucket_{width}"
 
     def dims(t: ibis.Table) -> dict[str, ibis.Value]:
-        return {"call_type": t.call_type, name: epoch_us(t.ts) // (width * 1_000_000)}
+        return {"call_type": t.call_type, name: window_dim(t, width)}
 
     priced = bill.priced_by(("call_type", name), base_dims if name == "day" else dims)
     g = priced.group_by([name, "call_type"]).aggregate([("requests", "sum"), ("total_usd", "sum")])

@@ -15,10 +15,10 @@ from typing import Any
 
 import ibis
 import ibis.expr.datatypes as dt
-import ibis.expr.operations as ops
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import engine
 from .catalog import Catalog, ResolvedModel
 from .engine import connection
 from .errors import SchemaError, UnknownModelError
@@ -57,16 +57,16 @@ TOKEN_COLUMNS = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "cac
 
 @dataclass
 class Workload:
-    """A canonical workload table (Ibis) with what the readers learnt on the way (counts, skips)."""
+    """A canonical workload table (Ibis, on whichever engine) with what the readers learnt on the way.
+
+    Nothing else: results worth keeping (the roll-up made while validating) are kept by the engine's memo,
+    keyed by the expression that made them (`engine.memo`), not here.
+    """
 
     table: ibis.Table
     sources: list[str] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    rollup: pa.Table | None = None  # made while validating; reused by pricing (see `rollup()`)
-    rollup_thresholds: tuple[int, ...] = ()
-    pre: ibis.Table | None = None  # the table before model resolution: roll-ups on it need no join
-    resolved: dict[str, ResolvedModel] | None = None
 
     def count(self) -> int:
         return int(self.table.count().execute())
@@ -96,15 +96,23 @@ def prepare(raw: ibis.Table, defaults: Defaults, *, source: str = "input") -> ib
     optionally `scope`; missing optional columns get their defaults. Raises SchemaError on a missing column.
     Model ids are resolved later, on distinct values only (`resolve()`).
     """
+    return prepared(raw, defaults, source=source)[0]
+
+
+def prepared(raw: ibis.Table, defaults: Defaults, *, source: str = "input") -> tuple[ibis.Table, dict[str, Any]]:
+    """`prepare()`, and the price-key and token columns it filled with one value for every row (a default),
+    with that value: roll-ups need not group by or check them (`rollup(constants=...)`)."""
     cols = set(raw.columns)
+    literals: dict[str, Any] = {}
     if "model_id" not in cols and "model" not in cols:
         if defaults.model is None:
             raise SchemaError(f"{source}: no model column; pass --model (e.g. --model claude-haiku-4.5)")
         raw = raw.mutate(model=ibis.literal(defaults.model))
+        literals["model"] = defaults.model
     elif "model_id" in cols:
         raw = raw.drop("model") if "model" in cols else raw
         raw = raw.rename(model="model_id")
-    if defaults.model is not None:
+    if defaults.model is not None and "model" not in literals:
         raw = raw.mutate(model=raw.model.cast("string").fill_null(defaults.model))
     missing = [c for c in ("ts", "input_tokens", "output_tokens") if c not in raw.columns]
     if missing:
@@ -143,7 +151,9 @@ def prepare(raw: ibis.Table, defaults: Defaults, *, source: str = "input") -> ib
             exprs[name] = col
         else:
             exprs[name] = fills[name]
-    return raw.select(**exprs)
+            if name in KEYS or name in TOKEN_COLUMNS:
+                literals[name] = {"scope": None, "region": defaults.region, "tier": defaults.tier}.get(name, 0)
+    return raw.select(**exprs), literals
 
 
 Resolved = dict[str, ResolvedModel]
@@ -200,19 +210,19 @@ def lc_bucket(t: ibis.Table, thresholds: tuple[int, ...]) -> ibis.IntegerValue:
     return ibis.cases(*cases, else_=ibis.literal(0, type="int8"))
 
 
-@ibis.udf.scalar.builtin
-def epoch_us(ts: dt.Timestamp(timezone="UTC")) -> dt.int64:  # type: ignore[valid-type]
-    """DuckDB's epoch_us on a zoned timestamp: no time-zone conversion (ICU), unlike a cast."""
-
-
 def day_dim(t: ibis.Table) -> ibis.IntegerValue:
     """Days since the epoch (UTC): integer arithmetic, much cheaper than truncating a zoned timestamp."""
-    return (epoch_us(t.ts) // 86_400_000_000).cast("int32")
+    return (engine.epoch_us(t.ts) // 86_400_000_000).cast("int32")
 
 
 def hour_dim(t: ibis.Table) -> ibis.IntegerValue:
     """Hours since the epoch (UTC)."""
-    return epoch_us(t.ts) // 3_600_000_000
+    return engine.epoch_us(t.ts) // 3_600_000_000
+
+
+def window_dim(t: ibis.Table, seconds: int) -> ibis.IntegerValue:
+    """Windows of `seconds` since the epoch (UTC): the demand series' and the timeline's buckets."""
+    return engine.epoch_us(t.ts) // (seconds * 1_000_000)
 
 
 def base_dims(t: ibis.Table) -> dict[str, ibis.Value]:
@@ -220,32 +230,32 @@ def base_dims(t: ibis.Table) -> dict[str, ibis.Value]:
     return {"call_type": t.call_type, "day": day_dim(t)}
 
 
-def constants(table: ibis.Table) -> dict[str, Any]:
-    """Columns that are one literal for every row (a default filled in by `prepare`), with their value.
-
-    Grouping by a constant costs a hash per row for nothing; roll-ups group by the others and add these back.
-    """
-    op = table.op()
-    if not isinstance(op, ops.Project):
-        return {}
-    out: dict[str, Any] = {}
-    for name, value in op.values.items():
-        inner = value.arg if isinstance(value, ops.Cast) else value
-        if isinstance(inner, ops.Literal):
-            out[name] = inner.value
-    return out
-
-
 def rollup(table: ibis.Table, thresholds: tuple[int, ...], dims: Mapping[str, ibis.Value] | None = None,
-           resolved: Resolved | None = None) -> pa.Table:
+           resolved: Resolved | None = None, constants: Mapping[str, Any] | None = None) -> pa.Table:
     """One pass: per (dims, price key, long-context bucket), request count, token sums, and value checks.
 
     Besides the sums it carries what validation needs (nulls and minimum of each count, null timestamps, time
     span), so reading, validating and pricing a workload costs one scan. On a `prepare()`d table (logged ids in
     `model`), pass `resolved` to map the groups to catalog models afterwards: the scan then needs no join.
+    `constants` (from `prepared()`): columns that hold one value on every row, not grouped by (a hash per row
+    for nothing) but added back. Kept in `engine.memo` by the expression, so asking again costs nothing.
     """
     dims = dict(dims or {})
-    literal = constants(table)
+    literal = dict(constants or {})
+    key = ("rollup", table.op(), thresholds, tuple((k, v.op()) for k, v in dims.items()),
+           tuple(sorted((k, v.model, v.scope) for k, v in (resolved or {}).items())),
+           tuple(sorted(literal.items(), key=lambda kv: kv[0])))
+    return engine.memo.get(key, lambda: _rollup(table, thresholds, dims, resolved, literal))
+
+
+def remember_rollup(table: ibis.Table, thresholds: tuple[int, ...], roll: pa.Table) -> None:
+    """Keep `roll` as `rollup(table, thresholds)`: a roll-up made by an equivalent plan (on the table before
+    model resolution, then `remap`ped), so that pricing the resolved table needs no second scan."""
+    engine.memo.put(("rollup", table.op(), thresholds, (), (), ()), roll)
+
+
+def _rollup(table: ibis.Table, thresholds: tuple[int, ...], dims: dict[str, ibis.Value], resolved: Resolved | None,
+            literal: dict[str, Any]) -> pa.Table:
     aggs: dict[str, ibis.Value] = {"requests": table.count(), "_null_ts": table.count() - table.ts.count()}
     if dims:  # the time span rides along with the call-type/day roll-up, not the price-key scan
         aggs.update(_min_ts=table.ts.min(), _max_ts=table.ts.max())
@@ -258,10 +268,26 @@ def rollup(table: ibis.Table, thresholds: tuple[int, ...], dims: Mapping[str, ib
     fixed = {k: v for k, v in literal.items() if k in KEYS}
     groups = [*(v.name(k) for k, v in dims.items()), *(k for k in KEYS if k not in fixed),
               lc_bucket(table, thresholds).name(BUCKET)]
-    roll = table.group_by(groups).aggregate(**aggs).to_pyarrow()
+    roll = _normal(table.group_by(groups).aggregate(**aggs).to_pyarrow())
     for k, v in fixed.items():
         roll = roll.append_column(k, pa.array([v] * roll.num_rows, pa.string()))
     return roll if resolved is None else remap(roll, resolved)
+
+
+_INT_COLUMNS = ("requests", "_null_ts", "_min_count", "_null_count", *TOKEN_COLUMNS)
+
+
+def _normal(roll: pa.Table) -> pa.Table:
+    """The same roll-up types from every engine: int64 counts, int8 bucket, UTC microsecond times."""
+    for i, f in enumerate(roll.schema):
+        want = (pa.int64() if f.name in _INT_COLUMNS else pa.int8() if f.name == BUCKET
+                else pa.timestamp("us", tz="UTC") if pa.types.is_timestamp(f.type) else None)
+        if want is not None and f.type != want:
+            col = roll.column(i)
+            if pa.types.is_timestamp(f.type) and f.type.tz not in (None, "UTC"):
+                col = col.cast(pa.timestamp(f.type.unit, tz="UTC"))
+            roll = roll.set_column(i, f.name, col.cast(want))
+    return roll
 
 
 def remap(roll: pa.Table, resolved: Resolved) -> pa.Table:
@@ -329,9 +355,12 @@ def validate(
 
 
 def check(
-    table: ibis.Table, *, source: str = "input", on_error: str = "raise", thresholds: tuple[int, ...] = ()
+    table: ibis.Table, *, source: str = "input", on_error: str = "raise", thresholds: tuple[int, ...] = (),
+    constants: Mapping[str, Any] | None = None,
 ) -> tuple[ibis.Table, dict[str, int], pa.Table]:
     """Check types and values in the roll-up scan; returns (table, skipped counts by reason, roll-up).
+
+    `constants`: what `prepared()` filled with one value (see `rollup()`).
 
     With on_error="raise", name the first bad row and what is wrong. With "skip", drop bad rows and count
     them by reason (a row is counted under its first failing check).
@@ -340,7 +369,9 @@ def check(
     for name in COLUMNS:
         if name not in schema:
             raise SchemaError(f"{source}: missing column {name!r}")
-    roll = rollup(table, thresholds)
+    # scanned afresh, not from the memo: the same file read again may have changed (a read's resolved table,
+    # which the memo does keep, joins a new memtable each time, so it is a new expression)
+    roll = _rollup(table, thresholds, {}, None, dict(constants or {}))
     if not _suspect(roll):
         return table, {}, roll
     checks = _checks(table)
@@ -351,7 +382,7 @@ def check(
         counts = {d["reason"]: int(d["n"]) for d in
                   table.filter(any_bad).group_by(reason=case).agg(n=ibis._.count()).to_pyarrow().to_pylist()}
         kept = table.filter(~any_bad)
-        return kept, counts, rollup(kept, thresholds)
+        return kept, counts, _rollup(kept, thresholds, {}, None, dict(constants or {}))
     reason = next(iter(found))
     cond = checks[reason].fill_null(True)
     t = table.mutate(_bad=cond).mutate(_row=ibis.row_number())

@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from ..catalog import Catalog
 from ..errors import ConfigError, InputError
 from ..pricing import Bill, price_workload
-from ..workload import BUCKET, KEYS, TOKEN_COLUMNS, Workload, epoch_us
+from ..workload import BUCKET, KEYS, TOKEN_COLUMNS, Workload, window_dim
 
 if TYPE_CHECKING:
     from . import DemandSeries
@@ -30,7 +30,7 @@ PrefixCache = Literal["auto", "replay", "cache-reads", "none"]
 def _dims(window_s: int):  # noqa: ANN202 - a closure over the window width
     def dims(t: ibis.Table) -> dict[str, ibis.Value]:
         return {"call_type": t.call_type, "_interactive": t.interactive.fill_null(True),
-                "_w": epoch_us(t.ts) // (window_s * 1_000_000)}
+                "_w": window_dim(t, window_s)}
     return dims
 
 
@@ -123,7 +123,7 @@ def from_workload(workload: Workload, window_s: int = 60, *, catalog: Catalog | 
 def _fine_counts(table: ibis.Table, fine_s: int, start_s: int, keys: list[tuple[str, str, bool]],
                  n_fine: int) -> np.ndarray:
     """Arrivals per (group, fine window): one grouped count in the engine."""
-    w = epoch_us(table.ts) // (fine_s * 1_000_000) - start_s // fine_s
+    w = window_dim(table, fine_s) - start_s // fine_s
     agg = table.group_by([table.model, table.call_type, table.interactive.fill_null(True).name("_i"),
                           w.name("_fw")]).aggregate(n=table.count()).to_pyarrow()
     index = {k: i for i, k in enumerate(keys)}
@@ -153,10 +153,10 @@ def _replayed_hits(table: ibis.Table, window_s: int, w0: int, keys: list[tuple[s
 
     t = table.select("ts", "model", "call_type", "prefix", "input_tokens", "cache_read_tokens", "cache_write_tokens",
                      "cache_write_1h_tokens", interactive=table.interactive.fill_null(True),
-                     _w=epoch_us(table.ts) // (window_s * 1_000_000), _us=epoch_us(table.ts)).to_pyarrow()
+                     _w=window_dim(table, window_s)).to_pyarrow()
     index = {k: i for i, k in enumerate(keys)}
     out = np.zeros(shape)
-    ts_all = t.column("_us").to_numpy(zero_copy_only=False).astype(np.int64)
+    ts_all = _epoch_us(t.column("ts"))
     model_code, models = _encode(t.column("model"))
     ct_code, cts = _encode(t.column("call_type"))
     inter = t.column("interactive").to_numpy(zero_copy_only=False).astype(bool)
@@ -184,6 +184,11 @@ def _replayed_hits(table: ibis.Table, window_s: int, w0: int, keys: list[tuple[s
         ok = gi_rows >= 0
         np.add.at(out, (gi_rows[ok], w_all[rows][ok]), hit_tokens[ok])
     return out
+
+
+def _epoch_us(ts: pa.ChunkedArray) -> np.ndarray:
+    """Microseconds since the epoch of a fetched timestamp column (whatever unit the engine returned)."""
+    return pc.cast(ts.cast(pa.timestamp("us", tz="UTC")), pa.int64()).to_numpy(zero_copy_only=False)
 
 
 def _encode(col: pa.ChunkedArray) -> tuple[np.ndarray, list]:

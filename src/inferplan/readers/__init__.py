@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from ..catalog import Catalog
 from ..errors import InputError
-from ..workload import Defaults, Workload, check, prepare, remap, resolve, resolve_ids
+from ..workload import Defaults, Workload, check, prepared, remap, remember_rollup, resolve, resolve_ids
 from . import (
     azure,
     bedrock_batch,
@@ -161,25 +161,22 @@ def read_workload(
     tables = []
     rollups = []
     skipped: dict[str, int] = {}
-    pres = []
-    resolved: dict = {}
     for name, fs in groups.items():
         label = str(fs[0]) if len(fs) == 1 else f"{len(fs)} {name} files"
         try:
             raw = FORMATS[name].read(fs, options)
         except duckdb.Error as exc:  # the engine could not read the input at all: say so, with where and why
             raise InputError(explain_duckdb_error(Path(label), exc)) from None
-        pre = prepare(raw.table, options.defaults, source=label)
-        pre, bad, roll = check(pre, source=label, on_error=options.on_error, thresholds=catalog.lc_thresholds)
+        pre, constants = prepared(raw.table, options.defaults, source=label)
+        pre, bad, roll = check(pre, source=label, on_error=options.on_error, thresholds=catalog.lc_thresholds,
+                               constants=constants)
         ids = resolve_ids(set(roll.column("model").to_pylist()), catalog, label)
-        resolved.update(ids)
-        pres.append(pre)
         tables.append(resolve(pre, ids))
         rollups.append(remap(roll, ids))
         for k, v in {**raw.skipped, **bad}.items():
             skipped[k] = skipped.get(k, 0) + v
         notes += raw.notes
     table = tables[0] if len(tables) == 1 else ibis.union(*tables)
-    return Workload(table=table, sources=[str(f) for f in files], skipped=skipped, notes=notes,
-                    rollup=pa.concat_tables(rollups), rollup_thresholds=catalog.lc_thresholds,
-                    pre=pres[0] if len(pres) == 1 else ibis.union(*pres), resolved=resolved)
+    # the validation scan's roll-up, remapped to catalog models, is the resolved table's: pricing reuses it
+    remember_rollup(table, catalog.lc_thresholds, pa.concat_tables(rollups))
+    return Workload(table=table, sources=[str(f) for f in files], skipped=skipped, notes=notes)

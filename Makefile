@@ -4,14 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean chromium
+.PHONY: demo test lint bench clean chromium java
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,spark]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -27,7 +27,17 @@ chromium:
 	  $$SUDO apt-get update -q && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 	    -o DPkg::Lock::Timeout=600 chromium; }
 
-test: $(STAMP) chromium
+# Java for the Spark engine's parity tests (pyspark comes with the `spark` extra): Debian's headless JRE 17,
+# installed when no `java` is on the PATH.
+java:
+	@command -v java >/dev/null 2>&1 || { \
+	  SUDO=; [ "$$(id -u)" = 0 ] || { command -v sudo >/dev/null 2>&1 && SUDO=sudo; } || { \
+	    echo "java is missing and this is neither root nor sudo: apt-get install openjdk-17-jre-headless" >&2; exit 1; }; \
+	  echo "installing Debian's openjdk-17-jre-headless for the Spark engine tests"; \
+	  $$SUDO apt-get update -q && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	    -o DPkg::Lock::Timeout=600 openjdk-17-jre-headless; }
+
+test: $(STAMP) chromium java
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/python -m pytest
 

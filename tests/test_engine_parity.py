@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import ibis
 import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
 
-from inferplan import engine
+from inferplan import engine, synth
+from inferplan.analysis import summarize
+from inferplan.attribution import breakdown, totals
+from inferplan.catalog import load_catalog
+from inferplan.demand import from_workload
+from inferplan.errors import InputError, SchemaError
 from inferplan.pricing import price_workload
-from inferplan.readers import read_workload
-from inferplan.workload import rollup
+from inferplan.readers import ReadOptions, read_workload
+from inferplan.readers.canonical import write
+from inferplan.workload import Defaults, rollup
 from tests.helpers import make_catalog, rows_table
 
 # around the epoch, day and hour boundaries, the last microsecond of a day, a leap day, far future
@@ -70,3 +81,165 @@ def test_validation_rollup_kept_by_the_memo_equals_a_fresh_one(tmp_path):
         fresh.select(key + cols).sort_by([(k, "ascending") for k in key]).to_pylist()
     assert abs(sum(unmemoised.column("total_usd").to_pylist())
                - sum(price_workload(wl, cat).base.column("total_usd").to_pylist())) < 1e-12
+
+
+# ---- the same cases on DuckDB and Spark ------------------------------------------------------------------------
+
+DEMO = Path(__file__).resolve().parents[1] / "src" / "inferplan" / "data" / "demo" / "azure2023"
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "traces"
+HAIKU = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+SYNTH = {"start": "2026-01-05T00:00:00Z", "days": 2, "call_types": {
+    "rag": {"model": HAIKU, "per_hour": 40, "input_tokens": 6000, "output_tokens": {"dist": "lognormal", "mean": 300},
+            "prefix": {"tokens": 4500}, "cache": "5m", "tags": {"team": "search"}},
+    "agent": {"model": "global.anthropic.claude-sonnet-4-5-20250929-v1:0", "per_hour": 15, "input_tokens": 3000,
+              "output_tokens": 200, "prefix": {"tokens": 2000, "variants": 3}, "cache": "1h",
+              "tags": {"team": "agents"}},
+    "triage": {"model": "amazon.nova-pro-v1:0", "per_hour": 30, "tier": "flex", "input_tokens": 800,
+               "output_tokens": 50},
+    "long": {"model": "anthropic.claude-sonnet-4-5-20250929-v1:0", "per_hour": 2, "input_tokens": 250_000,
+             "output_tokens": 500},
+}}
+
+
+@pytest.fixture(autouse=True)
+def _back_to_duckdb():
+    yield
+    engine.use("duckdb")
+
+
+@pytest.fixture(scope="module")
+def spark_engine():
+    """One SparkSession for the module, tuned for tests: 2 cores, 2 shuffle partitions, no UI, UTC."""
+    if not os.environ.get("CI"):  # CI installs Java and pyspark (make test): there a missing one fails
+        pytest.importorskip("pyspark")
+        if shutil.which("java") is None:
+            pytest.skip("no java: `make test` installs openjdk-17-jre-headless")
+    from pyspark.sql import SparkSession
+
+    session = (SparkSession.builder.master("local[2]").appName("inferplan-parity")
+               .config("spark.sql.shuffle.partitions", "2").config("spark.ui.enabled", "false")
+               .config("spark.default.parallelism", "2").config("spark.driver.memory", "1g")
+               .config("spark.sql.session.timeZone", "UTC").config("spark.ui.showConsoleProgress", "false")
+               .config("spark.sql.execution.arrow.pyspark.enabled", "true").getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    engine.spark(session)
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_catalog(warn_stale=False)
+
+
+@pytest.fixture(scope="module")
+def parquets(tmp_path_factory, catalog):
+    """The cases as canonical Parquet, converted on DuckDB (the way onto Spark): the bundled demo traces, the
+    shared Mooncake (prefix segments) and BurstGPT (model mix) traces, and a generated workload."""
+    d = tmp_path_factory.mktemp("parity")
+    out = {}
+    haiku = ReadOptions(defaults=Defaults(model=HAIKU))
+    cases = {"demo": ([DEMO / f"AzureLLMInferenceTrace_{s}.csv" for s in ("code", "conv")], "azure2023", haiku),
+             "mooncake": ([SHARED / "mooncake" / "conversation_trace.jsonl"], "mooncake", haiku)}
+    for name, (paths, fmt, opts) in cases.items():
+        if all(p.exists() for p in paths):
+            write(read_workload(paths, catalog, fmt, opts).table, d / f"{name}.parquet")
+            out[name] = d / f"{name}.parquet"
+    traffic = synth.generate(SYNTH, seed=5)
+    pq.write_table(traffic.rename_columns(["model" if c == "model_id" else c for c in traffic.column_names]),
+                   d / "synth.parquet")
+    out["synth"] = d / "synth.parquet"
+    return out
+
+
+def _cents(x):
+    """Dollars to the cent, recursively (the parity the suite asks for); counts stay exact."""
+    if isinstance(x, float):
+        return round(x, 2)
+    if isinstance(x, dict):
+        return {k: _cents(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_cents(v) for v in x]
+    return x
+
+
+def _on(name: str, path: Path, catalog, **kw) -> dict:
+    with engine.using(name):
+        wl = read_workload([path], catalog)
+        bill = price_workload(wl, catalog)
+        summary = summarize(bill, catalog, tags=kw.get("tags", ()))
+        summary["breakdowns"]["hour"] = breakdown(bill, "hour")
+        summary["per_request_total"] = float(bill.table.total_usd.sum().to_pyarrow().as_py() or 0.0)
+        series = from_workload(wl, 60, bill=bill, prefix_cache="cache-reads", latency_window_s=10)
+        summary["demand"] = {"groups": [str(g) for g in series.groups], "start": series.start,
+                             **{k: getattr(series, k).round(6).tolist() for k in
+                                ("requests", "fine_requests", "input_tokens", "output_tokens", "bedrock_usd")}}
+    summary.pop("sources")
+    return summary
+
+
+@pytest.mark.parametrize("case", ["demo", "mooncake", "synth"])
+def test_same_summary_on_both_engines(spark_engine, parquets, catalog, case):
+    if case not in parquets:
+        pytest.skip(f"{case}: data not here")
+    tags = ("team",) if case == "synth" else ()
+    duck, spark = _on("duckdb", parquets[case], catalog, tags=tags), _on("spark", parquets[case], catalog, tags=tags)
+    assert duck["requests"] > 0 and duck["total_usd"] > 0
+    assert _cents(spark) == _cents(duck)
+    assert abs(spark["total_usd"] - duck["total_usd"]) < 1e-6
+    assert abs(duck["per_request_total"] - duck["total_usd"]) < 0.005
+
+
+def test_spark_reads_only_canonical_parquet(spark_engine, catalog):
+    with engine.using("spark"), pytest.raises(InputError, match="inferplan convert"):
+        read_workload([DEMO / "AzureLLMInferenceTrace_code.csv"], catalog, "azure2023",
+                      ReadOptions(defaults=Defaults(model=HAIKU)))
+
+
+def test_bad_rows_skipped_and_counted_alike(spark_engine, tmp_path, catalog):
+    t = pa.table({"ts": pa.array([datetime(2026, 1, 5, i, tzinfo=UTC) for i in range(4)], pa.timestamp("us", tz="UTC")),
+                  "model": [HAIKU] * 4, "input_tokens": pa.array([10, -1, 30, None], pa.int64()),
+                  "output_tokens": pa.array([1, 2, -3, 4], pa.int64())})
+    path = tmp_path / "bad.parquet"
+    pq.write_table(t, path)
+    got = {}
+    for name in ("duckdb", "spark"):
+        with engine.using(name):
+            with pytest.raises(SchemaError, match="input_tokens is null|input_tokens is negative"):
+                read_workload([path], catalog)
+            wl = read_workload([path], catalog, options=ReadOptions(on_error="skip"))
+            got[name] = (wl.skipped, totals(price_workload(wl, catalog)))
+    assert got["spark"] == got["duckdb"]
+    assert got["duckdb"][0] == {"input_tokens is null": 1, "input_tokens is negative": 1,
+                                "output_tokens is negative": 1}
+    assert got["duckdb"][1].requests == 1
+
+
+def test_cli_convert_then_analyze_on_spark(spark_engine, tmp_path, catalog):
+    """`inferplan convert` (the console script, --json) writes canonical Parquet; `--engine spark analyze` on
+    it gives the DuckDB answer."""
+    import json
+    import subprocess
+    import sys
+
+    from typer.testing import CliRunner
+
+    from inferplan.cli import app, main  # noqa: F401 - main registers the command modules
+    from inferplan.commands import load_all
+
+    load_all()
+    exe = Path(sys.executable).parent / "inferplan"
+    out = tmp_path / "demo.parquet"
+    res = subprocess.run([str(exe), "convert", *map(str, sorted(DEMO.glob("*.csv"))), "--format", "azure2023",
+                          "--model", HAIKU, "--out", str(out), "--json"], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["requests"] == 28_185 and out.exists()
+    runs = {}
+    for name in ("duckdb", "spark"):
+        r = CliRunner().invoke(app, ["--engine", name, "analyze", str(out), "--json"])
+        assert r.exit_code == 0, r.output
+        runs[name] = json.loads(r.stdout.strip().splitlines()[-1])
+    assert engine.name() == "spark"  # the option chose it for the process; the next command chooses again
+    r = CliRunner().invoke(app, ["--engine", "pandas", "analyze", str(out)])
+    assert r.exit_code != 0 and "--engine must be one of duckdb, spark" in r.output
+    assert _cents(runs["spark"]) == _cents(runs["duckdb"]) and runs["duckdb"]["requests"] == 28_185

@@ -17,6 +17,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
+from . import engine
 from .analysis import analyze as run_analysis
 from .catalog import Catalog, load_catalog
 from .errors import InferplanError, UnknownItemError
@@ -30,6 +31,26 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="Where LLM inference money goes on AWS, and what to change.")
 prices_app = typer.Typer(no_args_is_help=True, help="Browse the price and hardware catalog.")
 app.add_typer(prices_app, name="prices")
+
+
+
+@app.callback()
+def _global_options(
+    engine_name: Annotated[str | None, typer.Option(
+        "--engine", envvar="INFERPLAN_ENGINE", metavar="duckdb|spark",
+        help="Where per-request work runs: duckdb (embedded, default) or spark (reads canonical Parquet; "
+        "see docs/scale.md).")] = None,
+    spark_master: Annotated[str | None, typer.Option(
+        "--spark-master", envvar="INFERPLAN_SPARK_MASTER", metavar="URL",
+        help="Spark master for --engine spark (default: Spark's own configuration, else local[2]).")] = None,
+) -> None:
+    """Where LLM inference money goes on AWS, and what to change."""
+    try:
+        engine.use(engine_name, spark_master=spark_master)
+    except InferplanError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
+
 
 err = Console(stderr=True)
 out = Console()

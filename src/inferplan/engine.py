@@ -18,10 +18,12 @@ a command shows any, is drawn by rich on stderr (`cli.working()`).
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -94,6 +96,16 @@ def use(engine: str | None = None, *, spark_master: str | None = None) -> str:
     return chosen
 
 
+@contextmanager
+def using(engine: str, *, spark_master: str | None = None) -> Iterator[str]:
+    """Run a block on `engine`, then go back to the engine chosen before."""
+    before = _engine
+    try:
+        yield use(engine, spark_master=spark_master)
+    finally:
+        globals()["_engine"] = before
+
+
 def name() -> str:
     """The engine per-request work runs on: `duckdb` or `spark`."""
     return _engine if _engine is not None else use()
@@ -143,9 +155,24 @@ def spark(session: SparkSession | None = None) -> ibis.BaseBackend:
         return _spark
 
 
+def read_parquet(paths: Sequence[str]) -> ibis.Table:
+    """Canonical Parquet files (local paths, or `s3a://` URLs Spark can reach) as one table on the chosen
+    engine. DuckDB's readers have their own SQL (`readers.canonical`); this is the other engines' way in."""
+    if name() == "duckdb":
+        con = connection()
+        files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
+        return con.sql(f"SELECT * FROM read_parquet([{files}])")
+    be = spark()
+    df = be._session.read.parquet(*[str(p) for p in paths])
+    view = f"inferplan_parquet_{next(_views)}"
+    df.createOrReplaceTempView(view)
+    return be.table(view)
+
+
 # ---- fast paths, each with its portable twin ------------------------------------------------------------------
 
 _EPOCH = ibis.timestamp("1970-01-01 00:00:00+00:00")
+_views = itertools.count()
 
 
 @ibis.udf.scalar.builtin(name="epoch_us")

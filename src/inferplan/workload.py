@@ -271,7 +271,9 @@ def _rollup(table: ibis.Table, thresholds: tuple[int, ...], dims: dict[str, ibis
     roll = _normal(table.group_by(groups).aggregate(**aggs).to_pyarrow())
     for k, v in fixed.items():
         roll = roll.append_column(k, pa.array([v] * roll.num_rows, pa.string()))
-    return roll if resolved is None else remap(roll, resolved)
+    roll = roll if resolved is None else remap(roll, resolved)
+    # in key order: engines return groups in any order, and prices, demand groups and ties follow this one
+    return roll.sort_by([(c, "ascending") for c in (*dims, *KEYS, BUCKET)])
 
 
 _INT_COLUMNS = ("requests", "_null_ts", "_min_count", "_null_count", *TOKEN_COLUMNS)

@@ -20,6 +20,7 @@ import duckdb
 import ibis
 import pyarrow as pa
 
+from .. import engine
 from ..catalog import Catalog
 from ..errors import InputError
 from ..workload import Defaults, Workload, check, prepared, remap, remember_rollup, resolve, resolve_ids
@@ -161,6 +162,8 @@ def read_workload(
     tables = []
     rollups = []
     skipped: dict[str, int] = {}
+    if engine.name() != "duckdb" and set(groups) - {canonical.NAME}:
+        raise InputError(f"format {', '.join(sorted(set(groups) - {canonical.NAME}))}: {canonical.SPARK_HINT}")
     for name, fs in groups.items():
         label = str(fs[0]) if len(fs) == 1 else f"{len(fs)} {name} files"
         try:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import duckdb
 import ibis
 
+from .. import engine
 from ..engine import connection
 from ..errors import InputError
 from ..workload import COLUMNS, IBIS_SCHEMA
@@ -54,9 +55,15 @@ def _header(path: Path, head: bytes) -> list[str]:
     return [c.strip().strip('"') for c in first.split(",")]
 
 
+SPARK_HINT = ("--engine spark starts from canonical Parquet: convert other formats first with "
+              "`inferplan convert INPUT... --out workload.parquet` (DuckDB, on one machine), then analyze the Parquet")
+
+
 def read(paths: list[Path], options: ReadOptions) -> Raw:
     from . import Raw, head_bytes
 
+    if engine.name() != "duckdb":
+        return Raw(table=_read_on_engine(paths, head_bytes))
     con = connection()
     parts = []
     skipped: dict[str, int] = {}
@@ -85,6 +92,22 @@ def read(paths: list[Path], options: ReadOptions) -> Raw:
                 t = _typed_json(con, p, t.columns)
         parts.append(_decode_json_columns(t))
     return Raw(table=parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False), skipped=skipped)
+
+
+def _read_on_engine(paths: list[Path], head_bytes) -> ibis.Table:  # noqa: ANN001 - the readers' helper
+    """Canonical Parquet on the chosen engine (Spark): checked to be Parquet with canonical columns only."""
+    for p in paths:
+        if not head_bytes(p, 4).startswith(b"PAR1"):
+            raise InputError(f"{p}: not Parquet; {SPARK_HINT}")
+    try:
+        t = engine.read_parquet([str(p) for p in paths])
+    except Exception as exc:  # noqa: BLE001 - the engine's own error type (py4j/pyspark), named with the files
+        raise InputError(f"{paths[0]}{' and others' if len(paths) > 1 else ''}: the {engine.name()} engine "
+                         f"cannot read it ({str(exc).splitlines()[0]})") from None
+    unknown = [c for c in t.columns if c not in COLUMNS]
+    if unknown:
+        raise InputError(f"{paths[0]}: unknown column(s) {unknown}; canonical columns are {list(COLUMNS)}")
+    return t
 
 
 # JSON-text columns of a canonical CSV: the DuckDB type each must cast to, and what that means in words

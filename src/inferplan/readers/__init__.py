@@ -88,7 +88,7 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     out: list[Path] = []
     local = []
     for p in paths:
-        if str(p).startswith("s3://"):
+        if str(p).startswith("s3://"):  # read_workload streams canonical Parquet prefixes; these are the rest
             from ._s3 import download
 
             out.extend(download(str(p)))
@@ -133,9 +133,15 @@ def read_workload(
     fmt: str = "auto",
     options: ReadOptions | None = None,
 ) -> Workload:
-    """Read files of one or more formats into one canonical workload."""
+    """Read files of one or more formats into one canonical workload.
+
+    `s3://` prefixes of canonical Parquet are streamed in place (`_s3`); other S3 objects are downloaded first.
+    """
     options = options or ReadOptions()
-    files = expand_paths(paths)
+    streamed: list[tuple[str, Raw]] = []
+    if fmt in ("auto", canonical.NAME) and any(str(p).startswith("s3://") for p in paths):
+        paths, streamed = _stream_s3(paths)
+    files = expand_paths(paths) if paths or not streamed else []
     groups: dict[str, list[Path]] = {}
     notes: list[str] = []
     explicit = {Path(p) for p in paths if not str(p).startswith("s3://") and Path(p).is_file()}
@@ -156,7 +162,7 @@ def read_workload(
         notes += [f"format {name}: {len(fs)} file(s)" for name, fs in groups.items()]
     if ignored:
         notes.append(f"left out {len(ignored)} file(s) in no known format: " + ", ".join(sorted(set(ignored))[:5]))
-    if not groups:
+    if not groups and not streamed:
         raise InputError(f"no usage file in a known format among {len(files)} file(s); pass --format one of "
                          f"{', '.join(FORMATS)}")
     tables = []
@@ -164,12 +170,14 @@ def read_workload(
     skipped: dict[str, int] = {}
     if engine.name() != "duckdb" and set(groups) - {canonical.NAME}:
         raise InputError(f"format {', '.join(sorted(set(groups) - {canonical.NAME}))}: {canonical.SPARK_HINT}")
+    raws = list(streamed)
     for name, fs in groups.items():
         label = str(fs[0]) if len(fs) == 1 else f"{len(fs)} {name} files"
         try:
-            raw = FORMATS[name].read(fs, options)
+            raws.append((label, FORMATS[name].read(fs, options)))
         except duckdb.Error as exc:  # the engine could not read the input at all: say so, with where and why
             raise InputError(explain_duckdb_error(Path(label), exc)) from None
+    for label, raw in raws:
         pre, constants = prepared(raw.table, options.defaults, source=label)
         pre, bad, roll = check(pre, source=label, on_error=options.on_error, thresholds=catalog.lc_thresholds,
                                constants=constants)
@@ -182,4 +190,40 @@ def read_workload(
     table = tables[0] if len(tables) == 1 else ibis.union(*tables)
     # the validation scan's roll-up, remapped to catalog models, is the resolved table's: pricing reuses it
     remember_rollup(table, catalog.lc_thresholds, pa.concat_tables(rollups))
-    return Workload(table=table, sources=[str(f) for f in files], skipped=skipped, notes=notes)
+    sources = [*(u for u, _ in streamed), *(str(f) for f in files)]
+    return Workload(table=table, sources=sources, skipped=skipped, notes=notes)
+
+
+def _stream_s3(paths: Sequence[str | Path]) -> tuple[list[str | Path], list[tuple[str, Raw]]]:
+    """Split off the `s3://` prefixes that hold canonical Parquet only, as tables scanned in place on the chosen
+    engine (DuckDB: a pyarrow S3 dataset; Spark: s3a); the other inputs are returned to be read as files."""
+    from . import _s3
+
+    rest: list[str | Path] = []
+    out: list[tuple[str, Raw]] = []
+    for p in paths:
+        if not str(p).startswith("s3://"):
+            rest.append(p)
+            continue
+        listing = _s3.list_prefix(str(p))
+        if not listing.all_parquet():
+            rest.append(p)  # other formats: downloaded by expand_paths
+            continue
+        if engine.name() == "duckdb":
+            con = engine.connection()
+            view = f"_s3_{len(out)}_{id(listing)}"
+            con.con.register(view, _s3.parquet_dataset(listing))
+            table = con.table(view)
+        else:
+            try:
+                table = engine.read_parquet(_s3.s3a_urls(listing))
+            except Exception as exc:  # noqa: BLE001 - Spark's own error (py4j), said with the fix
+                raise InputError(f"{p}: Spark cannot read it as s3a:// ({str(exc).splitlines()[0][:200]}); the "
+                                 "cluster needs Hadoop's S3A connector (hadoop-aws and its AWS SDK jars, present "
+                                 "on EMR, Glue and Databricks: --packages org.apache.hadoop:hadoop-aws:VERSION)"
+                                 ) from None
+        unknown = [c for c in table.columns if c not in canonical.COLUMNS]
+        if unknown:
+            raise InputError(f"{p}: unknown column(s) {unknown}; canonical columns are {list(canonical.COLUMNS)}")
+        out.append((str(p), Raw(table=table, notes=[f"{p}: {len(listing.keys)} Parquet object(s) streamed"])))
+    return rest, out

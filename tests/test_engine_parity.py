@@ -21,7 +21,7 @@ from inferplan.errors import InputError, SchemaError
 from inferplan.pricing import price_workload
 from inferplan.readers import ReadOptions, read_workload
 from inferplan.readers.canonical import write
-from inferplan.workload import Defaults, rollup
+from inferplan.workload import Defaults, base_dims, hour_dim, rollup, rollup_by
 from tests.helpers import make_catalog, rows_table
 
 # around the epoch, day and hour boundaries, the last microsecond of a day, a leap day, far future
@@ -81,6 +81,32 @@ def test_validation_rollup_kept_by_the_memo_equals_a_fresh_one(tmp_path):
         fresh.select(key + cols).sort_by([(k, "ascending") for k in key]).to_pylist()
     assert abs(sum(unmemoised.column("total_usd").to_pylist())
                - sum(price_workload(wl, cat).base.column("total_usd").to_pylist())) < 1e-12
+
+
+def test_rollup_by_logged_id_matches_the_plain_rollup(tmp_path):
+    """`rollup_by`'s fast path (group the table before resolution by logged id, remap) against its portable twin
+    (roll up the resolved table), for dimensions that can take it and one that needs resolved models."""
+    cat = make_catalog(tmp_path)
+    rows = [{"model": m, "input_tokens": 10 * i + 1, "output_tokens": i, "call_type": ct,
+             "cache_read_tokens": i % 3, "ts": datetime(2026, 1, 1, i % 24, tzinfo=UTC) + timedelta(days=i % 3)}
+            for i, (m, ct) in enumerate([("tcl", "a"), ("us.test.claude-like-v1:0", "a"), ("tnl", "b"),
+                                         ("test.claude-like-v1:0", "b"), ("tcl", "c"), ("tnl", "a")] * 4)]
+    rows.append({"model": "tcl", "input_tokens": 5000, "output_tokens": 1, "call_type": "a"})  # long context
+    path = tmp_path / "w.parquet"
+    rows_table(rows, cat).to_parquet(path)
+    wl = read_workload([path], cat)
+    cases = {"call type and day": base_dims, "hour": lambda t: {"hour": hour_dim(t)},
+             "model (needs resolved ids)": lambda t: {"m": t.model.upper()}}
+    for name, dims in cases.items():
+        fast = rollup_by(wl.table, cat.lc_thresholds, dims)
+        engine.rewrites.enabled = engine.memo.enabled = False
+        try:
+            twin = rollup(wl.table, cat.lc_thresholds, dims(wl.table))
+        finally:
+            engine.rewrites.enabled = engine.memo.enabled = True
+        cols = [c for c in twin.column_names if c in fast.column_names]
+        assert fast.select(cols).to_pylist() == twin.select(cols).to_pylist(), name
+        assert fast.num_rows > 1
 
 
 # ---- the same cases on DuckDB and Spark ------------------------------------------------------------------------

@@ -9,6 +9,9 @@ Engine-specific fast paths live here, each beside its portable twin (tested agai
 `epoch_us()` is DuckDB's builtin on DuckDB (integer, no time-zone work) and an Ibis timestamp delta elsewhere.
 `Memo` keeps small results (roll-ups) by the expression that made them, so a roll-up made while validating is
 not recomputed by pricing: a cache keyed by the exact expression cannot be applied to another table.
+`rewrites` keeps, for a table the readers resolved, the table before model resolution: roll-ups group it by
+logged id and remap the few groups (`workload.rollup_by`), instead of joining every row; its portable twin is
+the plain roll-up of the resolved table, and both are portable Ibis.
 
 DuckDB draws a progress bar on stdout once a query runs past two seconds, which would corrupt `--json`: every
 connection we use has it off: ours, Ibis's default backend (where expressions over memtables alone run; a
@@ -214,6 +217,16 @@ class Memo:
         self.put(key, value)
         return value
 
+    def find(self, key: Hashable) -> Any:
+        """The value kept under `key`, or None."""
+        if not self.enabled:
+            return None
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        return None
+
     def put(self, key: Hashable, value: Any) -> None:
         if not self.enabled:
             return
@@ -228,4 +241,5 @@ class Memo:
             self._items.clear()
 
 
-memo = Memo()
+memo = Memo()  # results: roll-ups by the expression that makes them
+rewrites = Memo()  # cheaper equivalent inputs: a resolved table -> the table before resolution (workload.rollup_by)

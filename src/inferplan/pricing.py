@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 from .catalog import Catalog
 from .catalog.schema import BedrockPrice, ProvisionedPrice
 from .errors import ConfigError, MissingPriceError
-from .workload import BUCKET, KEYS, TOKEN_COLUMNS, Workload, rollup, total_input
+from .workload import BUCKET, KEYS, TOKEN_COLUMNS, Workload, rollup, rollup_by, total_input
 
 # token kind -> workload column
 KINDS: dict[str, str] = {
@@ -72,7 +72,8 @@ class Bill:
     def priced_by(self, names: tuple[str, ...], dims: Callable[[ibis.Table], Mapping[str, ibis.Value]]) -> pa.Table:
         """A priced roll-up by named dimensions, made once per bill (`dims` builds them over a table)."""
         if names not in self._cache:
-            self._cache[names] = self.priced_rollup(dims(self._source))
+            roll = rollup_by(self._source, self.thresholds, dims)
+            self._cache[names] = price_rollup(roll, self.prices, self.thresholds)
         return self._cache[names]
 
     @property

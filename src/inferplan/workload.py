@@ -9,7 +9,7 @@ Token buckets are disjoint: total input = input + cache_read + cache_write_5m + 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +17,7 @@ import ibis
 import ibis.expr.datatypes as dt
 import pyarrow as pa
 import pyarrow.compute as pc
+from ibis.common.exceptions import IbisError
 
 from . import engine
 from .catalog import Catalog, ResolvedModel
@@ -248,6 +249,36 @@ def rollup(table: ibis.Table, thresholds: tuple[int, ...], dims: Mapping[str, ib
     return engine.memo.get(key, lambda: _rollup(table, thresholds, dims, resolved, literal))
 
 
+def rollup_by(table: ibis.Table, thresholds: tuple[int, ...],
+              dims: Callable[[ibis.Table], Mapping[str, ibis.Value]]) -> pa.Table:
+    """`rollup(table, thresholds, dims(table))`, the fast way when the readers resolved `table`.
+
+    A resolved table is the table before resolution joined to a map of its (few) logged ids. Rolling up that
+    table by logged id and remapping the groups (`remap`) gives the same roll-up without the join on every row
+    (about 1.5x faster on DuckDB). `dims` is rebuilt over it with `model` and `scope` hidden, so dimensions
+    that need the resolved values fail there and take the plain way.
+    """
+    found = engine.rewrites.find(("resolved", table.op()))
+    if found is not None:
+        pre, resolved, constants = found
+        hidden = pre.rename(**{_HIDDEN[k]: k for k in ("model", "scope")})
+        try:
+            d = dims(hidden)
+        except (AttributeError, IbisError):
+            d = None
+        if d is not None:
+            return rollup(hidden, thresholds, d, resolved=resolved, constants=constants)
+    return rollup(table, thresholds, dims(table))
+
+
+def remember_resolution(table: ibis.Table, pre: ibis.Table, resolved: Resolved, constants: Mapping[str, Any]) -> None:
+    """Keep that `table` is `resolve(pre, resolved)`, for `rollup_by` (`constants`: what `prepared()` filled)."""
+    engine.rewrites.put(("resolved", table.op()), (pre, dict(resolved), dict(constants)))
+
+
+_HIDDEN = {"model": "_logged_model", "scope": "_logged_scope"}
+
+
 def remember_rollup(table: ibis.Table, thresholds: tuple[int, ...], roll: pa.Table) -> None:
     """Keep `roll` as `rollup(table, thresholds)`: a roll-up made by an equivalent plan (on the table before
     model resolution, then `remap`ped), so that pricing the resolved table needs no second scan."""
@@ -266,8 +297,9 @@ def _rollup(table: ibis.Table, thresholds: tuple[int, ...], dims: dict[str, ibis
     aggs["_min_count"] = ibis.least(*counts).min() if len(counts) > 1 else counts[0].min()
     aggs["_null_count"] = table.count() - sum(counts[1:], counts[0]).count()
     fixed = {k: v for k, v in literal.items() if k in KEYS}
-    groups = [*(v.name(k) for k, v in dims.items()), *(k for k in KEYS if k not in fixed),
-              lc_bucket(table, thresholds).name(BUCKET)]
+    keys = [table[_HIDDEN[k]].name(k) if k in _HIDDEN and _HIDDEN[k] in table.columns else table[k]
+            for k in KEYS if k not in fixed]
+    groups = [*(v.name(k) for k, v in dims.items()), *keys, lc_bucket(table, thresholds).name(BUCKET)]
     roll = _normal(table.group_by(groups).aggregate(**aggs).to_pyarrow())
     for k, v in fixed.items():
         roll = roll.append_column(k, pa.array([v] * roll.num_rows, pa.string()))

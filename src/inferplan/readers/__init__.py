@@ -23,7 +23,17 @@ import pyarrow as pa
 from .. import engine
 from ..catalog import Catalog
 from ..errors import InputError
-from ..workload import Defaults, Workload, check, prepared, remap, remember_rollup, resolve, resolve_ids
+from ..workload import (
+    Defaults,
+    Workload,
+    check,
+    prepared,
+    remap,
+    remember_resolution,
+    remember_rollup,
+    resolve,
+    resolve_ids,
+)
 from . import (
     azure,
     bedrock_batch,
@@ -167,6 +177,9 @@ def read_workload(
                          f"{', '.join(FORMATS)}")
     tables = []
     rollups = []
+    pres = []
+    resolved: dict = {}
+    fixed: list[dict] = []
     skipped: dict[str, int] = {}
     if engine.name() != "duckdb" and set(groups) - {canonical.NAME}:
         raise InputError(f"format {', '.join(sorted(set(groups) - {canonical.NAME}))}: {canonical.SPARK_HINT}")
@@ -183,6 +196,9 @@ def read_workload(
                                constants=constants)
         ids = resolve_ids(set(roll.column("model").to_pylist()), catalog, label)
         tables.append(resolve(pre, ids))
+        pres.append(pre)
+        resolved.update(ids)
+        fixed.append(constants)
         rollups.append(remap(roll, ids))
         for k, v in {**raw.skipped, **bad}.items():
             skipped[k] = skipped.get(k, 0) + v
@@ -190,6 +206,9 @@ def read_workload(
     table = tables[0] if len(tables) == 1 else ibis.union(*tables)
     # the validation scan's roll-up, remapped to catalog models, is the resolved table's: pricing reuses it
     remember_rollup(table, catalog.lc_thresholds, pa.concat_tables(rollups))
+    # and the table before resolution, which later roll-ups group by logged id (workload.rollup_by)
+    same = {k: v for k, v in fixed[0].items() if all(k in f and f[k] == v for f in fixed[1:])}
+    remember_resolution(table, pres[0] if len(pres) == 1 else ibis.union(*pres), resolved, same)
     sources = [*(u for u, _ in streamed), *(str(f) for f in files)]
     return Workload(table=table, sources=sources, skipped=skipped, notes=notes)
 

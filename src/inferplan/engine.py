@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import ibis
 import ibis.expr.datatypes as dt
+import pyarrow as pa
 from ibis.backends.duckdb import Backend as DuckDBBackend
 
 from .errors import ConfigError
@@ -170,6 +171,30 @@ def read_parquet(paths: Sequence[str]) -> ibis.Table:
     view = f"inferplan_parquet_{next(_views)}"
     df.createOrReplaceTempView(view)
     return be.table(view)
+
+
+def to_pyarrow(expr: ibis.Table) -> pa.Table:
+    """A table expression's rows as Arrow, whatever engine holds them.
+
+    Fast path on Spark: Spark's own Arrow export (`DataFrame.toArrow`), which keeps map and list columns
+    (Ibis's PySpark backend goes through pandas, where a `tags` map comes back as dicts that Arrow cannot cast
+    back to a map) and skips pandas; cast to the expression's schema. Portable twin: `expr.to_pyarrow()`.
+    """
+    be = expr._find_backend(use_default=True)
+    if be.name != "pyspark" or not hasattr(be._session.sql("SELECT 1"), "toArrow"):
+        return expr.to_pyarrow()
+    be._run_pre_execute_hooks(expr)  # registers the expression's memtables with Spark
+    out = be._session.sql(be.compile(expr)).toArrow()
+    want = expr.schema().to_pyarrow()
+    cols = []
+    for f in want:
+        col = out.column(f.name)
+        if col.type != f.type:
+            if pa.types.is_timestamp(col.type) and pa.types.is_timestamp(f.type) and col.type.tz is None:
+                col = col.cast(pa.timestamp(col.type.unit, tz=f.type.tz))  # Spark exports UTC instants
+            col = col.cast(f.type)
+        cols.append(col)
+    return pa.Table.from_arrays(cols, schema=want)
 
 
 # ---- fast paths, each with its portable twin ------------------------------------------------------------------

@@ -73,7 +73,8 @@ class Workload:
         return int(self.table.count().execute())
 
     def to_pyarrow(self) -> pa.Table:
-        return self.table.to_pyarrow()
+        """Every request as Arrow (on Spark through its own Arrow export, `engine.to_pyarrow`)."""
+        return engine.to_pyarrow(self.table)
 
 
 @dataclass(frozen=True)
@@ -300,7 +301,7 @@ def _rollup(table: ibis.Table, thresholds: tuple[int, ...], dims: dict[str, ibis
     keys = [table[_HIDDEN[k]].name(k) if k in _HIDDEN and _HIDDEN[k] in table.columns else table[k]
             for k in KEYS if k not in fixed]
     groups = [*(v.name(k) for k, v in dims.items()), *keys, lc_bucket(table, thresholds).name(BUCKET)]
-    roll = _normal(table.group_by(groups).aggregate(**aggs).to_pyarrow())
+    roll = _normal(engine.to_pyarrow(table.group_by(groups).aggregate(**aggs)))
     for k, v in fixed.items():
         roll = roll.append_column(k, pa.array([v] * roll.num_rows, pa.string()))
     roll = roll if resolved is None else remap(roll, resolved)

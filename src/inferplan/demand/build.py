@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .. import engine
 from ..catalog import Catalog
 from ..errors import ConfigError, InputError
 from ..pricing import Bill, price_workload
@@ -124,8 +125,9 @@ def _fine_counts(table: ibis.Table, fine_s: int, start_s: int, keys: list[tuple[
                  n_fine: int) -> np.ndarray:
     """Arrivals per (group, fine window): one grouped count in the engine."""
     w = window_dim(table, fine_s) - start_s // fine_s
-    agg = table.group_by([table.model, table.call_type, table.interactive.fill_null(True).name("_i"),
-                          w.name("_fw")]).aggregate(n=table.count()).to_pyarrow()
+    agg = engine.to_pyarrow(table.group_by([table.model, table.call_type,
+                                            table.interactive.fill_null(True).name("_i"), w.name("_fw")])
+                            .aggregate(n=table.count()))
     index = {k: i for i, k in enumerate(keys)}
     g = np.array([index[k] for k in zip(agg.column("model").to_pylist(), agg.column("call_type").to_pylist(),
                                         agg.column("_i").to_pylist(), strict=True)], np.int64)
@@ -151,9 +153,9 @@ def _replayed_hits(table: ibis.Table, window_s: int, w0: int, keys: list[tuple[s
     from ..levers import prefix_cache
     from ..levers._flat import from_prefix_column
 
-    t = table.select("ts", "model", "call_type", "prefix", "input_tokens", "cache_read_tokens", "cache_write_tokens",
-                     "cache_write_1h_tokens", interactive=table.interactive.fill_null(True),
-                     _w=window_dim(table, window_s)).to_pyarrow()
+    t = engine.to_pyarrow(table.select("ts", "model", "call_type", "prefix", "input_tokens", "cache_read_tokens",
+                                       "cache_write_tokens", "cache_write_1h_tokens",
+                                       interactive=table.interactive.fill_null(True), _w=window_dim(table, window_s)))
     index = {k: i for i, k in enumerate(keys)}
     out = np.zeros(shape)
     ts_all = _epoch_us(t.column("ts"))

@@ -107,7 +107,7 @@ def evaluate(workload: Workload | ibis.Table | pa.Table, catalog: Catalog, lever
     names = parse_levers(levers)
     opts = load_options(scenario)
     if isinstance(workload, Workload):
-        table = workload.table.to_pyarrow()
+        table = workload.to_pyarrow()
     elif isinstance(workload, pa.Table):
         table = workload
     else:

@@ -24,6 +24,7 @@ from .errors import InferplanError, UnknownItemError
 from .pricing import parse_provisioned_units
 from .progress import progress
 from .readers import FORMATS, ReadOptions
+from .regions import check_region
 from .report import terminal, write_files, write_json
 from .workload import Defaults
 
@@ -206,6 +207,8 @@ def prices_list(
     """List catalog rows for one service, optionally for one model, region or tier."""
     from .report.prices import filter_rows, render_list
 
+    if region is not None:
+        check_region(region)
     cat = load_catalog(catalog)
     rows = filter_rows(cat, service, _service_rows(cat, service), model=model, region=region, tier=tier)
     if json_out:

@@ -2,7 +2,10 @@
 
 A region the catalog has no row for would otherwise price at the scope's `*` row, so `us-east1` or `mars-1`
 would look like a real bill. Source: AWS, "AWS Regions" (docs.aws.amazon.com/global-infrastructure/latest/
-regions/aws-regions.html), checked 2026-12-01; commercial, GovCloud and China regions.
+regions/aws-regions.html), checked 2026-12-01; commercial, GovCloud and China regions, and the European
+Sovereign Cloud's first region. It is a superset of the Bedrock regions (Amazon Bedrock, "Regional availability
+by endpoints": every `bedrock-runtime` region is here); a real region without a price row is a MissingPriceError
+naming what to add, not this module's business.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ REGIONS: tuple[str, ...] = (
     "il-central-1", "me-central-1", "me-south-1", "mx-central-1", "sa-east-1",
     "us-gov-east-1", "us-gov-west-1",
     "cn-north-1", "cn-northwest-1",
+    "eusc-de-east-1",
 )
 _KNOWN = frozenset(REGIONS)
 
@@ -37,14 +41,35 @@ def closest(region: str, n: int = 3) -> list[str]:
     return near[:n]
 
 
-def check_regions(regions: Iterable[str | None] | Mapping[str | None, int], source: str = "input") -> None:
-    """Raise UnknownRegionError for the first region that is not an AWS region (with its request count when
-    `regions` maps region -> requests)."""
+def unknown_message(region: str, source: str = "") -> str:
+    """Why `region` is refused, with the real regions nearest in spelling (after `source: ` when given)."""
+    return (f"{source}: " if source else "") + \
+        f"unknown AWS region {region!r}; closest real regions: {', '.join(closest(region))}"
+
+
+def check_region(region: str, source: str = "--region") -> str:
+    """`region` when it is an AWS region; UnknownRegionError naming the closest real ones otherwise."""
+    if region not in _KNOWN:
+        raise UnknownRegionError(unknown_message(region, source))
+    return region
+
+
+def unknown(regions: Mapping[str | None, int]) -> dict[str, int]:
+    """The values of `regions` (region -> requests) that are not AWS regions, most requests first."""
+    return dict(sorted(((r, n) for r, n in regions.items() if r is not None and r not in _KNOWN),
+                       key=lambda x: (-x[1], x[0])))
+
+
+def check_regions(regions: Iterable[str | None] | Mapping[str | None, int], source: str = "input",
+                  fix: str = "fix the region in the data") -> None:
+    """Raise UnknownRegionError naming every region that is not an AWS region, each with its closest real
+    ones (and its request count when `regions` maps region -> requests). None (no region) is not checked here:
+    it takes the `--region` default, which is checked on its own."""
     counts = regions if isinstance(regions, Mapping) else None
-    for r in regions:
-        if r is None or r in _KNOWN:
-            continue
-        n = f" ({counts[r]:,} requests)" if counts is not None else ""
-        raise UnknownRegionError(
-            f"{source}: unknown AWS region {r!r}{n}; closest real regions: {', '.join(closest(r))}. Fix the "
-            "region in the data, or pass --region with a real one for a source that has none")
+    bad = list(unknown(counts)) if counts is not None else sorted({r for r in regions if r and r not in _KNOWN})
+    if not bad:
+        return
+    parts = [f"{r!r}" + (f" ({counts[r]:,} request{'s' if counts[r] != 1 else ''})" if counts is not None else "")
+             + f": closest real regions {', '.join(closest(r))}" for r in bad]
+    raise UnknownRegionError(
+        f"{source}: unknown AWS region{'s' if len(bad) > 1 else ''} " + "; ".join(parts) + f"; {fix}")

@@ -24,6 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
+from .regions import REGIONS, unknown_message
 from .workload import PREFIX_TYPE
 
 __all__ = ["TrafficSpec", "CallTypeSpec", "Dist", "PrefixStage", "load_traffic", "generate", "to_workload",
@@ -44,6 +45,13 @@ WEEKLY_SHAPES: dict[str, list[float]] = {
     "flat": [1.0] * 7,
     "weekdays": [1.15, 1.2, 1.2, 1.2, 1.1, 0.6, 0.55],
 }
+
+
+def _real_region(v: str) -> str:
+    """A scenario's region, refused when it is not an AWS region (it would price at the `*` rows)."""
+    if v not in REGIONS:
+        raise ValueError(unknown_message(v))
+    return v
 
 
 class _Strict(BaseModel):
@@ -125,6 +133,11 @@ class CallTypeSpec(_Strict):
     def _one_stage(cls, v: Any) -> Any:
         return [v] if isinstance(v, dict) else v
 
+    @field_validator("region")
+    @classmethod
+    def _region(cls, v: str | None) -> str | None:
+        return v if v is None else _real_region(v)
+
     @field_validator("daily_profile", "weekly_profile")
     @classmethod
     def _profile(cls, v: str | list[float], info: Any) -> str | list[float]:
@@ -176,6 +189,11 @@ class TrafficSpec(_Strict):
     @classmethod
     def _utc(cls, v: datetime) -> datetime:
         return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, v: str) -> str:
+        return _real_region(v)
 
 
 def load_traffic(source: str | Path | Mapping[str, Any]) -> TrafficSpec:

@@ -23,6 +23,7 @@ from . import engine
 from .catalog import Catalog, ResolvedModel
 from .engine import connection
 from .errors import SchemaError, UnknownModelError
+from .regions import check_region
 
 connection()  # made now, with a quiet Ibis default backend, before any expression runs (see engine)
 
@@ -85,6 +86,9 @@ class Defaults:
     region: str = "us-east-1"
     tier: str = "standard"
     call_type: str = UNTAGGED
+
+    def __post_init__(self) -> None:
+        check_region(self.region, "--region")  # a typo would price every request at the `*` row, unseen
 
 
 def _null(col: str) -> ibis.Value:

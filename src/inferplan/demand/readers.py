@@ -30,6 +30,7 @@ import pyarrow.csv as pcsv
 from ..catalog import Catalog
 from ..errors import InputError
 from ..pricing import price_rollup, resolve_prices
+from ..regions import check_region
 from ..workload import BUCKET, KEYS, TOKEN_COLUMNS, UNTAGGED
 from . import DemandSeries, GroupKey
 
@@ -59,6 +60,7 @@ def sniff(path: Path) -> str | None:
 def read_demand(paths: Sequence[str | Path], catalog: Catalog, fmt: str = "auto", *, model: str | None = None,
                 region: str = "us-east-1", on_error: str = "raise") -> DemandSeries:
     """Read demand files (all of one format) into one priced series."""
+    check_region(region, "--region")
     files = [Path(p) for p in paths]
     parts: list[dict[str, np.ndarray]] = []
     notes: list[str] = []

@@ -19,10 +19,12 @@ from typing import Literal
 import duckdb
 import ibis
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .. import engine
 from ..catalog import Catalog
 from ..errors import InputError
+from ..regions import REGIONS, check_regions, unknown
 from ..workload import (
     Defaults,
     Workload,
@@ -35,6 +37,7 @@ from ..workload import (
     resolve_ids,
 )
 from . import (
+    _filled,
     azure,
     bedrock_batch,
     bedrock_logs,
@@ -137,6 +140,28 @@ def detect(path: Path) -> str:
     raise InputError(f"{path}: unrecognised format; pass --format one of {', '.join(FORMATS)}")
 
 
+def _requests_by(roll: pa.Table, column: str) -> dict[str | None, int]:
+    """Requests per value of one roll-up column (the roll-up has one row per group, not per request)."""
+    g = roll.group_by(column, use_threads=False).aggregate([("requests", "sum")])
+    return dict(zip(g.column(column).to_pylist(), g.column("requests_sum").to_pylist(), strict=True))
+
+
+def _real_regions(pre: ibis.Table, roll: pa.Table, bad: dict[str, int], label: str, on_error: OnError
+                  ) -> tuple[ibis.Table, pa.Table, dict[str, int]]:
+    """Refuse requests in a region that is not an AWS region (they would price at the `*` row), or with
+    on_error="skip" drop and count them; the check is on the roll-up's groups, not on requests."""
+    by_region = _requests_by(roll, "region")
+    wrong = unknown(by_region)
+    if not wrong:
+        return pre, roll, bad
+    if on_error != "skip":
+        check_regions(by_region, label, "fix the region in the data, or pass --on-error skip to skip and count "
+                      "those requests")
+    keep = pc.invert(pc.is_in(roll.column("region"), value_set=pa.array(list(wrong), pa.string())))
+    skipped = {**bad, **{f"{label}: unknown AWS region {r!r}": n for r, n in wrong.items()}}
+    return pre.filter(pre.region.isin(list(REGIONS))), roll.filter(keep), skipped
+
+
 def read_workload(
     paths: Sequence[str | Path],
     catalog: Catalog,
@@ -194,7 +219,10 @@ def read_workload(
         pre, constants = prepared(raw.table, options.defaults, source=label)
         pre, bad, roll = check(pre, source=label, on_error=options.on_error, thresholds=catalog.lc_thresholds,
                                constants=constants)
+        pre, roll, bad = _real_regions(pre, roll, bad, label, options.on_error)
         ids = resolve_ids(set(roll.column("model").to_pylist()), catalog, label)
+        notes += _filled.notes(label, options.defaults, _filled.source_nulls(raw.table, options.defaults), roll,
+                               ids, catalog, dropped=sum(bad.values()))
         tables.append(resolve(pre, ids))
         pres.append(pre)
         resolved.update(ids)

@@ -34,7 +34,7 @@ def compare(workload: Workload, catalog: Catalog, spec: CompareSpec | None = Non
     demand = from_workload(workload, cs.window_s, bill=bill, prefix_cache_tokens=cs.prefix_cache_tokens,
                            latency_window_s=lw)
     result = compare_demand(demand, catalog, cs, bedrock_bill=totals(bill).total_usd)
-    result.notes.extend(bill.notes)
+    result.notes.extend([*workload.notes, *bill.notes])  # what the reading assumed, then what pricing found
     return result
 
 

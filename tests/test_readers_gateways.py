@@ -140,3 +140,16 @@ def test_batch_model_from_records_without_job(catalog):
     assert any("modification time" in n for n in w.notes)
     with pytest.raises(InputError, match="--model"):
         read_workload([FIX / "batch" / "out" / "n0v4j0b00001"], catalog)
+
+
+def test_openai_usage_first_record_cut_short_is_one_bad_line(catalog, tmp_path):
+    """A JSON-lines file whose first record is cut short is still JSON lines (the next line is a record of its
+    own), so the bad record is named by line, or skipped and counted: not "not one JSON document"."""
+    lines = (FIX / "openai_usage.jsonl").read_text().splitlines()
+    f = tmp_path / "usage.jsonl"
+    cut = lines[0][: lines[0].index('"object":') + len('"object":')]  # ends like an unfinished document
+    f.write_text("\n".join([cut, *lines[1:]]) + "\n")
+    with pytest.raises(InputError, match=rf"{f.name}: line 1: "):
+        read_workload([f], catalog, "openai-usage")
+    w = read_workload([f], catalog, "openai-usage", ReadOptions(on_error="skip"))
+    assert sum(w.skipped.values()) == 1 and w.count() == 2

@@ -78,5 +78,11 @@ def collect(query: str, columns: list[str], on_error: str, label: str, unit: str
 
 
 def is_ndjson(head: bytes) -> bool:
-    first = head.lstrip().split(b"\n", 1)[0].rstrip()
-    return first.startswith(b"{") and not first.endswith((b"{", b"[", b",", b":"))
+    """Whether a file's first bytes are JSON lines: the first line a whole object, or, when it is cut short
+    (a broken first record), the next line one of its own (a pretty-printed document's is indented)."""
+    first, _, rest = head.lstrip().partition(b"\n")
+    first = first.rstrip()
+    if first.startswith(b"{") and not first.endswith((b"{", b"[", b",", b":")):
+        return True
+    second = rest.lstrip(b"\r\n").split(b"\n", 1)[0].rstrip()
+    return first.startswith(b"{") and second.startswith(b"{") and second.endswith(b"}")

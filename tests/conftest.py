@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Never read a real user's catalog (~/.config/inferplan/catalog.yaml): the config folder is an empty temporary
+# one for the whole run, subprocesses (the console script) included.
+os.environ["INFERPLAN_CONFIG_DIR"] = tempfile.mkdtemp(prefix="inferplan-config-")
 
 
 def shared_data_dir() -> Path:

@@ -73,7 +73,8 @@ def test_user_file_overrides_and_adds(tmp_path):
         {"model": SONNET, "scope": "global", "region": "*", "tier": "standard", "input_usd_per_mtok": 2.0,
          "output_usd_per_mtok": 10.0, **SRC}]})
     p = cat.price(SONNET, "global", "us-east-1", "standard")
-    assert p.input_usd_per_mtok == 2.0 and p.source == "hand-built test row"
+    assert p.input_usd_per_mtok == 2.0 and p.source.startswith("hand-built test row: input_usd_per_mtok")
+    assert p.lc_input_usd_per_mtok == 6  # merged field by field: the packaged long-context price is kept
     assert cat.resolve_model("tcl").model == "test.claude-like-v1:0"
 
 

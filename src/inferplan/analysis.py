@@ -61,7 +61,7 @@ def summarize(bill: Bill, catalog: Catalog, *, tags: Sequence[str] = (),
             for p in bill.prices.values()
         ],
         "skipped": dict(wl.skipped) if wl else {},
-        "notes": [*(wl.notes if wl else []), *bill.notes],
+        "notes": [*(wl.notes if wl else []), *bill.notes, *catalog.notes],
         "sources": list(wl.sources) if wl else [],
     }
     for tag in tags:

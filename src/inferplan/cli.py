@@ -269,6 +269,8 @@ def prices_show(
                                    if p.model == resolved.model]
     if not found:
         raise UnknownItemError(f"nothing in the catalog is called {ident!r}")
+    if cat.notes:
+        found["catalog_notes"] = list(cat.notes)
     if json_out:
         write_json({"id": ident, **found}, "prices-show")
     else:

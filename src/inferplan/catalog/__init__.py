@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import difflib
+import fnmatch
+import os
 import warnings
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,7 +25,9 @@ from pydantic import ValidationError
 from ..errors import CatalogError, MissingPriceError, UnknownItemError, UnknownModelError
 from .schema import (
     TABLES,
+    USER_TABLES,
     Accelerator,
+    BedrockDiscount,
     BedrockModel,
     BedrockPrice,
     Discount,
@@ -39,7 +43,7 @@ from .schema import (
 STALE_AFTER_DAYS = 90
 R = TypeVar("R", bound=Row)
 
-__all__ = ["Catalog", "load_catalog", "STALE_AFTER_DAYS", "ResolvedModel"]
+__all__ = ["Catalog", "load_catalog", "STALE_AFTER_DAYS", "ResolvedModel", "user_catalog_path", "user_config_dir"]
 
 
 def _parse_cell(model: type[Row], name: str, raw: str) -> Any:
@@ -91,6 +95,7 @@ class Catalog:
 
     tables: dict[str, list[Row]]
     sources: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what loading did: fields removed, discounts applied
 
     # ---- table accessors -------------------------------------------------------------------------
     def rows(self, table: str) -> list[Row]:
@@ -291,8 +296,21 @@ def _packaged_tables() -> tuple[dict[str, list[Row]], list[str]]:
     return tables, sources
 
 
-def _merge_user(tables: dict[str, list[Row]], path: Path) -> None:
-    """Apply a user YAML file: rows with the same key replace packaged rows, others are added."""
+def user_config_dir() -> Path:
+    """The user's inferplan config folder: $INFERPLAN_CONFIG_DIR, else $XDG_CONFIG_HOME/inferplan, else
+    ~/.config/inferplan. `prices update` writes its catalog file there; `load_catalog` reads it."""
+    if env := os.environ.get("INFERPLAN_CONFIG_DIR"):
+        return Path(env)
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "inferplan"
+
+
+def user_catalog_path() -> Path:
+    """The catalog file `prices update` writes by default (read after the packaged data, before --catalog)."""
+    return user_config_dir() / "catalog.yaml"
+
+
+def _read_user_doc(path: Path) -> dict[str, Any]:
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except OSError as exc:
@@ -301,39 +319,160 @@ def _merge_user(tables: dict[str, list[Row]], path: Path) -> None:
         raise CatalogError(f"catalog file {path} is not valid YAML: {exc}") from None
     if not isinstance(doc, dict):
         raise CatalogError(f"catalog file {path}: expected a mapping of table name to a list of rows")
-    unknown = set(doc) - set(TABLES)
+    unknown = set(doc) - set(TABLES) - set(USER_TABLES)
     if unknown:
-        raise CatalogError(f"catalog file {path}: unknown table(s) {sorted(unknown)}; known: {sorted(TABLES)}")
+        raise CatalogError(f"catalog file {path}: unknown table(s) {sorted(unknown)}; known: "
+                           f"{sorted([*TABLES, *USER_TABLES])}")
     for name, rows in doc.items():
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise CatalogError(f"catalog file {path}: `{name}` must be a list of rows (mappings)")
+    return doc
+
+
+def _row_key(model: type[Row], keys: tuple[str, ...], raw: dict[str, Any]) -> tuple[Any, ...] | None:
+    """The key of a raw user row, key fields' defaults filled; None when a key field is missing."""
+    out = []
+    for k in keys:
+        if k in raw and raw[k] is not None:
+            out.append(raw[k])
+            continue
+        default = model.model_fields[k].get_default(call_default_factory=True)
+        if default is None:
+            return None
+        out.append(default)
+    return tuple(str(v) if not isinstance(v, (int, float)) else v for v in out)
+
+
+def _merge_user(tables: dict[str, list[Row]], path: Path, notes: list[str],
+                discounts: list[tuple[BedrockDiscount, Path]] | None = None) -> None:
+    """Apply a user YAML file field by field.
+
+    A row whose key matches a packaged (or earlier) row is merged over it: the fields it gives replace
+    those of the row, the others are kept (long-context, 1-hour write and cache prices survive a "10% less
+    input and output" override), and the merged row is validated. A field set to null removes it: that is
+    warned about, since pricing a request that needs it then fails. A row with a new key is added whole.
+    `bedrock_discounts:` rows are collected into `discounts`, applied once every file is merged.
+    """
+    doc = _read_user_doc(path)
+    for name, rows in doc.items():
+        if name in USER_TABLES:
+            for i, raw in enumerate(rows, start=1):
+                try:
+                    row = USER_TABLES[name].model_validate({k: v for k, v in raw.items() if v is not None})
+                except ValidationError as exc:
+                    raise CatalogError(f"catalog file {path}: `{name}` row {i}: "
+                                       f"{_short_validation(exc)}") from None
+                if discounts is not None:
+                    discounts.append((row, path))  # type: ignore[arg-type]
+            continue
         model, keys = TABLES[name]
-        if not isinstance(rows, list):
-            raise CatalogError(f"catalog file {path}: `{name}` must be a list of rows")
-        current = {tuple(getattr(r, k) for k in keys): r for r in tables.get(name, [])}
+        current = {tuple(_norm(getattr(r, k)) for k in keys): r for r in tables.get(name, [])}
         for i, raw in enumerate(rows, start=1):
-            if isinstance(raw, dict):
-                raw = {k: v for k, v in raw.items() if v is not None}
+            key = _row_key(model, keys, raw)
+            base = current.get(tuple(_norm(v) for v in key)) if key is not None else None
+            if base is None:
+                values = {k: v for k, v in raw.items() if v is not None}
+            else:
+                values = base.model_dump()
+                given = [k for k in raw if k not in keys and k not in ("source", "checked")]
+                removed = [k for k, v in raw.items() if v is None and values.get(k) is not None]
+                for k, v in raw.items():
+                    values[k] = v
+                values = {k: v for k, v in values.items() if v is not None}
+                values["source"] = (f"{raw.get('source') or path}: {', '.join(given) or 'no fields'} overridden; "
+                                    f"other fields: {base.source}")
+                values.setdefault("checked", base.checked)
+                if removed:
+                    what = f"{name} row {'/'.join(map(str, key))}"  # type: ignore[arg-type]
+                    msg = (f"catalog file {path}: `{name}` row {i} removes {', '.join(removed)} that the "
+                           f"catalog had for {what}; a request that needs it will fail to price (omit the "
+                           "field to keep the catalog's value)")
+                    warnings.warn(msg, stacklevel=3)
+                    notes.append(msg)
             try:
-                row = model.model_validate(raw)
+                row = model.model_validate(values)
             except ValidationError as exc:
                 raise CatalogError(f"catalog file {path}: `{name}` row {i}: {_short_validation(exc)}") from None
-            current[tuple(getattr(row, k) for k in keys)] = row
+            current[tuple(_norm(getattr(row, k)) for k in keys)] = row
         tables[name] = list(current.values())
+
+
+def _norm(v: Any) -> Any:
+    return v.isoformat() if isinstance(v, date) else v
+
+
+def _apply_discounts(tables: dict[str, list[Row]], discounts: list[tuple[BedrockDiscount, Path]],
+                     notes: list[str]) -> None:
+    """Take each discount's percent off every matching Bedrock price field (plain and long-context) of its
+    kinds, compounding when several match; the row's source names each discount applied."""
+    if not discounts:
+        return
+    models = {m.model: m for m in tables.get("bedrock_models", [])}  # type: ignore[attr-defined,misc]
+    out: list[Row] = []
+    hits = [0] * len(discounts)
+    for p in tables.get("bedrock_prices", []):
+        bm = models.get(p.model)  # type: ignore[attr-defined]
+        names = [p.model, *(bm.aliases if bm else [])]  # type: ignore[attr-defined,union-attr]
+        provider = bm.provider if bm else ""  # type: ignore[union-attr]
+        update: dict[str, Any] = {}
+        said: list[str] = []
+        for j, (d, path) in enumerate(discounts):
+            if not (fnmatch.fnmatchcase(provider, d.provider)
+                    and any(fnmatch.fnmatchcase(n, d.model) for n in names)
+                    and fnmatch.fnmatchcase(p.scope, d.scope)  # type: ignore[attr-defined]
+                    and fnmatch.fnmatchcase(p.region, d.region)  # type: ignore[attr-defined]
+                    and fnmatch.fnmatchcase(p.tier, d.tier)):  # type: ignore[attr-defined]
+                continue
+            changed = False
+            for kind in d.kinds:
+                for f in (f"{kind}_usd_per_mtok", f"lc_{kind}_usd_per_mtok"):
+                    v = update.get(f, getattr(p, f))
+                    if v is not None:
+                        update[f] = float(f"{v * (1 - d.percent_off / 100):.12g}")
+                        changed = True
+            if changed:
+                hits[j] += 1
+                said.append(f"{d.percent_off:g}% off {', '.join(d.kinds)} (bedrock_discounts in {path}: "
+                            f"{d.source}, checked {d.checked.isoformat()})")
+        if update:
+            update["source"] = f"{p.source}; " + "; ".join(said)
+            p = p.model_copy(update=update)
+        out.append(p)
+    tables["bedrock_prices"] = out
+    for (d, path), n in zip(discounts, hits, strict=True):
+        what = f"provider {d.provider}, model {d.model}, scope {d.scope}, region {d.region}, tier {d.tier}"
+        if n:
+            notes.append(f"private pricing: {d.percent_off:g}% off {', '.join(d.kinds)} on {n} Bedrock price "
+                         f"row(s) ({what}; {path})")
+        else:
+            raise CatalogError(f"catalog file {path}: bedrock_discounts row ({what}) matches no Bedrock price "
+                               "row; check the provider/model/scope/region/tier patterns")
 
 
 _PACKAGED: tuple[dict[str, list[Row]], list[str]] | None = None
 
 
-def load_catalog(user_file: str | Path | None = None, *, warn_stale: bool = True) -> Catalog:
-    """Load the packaged catalog and apply the user's override file, if any."""
+def load_catalog(user_file: str | Path | None = None, *, warn_stale: bool = True,
+                 user_config: bool = True) -> Catalog:
+    """Load the packaged catalog, then the user's config catalog (`prices update` writes it; see
+    `user_catalog_path`), then `user_file` (--catalog FILE), each merged field by field; then discounts."""
     global _PACKAGED
     if _PACKAGED is None:
         _PACKAGED = _packaged_tables()
     tables = {k: list(v) for k, v in _PACKAGED[0].items()}
     sources = list(_PACKAGED[1])
+    notes: list[str] = []
+    discounts: list[tuple[BedrockDiscount, Path]] = []
+    layers = []
+    if user_config and (cfg := user_catalog_path()).is_file():
+        layers.append(cfg)
     if user_file is not None:
-        _merge_user(tables, Path(user_file))
-        sources.append(str(user_file))
-    cat = Catalog(tables, sources)
+        layers.append(Path(user_file))
+    for path in layers:
+        _merge_user(tables, path, notes, discounts)
+        sources.append(str(path))
+    _apply_discounts(tables, discounts, notes)
+    cat = Catalog(tables, sources, notes)
     _check_references(cat)
     if warn_stale and cat.bedrock_prices and (msg := cat.staleness_warning()):
         warnings.warn(msg, stacklevel=2)

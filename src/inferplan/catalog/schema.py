@@ -80,6 +80,29 @@ class BedrockPrice(Row):
     lc_cache_write_1h_usd_per_mtok: float | None = NonNeg
 
 
+PRICE_KINDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
+
+
+class BedrockDiscount(Row):
+    """A private-pricing discount on Bedrock token prices, written the way agreements are: percent off by
+    provider, model, scope, region, tier and token kind.
+
+    Not a `Discount` (those are Savings Plans / Reserved Instances on EC2 and SageMaker hours). `provider`,
+    `model` (catalog key or alias), `scope`, `region` and `tier` take `*` or a shell pattern
+    (`anthropic.claude-*`). It applies to every matching price field of the listed kinds, long-context (`lc_`)
+    fields included; several matching discounts compound.
+    """
+
+    provider: str = "*"
+    model: str = "*"
+    scope: str = "*"
+    region: str = "*"
+    tier: str = "*"
+    kinds: list[Literal["input", "output", "cache_read", "cache_write_5m", "cache_write_1h"]] = Field(
+        default_factory=lambda: list(PRICE_KINDS), min_length=1)
+    percent_off: float = Field(gt=0, le=100)
+
+
 class ProvisionedPrice(Row):
     """Bedrock Provisioned Throughput: $ per model unit per hour for a commitment term."""
 
@@ -200,3 +223,5 @@ TABLES: dict[str, tuple[type[Row], tuple[str, ...]]] = {
     "model_specs": (ModelSpec, ("spec",)),
     "profile_arns": (ProfileArn, ("arn",)),
 }
+# tables only a user file has: applied after every file is merged, never packaged
+USER_TABLES: dict[str, type[Row]] = {"bedrock_discounts": BedrockDiscount}

@@ -87,6 +87,9 @@ def render_show(ident: str, found: dict[str, Any], c: Console) -> None:
             c.print(t)
         elif section == "resolved_scope":
             c.print(f"{ident!r} resolves to scope [bold]{value}[/bold]")
+        elif section == "catalog_notes":
+            for note in value:
+                c.print(f"note: {note}", highlight=False, soft_wrap=True)
 
 
 def _prices_table(rows: list[dict[str, Any]], c: Console) -> None:

@@ -83,6 +83,19 @@ def test_validation_rollup_kept_by_the_memo_equals_a_fresh_one(tmp_path):
                - sum(price_workload(wl, cat).base.column("total_usd").to_pylist())) < 1e-12
 
 
+def test_a_file_read_again_after_it_changed_is_not_answered_from_the_memo(tmp_path):
+    cat = make_catalog(tmp_path)
+    path = tmp_path / "w.parquet"
+    seen = []
+    for n in (1, 3):
+        rows_table([{"model": "tcl", "input_tokens": 100, "output_tokens": 10, "call_type": "a"}] * n, cat
+                   ).to_parquet(path)
+        bill = price_workload(read_workload([path], cat), cat)
+        seen.append((totals(bill).requests, [r["requests"] for r in breakdown(bill, "day")],
+                     [r["requests"] for r in breakdown(bill, "hour")]))
+    assert seen == [(1, [1], [1]), (3, [3], [3])]
+
+
 def test_rollup_by_logged_id_matches_the_plain_rollup(tmp_path):
     """`rollup_by`'s fast path (group the table before resolution by logged id, remap) against its portable twin
     (roll up the resolved table), for dimensions that can take it and one that needs resolved models."""

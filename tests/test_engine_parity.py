@@ -298,3 +298,22 @@ def test_every_request_and_the_levers_alike(spark_engine, parquets, catalog):
     assert got["spark"][0].schema == got["duckdb"][0].schema
     assert got["spark"][0].equals(got["duckdb"][0])
     assert got["duckdb"][1]["levers"] and _cents(got["spark"][1]) == _cents(got["duckdb"][1])
+
+
+def test_spark_master_from_spark_config_else_local_two(spark_engine, tmp_path):
+    """Without --spark-master, Spark's own configuration (spark-defaults.conf) decides; with none, local[2]."""
+    import subprocess
+    import sys
+
+    code = "from inferplan import engine; print(engine.spark_session().sparkContext.master)"
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "spark-defaults.conf").write_text("spark.master local[1]\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("INFERPLAN_SPARK_MASTER", "SPARK_CONF_DIR", "MASTER")}
+    got = []
+    for extra in ({}, {"SPARK_CONF_DIR": str(conf)}):
+        res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                             env={**env, **extra})
+        assert res.returncode == 0, res.stderr[-2000:]
+        got.append(res.stdout.strip().splitlines()[-1])
+    assert got == ["local[2]", "local[1]"]

@@ -135,9 +135,11 @@ def spark_session(master: str | None = None) -> SparkSession:
     if master:
         builder = builder.master(master)
     else:
-        from pyspark import SparkConf
+        from pyspark import SparkConf, SparkContext
 
-        if not SparkConf().contains("spark.master"):
+        SparkContext._ensure_initialized()  # the launcher reads spark-defaults.conf (SPARK_CONF_DIR) and --master
+        configured = SparkConf().get("spark.master", None)
+        if configured in (None, "local[*]"):  # local[*] is pyspark's own fallback, not a user's choice
             builder = builder.master(DEFAULT_SPARK_MASTER)
     for k, v in SPARK_CONF.items():
         builder = builder.config(k, v)

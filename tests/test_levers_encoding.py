@@ -149,3 +149,44 @@ def test_evaluate_shares_lever_steps_without_changing_results():
     for k, step in enumerate(lv["compounded"]["steps"], start=1):
         cf, _ = apply_levers(t, cat, names[:k], opts)
         assert step["new_usd"] == pytest.approx(price_table(cf, cat)[0], rel=1e-12)
+
+
+def test_streamed_lever_table_gives_the_same_results_as_the_whole_table():
+    """`evaluate` on an Ibis workload streams a lever table (no `prefix` strings: 64-bit hashes, one encoding
+    shared by every lever and step, `_row` back to the workload) and must agree with the whole pyarrow table:
+    every lever alone and compounded, the caching evidence, a cache breaker and its saving."""
+    import ibis
+
+    n = 60
+    segs = [[("tools", 1500), (f"clock{i}", 20), ("sys", 3000), (f"q{i}", 50)] for i in range(n)]
+    segs += [[("sys", 2000), (f"m{i}", 100)] for i in range(8)] + [None, None]
+    m = len(segs)
+    cts = ["chat"] * n + ["chat", "nightly", "nightly", "triage", "triage", "chat", "triage", "nightly"] + \
+        ["triage", "chat"]
+    t = canonical_table(m, model="claude", ts=np.arange(m) * 10 * S, call_type=cts,
+                        interactive=[c != "nightly" for c in cts],
+                        input_tokens=[sum(k for _, k in s) + 30 if s else 900 for s in segs], output_tokens=100,
+                        prefix=segs)
+    scen = {"levers": {"caching": {"ttl": "auto", "stable_prefix_tokens": {"triage": 1200}},
+                       "trim": {"rules": [{"call_type": "chat", "scale": 0.5}]},
+                       "routing": {"rules": [{"call_type": "triage", "small_model": "nova", "mode": "cascade",
+                                              "share": 1.0, "escalation_rate": 0.5}]}}}
+    cat = tiny_catalog()
+    whole = evaluate(t, cat, "all", scen)
+    streamed = evaluate(ibis.memtable(t), cat, "all", scen)
+    assert _same(streamed, whole)
+    assert whole["alone"]["caching"]["evidence"]["breakers"][0]["saving_if_moved_to_end"] > 0
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, dict):
+        assert a.keys() == b.keys()
+        return all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        assert len(a) == len(b)
+        return all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float):
+        assert a == pytest.approx(b, rel=1e-12, abs=1e-15)
+        return True
+    assert a == b
+    return True

@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 
 from .catalog import Catalog
 from .catalog.schema import BedrockPrice, ProvisionedPrice
+from .codes import encode
 from .errors import ConfigError, MissingPriceError
 from .workload import BUCKET, KEYS, TOKEN_COLUMNS, Workload, rollup, rollup_by, total_input
 
@@ -245,16 +246,6 @@ def price_workload(workload: Workload | ibis.Table, catalog: Catalog) -> Bill:
 
 # ---- per-request pricing of in-memory tables (the levers' counterfactuals) ------------------------------------
 
-def _encode(arr: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, list[Any]]:
-    """Dictionary codes per row and the distinct values (nulls kept as None)."""
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    if pa.types.is_dictionary(arr.type):
-        arr = arr.cast(arr.type.value_type)
-    enc = pc.dictionary_encode(arr, null_encoding="encode")
-    return enc.indices.to_numpy(zero_copy_only=False).astype(np.int64), enc.dictionary.to_pylist()
-
-
 def _count(t: pa.Table, name: str) -> np.ndarray:
     return pc.fill_null(t.column(name), 0).to_numpy(zero_copy_only=False).astype(np.int64)
 
@@ -378,7 +369,7 @@ def request_rates(table: pa.Table, catalog: Catalog, *, tier: str | None = None,
         if name in fixed:
             code, values = np.zeros(n, np.int64), [fixed[name]]
         else:
-            code, values = _encode(table.column(name))
+            code, values = encode(table, name)
         k = max(len(values), 1)
         combined = combined * k + code
         per_col.append(values)

@@ -24,6 +24,8 @@ from ..progress import phase
 from ..workload import Workload
 from . import batch, caching, routing, trim
 from ._common import encode
+from ._flat import Prefixes
+from ._table import lever_table
 from .options import LeverOptions, load_options
 
 __all__ = ["evaluate", "LEVERS", "EXECUTION_ORDER", "apply_levers", "price_table", "parse_levers"]
@@ -43,9 +45,10 @@ def parse_levers(levers: str) -> list[str]:
 
 
 def apply_levers(table: pa.Table, catalog: Catalog, names: list[str], opts: LeverOptions,
-                 memo: dict[tuple[int, str], tuple[pa.Table, pa.Table, dict[str, Any]]] | None = None
-                 ) -> tuple[pa.Table, dict[str, Any]]:
-    """Apply the named levers (in execution order) to a canonical pyarrow table.
+                 memo: dict[tuple[int, str], tuple[pa.Table, pa.Table, dict[str, Any]]] | None = None,
+                 prefixes: Prefixes | None = None) -> tuple[pa.Table, dict[str, Any]]:
+    """Apply the named levers (in execution order) to a canonical pyarrow table (or a lever table with its
+    `prefixes`, see `levers._table`).
 
     Levers are pure functions, so with a `memo` (a dict kept by the caller, for one catalog and options)
     a lever already applied to the same input table object is not applied again: compounded steps share
@@ -62,13 +65,13 @@ def apply_levers(table: pa.Table, catalog: Catalog, names: list[str], opts: Leve
         else:
             src = t
             if name == "trim":
-                t, ev = trim.apply(t, opts.trim, opts.caching.stable_prefix_tokens)
+                t, ev = trim.apply(t, opts.trim, opts.caching.stable_prefix_tokens, prefixes=prefixes)
             elif name == "batch":
                 t, ev = batch.apply(t, catalog, opts.batch)
             elif name == "routing":
                 t, ev = routing.apply(t, catalog, opts.routing)
             else:
-                t, ev = caching.apply(t, catalog, opts.caching)
+                t, ev = caching.apply(t, catalog, opts.caching, prefixes=prefixes)
             if memo is not None:  # the input is kept in the entry, so its id is not reused while it lives
                 memo[key] = (src, t, copy.deepcopy(ev))
         evidence[name] = ev
@@ -106,12 +109,11 @@ def evaluate(workload: Workload | ibis.Table | pa.Table, catalog: Catalog, lever
     """Each lever alone, then compounded; plain data for `--json` under `levers` (dollars unrounded)."""
     names = parse_levers(levers)
     opts = load_options(scenario)
-    if isinstance(workload, Workload):
-        table = workload.to_pyarrow()
-    elif isinstance(workload, pa.Table):
+    prefixes: Prefixes | None = None
+    if isinstance(workload, pa.Table):
         table = workload
-    else:
-        table = workload.to_pyarrow()
+    else:  # only the lever columns, streamed in batches, prefixes encoded once for every lever and step
+        table, prefixes = lever_table(workload.table if isinstance(workload, Workload) else workload)
     memo: dict[tuple[int, str], tuple[pa.Table, pa.Table, dict[str, Any]]] = {}
     priced: dict[int, tuple[pa.Table, tuple[float, dict[str, float], list[str]]]] = {}
 
@@ -128,7 +130,7 @@ def evaluate(workload: Workload | ibis.Table | pa.Table, catalog: Catalog, lever
     alone: dict[str, Any] = {}
     for name in names:
         phase(f"replaying {name}")
-        cf, ev = apply_levers(table, catalog, [name], opts, memo)
+        cf, ev = apply_levers(table, catalog, [name], opts, memo, prefixes)
         new, by_ct = reprice(cf)
         alone[name] = {**_result(base, new, by_ct), "evidence": ev[name]}
     steps = []
@@ -139,7 +141,7 @@ def evaluate(workload: Workload | ibis.Table | pa.Table, catalog: Catalog, lever
             new, by_ct = alone[names[0]]["new_usd"], alone[names[0]]["by_call_type_usd"]
         else:
             phase(f"compounding {' + '.join(names[:k])}")
-            cf, evidence = apply_levers(table, catalog, names[:k], opts, memo)
+            cf, evidence = apply_levers(table, catalog, names[:k], opts, memo, prefixes)
             new, by_ct = reprice(cf)
         steps.append({"after": names[k - 1], **_result(base, new, by_ct),
                       "step_saving_usd": prev - new + 0.0})

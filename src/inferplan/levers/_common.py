@@ -9,6 +9,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..codes import encode
+
+__all__ = ["encode", "col", "mask", "lookup", "codes", "first_occurrence", "total_input", "replace_columns"]
+
 TOKEN_COLS = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens", "output_tokens")
 
 
@@ -18,21 +22,6 @@ def col(t: pa.Table, name: str) -> np.ndarray:
     if pa.types.is_timestamp(c.type):
         c = c.cast(pa.int64())
     return pc.fill_null(c, 0).to_numpy(zero_copy_only=False)
-
-
-def encode(t: pa.Table | pa.Array | pa.ChunkedArray, name: str | None = None) -> tuple[np.ndarray, list[Any]]:
-    """A string column as (int64 code per row, distinct values): dictionary encoding, nulls kept as a value
-    (None). Per-row work stays in arrow/numpy; only the distinct values become Python objects. Codes follow
-    first occurrence."""
-    c = t.column(name) if name is not None else t
-    if len(c) == 0:
-        return np.zeros(0, np.int64), []
-    if isinstance(c, pa.ChunkedArray):
-        c = c.combine_chunks()
-    if pa.types.is_dictionary(c.type):
-        c = c.cast(c.type.value_type)
-    enc = pc.dictionary_encode(c, null_encoding="encode")
-    return enc.indices.to_numpy(zero_copy_only=False).astype(np.int64), enc.dictionary.to_pylist()
 
 
 def mask(code: np.ndarray, values: list[Any], keep: Any) -> np.ndarray:
@@ -108,3 +97,19 @@ def replace_columns(t: pa.Table, cols: dict[str, Any]) -> pa.Table:
         arr = values if isinstance(values, pa.Array | pa.ChunkedArray) else pa.array(values, typ)
         t = t.set_column(i, name, arr.cast(typ) if arr.type != typ else arr)
     return t
+
+
+def set_where(column: pa.ChunkedArray | pa.Array, where: np.ndarray, value: str) -> pa.Array:
+    """A string column with `value` on the rows in `where`; a dictionary column stays one, recoded by its
+    integer indices (no string per row is made)."""
+    c = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if not pa.types.is_dictionary(c.type):
+        return pc.if_else(pa.array(where), pa.scalar(value, pa.string()), c.cast(pa.string()))
+    values = c.dictionary.to_pylist()
+    if value not in values:
+        values.append(value)
+    idx = c.indices.to_numpy(zero_copy_only=False).astype(np.int32)
+    valid = pc.is_valid(c.indices).to_numpy(zero_copy_only=False)
+    new = np.where(where, np.int32(values.index(value)), idx)
+    indices = pa.array(new, pa.int32(), mask=~(valid | where))
+    return pa.DictionaryArray.from_arrays(indices, pa.array(values, c.type.value_type))

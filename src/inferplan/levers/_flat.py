@@ -160,7 +160,38 @@ class Exploded:
     call_types: list[Any]  # distinct call types (None for null)
 
 
-def explode(t: pa.Table) -> Exploded:
+@dataclass
+class Prefixes:
+    """A workload's `prefix` column encoded once (dense segment ids, tokens), for lever tables that carry a
+    `_row` column (their row's index in the workload) instead of the column: every lever and step gathers
+    from the same arrays, and the segment hash strings never leave the engine (`levers._table`)."""
+
+    lengths: np.ndarray  # int64 per workload row
+    starts: np.ndarray  # int64 per workload row: first element
+    seg: np.ndarray  # uint64 per element
+    tokens: np.ndarray  # int64 per element
+    _per_row: np.ndarray | None = None
+
+    def rows(self, t: pa.Table) -> np.ndarray:
+        return t.column("_row").to_numpy().astype(np.int64, copy=False) if t.num_rows else np.zeros(0, np.int64)
+
+    def explode(self, t: pa.Table) -> Exploded:
+        rows = self.rows(t)
+        ct_code, cts = encode(t, "call_type")
+        return Exploded(self.lengths[rows], self.starts[rows], self.seg, self.tokens, ct_code, cts)
+
+    def tokens_per_row(self, t: pa.Table) -> np.ndarray:
+        """Tokens of each row's prefix (0 without one); elements are stored row by row, in workload order."""
+        if self._per_row is None:
+            req = np.repeat(np.arange(self.lengths.size), self.lengths)
+            self._per_row = np.bincount(req, self.tokens, minlength=self.lengths.size).astype(np.int64)
+        return self._per_row[self.rows(t)]
+
+
+def explode(t: pa.Table, prefixes: Prefixes | None = None) -> Exploded:
+    """The table's prefixes as flat arrays: from its `prefix` column, or gathered from `prefixes` by `_row`."""
+    if prefixes is not None and "_row" in t.column_names:
+        return prefixes.explode(t)
     n = t.num_rows
     if "prefix" in t.column_names and n:
         arr = t.column("prefix").combine_chunks()

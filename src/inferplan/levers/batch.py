@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from ..catalog import Catalog
 from ..pricing import request_rates
-from ._common import codes, col, encode, mask, replace_columns, total_input
+from ._common import codes, col, encode, mask, replace_columns, set_where, total_input
 from .options import BatchOptions
 
 BATCH_WINDOW_H = 24
@@ -66,8 +66,7 @@ def apply(t: pa.Table, catalog: Catalog, opts: BatchOptions) -> tuple[pa.Table, 
     if not move.any():
         return t, evidence
     tin = total_input(t)
-    cols: dict[str, Any] = {"tier": pc.if_else(pa.array(move), pa.scalar("batch", pa.string()),
-                                               t.column("tier").cast(pa.string()))}
+    cols: dict[str, Any] = {"tier": set_where(t.column("tier"), move, "batch")}
     cols["input_tokens"] = np.where(move, tin, col(t, "input_tokens"))
     for c in ("cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens"):
         cols[c] = np.where(move, 0, col(t, c))

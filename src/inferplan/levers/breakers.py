@@ -25,10 +25,11 @@ def _exploded(t: pa.Table, ex: Exploded | None = None) -> tuple[dict[str, np.nda
     """One element per (request, segment): call type code (-1: null call type), depth, segment id, tokens."""
     ex = explode(t) if ex is None else ex
     req = np.repeat(np.arange(ex.lengths.size), ex.lengths)
-    depth = np.arange(req.size) - ex.starts[req]
+    depth = np.arange(req.size) - (np.cumsum(ex.lengths) - ex.lengths)[req]
+    src = ex.starts[req] + depth  # rows may gather from shared arrays (a lever table's `Prefixes`)
     ct_of = np.array([-1 if v is None else i for i, v in enumerate(ex.call_types)], np.int64)
     return {"depth": depth, "ct": ct_of[ex.ct_code][req] if req.size else np.zeros(0, np.int64),
-            "seg": ex.seg, "tokens": ex.tokens}, ex.call_types
+            "seg": ex.seg[src], "tokens": ex.tokens[src]}, ex.call_types
 
 
 def _position_stats(el: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -64,7 +65,7 @@ def find(t: pa.Table, *, unique_ratio: float = 0.9, repeat_ratio: float = 0.5, m
          exploded: Exploded | None = None) -> list[dict[str, Any]]:
     """Candidate breakers (call type, 1-based position), without their saving. `exploded`: `explode(t)`,
     when the caller has it already."""
-    if "prefix" not in t.column_names or t.num_rows == 0:
+    if ("prefix" not in t.column_names and exploded is None) or t.num_rows == 0:
         return []
     el, names = _exploded(t, exploded)
     if el["depth"].size == 0:
@@ -106,12 +107,35 @@ def move_to_end(t: pa.Table, call_type: str, position: int) -> pa.Table:
     return t.set_column(t.schema.get_field_index("prefix"), "prefix", new)
 
 
-def with_savings(t: pa.Table, measure: Callable[[pa.Table], float], *, exploded: Exploded | None = None,
+def move_exploded(ex: Exploded, call_type: str, position: int) -> Exploded:
+    """`move_to_end` on flat arrays (a lever table, whose prefixes are only there)."""
+    n = ex.lengths.size
+    req = np.repeat(np.arange(n), ex.lengths)
+    first = np.cumsum(ex.lengths) - ex.lengths
+    depth = np.arange(req.size) - first[req]
+    src = ex.starts[req] + depth  # element of row `req` at `depth`, in the shared arrays
+    is_ct = np.array([v == call_type for v in ex.call_types], bool)[ex.ct_code] if ex.call_types else \
+        np.zeros(n, bool)
+    d = position - 1
+    hit = is_ct[req] & (ex.lengths[req] > position)
+    newpos = np.where(hit & (depth == d), ex.lengths[req] - 1, np.where(hit & (depth > d), depth - 1, depth))
+    order = src[np.lexsort((newpos, req))]
+    return Exploded(ex.lengths, first.astype(np.int64), ex.seg[order], ex.tokens[order], ex.ct_code, ex.call_types)
+
+
+def with_savings(t: pa.Table, measure: Callable[..., float], *, exploded: Exploded | None = None,
                  **kw: Any) -> list[dict[str, Any]]:
-    """Breakers with `measure(table) - measure(moved table)` (e.g. dollars, or minus hit tokens)."""
+    """Breakers with `measure(table) - measure(moved table)` (e.g. dollars, or minus hit tokens). A table
+    without a `prefix` column (a lever table) is measured as `measure(table, moved exploded)`."""
     found = find(t, exploded=exploded, **kw)
     if not found:
         return []
+    if "prefix" not in t.column_names and exploded is not None:
+        base = measure(t, exploded)
+        for b in found:
+            moved = move_exploded(exploded, b["call_type"], b["position"])
+            b["saving_if_moved_to_end"] = round(base - measure(t, moved), 6)
+        return found
     base = measure(t)
     for b in found:
         b["saving_if_moved_to_end"] = round(base - measure(move_to_end(t, b["call_type"], b["position"])), 6)

@@ -17,8 +17,9 @@ import pyarrow as pa
 from ..catalog import Catalog
 from ..pricing import RequestRates, request_costs, request_rates, token_counts
 from . import _replay
+from . import breakers as brk
 from ._common import codes, col, encode, lookup, mask, replace_columns, total_input
-from ._flat import Exploded, Flat, explode, from_arrays
+from ._flat import Exploded, Flat, Prefixes, explode, from_arrays
 from .options import CachingOptions
 
 CACHE_TIERS = ("standard", "flex", "priority")
@@ -93,17 +94,17 @@ def _model_cache_rules(catalog: Catalog, models: list[str]) -> tuple[dict[str, i
     return mins, ttls
 
 
-def apply(t: pa.Table, catalog: Catalog, opts: CachingOptions, *, breakers: bool = True
-          ) -> tuple[pa.Table, dict[str, Any]]:
+def apply(t: pa.Table, catalog: Catalog, opts: CachingOptions, *, breakers: bool = True,
+          prefixes: Prefixes | None = None) -> tuple[pa.Table, dict[str, Any]]:
     """The caching counterfactual of a canonical table, with the evidence per call type and model (and the
-    cache breakers found, with the dollars that moving each to the end of the prefix would save)."""
-    ex = explode(t)
+    cache breakers found, with the dollars that moving each to the end of the prefix would save). A lever
+    table (`levers._table`: `_row` instead of `prefix`) takes its prefixes from `prefixes`."""
+    ex = explode(t, prefixes)
     out, evidence = _apply(t, catalog, opts, ex)
     if breakers and evidence["groups"]:
-        from . import breakers as brk
 
-        def input_usd(tab: pa.Table) -> float:
-            res, _ = _apply(tab, catalog, opts)
+        def input_usd(tab: pa.Table, moved: Exploded | None = None) -> float:
+            res, _ = _apply(tab, catalog, opts, moved)
             return float(request_costs(res, catalog).input_side.sum())
 
         evidence["breakers"] = brk.with_savings(t, input_usd, exploded=ex)

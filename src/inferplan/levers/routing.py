@@ -15,11 +15,10 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..catalog import Catalog
 from ..pricing import request_rates
-from ._common import col, encode, mask, replace_columns, total_input
+from ._common import col, encode, mask, replace_columns, set_where, total_input
 from ._flat import splitmix64
 from .options import RoutingOptions
 
@@ -40,8 +39,8 @@ def apply(t: pa.Table, catalog: Catalog, opts: RoutingOptions) -> tuple[pa.Table
     tier_code, tiers = encode(t, "tier")
     tin = total_input(t)
     out_tok = col(t, "output_tokens").astype(np.int64)
-    new_model = t.column("model").cast(pa.string())
-    new_scope = t.column("scope").cast(pa.string())
+    new_model: Any = t.column("model")
+    new_scope: Any = t.column("scope")
     routed = np.zeros(n, bool)
     escalate = np.zeros(n, bool)
     new_out = out_tok.copy()
@@ -56,9 +55,8 @@ def apply(t: pa.Table, catalog: Catalog, opts: RoutingOptions) -> tuple[pa.Table
         r &= ~unpriced
         e = r & (v < rule.escalation_rate) if rule.mode == "cascade" else np.zeros(n, bool)
         if r.any():
-            r_arr = pa.array(r)
-            new_model = pc.if_else(r_arr, pa.scalar(small.model, pa.string()), new_model)
-            new_scope = pc.if_else(r_arr, pa.scalar(small.scope, pa.string()), new_scope)
+            new_model = set_where(new_model, r, small.model)
+            new_scope = set_where(new_scope, r, small.scope)
         new_out[r] = np.rint(out_tok[r] * rule.output_ratio).astype(np.int64)
         routed |= r
         escalate |= e

@@ -13,14 +13,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ._common import col, encode, lookup, mask, replace_columns, total_input
+from ._flat import Prefixes
 from .options import TrimOptions
 
 
-def prefix_tokens(t: pa.Table, stable: dict[str, int] | None = None) -> np.ndarray:
+def prefix_tokens(t: pa.Table, stable: dict[str, int] | None = None, prefixes: Prefixes | None = None
+                  ) -> np.ndarray:
     """Tokens of each request's stable prefix (sum of its segments' tokens, or the declared length)."""
     n = t.num_rows
     out = np.zeros(n, np.int64)
-    if "prefix" in t.column_names and n:
+    if prefixes is not None and "_row" in t.column_names:
+        out = prefixes.tokens_per_row(t)
+    elif "prefix" in t.column_names and n:
         arr = t.column("prefix").combine_chunks()
         lengths = pc.fill_null(pc.list_value_length(arr), 0).to_numpy(zero_copy_only=False).astype(np.int64)
         vals = arr.flatten()
@@ -35,13 +39,14 @@ def prefix_tokens(t: pa.Table, stable: dict[str, int] | None = None) -> np.ndarr
     return out
 
 
-def apply(t: pa.Table, opts: TrimOptions, stable: dict[str, int] | None = None) -> tuple[pa.Table, dict[str, Any]]:
+def apply(t: pa.Table, opts: TrimOptions, stable: dict[str, int] | None = None, *,
+          prefixes: Prefixes | None = None) -> tuple[pa.Table, dict[str, Any]]:
     evidence: dict[str, Any] = {"call_types": []}
     if t.num_rows == 0 or not opts.rules:
         return t, evidence
     tin = total_input(t)
     ct_code, cts = encode(t, "call_type")
-    pre = np.minimum(prefix_tokens(t, stable), tin)
+    pre = np.minimum(prefix_tokens(t, stable, prefixes), tin)
     new_total = tin.copy()
     for rule in opts.rules:
         rows = mask(ct_code, cts, lambda v, c=rule.call_type: v == c)

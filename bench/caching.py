@@ -46,7 +46,7 @@ def main() -> None:
     n = args.requests
 
     from inferplan.levers import _replay
-    from inferplan.levers._flat import from_arrays
+    from inferplan.levers.cache.flat import from_arrays
 
     # warm up: compile the numba kernels (cached on disk) outside the timings
     wts, wseg, wtok, wtin = synth(1000, 1)

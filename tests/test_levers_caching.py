@@ -14,7 +14,7 @@ from inferplan.catalog.schema import BedrockModel, BedrockPrice
 from inferplan.errors import ConfigError
 from inferplan.levers import _replay, caching
 from inferplan.levers._build import canonical_table
-from inferplan.levers._flat import from_arrays
+from inferplan.levers.cache.flat import from_arrays
 from inferplan.levers.options import CachingOptions, load_options
 from inferplan.pricing import request_costs, request_rates
 

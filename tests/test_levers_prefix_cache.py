@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from inferplan.levers import prefix_cache
-from inferplan.levers._flat import from_arrays
+from inferplan.levers.cache.flat import from_arrays
 
 BLOCK = 512
 
@@ -96,7 +96,7 @@ def test_mooncake_lru_capacity_matches_brute_force(mooncake):
                               for i, h in enumerate(r["hash_ids"])]) for r in sub]
     flat, ts, n_in = prefix_cache.mooncake_flat(path)
     keep = flat.offsets[len(sub)]
-    from inferplan.levers._flat import Flat
+    from inferplan.levers.cache.flat import Flat
 
     f = Flat(len(sub), flat.offsets[: len(sub) + 1], flat.req[:keep], flat.depth[:keep], flat.seg[:keep],
              flat.key[:keep], flat.tokens[:keep], flat.cum[:keep])

@@ -151,7 +151,7 @@ def _replayed_hits(table: ibis.Table, window_s: int, w0: int, keys: list[tuple[s
                    shape: tuple[int, int], capacity: int | None, ttl_s: float | None) -> np.ndarray:
     """Input tokens per (group, window) that a self-hosted prefix cache serves, one LRU cache per model."""
     from ..levers import prefix_cache
-    from ..levers._flat import from_prefix_column
+    from ..levers.cache.flat import from_prefix_column
 
     t = engine.to_pyarrow(table.select("ts", "model", "call_type", "prefix", "input_tokens", "cache_read_tokens",
                                        "cache_write_tokens", "cache_write_1h_tokens",

@@ -24,11 +24,14 @@ from ..progress import phase
 from ..workload import Workload
 from . import batch, caching, routing, trim
 from ._common import encode
-from ._flat import Prefixes
 from ._table import lever_table
+from .cache import prefix as prefix_cache  # the old module names keep working: levers.prefix_cache,
+from .cache import replay as _replay  # levers._replay
+from .cache.flat import Prefixes
 from .options import LeverOptions, load_options
 
-__all__ = ["evaluate", "LEVERS", "EXECUTION_ORDER", "apply_levers", "price_table", "parse_levers"]
+__all__ = ["evaluate", "LEVERS", "EXECUTION_ORDER", "apply_levers", "price_table", "parse_levers", "prefix_cache",
+           "_replay"]
 
 LEVERS = ("trim", "batch", "caching", "routing")  # adoption order: workload -> model
 EXECUTION_ORDER = ("trim", "batch", "routing", "caching")

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..workload import TOKEN_COLUMNS
-from ._flat import Prefixes
+from .cache.flat import Prefixes
 
 STRINGS = ("call_type", "model", "scope", "region", "tier")
 COLUMNS = ("ts", *STRINGS, *TOKEN_COLUMNS, "interactive")

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..workload import PREFIX_TYPE
-from ._flat import Exploded, explode
+from .cache.flat import Exploded, explode
 
 
 def _exploded(t: pa.Table, ex: Exploded | None = None) -> tuple[dict[str, np.ndarray], list[Any]]:

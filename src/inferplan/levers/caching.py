@@ -16,10 +16,10 @@ import pyarrow as pa
 
 from ..catalog import Catalog
 from ..pricing import RequestRates, request_costs, request_rates, token_counts
-from . import _replay
 from . import breakers as brk
 from ._common import codes, col, encode, lookup, mask, replace_columns, total_input
-from ._flat import Exploded, Flat, Prefixes, explode, from_arrays
+from .cache import replay as _replay
+from .cache.flat import Exploded, Flat, Prefixes, explode, from_arrays
 from .options import CachingOptions
 
 CACHE_TIERS = ("standard", "flex", "priority")

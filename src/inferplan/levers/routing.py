@@ -19,7 +19,7 @@ import pyarrow as pa
 from ..catalog import Catalog
 from ..pricing import request_rates
 from ._common import col, encode, mask, replace_columns, set_where, total_input
-from ._flat import splitmix64
+from .cache.flat import splitmix64
 from .options import RoutingOptions
 
 

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ._common import col, encode, lookup, mask, replace_columns, total_input
-from ._flat import Prefixes
+from .cache.flat import Prefixes
 from .options import TrimOptions
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from ._flat import Flat
+from .flat import Flat
 
 
 @numba.njit(cache=True)

@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._common import encode
+from ...codes import encode
 
 _GOLD = np.uint64(0x9E3779B97F4A7C15)
 _DEPTH = np.uint64(0xD6E8FEB86659FD93)

@@ -23,8 +23,9 @@ import numba
 import numpy as np
 import pyarrow as pa
 
-from ._common import col, total_input
-from ._flat import Flat, from_arrays, from_prefix_column
+from .._build import canonical_table, prefix_from_csr
+from .._common import col, total_input
+from .flat import Flat, from_arrays, from_prefix_column
 
 INF = np.iinfo(np.int64).max
 
@@ -174,8 +175,6 @@ def mooncake_flat(path: str | Path) -> tuple[Flat, np.ndarray, np.ndarray]:
 def mooncake_table(path: str | Path) -> pa.Table:
     """A Mooncake trace as canonical columns (ts, input/output tokens, prefix of 512-token blocks)."""
     import pyarrow.json as pj
-
-    from ._build import canonical_table, prefix_from_csr
 
     t = pj.read_json(str(path))
     n = len(t)

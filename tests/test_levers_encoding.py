@@ -190,3 +190,27 @@ def _same(a, b) -> bool:
         return True
     assert a == b
     return True
+
+
+def test_replay_units_split_namespaces_and_unrelated_call_types_and_are_reused(monkeypatch):
+    from inferplan.levers import caching
+    from inferplan.levers.cache.flat import explode
+
+    segs = [[("sys", 2000), ("a", 10)], [("sys", 2000), ("b", 10)], [("other", 2000)], [("sys", 2000)]]
+    t = canonical_table(4, model=["claude", "claude", "claude", "nova"], call_type=["x", "y", "z", "x"],
+                        input_tokens=[2010, 2010, 2000, 2000], prefix=segs)
+    ex = explode(t)
+    units = caching._units(t, ex, np.arange(4), {})
+    assert sorted(sorted(u.tolist()) for u in units) == [[0, 1], [2], [3]]  # x and y share `sys` on claude
+    calls = []
+    real = caching._replay_rows
+    monkeypatch.setattr(caching, "_replay_rows", lambda *a, **k: calls.append(1) or real(*a, **k))
+    n = 8
+    t = canonical_table(n, model="claude", ts=np.arange(n) * 10 * S, call_type=["chat"] * 4 + ["nightly"] * 4,
+                        interactive=[True] * 4 + [False] * 4, input_tokens=2100, output_tokens=100,
+                        prefix=[[("sys", 2000), (f"m{i}", 100)] for i in range(4)]
+                        + [[("summ", 2000), (f"m{i}", 100)] for i in range(4)])
+    lv = evaluate(t, tiny_catalog(), "batch,caching", {"levers": {"caching": {"ttl": 300}}})
+    # alone: chat and nightly replayed; batch + caching: nightly moved to batch, chat unchanged: not replayed again
+    assert len(calls) == 2
+    assert lv["compounded"]["steps"][1]["new_usd"] < lv["compounded"]["steps"][0]["new_usd"]

@@ -300,8 +300,9 @@ class RequestRates:
         self.check(tokens)
         lc = self.long_context.astype(np.int64)
         group = (np.asarray(by, np.int64) * max(len(self.keys), 1) + self.code) * 2 + lc
-        uniq, inv = np.unique(group, return_inverse=True)
-        inv = inv.reshape(-1)
+        enc = pc.dictionary_encode(pa.array(group)) if group.size else None
+        inv = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64) if enc else np.zeros(0, np.int64)
+        uniq = enc.dictionary.to_numpy(zero_copy_only=False) if enc else np.zeros(0, np.int64)
         first = np.zeros(uniq.size, np.int64)
         first[inv[::-1]] = np.arange(inv.size)[::-1]  # one member of each group: its rates are the group's
         usd = np.zeros(uniq.size)
@@ -346,6 +347,60 @@ class RequestCosts:
         return self.usd["input"] + self.usd["cache_read"] + self.usd["cache_write_5m"] + self.usd["cache_write_1h"]
 
 
+_KEY_MEMO: dict[tuple, tuple[list[Any], np.ndarray, list[Key]]] = {}
+_KEY_MEMO_SIZE = 4
+
+
+def _column_id(column: pa.ChunkedArray) -> tuple:
+    """The identity of a column's memory (buffer addresses and sizes, its dictionary's too): equal while the
+    column lives, so a lever's output that kept its input's key columns is recognised without a scan."""
+    parts: list[Any] = [len(column)]
+    for chunk in column.chunks:
+        bufs = list(chunk.buffers())
+        if pa.types.is_dictionary(chunk.type):
+            bufs += chunk.dictionary.buffers()
+        parts += [(b.address, b.size) if b is not None else None for b in bufs]
+    return tuple(parts)
+
+
+def _key_codes(table: pa.Table, fixed: Mapping[str, str]) -> tuple[np.ndarray, list[Key]]:
+    """Per request its index into the distinct (model, scope, region, tier) keys, and the keys (first
+    occurrence), remembered for the last few sets of key columns (the columns are kept alive with it)."""
+    n = table.num_rows
+    live = [table.column(k) for k in KEYS if k not in fixed]
+    memo_key = (tuple(sorted(fixed.items())), *(_column_id(c) for c in live))
+    if memo_key in _KEY_MEMO:
+        return _KEY_MEMO[memo_key][1], _KEY_MEMO[memo_key][2]
+    combined = np.zeros(n, np.int64)
+    per_col: list[list[Any]] = []
+    for name in KEYS:
+        if name in fixed:
+            code, values = np.zeros(n, np.int64), [fixed[name]]
+        else:
+            code, values = encode(table, name)
+        k = max(len(values), 1)
+        combined = combined * k + code
+        per_col.append(values)
+    if n:
+        enc = pc.dictionary_encode(pa.array(combined))  # hash, first occurrence: no sort of every request
+        inv = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        uniq = enc.dictionary.to_pylist()
+    else:
+        inv, uniq = np.zeros(0, np.int64), []
+    keys: list[Key] = []
+    for u in uniq:  # distinct keys, not requests
+        parts = []
+        for values in reversed(per_col):
+            k = max(len(values), 1)
+            parts.append(values[u % k])
+            u //= k
+        keys.append(tuple(reversed(parts)))  # type: ignore[arg-type]
+    if len(_KEY_MEMO) >= _KEY_MEMO_SIZE:
+        _KEY_MEMO.pop(next(iter(_KEY_MEMO)))
+    _KEY_MEMO[memo_key] = (live, inv, keys)
+    return inv, keys
+
+
 def request_rates(table: pa.Table, catalog: Catalog, *, tier: str | None = None, model: str | None = None,
                   strict: bool = True) -> RequestRates:
     """Per-request rates of a canonical pyarrow table, resolved once per distinct (model, scope, region, tier).
@@ -363,26 +418,7 @@ def request_rates(table: pa.Table, catalog: Catalog, *, tier: str | None = None,
     if model is not None:
         r = catalog.resolve_model(model)
         fixed.update(model=r.model, scope=r.scope)
-    combined = np.zeros(n, np.int64)
-    per_col: list[list[Any]] = []
-    for name in KEYS:
-        if name in fixed:
-            code, values = np.zeros(n, np.int64), [fixed[name]]
-        else:
-            code, values = encode(table, name)
-        k = max(len(values), 1)
-        combined = combined * k + code
-        per_col.append(values)
-    uniq, inv = np.unique(combined, return_inverse=True)
-    inv = inv.reshape(-1).astype(np.int64)
-    keys: list[tuple[str, str, str, str]] = []
-    for u in uniq.tolist():  # distinct keys, not requests
-        parts = []
-        for values in reversed(per_col):
-            k = max(len(values), 1)
-            parts.append(values[u % k])
-            u //= k
-        keys.append(tuple(reversed(parts)))  # type: ignore[arg-type]
+    inv, keys = _key_codes(table, fixed)
     tin = sum((_count(table, c) for c in TOKEN_COLUMNS[:4]), np.zeros(n, np.int64))
     K = len(keys)
     rates = {kind: np.full(K, np.nan) for kind in KINDS}

@@ -49,13 +49,15 @@ def parse_levers(levers: str) -> list[str]:
 
 def apply_levers(table: pa.Table, catalog: Catalog, names: list[str], opts: LeverOptions,
                  memo: dict[tuple[int, str], tuple[pa.Table, pa.Table, dict[str, Any]]] | None = None,
-                 prefixes: Prefixes | None = None) -> tuple[pa.Table, dict[str, Any]]:
+                 prefixes: Prefixes | None = None, replays: dict[bytes, Any] | None = None
+                 ) -> tuple[pa.Table, dict[str, Any]]:
     """Apply the named levers (in execution order) to a canonical pyarrow table (or a lever table with its
     `prefixes`, see `levers._table`).
 
     Levers are pure functions, so with a `memo` (a dict kept by the caller, for one catalog and options)
     a lever already applied to the same input table object is not applied again: compounded steps share
-    their common first steps with each other and with the levers alone."""
+    their common first steps with each other and with the levers alone; with `replays` (another such dict)
+    a cache-replay unit a step left unchanged is not replayed again (see `caching.apply`)."""
     evidence: dict[str, Any] = {}
     t = table
     for name in EXECUTION_ORDER:
@@ -74,7 +76,7 @@ def apply_levers(table: pa.Table, catalog: Catalog, names: list[str], opts: Leve
             elif name == "routing":
                 t, ev = routing.apply(t, catalog, opts.routing)
             else:
-                t, ev = caching.apply(t, catalog, opts.caching, prefixes=prefixes)
+                t, ev = caching.apply(t, catalog, opts.caching, prefixes=prefixes, memo=replays)
             if memo is not None:  # the input is kept in the entry, so its id is not reused while it lives
                 memo[key] = (src, t, copy.deepcopy(ev))
         evidence[name] = ev
@@ -118,6 +120,7 @@ def evaluate(workload: Workload | ibis.Table | pa.Table, catalog: Catalog, lever
     else:  # only the lever columns, streamed in batches, prefixes encoded once for every lever and step
         table, prefixes = lever_table(workload.table if isinstance(workload, Workload) else workload)
     memo: dict[tuple[int, str], tuple[pa.Table, pa.Table, dict[str, Any]]] = {}
+    replays: dict[bytes, Any] = {}
     priced: dict[int, tuple[pa.Table, tuple[float, dict[str, float], list[str]]]] = {}
 
     def reprice(t: pa.Table) -> tuple[float, dict[str, float]]:
@@ -133,7 +136,7 @@ def evaluate(workload: Workload | ibis.Table | pa.Table, catalog: Catalog, lever
     alone: dict[str, Any] = {}
     for name in names:
         phase(f"replaying {name}")
-        cf, ev = apply_levers(table, catalog, [name], opts, memo, prefixes)
+        cf, ev = apply_levers(table, catalog, [name], opts, memo, prefixes, replays)
         new, by_ct = reprice(cf)
         alone[name] = {**_result(base, new, by_ct), "evidence": ev[name]}
     steps = []
@@ -144,7 +147,7 @@ def evaluate(workload: Workload | ibis.Table | pa.Table, catalog: Catalog, lever
             new, by_ct = alone[names[0]]["new_usd"], alone[names[0]]["by_call_type_usd"]
         else:
             phase(f"compounding {' + '.join(names[:k])}")
-            cf, evidence = apply_levers(table, catalog, names[:k], opts, memo, prefixes)
+            cf, evidence = apply_levers(table, catalog, names[:k], opts, memo, prefixes, replays)
             new, by_ct = reprice(cf)
         steps.append({"after": names[k - 1], **_result(base, new, by_ct),
                       "step_saving_usd": prev - new + 0.0})

@@ -8,11 +8,14 @@ the traffic already does. The final counterfactual is one replay with every call
 
 from __future__ import annotations
 
+import copy
+import hashlib
 from itertools import combinations
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..catalog import Catalog
 from ..pricing import RequestRates, request_costs, request_rates, token_counts
@@ -95,24 +98,29 @@ def _model_cache_rules(catalog: Catalog, models: list[str]) -> tuple[dict[str, i
 
 
 def apply(t: pa.Table, catalog: Catalog, opts: CachingOptions, *, breakers: bool = True,
-          prefixes: Prefixes | None = None) -> tuple[pa.Table, dict[str, Any]]:
+          prefixes: Prefixes | None = None, memo: dict[bytes, Any] | None = None) -> tuple[pa.Table, dict[str, Any]]:
     """The caching counterfactual of a canonical table, with the evidence per call type and model (and the
     cache breakers found, with the dollars that moving each to the end of the prefix would save). A lever
-    table (`levers._table`: `_row` instead of `prefix`) takes its prefixes from `prefixes`."""
+    table (`levers._table`: `_row` instead of `prefix`) takes its prefixes from `prefixes`.
+
+    The traffic is replayed in independent units: one namespace (model, scope, region) and the call types in
+    it that share a prompt prefix (no entry can be shared across units). With a `memo` (a dict the caller
+    keeps for one catalog), a unit whose inputs are byte for byte those of a unit replayed before (the same
+    requests, times, tokens, rates and prefixes: a compounded step that left it alone) reuses that result."""
     ex = explode(t, prefixes)
-    out, evidence = _apply(t, catalog, opts, ex)
+    out, evidence = _apply(t, catalog, opts, ex, memo)
     if breakers and evidence["groups"]:
 
         def input_usd(tab: pa.Table, moved: Exploded | None = None) -> float:
-            res, _ = _apply(tab, catalog, opts, moved)
+            res, _ = _apply(tab, catalog, opts, moved, memo)
             return float(request_costs(res, catalog).input_side.sum())
 
         evidence["breakers"] = brk.with_savings(t, input_usd, exploded=ex)
     return out, evidence
 
 
-def _apply(t: pa.Table, catalog: Catalog, opts: CachingOptions, ex: Exploded | None = None
-           ) -> tuple[pa.Table, dict[str, Any]]:
+def _apply(t: pa.Table, catalog: Catalog, opts: CachingOptions, ex: Exploded | None = None,
+           memo: dict[bytes, Any] | None = None) -> tuple[pa.Table, dict[str, Any]]:
     n = t.num_rows
     evidence: dict[str, Any] = {"groups": [], "notes": []}
     if n == 0:
@@ -155,24 +163,121 @@ def _apply(t: pa.Table, catalog: Catalog, opts: CachingOptions, ex: Exploded | N
     arrival = np.argsort(ts, kind="stable")
     rows = arrival[elig[arrival]]  # eligible rows in arrival order
     if rows.size:
-        _replay_rows(t, ex, rows, catalog, opts, tin, ts, prices, observed, model_code, model_names, offered,
-                     min_tok, new, evidence, enc)
+        _replay_units(t, ex, rows, catalog, opts, tin, ts, prices, observed, model_code, model_names, offered,
+                      min_tok, new, evidence, enc, memo)
     out = replace_columns(t, new)
     return out, evidence
+
+
+def _replay_units(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, opts: CachingOptions,
+                  tin: np.ndarray, ts: np.ndarray, prices: RequestRates, observed: np.ndarray,
+                  model_code: np.ndarray, model_names: list[str], offered: dict[str, list[int]],
+                  min_tok: np.ndarray, new: dict[str, np.ndarray], evidence: dict[str, Any],
+                  enc: dict[str, tuple[np.ndarray, list[Any]]], memo: dict[bytes, Any] | None) -> None:
+    """Replay each independent unit (see `apply`), reusing remembered units; evidence in arrival order."""
+    lengths = ex.lengths[rows]
+    decl = lookup(ex.ct_code[rows], ex.call_types, opts.stable_prefix_tokens, 0, np.int64) \
+        if opts.stable_prefix_tokens else np.zeros(rows.size, np.int64)
+    if not ((lengths > 0) | (decl > 0)).any():
+        evidence["notes"].append("no request has a `prefix` or a declared stable prefix: nothing to replay; "
+                                 "declare `stable_prefix_tokens` per call type in the scenario")
+        return
+    max_depth = int(np.maximum(lengths, (decl > 0).astype(np.int64)).max())
+    rank = np.empty(ts.size, np.int64)
+    rank[rows] = np.arange(rows.size)
+    found: list[tuple[int, dict[str, Any]]] = []
+    for unit in _units(t, ex, rows, enc):
+        key = _fingerprint(t, ex, unit, opts, tin, ts, prices, observed, min_tok, new, offered, model_names,
+                           model_code, max_depth, enc) if memo is not None else None
+        if key is not None and key in memo:
+            values, groups = memo[key]
+            for c, v in values.items():
+                new[c][unit] = v
+            groups = copy.deepcopy(groups)
+        else:
+            part: dict[str, Any] = {"groups": [], "notes": []}
+            firsts = _replay_rows(t, ex, unit, catalog, opts, tin, ts, prices, observed, model_code, model_names,
+                                  offered, min_tok, new, part, enc, max_depth)
+            groups = list(zip(firsts, part["groups"], strict=True))  # (position in the unit, evidence)
+            if key is not None:
+                memo[key] = ({c: v[unit].copy() for c, v in new.items()}, copy.deepcopy(groups))
+        found += [(int(rank[unit[pos]]), g) for pos, g in groups]
+    evidence["groups"] = [g for _, g in sorted(found, key=lambda x: x[0])]
+    evidence["same_timestamp_hits"] = opts.same_timestamp_hits
+
+
+def _units(t: pa.Table, ex: Exploded, rows: np.ndarray, enc: dict[str, tuple[np.ndarray, list[Any]]]
+           ) -> list[np.ndarray]:
+    """`rows` (arrival order) split into independent units: a namespace and the call types in it whose
+    prefixes share a first segment (every cache entry descends from its first segment), each in arrival order."""
+    ns, _ = codes(t, "model", "scope", "region", rows=rows, cache=enc)
+    ct = ex.ct_code[rows]
+    n_ct = max(len(ex.call_types), 1)
+    lengths = ex.lengths[rows]
+    first = np.where(lengths > 0, ex.seg[np.minimum(ex.starts[rows], max(ex.seg.size - 1, 0))]
+                     if ex.seg.size else 0, 0).astype(np.int64)
+    # a row without segments (or with only a declared stable prefix, one id per call type) shares with no other
+    # call type: its own call type stands in for its first segment
+    s0 = np.where(lengths > 0, first + n_ct, ct)
+    node = ns * n_ct + ct
+    pair = pc.dictionary_encode(pa.array(ns * (1 << 44) + s0)).indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    triple = pc.dictionary_encode(pa.array(pair * n_ct + ct)).dictionary.to_numpy(zero_copy_only=False)
+    tp, tct = triple // n_ct, triple % n_ct
+    parent: dict[int, int] = {}
+
+    def root(x: int) -> int:
+        while parent.get(x, x) != x:
+            x = parent[x]
+        return x
+
+    shared = np.flatnonzero(np.bincount(tp) > 1)
+    if shared.size:
+        pair_ns = np.zeros(int(pair.max()) + 1, np.int64)
+        pair_ns[pair] = ns
+        for p_ in shared.tolist():  # first segments used by several call types: few
+            members = [int(pair_ns[p_]) * n_ct + int(c) for c in tct[tp == p_]]
+            for m in members[1:]:
+                a_, b_ = root(members[0]), root(m)
+                if a_ != b_:
+                    parent[b_] = a_
+    uniq = np.unique(node)
+    roots = np.array([root(int(x)) for x in uniq.tolist()], np.int64)
+    unit = roots[np.searchsorted(uniq, node)]
+    order = np.argsort(unit, kind="stable")
+    bounds = np.flatnonzero(np.diff(unit[order])) + 1
+    return [rows[o] for o in np.split(order, bounds)]
+
+
+def _fingerprint(t: pa.Table, ex: Exploded, unit: np.ndarray, opts: CachingOptions, tin: np.ndarray,
+                 ts: np.ndarray, prices: RequestRates, observed: np.ndarray, min_tok: np.ndarray,
+                 new: dict[str, np.ndarray], offered: dict[str, list[int]], model_names: list[str],
+                 model_code: np.ndarray, max_depth: int, enc: dict[str, tuple[np.ndarray, list[Any]]]) -> bytes:
+    """A digest of everything a unit's replay reads (equal digest: equal inputs, so an equal result)."""
+    h = hashlib.blake2b(digest_size=20)
+    grp, groups = codes(t, "call_type", "model", "scope", "region", rows=unit, cache=enc)
+    lengths = ex.lengths[unit]
+    total = int(lengths.sum())
+    idx = (np.repeat(ex.starts[unit] - (np.cumsum(lengths) - lengths), lengths) + np.arange(total)) if total \
+        else np.zeros(0, np.int64)
+    rate = prices.usd_per_token
+    models = sorted({model_names[i] for i in np.unique(model_code[unit]).tolist()})
+    h.update(repr((opts.model_dump(), groups, [(m, offered[m]) for m in models], max_depth)).encode())
+    for arr in (unit.size, ts[unit], tin[unit], observed[unit], min_tok[unit], grp, lengths, ex.seg[idx],
+                ex.tokens[idx], *(rate[k][unit] for k in ("input", "cache_read", "cache_write_5m", "cache_write_1h")),
+                *(new[c][unit] for c in sorted(new))):
+        h.update(np.ascontiguousarray(arr).view(np.uint8) if isinstance(arr, np.ndarray) else repr(arr).encode())
+    return h.digest()
 
 
 def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, opts: CachingOptions,
                  tin: np.ndarray, ts: np.ndarray, prices: RequestRates, observed: np.ndarray, model_code: np.ndarray,
                  model_names: list[str], offered: dict[str, list[int]], min_tok: np.ndarray,
                  new: dict[str, np.ndarray], evidence: dict[str, Any],
-                 enc: dict[str, tuple[np.ndarray, list[Any]]]) -> None:
+                 enc: dict[str, tuple[np.ndarray, list[Any]]], max_depth: int) -> list[int]:
+    """Replay one unit (`rows` in arrival order); returns each evidence group's first position in `rows`."""
     enc.setdefault("call_type", (ex.ct_code, ex.call_types))
     ns_code, _ = codes(t, "model", "scope", "region", rows=rows, cache=enc)
     flat = build_flat(ex, rows, opts.stable_prefix_tokens, ns_code, tin[rows])
-    if flat.size == 0:
-        evidence["notes"].append("no request has a `prefix` or a declared stable prefix: nothing to replay; "
-                                 "declare `stable_prefix_tokens` per call type in the scenario")
-        return
     T = tin[rows]
     r_ts = ts[rows]
     rate = prices.usd_per_token
@@ -181,7 +286,6 @@ def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, 
     G = len(groups)
     grp_ns = np.zeros(G, np.int64)
     grp_ns[grp_code] = ns_code
-    max_depth = int(flat.lengths().max())
     placements = candidate_placements(opts, max_depth)
     ttl_choices = [300, 3600] if opts.ttl == "auto" else [int(opts.ttl)]
     none_cost = np.bincount(grp_code, T * p_in, minlength=G)
@@ -291,4 +395,5 @@ def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, 
         if not any_checkpoint[g]:
             evidence["groups"][-1]["why"] = (f"no prefix reaches the model's minimum of {int(mt[grp_code == g][0]):,} "
                                              "tokens per checkpoint")
-    evidence["same_timestamp_hits"] = opts.same_timestamp_hits
+    _, first = np.unique(grp_code, return_index=True)
+    return first.tolist()

@@ -49,15 +49,16 @@ def parse_levers(levers: str) -> list[str]:
 
 def apply_levers(table: pa.Table, catalog: Catalog, names: list[str], opts: LeverOptions,
                  memo: dict[tuple[int, str], tuple[pa.Table, pa.Table, dict[str, Any]]] | None = None,
-                 prefixes: Prefixes | None = None, replays: dict[bytes, Any] | None = None
-                 ) -> tuple[pa.Table, dict[str, Any]]:
+                 prefixes: Prefixes | None = None, replays: dict[bytes, Any] | None = None,
+                 breakers: bool = True) -> tuple[pa.Table, dict[str, Any]]:
     """Apply the named levers (in execution order) to a canonical pyarrow table (or a lever table with its
     `prefixes`, see `levers._table`).
 
     Levers are pure functions, so with a `memo` (a dict kept by the caller, for one catalog and options)
     a lever already applied to the same input table object is not applied again: compounded steps share
     their common first steps with each other and with the levers alone; with `replays` (another such dict)
-    a cache-replay unit a step left unchanged is not replayed again (see `caching.apply`)."""
+    a cache-replay unit a step left unchanged is not replayed again (see `caching.apply`). `breakers=False`
+    skips the cache-breaker search (evidence only the levers alone report)."""
     evidence: dict[str, Any] = {}
     t = table
     for name in EXECUTION_ORDER:
@@ -76,7 +77,7 @@ def apply_levers(table: pa.Table, catalog: Catalog, names: list[str], opts: Leve
             elif name == "routing":
                 t, ev = routing.apply(t, catalog, opts.routing)
             else:
-                t, ev = caching.apply(t, catalog, opts.caching, prefixes=prefixes, memo=replays)
+                t, ev = caching.apply(t, catalog, opts.caching, prefixes=prefixes, memo=replays, breakers=breakers)
             if memo is not None:  # the input is kept in the entry, so its id is not reused while it lives
                 memo[key] = (src, t, copy.deepcopy(ev))
         evidence[name] = ev
@@ -141,13 +142,12 @@ def evaluate(workload: Workload | ibis.Table | pa.Table, catalog: Catalog, lever
         alone[name] = {**_result(base, new, by_ct), "evidence": ev[name]}
     steps = []
     prev = base
-    evidence: dict[str, Any] = {}
     for k in range(1, len(names) + 1):
         if k == 1:
             new, by_ct = alone[names[0]]["new_usd"], alone[names[0]]["by_call_type_usd"]
         else:
             phase(f"compounding {' + '.join(names[:k])}")
-            cf, evidence = apply_levers(table, catalog, names[:k], opts, memo, prefixes, replays)
+            cf, _ = apply_levers(table, catalog, names[:k], opts, memo, prefixes, replays, breakers=False)
             new, by_ct = reprice(cf)
         steps.append({"after": names[k - 1], **_result(base, new, by_ct),
                       "step_saving_usd": prev - new + 0.0})

@@ -187,8 +187,7 @@ def _replay_units(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog,
     rank[rows] = np.arange(rows.size)
     found: list[tuple[int, dict[str, Any]]] = []
     for unit in _units(t, ex, rows, enc):
-        key = _fingerprint(t, ex, unit, opts, tin, ts, prices, observed, min_tok, new, offered, model_names,
-                           model_code, max_depth, enc) if memo is not None else None
+        key = _fingerprint(t, ex, unit, opts, ts, prices, new, max_depth, enc) if memo is not None else None
         if key is not None and key in memo:
             values, groups = memo[key]
             for c, v in values.items():
@@ -248,24 +247,23 @@ def _units(t: pa.Table, ex: Exploded, rows: np.ndarray, enc: dict[str, tuple[np.
     return [rows[o] for o in np.split(order, bounds)]
 
 
-def _fingerprint(t: pa.Table, ex: Exploded, unit: np.ndarray, opts: CachingOptions, tin: np.ndarray,
-                 ts: np.ndarray, prices: RequestRates, observed: np.ndarray, min_tok: np.ndarray,
-                 new: dict[str, np.ndarray], offered: dict[str, list[int]], model_names: list[str],
-                 model_code: np.ndarray, max_depth: int, enc: dict[str, tuple[np.ndarray, list[Any]]]) -> bytes:
-    """A digest of everything a unit's replay reads (equal digest: equal inputs, so an equal result)."""
-    h = hashlib.blake2b(digest_size=20)
+def _fingerprint(t: pa.Table, ex: Exploded, unit: np.ndarray, opts: CachingOptions, ts: np.ndarray,
+                 prices: RequestRates, new: dict[str, np.ndarray], max_depth: int,
+                 enc: dict[str, tuple[np.ndarray, list[Any]]]) -> bytes:
+    """A digest of everything a unit's replay reads (equal digest: equal inputs, so an equal result): its
+    requests' times, price keys and call types, prefixes and token buckets. Rates, minimum tokens and TTLs follow
+    from keys and tokens through the catalog, which is one for a memo's lifetime."""
+    h = hashlib.sha256()
     grp, groups = codes(t, "call_type", "model", "scope", "region", rows=unit, cache=enc)
     lengths = ex.lengths[unit]
     total = int(lengths.sum())
     idx = (np.repeat(ex.starts[unit] - (np.cumsum(lengths) - lengths), lengths) + np.arange(total)) if total \
         else np.zeros(0, np.int64)
-    rate = prices.usd_per_token
-    models = sorted({model_names[i] for i in np.unique(model_code[unit]).tolist()})
-    h.update(repr((opts.model_dump(), groups, [(m, offered[m]) for m in models], max_depth)).encode())
-    for arr in (unit.size, ts[unit], tin[unit], observed[unit], min_tok[unit], grp, lengths, ex.seg[idx],
-                ex.tokens[idx], *(rate[k][unit] for k in ("input", "cache_read", "cache_write_5m", "cache_write_1h")),
-                *(new[c][unit] for c in sorted(new))):
-        h.update(np.ascontiguousarray(arr).view(np.uint8) if isinstance(arr, np.ndarray) else repr(arr).encode())
+    keys = prices.code[unit]
+    used = sorted(set(np.unique(keys).tolist()))
+    h.update(repr((opts.model_dump(), groups, [prices.keys[k] for k in used], max_depth, unit.size)).encode())
+    for arr in (ts[unit], keys, grp, lengths, ex.seg[idx], ex.tokens[idx], *(new[c][unit] for c in sorted(new))):
+        h.update(np.ascontiguousarray(arr).view(np.uint8))
     return h.digest()
 
 

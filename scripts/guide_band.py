@@ -19,7 +19,7 @@ from pathlib import Path
 from inferplan.catalog import load_catalog
 from inferplan.demand.readers import read_demand
 from inferplan.economics import TcoOptions
-from inferplan.plan import run_breakeven
+from inferplan.planner import run_breakeven
 from inferplan.serving.spec import CompareSpec
 
 MODEL = "us.meta.llama3-1-8b-instruct-v1:0"

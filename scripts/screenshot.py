@@ -1,4 +1,5 @@
-"""Screenshot of an HTML report for the README: `python scripts/screenshot.py out/demo.html docs/img/demo-report.png`.
+"""Screenshot of an HTML report for the README:
+`python scripts/screenshot.py out/demo.html docs/img/demo-report.png --height 4300 --scale 0.45` (the README's).
 
 The top of the page (headline and first charts) at 1280x1100, scaled down so the PNG stays small; prints the
 file's size, the report's render time in the browser, and the charts it drew, as JSON on its last line.

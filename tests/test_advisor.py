@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from inferplan import advisor, plan
+from inferplan import advisor, planner
 from inferplan.economics import TcoOptions
 from inferplan.serving.spec import CompareSpec
 from inferplan.workload import Workload
@@ -65,7 +65,7 @@ ENDPOINTS = {"current": {"endpoints": [
 @pytest.fixture(scope="module")
 def messy(catalog):
     wl = Workload(table=rows_table(messy_rows(), catalog))
-    return plan.run(wl, catalog, CompareSpec(), {**FAST, **ENDPOINTS}, TcoOptions(), cmd="logs/")
+    return planner.run(wl, catalog, CompareSpec(), {**FAST, **ENDPOINTS}, TcoOptions(), cmd="logs/")
 
 
 def where(result: dict) -> dict[str, set]:
@@ -122,7 +122,7 @@ def test_findings_are_ranked_and_carry_evidence(messy):
 
 def test_clean_workload_gets_no_finding(catalog):
     wl = Workload(table=rows_table(_rows("clean", NOVA_LITE, 200, inp=300, out=200), catalog))
-    res = plan.run(wl, catalog, CompareSpec(), FAST, TcoOptions())
+    res = planner.run(wl, catalog, CompareSpec(), FAST, TcoOptions())
     assert res["findings"] == []
 
 
@@ -132,11 +132,11 @@ def _big(catalog, n: int) -> Workload:
 
 def test_self_host_above_breakeven_fires_at_volume_only(catalog):
     spec = CompareSpec(self_host=["llama-3.1-8b"])
-    big = plan.run(_big(catalog, 5000), catalog, spec, FAST, TcoOptions())
+    big = planner.run(_big(catalog, 5000), catalog, spec, FAST, TcoOptions())
     f = next(f for f in big["findings"] if f["kind"] == "self-host-above-breakeven")
     e = f["evidence"]
     assert e["breakeven_monthly_bedrock_usd"] < e["bedrock_after_levers_monthly_usd"]
     assert f["monthly_saving_usd"] == pytest.approx(e["bedrock_after_levers_monthly_usd"]
                                                     - e["option_total_monthly_usd"], abs=0.02)
-    small = plan.run(_big(catalog, 50), catalog, spec, FAST, TcoOptions())
+    small = planner.run(_big(catalog, 50), catalog, spec, FAST, TcoOptions())
     assert not [f for f in small["findings"] if f["kind"].startswith("self-host")]

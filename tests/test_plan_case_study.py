@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from inferplan import plan, synth
+from inferplan import planner, synth
 from inferplan.economics import TcoOptions
 from inferplan.serving.spec import CompareSpec
 
@@ -25,7 +25,7 @@ def case(catalog):
     wl = synth.to_workload(table, catalog, source=str(EXAMPLE))
     # the Llama-class replacement for the frontier model, quantized (the guide's step 2) so it fits Inferentia2
     spec = CompareSpec(self_host=["llama-3.3-70b"], precision="fp8", window_s=300)
-    return plan.run(wl, catalog, spec, doc, TcoOptions())
+    return planner.run(wl, catalog, spec, doc, TcoOptions())
 
 
 def test_levers_first_with_dollars(case):

@@ -40,6 +40,13 @@ def test_readme_example_runs_and_its_numbers_are_true(tmp_path, shared_data, cap
     assert "### inferplan: Inference spend" in capsys.readouterr().out
     stated = re.search(r"monthly_usd\"\]\s*#\s*([\d.]+)", code)
     assert stated and float(stated.group(1)) == report.summary["run_rate"]["monthly_usd"]
+    plan = ns["plan"]
+    kind = re.search(r"\[\"kind\"\]\s*#\s*([a-z-]+)", code)
+    assert plan.kind == "plan" and kind and plan.summary["findings"][0]["kind"] == kind.group(1)
+    assert errors(plan.summary) == []
+    page = (tmp_path / "plan.html").read_text()
+    for section in ("headline", "spend-over-time", "demand-replicas", "comparison", "cost-volume", "findings"):
+        assert f'<section id="{section}">' in page, section
 
 
 def test_analyze_summary_is_the_cli_json(shared_data):
@@ -71,3 +78,28 @@ def test_compare_report_carries_the_series_for_its_chart(tmp_path):
 def test_unknown_attribute_is_an_attribute_error():
     with pytest.raises(AttributeError):
         inferplan.nothing_here  # noqa: B018
+
+
+def test_plan_summary_is_the_cli_json(shared_data):
+    """`inferplan.plan()` returns what `inferplan plan --json` prints (the Monte Carlo's wall time aside)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path = shared_data / "traces" / "azure2023" / "AzureLLMInferenceTrace_code.csv"
+    report = inferplan.plan(path, model="claude-haiku-4.5", self_host=["llama-3.1-8b"])
+    exe = Path(sys.executable).parent / "inferplan"
+    res = subprocess.run([str(exe), "plan", str(path), "--model", "claude-haiku-4.5", "--self-host", "llama-3.1-8b",
+                          "--json"], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    cli = json.loads(res.stdout)
+
+    def steady(d: dict) -> dict:
+        d = json.loads(json.dumps(d, default=str))
+        for u in d["uncertainty"]:
+            u.pop("seconds")
+        return d
+
+    assert steady(report.summary) == steady(cli) and errors(cli) == []
+    assert report.charts["series"]["requests"] and "demand-replicas" in report.to_html()
+    assert "**Break-even, all traffic**" in report.to_markdown()

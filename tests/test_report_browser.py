@@ -8,6 +8,7 @@ for. A canary planted in the prompt bodies of the input logs appears in no repor
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -26,11 +27,26 @@ FIX = Path(__file__).parent / "fixtures" / "readers"
 CANARY = "CANARY-prompt-7f3e9a1c"
 
 
+EXE = Path(sys.executable).parent / "inferplan"
+
+
+def console(*args: str) -> subprocess.CompletedProcess:
+    res = subprocess.run([str(EXE), *args], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    return res
+
+
 @pytest.fixture(scope="module")
-def demo_summary() -> dict:
-    res = CliRunner().invoke(app, ["demo", "--json"])
-    assert res.exit_code == 0, res.output
-    return json.loads(res.stdout)
+def demo_run(tmp_path_factory) -> dict:
+    """`inferplan demo --json --html --markdown` once: its JSON and the report files it wrote."""
+    d = tmp_path_factory.mktemp("demo")
+    res = console("demo", "--json", "--html", str(d / "demo.html"), "--markdown", str(d / "demo.md"))
+    return {"summary": json.loads(res.stdout), "stderr": res.stderr, "html": d / "demo.html", "md": d / "demo.md"}
+
+
+@pytest.fixture(scope="module")
+def demo_summary(demo_run) -> dict:
+    return demo_run["summary"]
 
 
 @pytest.fixture(scope="module")
@@ -112,11 +128,43 @@ def test_the_canary_check_would_catch_a_leak(demo_summary):
     assert CANARY in html.render(summary)
 
 
-def test_demo_report(tmp_path, browser, demo_summary):
-    out = tmp_path / "demo.html"
-    out.write_text(html.render(demo_summary))
-    page = check(browser, out, tmp_path, {"headline", "spend-over-time", "token-kinds", "provenance"}, {"levers"})
-    assert page.charts == 2
+PLAN_SECTIONS = {"headline", "spend-over-time", "token-kinds", "levers", "demand-replicas", "comparison",
+                 "model-levers", "cost-volume", "phases", "provenance"}
+
+
+def test_demo_report_is_the_plan(tmp_path, browser, demo_run):
+    """`inferplan demo --html` writes the plan's report and says where; the Azure traces carry no prefixes and
+    no lever saves anything on them, so the levers section says so instead of drawing bars of $0."""
+    out, md = demo_run["html"], demo_run["md"]
+    assert str(out.resolve()) in demo_run["stderr"] and str(md.resolve()) in demo_run["stderr"]
+    page = check(browser, out, tmp_path, PLAN_SECTIONS | {"findings", "cost-volume-1", "cost-volume-2"},
+                 {"cache-curve", "routing"})
+    assert page.charts == 6  # spend over time, token kinds, demand/replicas, cost/volume for 3 slices
+    text = out.read_text()
+    assert "No workload lever" in text and "self host above breakeven: conversation" in text
+    assert "**Break-even, conversation**" in md.read_text() and "**Top findings** (2 in all)" in md.read_text()
+
+
+def test_plan_and_breakeven_reports_hold_no_prompt_text(tmp_path, browser):
+    """plan and breakeven through the console script on logs whose prompts carry the canary: valid --json, no
+    canary anywhere, every section the data allows, every chart drawn."""
+    from inferplan.report.schema import errors
+
+    logs = canary_logs(tmp_path)
+    for cmd, sections in (("plan", PLAN_SECTIONS | {"cache-curve"}), ("breakeven", {"headline", "cost-volume"})):
+        h, m = tmp_path / f"{cmd}.html", tmp_path / f"{cmd}.md"
+        res = console(cmd, str(logs), "--self-host", "llama-3.1-8b", "--json", "--html", str(h), "--markdown", str(m))
+        summary = json.loads(res.stdout)
+        assert summary["kind"] == cmd and errors(summary) == [], errors(summary)
+        for text in (res.stdout, res.stderr, h.read_text(), m.read_text()):
+            assert CANARY not in text
+        absent = {"spend-over-time", "levers", "comparison", "findings"} if cmd == "breakeven" else {"routing"}
+        page = check(browser, h, tmp_path, sections, absent)
+        assert page.charts == sum(1 for _ in re.finditer(r'<div class="chart" id=', h.read_text()))
+        if cmd == "plan":  # the reports do show the input's call types
+            assert "rag-answer" in h.read_text() and "rag-answer" in m.read_text()
+        else:
+            assert "stay on Bedrock" in h.read_text() or "serve on" in h.read_text()
 
 
 def test_levers_report_draws_the_waterfall(tmp_path, browser):

@@ -8,9 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from inferplan.cli import app
 from inferplan.commands import load_all
 from inferplan.report import SCHEMA_VERSION, stamp
 from inferplan.report.schema import errors, schema, validate
@@ -21,10 +19,19 @@ FIX = Path(__file__).parent / "fixtures" / "readers"
 BEDROCK = FIX / "bedrock" / "invocations.jsonl"
 
 
+EXE = Path(sys.executable).parent / "inferplan"
+
+
 def _json(*args: str) -> dict:
-    res = CliRunner().invoke(app, [*args, "--json"])
-    assert res.exit_code == 0, res.output
-    return json.loads(res.stdout.strip().splitlines()[-1])
+    """The command's --json through the installed console script: stdout must be exactly one JSON object."""
+    res = subprocess.run([str(EXE), *args, "--json"], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    return json.loads(res.stdout)
+
+
+@pytest.fixture(scope="module")
+def demo() -> dict:
+    return _json("demo")
 
 
 def test_schema_is_a_valid_draft_2020_12_schema_shipped_in_the_package():
@@ -50,8 +57,43 @@ def test_analyze_with_levers_validates():
     assert errors(out) == [] and out["levers"]["levers"] == ["trim", "batch", "caching", "routing"]
 
 
+def test_demo_json_validates_with_its_plan(demo):
+    assert demo["kind"] == "analyze" and errors(demo) == []
+    plan = demo["plan"]
+    assert errors({"schema_version": SCHEMA_VERSION, "kind": "plan", **plan}) == []
+    assert [s["label"] for s in plan["breakeven"]] == [u["label"] for u in plan["uncertainty"]]
+    assert plan["spend"]["total_usd"] == demo["total_usd"]  # the plan's spend is analyze's summary
+
+
+def test_plan_schema_rejects_what_breaks_the_contract(demo):
+    good = {"schema_version": SCHEMA_VERSION, "kind": "plan", **demo["plan"]}
+    assert errors(good) == []
+    for breaking in (lambda d: d.pop("findings"), lambda d: d["spend"].pop("run_rate"),
+                     lambda d: d["spend"].update(monthly_usd="49k"),
+                     lambda d: d["breakeven"][0]["breakeven"][0].update(scale=None),  # a break-even with no reason
+                     lambda d: d["breakeven"][0].update(curve=[]),
+                     lambda d: d["uncertainty"][0]["options"][0].update(p_beats_bedrock=1.5),
+                     lambda d: d["levers"].pop("monthly_saving_usd"), lambda d: d["compare"].pop("options"),
+                     lambda d: d["findings"][0].pop("evidence")):
+        bad = json.loads(json.dumps(good))
+        breaking(bad)
+        assert errors(bad), breaking
+
+
+def test_breakeven_json_validates(tmp_path):
+    csv = tmp_path / "steady.csv"
+    csv.write_text("ts,requests,input_tokens,output_tokens\n"
+                   + "".join(f"{1_700_000_000 + 60 * i},600,600000,120000\n" for i in range(60)))
+    out = _json("breakeven", str(csv), "--format", "demand", "--model", "us.meta.llama3-1-8b-instruct-v1:0",
+                "--self-host", "llama-3.1-8b", "--instance", "g5.xlarge", "--replica-rps", "3")
+    assert out["schema_version"] == SCHEMA_VERSION and out["kind"] == "breakeven"
+    assert errors(out) == [], errors(out)
+    never = next(r for r in out["breakeven"] if r["scale"] is None)  # the SageMaker twin never breaks even here
+    never["reason"] = None
+    assert errors(out)
+
+
 @pytest.mark.parametrize("args", [
-    ("demo",),
     ("prices", "list", "--service", "bedrock", "--model", "claude-haiku-4.5", "--tier", "batch"),
     ("prices", "list", "--service", "ec2"),
     ("prices", "list", "--service", "sagemaker"),
@@ -85,8 +127,8 @@ def test_cache_curve_route_eval_synth_and_reconcile_validate(tmp_path, shared_da
     assert out["kind"] == "reconcile" and errors(out) == []
 
 
-def test_schema_rejects_what_breaks_the_contract():
-    good = _json("demo")
+def test_schema_rejects_what_breaks_the_contract(demo):
+    good = json.loads(json.dumps(demo))
     assert errors(good) == []
     for breaking in (lambda d: d.pop("total_usd"), lambda d: d.update(schema_version="2.0"),
                      lambda d: d["run_rate"].update(hours_per_month=720),

@@ -1,4 +1,4 @@
-"""The Python API for notebooks: `inferplan.analyze(...)`, `inferplan.compare(...)` (and `inferplan.plan(...)`).
+"""The Python API for notebooks: `inferplan.analyze(...)`, `inferplan.compare(...)` and `inferplan.plan(...)`.
 
 Each returns a `Report`: `.summary` is exactly the command's `--json` data, `.to_html()` and `.to_markdown()` the
 same reports as `--html` and `--markdown`. In a notebook a Report shows itself as its Markdown summary.
@@ -92,3 +92,27 @@ def compare(paths: PathLike | Sequence[PathLike], *, model: str | None = None, r
     wl = read_workload(_paths(paths), cat, format, read_options(model=model, region=region, on_error=on_error))
     result = run(wl, cat, spec)
     return Report(stamp(result.summary(), "compare"), "compare", {"series": compare_series(result)})
+
+
+def plan(paths: PathLike | Sequence[PathLike], *, model: str | None = None, region: str = "us-east-1",
+         format: str = "auto", on_error: str = "raise", scenario: PathLike | None = None,
+         eng_fte: float | None = None, eng_usd_per_year: float | None = None,
+         catalog: Catalog | PathLike | None = None, **options: Any) -> Report:
+    """`inferplan plan`: spend, the levers, the serving options, the break-even with its uncertainty, and what to
+    do first. `options` are `compare`'s, by their CompareSpec names (see `compare`)."""
+    from .cli import read_options
+    from .economics import load_tco
+    from .planner import run
+    from .readers import read_workload
+    from .serving.spec import load_scenario, make_spec
+
+    cat = _catalog(catalog)
+    scen = None if scenario is None else Path(scenario)
+    spec = make_spec(load_scenario(scen), **options)
+    tco = load_tco(scen, eng_fte=eng_fte, eng_usd_per_year=eng_usd_per_year)
+    wl = read_workload(_paths(paths), cat, format, read_options(model=model, region=region, on_error=on_error))
+    charts: dict[str, Any] = {}
+    summary = run(wl, cat, spec, scen, tco, cmd=" ".join(str(p) for p in _paths(paths)), charts=charts)
+    if (warning := cat.staleness_warning()) is not None:
+        summary["notes"].append(warning)
+    return Report(stamp(summary, "plan"), "plan", charts)

@@ -177,20 +177,24 @@ def demo(json_out: JsonOpt = False,
     opts = ReadOptions(defaults=Defaults(model=DEMO_MODEL, region=DEMO_REGION))
     with progress("reading the demo traces"):
         summary = run_analysis(demo_paths(), cat, "azure2023", opts)
-    summary["notes"].append(f"demo: Azure LLM inference trace 2023 (CC-BY-4.0, Splitwise ISCA'24), priced as "
-                            f"{DEMO_MODEL} in {DEMO_REGION}")
+    source = f"demo: Azure LLM inference trace 2023 (CC-BY-4.0, Splitwise ISCA'24), priced as {DEMO_MODEL} in " \
+        f"{DEMO_REGION}"
+    summary["notes"].append(source)
     if not plan:
         _emit(summary, json_out, html=html, markdown=markdown, explain=explain)
         return
     from .commands.plan import demo_plan, render_plan
 
-    planned = demo_plan(cat)
+    charts: dict[str, Any] = {}
+    with progress("planning the demo traces"):
+        planned = demo_plan(cat, charts)
+    planned["notes"].insert(0, source)
     if json_out:
-        _emit({**summary, "plan": planned}, True, html=html, markdown=markdown)
-        return
-    _emit(summary, False, explain=explain)
-    render_plan(planned)
-    write_files({**summary, "plan": planned}, "analyze", html=html, markdown=markdown, say=say)
+        write_json({**summary, "plan": planned}, "analyze")
+    else:
+        terminal.render(summary, out, explain=explain)
+        render_plan(planned)
+    write_files(planned, "plan", html=html, markdown=markdown, say=say, charts=charts)  # the plan holds the spend
 
 
 @prices_app.command("list")

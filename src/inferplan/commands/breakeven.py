@@ -3,15 +3,15 @@ after the workload levers and with engineering time priced in, on this traffic's
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from ..cli import CatalogOpt, JsonOpt, app, friendly, out
+from ..cli import CatalogOpt, HtmlOpt, JsonOpt, MarkdownOpt, app, friendly, out, say
+from ..progress import progress
+from ..report import write_files, write_json
 from ._serving_inputs import (
     CandidatesOpt,
     EngFteOpt,
@@ -84,11 +84,13 @@ def breakeven_cmd(
                                                   "`uncertainty:`, `plan:` sections).")] = None,
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
+    html: HtmlOpt = None,
+    markdown: MarkdownOpt = None,
 ) -> None:
     """Break-even of self-hosting and SageMaker against Bedrock, engineering priced in, with its uncertainty."""
     from ..catalog import load_catalog
     from ..economics import load_tco
-    from ..plan import run_breakeven
+    from ..planner import run_breakeven
     from ._serving_inputs import make_compare_spec, read_input
 
     cat = load_catalog(catalog)
@@ -97,12 +99,14 @@ def breakeven_cmd(
                              slo_tpot_ms=slo_tpot_ms, scale=scale, growth_pct_per_month=growth, window_s=window,
                              candidates=candidates)
     tco = load_tco(scenario, eng_fte=eng_fte, eng_usd_per_year=eng_usd_per_year)
-    wl, demand = read_input(paths, cat, format, model=model, region=region, on_error=on_error)
-    res = run_breakeven(wl, demand, cat, spec, scenario, tco, call_type=call_type)
+    with progress("reading, replaying the levers and solving the break-even"):
+        wl, demand = read_input(paths, cat, format, model=model, region=region, on_error=on_error)
+        res = run_breakeven(wl, demand, cat, spec, scenario, tco, call_type=call_type)
     if (warning := cat.staleness_warning()) is not None:
         res["notes"].append(warning)
+    write_files(res, "breakeven", html=html, markdown=markdown, say=say)
     if json_out:
-        sys.stdout.write(json.dumps(res, default=str) + "\n")
+        write_json(res, "breakeven")
         return
     out.print(f"Bedrock after the workload levers: {money(res['bedrock_after_levers_monthly_usd'])}/month "
               f"({res['tokens_per_month']:,.0f} tokens/month) for {res['label']}")

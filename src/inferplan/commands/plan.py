@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from ..cli import CatalogOpt, JsonOpt, app, friendly, out
+from ..cli import CatalogOpt, HtmlOpt, JsonOpt, MarkdownOpt, app, friendly, out, say
+from ..progress import progress
+from ..report import write_files, write_json
 from ._serving_inputs import (
     CandidatesOpt,
     EngFteOpt,
@@ -111,12 +111,14 @@ def plan_cmd(
                                                   "`uncertainty:`, `current:`, `model_levers:`, `plan:`).")] = None,
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
+    html: HtmlOpt = None,
+    markdown: MarkdownOpt = None,
 ) -> None:
     """Spend, levers, model levers, serving options, break-even with uncertainty, and what to do first."""
     from ..catalog import load_catalog
     from ..economics import load_tco
     from ..errors import InputError
-    from ..plan import run
+    from ..planner import run
     from ._serving_inputs import chosen, make_compare_spec, read_input
 
     cat = load_catalog(catalog)
@@ -125,22 +127,27 @@ def plan_cmd(
                              slo_tpot_ms=slo_tpot_ms, scale=scale, growth_pct_per_month=growth, window_s=window,
                              candidates=candidates)
     tco = load_tco(scenario, eng_fte=eng_fte, eng_usd_per_year=eng_usd_per_year)
-    wl, demand = read_input(paths, cat, format, model=model, region=region, on_error=on_error)
-    if wl is None:
-        raise InputError("plan needs per-request usage (logs, traces) to replay the levers on; for a demand series "
-                         "use `inferplan breakeven` or `inferplan compare`")
-    res = run(wl, cat, spec, scenario, tco, chosen=chosen(spec),
-              cmd=" ".join(str(p) for p in paths))
-    emit_plan(res, json_out, cat)
+    charts: dict[str, Any] = {}
+    with progress("reading, replaying the levers and simulating the serving options"):
+        wl, demand = read_input(paths, cat, format, model=model, region=region, on_error=on_error)
+        if wl is None:
+            raise InputError("plan needs per-request usage (logs, traces) to replay the levers on; for a demand "
+                             "series use `inferplan breakeven` or `inferplan compare`")
+        res = run(wl, cat, spec, scenario, tco, chosen=chosen(spec), cmd=" ".join(str(p) for p in paths),
+                  charts=charts)
+    emit_plan(res, json_out, cat, html=html, markdown=markdown, charts=charts)
 
 
-def emit_plan(res: dict[str, Any], json_out: bool, cat: Any) -> None:
-    if (warning := cat.staleness_warning()) is not None:
+def emit_plan(res: dict[str, Any], json_out: bool, cat: Any, *, html: Path | None = None,
+              markdown: Path | None = None, charts: dict[str, Any] | None = None) -> None:
+    """Print the plan (JSON or tables) and write the HTML/Markdown reports asked for."""
+    if (warning := cat.staleness_warning()) is not None and warning not in res["notes"]:
         res["notes"].append(warning)
     if json_out:
-        sys.stdout.write(json.dumps(res, default=str) + "\n")
-        return
-    render_plan(res)
+        write_json(res, "plan")
+    else:
+        render_plan(res)
+    write_files(res, "plan", html=html, markdown=markdown, say=say, charts=charts)
 
 
 # The demo's self-hosting candidate for the Haiku-class traffic: the catalog has no open-weights twin of Claude, so
@@ -148,18 +155,19 @@ def emit_plan(res: dict[str, Any], json_out: bool, cat: Any) -> None:
 DEMO_SELF_HOST = "llama-3.1-8b"
 
 
-def demo_plan(cat: Any) -> dict[str, Any]:
-    """`plan` on the bundled Azure 2023 traces, as `inferplan demo` runs it."""
+def demo_plan(cat: Any, charts: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`plan` on the bundled Azure 2023 traces, as `inferplan demo` runs it (`charts` as in `planner.run`)."""
     from ..cli import DEMO_MODEL, DEMO_REGION, demo_paths
     from ..economics import TcoOptions
-    from ..plan import run
+    from ..planner import run
     from ..readers import ReadOptions, read_workload
     from ..serving.spec import CompareSpec
     from ..workload import Defaults
 
     wl = read_workload(demo_paths(), cat, "azure2023", ReadOptions(defaults=Defaults(model=DEMO_MODEL,
                                                                                        region=DEMO_REGION)))
-    res = run(wl, cat, CompareSpec(self_host=[DEMO_SELF_HOST]), None, TcoOptions(), cmd="--demo-traces")
+    res = run(wl, cat, CompareSpec(self_host=[DEMO_SELF_HOST]), None, TcoOptions(), cmd="--demo-traces",
+              charts=charts)
     res["notes"].append(f"demo: {DEMO_SELF_HOST} is the self-hosting candidate for {DEMO_MODEL}'s traffic "
                         "(no open-weights twin of Claude exists); whether it answers as well is for your evals")
     return res

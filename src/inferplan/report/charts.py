@@ -111,10 +111,12 @@ def levers_waterfall(lv: dict[str, Any], factor: float | None) -> go.Figure | No
         return None
     f = factor or 1.0
     base = lv["baseline_usd"] * f
+    noise = 1e-9 * max(abs(lv["baseline_usd"]), 1.0)  # float rounding of a repriced counterfactual, not a saving
+    step = [0.0 if abs(s["step_saving_usd"]) <= noise else s["step_saving_usd"] * f for s in steps]
     x = ["today", *[f"+ {s['after']}" for s in steps], "after all"]
-    y = [base, *[-s["step_saving_usd"] * f for s in steps], 0]
-    after = base - sum(s["step_saving_usd"] * f for s in steps)
-    text = [usd_short(base), *[usd_short(-s["step_saving_usd"] * f) for s in steps], usd_short(after)]
+    y = [base, *[-v for v in step], 0]
+    after = base - sum(step)
+    text = [usd_short(base), *[usd_short(-v) if v else "$0" for v in step], usd_short(after)]
     fig = go.Figure(go.Waterfall(x=x, y=y, measure=["absolute", *["relative"] * len(steps), "total"], text=text,
                                  connector={"line": {"color": "#999"}},
                                  increasing={"marker": {"color": PALETTE[3]}},
@@ -199,7 +201,8 @@ def demand_replicas(series: dict[str, Any], leading: list[dict[str, Any]]) -> go
     for i, (name, r) in enumerate(lines):
         fig.add_scatter(x=x, y=r, name=name, mode="lines", yaxis="y2",
                         line={"shape": "hv", "color": PALETTE[i % len(PALETTE)], "width": 2})
-    return _layout(fig, height=380, yaxis_title="requests per window", legend={"orientation": "h", "y": -0.25},
+    return _layout(fig, height=380, yaxis_title="requests per window", yaxis_rangemode="tozero",
+                   legend={"orientation": "h", "y": -0.25},
                    yaxis2={"title": "replicas", "overlaying": "y", "side": "right", "range": [0, top * 1.15],
                            **({"dtick": 1} if top <= 12 else {})},
                    margin={"l": 60, "r": 60, "t": 20, "b": 40})
@@ -245,7 +248,7 @@ def cost_volume(be: dict[str, Any], unc: dict[str, Any] | None) -> go.Figure | N
     if band:
         fig.add_annotation(text="shaded: break-even P10-P90 (Monte Carlo)", xref="paper", yref="paper", x=0, y=1,
                            showarrow=False, xanchor="left", yanchor="bottom", font={"size": 11, "color": "#555"})
-    now = be.get("bedrock_monthly_usd")
+    now = be.get("bedrock_after_levers_monthly_usd") or be.get("bedrock_monthly_usd")
     if now:
         fig.add_vline(x=now, line_dash="dot", line_color="#888", annotation_text="today",
                       annotation_position="bottom right")

@@ -20,11 +20,25 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from .. import __version__
 from . import charts
 from .fmt import pct, sum_rows, tokens, top_n, usd, usd_short
-from .view import evidence_text, headline, kind_of, month_factor, monthly_options, parts
+from .view import (
+    bedrock_today,
+    breakeven_slices,
+    evidence_text,
+    headline,
+    kind_of,
+    month_factor,
+    monthly_options,
+    no_lever_saves,
+    parts,
+)
 
 TITLES = {"analyze": "Inference spend", "demo": "Inference spend", "compare": "Serving options",
           "breakeven": "Break-even", "plan": "Inference plan", "cache-curve": "Prefix cache curve",
           "route-eval": "Routing evaluation"}
+
+
+COMPARE_ROWS = 15  # feasible serving options listed, cheapest first; the rest are in --json
+BREAKEVEN_ROWS = 10  # break-evens listed per slice, soonest first
 
 
 @dataclass
@@ -77,7 +91,8 @@ def _headline(b: _Builder, summary: dict[str, Any], kind: str) -> None:
                       "sub": f"{usd(h['total_usd'])} over {h['window']}, {h['requests']:,} requests"})
     if h["monthly_usd"] is not None:
         cards.append({"label": "projected month (730 h)", "value": usd_short(h["monthly_usd"]),
-                      "sub": "at this window's run-rate" if h["usd_per_hour"] is not None else "Bedrock on-demand"})
+                      "sub": "at this window's run-rate" if h["usd_per_hour"] is not None
+                      else h["monthly_basis"] or ""})
     if h["saving_monthly_usd"] is not None:
         share = f" ({pct(h['saving_share'])})" if h["saving_share"] is not None else ""
         cards.append({"label": "saving available", "value": f"{usd_short(h['saving_monthly_usd'])}/month{share}",
@@ -137,19 +152,32 @@ def _spend(b: _Builder, spend: dict[str, Any]) -> None:
 
 def _levers(b: _Builder, lv: dict[str, Any], factor: float | None) -> None:
     unit = "a month (730 h)" if factor else "the window"
+    from .levers import evidence_lines
+
+    if no_lever_saves(lv):
+        s = b.section("levers", "Workload levers: alone and compounded",
+                      f"No workload lever ({', '.join(lv.get('adoption_order', []))}) saves anything on this traffic; "
+                      "why, lever by lever:")
+        for name, r in lv.get("alone", {}).items():
+            s.notes += [f"{name}: {line}" for line in evidence_lines(name, r.get("evidence", {}))] or \
+                [f"{name}: nothing to change"]
+        return
     s = b.section("levers", "Workload levers: alone and compounded",
                   f"Each lever replayed on this traffic on its own, then compounded in adoption order "
                   f"({' → '.join(lv.get('adoption_order', []))}); dollars per {unit}.")
     b.chart(s, charts.levers_alone(lv, factor))
     b.chart(s, charts.levers_waterfall(lv, factor))
     f = factor or 1.0
-    rows = [[f"{n} alone", usd(r["new_usd"] * f), usd(r["saving_usd"] * f), f"{r['saving_pct']:.1f}%"]
+    noise = 1e-9 * max(abs(lv.get("baseline_usd") or 0.0), 1.0)  # float rounding of a repriced counterfactual
+
+    def saved(x: float) -> str:
+        return usd(0.0 if abs(x) <= noise else x * f)
+
+    rows = [[f"{n} alone", usd(r["new_usd"] * f), saved(r["saving_usd"]), f"{r['saving_pct']:.1f}%"]
             for n, r in lv.get("alone", {}).items()]
-    rows += [[f"+ {st['after']} (compounded)", usd(st["new_usd"] * f), usd(st["saving_usd"] * f),
+    rows += [[f"+ {st['after']} (compounded)", usd(st["new_usd"] * f), saved(st["saving_usd"]),
               f"{st['saving_pct']:.1f}%"] for st in (lv.get("compounded") or {}).get("steps", [])]
     s.tables.append(Table(["lever", "new cost", "saving", "saving %"], rows, [False, True, True, True]))
-    from .levers import evidence_lines
-
     for name, r in lv.get("alone", {}).items():
         s.notes += [f"{name}: {line}" for line in evidence_lines(name, r.get("evidence", {}))]
 
@@ -191,7 +219,8 @@ def _compare(b: _Builder, cmp: dict[str, Any], series: dict[str, Any] | None) ->
                   "Every option costed over this traffic's own time series, scaled to a 730-hour month "
                   "(infrastructure only: engineering time is in the break-even).")
     rows = []
-    for o in [o for o in opts if o.get("feasible", True)]:
+    feasible = [o for o in opts if o.get("feasible", True)]
+    for o in feasible[:COMPARE_ROWS]:
         reps = o.get("replicas") or {}
         rows.append([str(o.get("name")), str(o.get("kind", "")), usd(o.get("monthly_usd")),
                      pct(o.get("utilization")), pct(o.get("idle_share")), pct(o.get("slo_miss_share")),
@@ -199,7 +228,9 @@ def _compare(b: _Builder, cmp: dict[str, Any], series: dict[str, Any] | None) ->
                      usd(o.get("usd_per_mtok"))])
     s.tables.append(Table(["option", "kind", "USD/month", "utilisation", "idle", "SLO misses",
                            "replicas min / mean / max", "USD/Mtok"], rows,
-                          [False, False, True, True, True, True, True, True], wide=True))
+                          [False, False, True, True, True, True, True, True], wide=True,
+                          caption=f"the {COMPARE_ROWS} cheapest of {len(feasible)} feasible options (all in --json)"
+                          if len(feasible) > COMPARE_ROWS else None))
     no = [o for o in opts if not o.get("feasible", True)]
     if no:
         s.tables.append(Table(["option", "why not"], [[str(o.get("name")), _short(o.get("reason"))] for o in no],
@@ -226,7 +257,7 @@ def _short(text: Any, limit: int = 220) -> str:
     return (s[:cut] if cut > 40 else s[:limit]).rstrip() + " …"
 
 
-def _breakeven(b: _Builder, be: dict[str, Any], unc: dict[str, Any] | None) -> None:
+def _breakeven(b: _Builder, be: dict[str, Any], unc: dict[str, Any] | None, sid: str = "cost-volume") -> None:
     fig = charts.cost_volume(be, unc)
     sampled = {o["option"]: o for o in (unc or {}).get("options") or []}
     rows = []
@@ -236,21 +267,83 @@ def _breakeven(b: _Builder, be: dict[str, Any], unc: dict[str, Any] | None) -> N
         band = mc.get("breakeven_monthly_bedrock_usd") or {}
         rows.append([str(x.get("option")), usd(x.get("monthly_bedrock_usd")) if x.get("monthly_bedrock_usd")
                      is not None else "never", tokens(x.get("tokens_per_month")),
-                     f"{usd_short(band.get('p10'))} – {usd_short(band.get('p90'))}" if band.get("p10") is not None
+                     _band(band) if band.get("p10") is not None
                      else "", pct(mc.get("p_beats_bedrock")) if mc else "",
                      _short(x.get("reason") or x.get("note") or "", 160)])
     if fig is None and not rows:
         return
-    today = be.get("bedrock_monthly_usd")
-    s = b.section("cost-volume", "Cost against volume",
-                  "Monthly cost of each option, engineering time included, as this traffic scales with the same "
-                  "shape; where a line crosses Bedrock's is its break-even"
-                  + (f" (Bedrock today: {usd_short(today)}/month after the levers)." if today else "."))
+    today = bedrock_today(be)
+    label = be.get("label")
+    title = "Cost against volume" + (f": {label}" if label and label != "all traffic" else "")
+    s = b.section(sid, title,
+                  "Monthly cost of the options that break even soonest, engineering time included, as "
+                  + (f"{label} " if label and label != "all traffic" else "this traffic ")
+                  + "scales with the same shape; where a line crosses Bedrock's is its break-even"
+                  + (f" (Bedrock today: {usd_short(today)}/month" + (" after the levers)." if be.get("levers") or
+                     "bedrock_after_levers_monthly_usd" in be else ").") if today else "."))
     b.chart(s, fig)
     if rows:
         s.tables.append(Table(["option", "break-even, Bedrock USD/month", "tokens/month", "P10 – P90",
-                               "P(beats Bedrock today)", "note"], rows,
-                              [False, True, True, True, True, False], wide=True))
+                               "P(beats Bedrock today)", "note"], rows[:BREAKEVEN_ROWS],
+                              [False, True, True, True, True, False], wide=True,
+                              caption=f"the {BREAKEVEN_ROWS} soonest of {len(rows)} options (all in --json)"
+                              if len(rows) > BREAKEVEN_ROWS else None))
+
+
+def _band(band: dict[str, Any]) -> str:
+    """P10 – P90 of a break-even; a missing P90 is "never": over 10% of the draws never break even in range."""
+    hi = band.get("p90")
+    return f"{usd_short(band.get('p10'))} – {'never' if hi is None else usd_short(hi)}"
+
+
+def _model_levers(b: _Builder, ml: dict[str, Any]) -> None:
+    q, d = ml.get("quantization"), ml.get("distillation")
+    if not q and not d:
+        return
+    s = b.section("model-levers", "Model levers: quantization and distillation",
+                  "What a lower weight precision or a distilled student would cost self-hosted on this traffic "
+                  "(quality is for your evals).")
+    if q:
+        s.tables.append(Table(["precision", "weights GiB", "instance", "USD/month", "utilisation", "smallest fit"],
+                              [[str(r.get("precision")), _num(r.get("weights_gib")), str(r.get("instance") or ""),
+                                usd(r.get("monthly_usd")), pct(r.get("utilization")),
+                                str((r.get("smallest_fit") or {}).get("instance") or "")]
+                               for r in q.get("precisions") or []],
+                              [False, True, False, True, True, False],
+                              caption=f"{q.get('model')}: {q.get('base')} → {q.get('after')}"))
+        if q.get("caveat"):
+            s.notes.append(str(q["caveat"]))
+    if d:
+        if d.get("feasible"):
+            pb = d.get("payback_months")
+            s.notes.append(f"distillation: {d.get('call_type')} → {d.get('student')} ({pct(d.get('share'), 0)} of "
+                           f"it) saves {usd_short(d.get('monthly_saving_usd'))}/month for "
+                           f"{usd_short((d.get('one_time') or {}).get('total_usd'))} once; payback "
+                           + ("never" if pb is None else f"{pb:.1f} months"))
+        else:
+            s.notes.append(f"distillation ({d.get('call_type')}): {_short(d.get('reason') or 'not feasible')}")
+
+
+def _phases(b: _Builder, phases: list[dict[str, Any]]) -> None:
+    two = next((p for p in phases if p.get("phase") == 2), None)
+    rows = []
+    for it in (two or {}).get("items") or []:
+        band = it.get("breakeven_p10_p50_p90") or {}
+        rows.append([str(it.get("slice")), str(it.get("stay_on")), str(it.get("option") or ""),
+                     usd_short(it.get("bedrock_after_levers_monthly_usd")),
+                     usd_short(it.get("breakeven_monthly_bedrock_usd")) if it.get("option") else "",
+                     _band(band) if band.get("p10") is not None
+                     else "", pct(it.get("p_beats_bedrock"), 0) if it.get("p_beats_bedrock") is not None else "",
+                     f"{it['peak_to_mean']:.2f}" + (" (steadiest)" if it.get("steadiest") else "")
+                     if it.get("peak_to_mean") is not None else "", _short(it.get("why") or "", 120)])
+    if not rows:
+        return
+    s = b.section("phases", "Serving option per slice",
+                  "The guide's order: the levers first, then for each slice of traffic the option that breaks even "
+                  "soonest, against its Bedrock spend after the levers (self-host only above the break-even).")
+    s.tables.append(Table(["slice", "stay on", "option", "Bedrock/month after levers", "break-even", "P10 – P90",
+                           "P(beats)", "peak/mean", "why"], rows,
+                          [False, False, False, True, True, True, True, True, False], wide=True))
 
 
 def _findings(b: _Builder, findings: list[dict[str, Any]]) -> None:
@@ -303,8 +396,12 @@ def sections(summary: dict[str, Any], kind: str | None = None) -> list[Section]:
         _routing(b, p["route_eval"])
     if "compare" in p:
         _compare(b, p["compare"], summary.get("series") or p["compare"].get("series"))
-    if "breakeven" in p:
-        _breakeven(b, p["breakeven"], p.get("uncertainty"))
+    if "model_levers" in p:
+        _model_levers(b, p["model_levers"])
+    for i, (be, unc) in enumerate(breakeven_slices(p)):
+        _breakeven(b, be, unc, "cost-volume" if i == 0 else f"cost-volume-{i}")
+    if summary.get("phases"):
+        _phases(b, summary["phases"])
     if "findings" in p:
         _findings(b, p["findings"])
     if "spend" in p:

@@ -10,7 +10,18 @@ from typing import Any
 
 from .fmt import pct, sum_rows, tokens, top_n, usd, usd_short
 from .html import TITLES
-from .view import current_option, evidence_text, headline, kind_of, month_factor, monthly_options, parts
+from .view import (
+    bedrock_today,
+    breakeven_slices,
+    current_option,
+    evidence_text,
+    headline,
+    kind_of,
+    month_factor,
+    monthly_options,
+    no_lever_saves,
+    parts,
+)
 
 
 def cell(x: Any) -> str:
@@ -34,7 +45,8 @@ def _headline(summary: dict[str, Any], kind: str) -> list[str]:
     h = headline(summary, kind)
     rows: list[list[Any]] = []
     if h["monthly_usd"] is not None:
-        rows.append(["projected month (730 h)", usd(h["monthly_usd"])])
+        basis = f" ({h['monthly_basis']})" if h["monthly_basis"] and h["usd_per_hour"] is None else ""
+        rows.append(["projected month (730 h)", usd(h["monthly_usd"]) + basis])
     if h["usd_per_hour"] is not None:
         rows.append(["run-rate", f"{usd(h['usd_per_hour'])}/h ({usd(h['total_usd'])} over {h['window']}, "
                      f"{h['requests']:,} requests)"])
@@ -77,12 +89,16 @@ def render(summary: dict[str, Any], kind: str | None = None, *, top: int = 5) ->
         lv = p["levers"]
         f = factor or 1.0
         unit = "USD/month" if factor else "USD (window)"
-        lines += ["", f"**Workload levers** (alone, and compounded in the order {' → '.join(lv['levers'])})", ""]
         steps = {s["after"]: s for s in (lv.get("compounded") or {}).get("steps", [])}
-        lines += table(["lever", f"saving alone, {unit}", "alone %", f"cost after compounding, {unit}"],
-                       [[n, usd(r["saving_usd"] * f), f"{r['saving_pct']:.1f}%",
-                         usd(steps[n]["new_usd"] * f) if n in steps else ""] for n, r in lv["alone"].items()],
-                       {1, 2, 3})
+        if no_lever_saves(lv):
+            lines += ["", f"**Workload levers**: none of {', '.join(lv['levers'])} saves anything on this traffic."]
+        else:
+            lines += ["", f"**Workload levers** (alone, and compounded in the order {' → '.join(lv['levers'])})",
+                      ""]
+            lines += table(["lever", f"saving alone, {unit}", "alone %", f"cost after compounding, {unit}"],
+                           [[n, usd(r["saving_usd"] * f), f"{r['saving_pct']:.1f}%",
+                             usd(steps[n]["new_usd"] * f) if n in steps else ""] for n, r in lv["alone"].items()],
+                           {1, 2, 3})
     if "compare" in p:
         opts = monthly_options(p["compare"])[:top]
         cur = current_option(p["compare"])
@@ -93,16 +109,31 @@ def render(summary: dict[str, Any], kind: str | None = None, *, top: int = 5) ->
                              _vs(o, cur), pct(o.get("utilization")),
                              "yes" if o.get("feasible", True) else f"no: {o.get('reason') or ''}"] for o in opts],
                            {2, 3, 4})
-    if "breakeven" in p:
-        be = [b for b in p["breakeven"].get("breakeven") or []]
-        if be:
-            lines += ["", "**Break-even** (Bedrock-equivalent monthly spend where each option costs the same)", ""]
-            lines += table(["option", "break-even, USD/month", "scale", "tokens/month"],
-                           [[b.get("option"), usd(b.get("monthly_bedrock_usd")) if b.get("monthly_bedrock_usd")
-                             is not None else f"never ({b.get('reason') or 'in the range searched'})",
-                             b.get("scale"), tokens(b.get("tokens_per_month"))] for b in be], {1, 2, 3})
+    for sl, unc in breakeven_slices(p):
+        be = sorted(sl.get("breakeven") or [], key=lambda b: (b.get("monthly_bedrock_usd") is None,
+                                                              b.get("monthly_bedrock_usd") or 0.0))
+        if not be:
+            continue
+        mc = {o.get("option"): o for o in (unc or {}).get("options") or []}
+        label = sl.get("label") or "all traffic"
+        lines += ["", f"**Break-even, {cell(label)}** (Bedrock-equivalent monthly spend where each option costs "
+                  f"the same, engineering included; Bedrock today {usd(bedrock_today(sl))}/month)", ""]
+        shown = be[:top]
+        lines += table(["option", "break-even, USD/month", "P10 – P90", "x today", "tokens/month"],
+                       [[b.get("option"), usd(b.get("monthly_bedrock_usd")) if b.get("monthly_bedrock_usd")
+                         is not None else f"never ({b.get('reason') or 'in the range searched'})",
+                         _band(mc.get(b.get("option"))), "" if b.get("scale") is None else f"{b['scale']:.3g}",
+                         tokens(b.get("tokens_per_month"))] for b in shown], {1, 2, 3, 4})
+        if len(be) > len(shown):
+            lines += ["", f"_{len(be) - len(shown)} more option(s) in the JSON._"]
     lines += ["", "_inferplan: monthly figures are 730 hours; every price comes from the catalog with its source._", ""]
     return "\n".join(lines)
+
+
+def _band(mc: dict[str, Any] | None) -> str:
+    b = (mc or {}).get("breakeven_monthly_bedrock_usd") or {}
+    hi = b.get("p90")
+    return "" if b.get("p10") is None else f"{usd_short(b['p10'])} – {'never' if hi is None else usd_short(hi)}"
 
 
 def _vs(o: dict[str, Any], cur: dict[str, Any] | None) -> str:

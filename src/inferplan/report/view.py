@@ -51,6 +51,27 @@ def parts(summary: dict[str, Any], kind: str | None = None) -> dict[str, Any]:
     return out
 
 
+def breakeven_slices(p: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+    """(break-even, its Monte Carlo) per slice: one for `breakeven`, one per slice of traffic for `plan`."""
+    be = p.get("breakeven")
+    if isinstance(be, dict):
+        return [(be, p.get("uncertainty") if isinstance(p.get("uncertainty"), dict) else None)]
+    unc = {u.get("label"): u for u in p.get("uncertainty") or [] if isinstance(u, dict)}
+    return [(s, unc.get(s.get("label"))) for s in be or [] if isinstance(s, dict)]
+
+
+def bedrock_today(be: dict[str, Any]) -> float | None:
+    """A break-even slice's Bedrock spend per month today (after the levers, when they were replayed)."""
+    v = be.get("bedrock_after_levers_monthly_usd")
+    return be.get("bedrock_monthly_usd") if v is None else v
+
+
+def cheapest_today(be: dict[str, Any]) -> tuple[str, float] | None:
+    """The option that costs least at today's volume, engineering included."""
+    today = {k: v for k, v in (be.get("today") or {}).items() if v is not None}
+    return min(today.items(), key=lambda kv: kv[1]) if today else None
+
+
 def month_factor(p: dict[str, Any]) -> float | None:
     """Multiply the window's dollars by this to get a 730-hour month (None when the window has no length)."""
     rr = (p.get("spend") or {}).get("run_rate") or {}
@@ -68,6 +89,13 @@ def current_option(cmp: dict[str, Any]) -> dict[str, Any] | None:
     """Bedrock on-demand: what the traffic costs today."""
     bedrock = [o for o in cmp.get("options", []) if o.get("kind") == "bedrock"]
     return next((o for o in bedrock if "on-demand" in str(o.get("name"))), bedrock[0] if bedrock else None)
+
+
+def no_lever_saves(lv: dict[str, Any]) -> bool:
+    """True when no lever saves a cent in a million (the counterfactual repriced to the same dollars, up to float
+    rounding): the report says so instead of drawing bars of $0.0000000003."""
+    base = abs(lv.get("baseline_usd") or 0.0)
+    return all(abs(r.get("saving_usd") or 0.0) <= 1e-9 * max(base, 1.0) for r in (lv.get("alone") or {}).values())
 
 
 def lever_first(lv: dict[str, Any], factor: float | None) -> dict[str, Any] | None:
@@ -90,7 +118,7 @@ def headline(summary: dict[str, Any], kind: str | None = None) -> dict[str, Any]
     p = parts(summary, kind)
     h: dict[str, Any] = {"usd_per_hour": None, "monthly_usd": None, "window": None, "caveat": None,
                          "total_usd": None, "requests": None, "saving_monthly_usd": None, "saving_share": None,
-                         "saving_basis": None, "first": None, "not_token_priced": []}
+                         "saving_basis": None, "first": None, "not_token_priced": [], "monthly_basis": None}
     spend = p.get("spend")
     if spend:
         rr = spend.get("run_rate") or {}
@@ -101,10 +129,15 @@ def headline(summary: dict[str, Any], kind: str | None = None) -> dict[str, Any]
     if cmp and h["monthly_usd"] is None:
         cur = current_option(cmp)
         if cur:
-            h["monthly_usd"] = cur.get("monthly_usd")
+            h.update(monthly_usd=cur.get("monthly_usd"), monthly_basis="Bedrock on-demand")
         d = cmp.get("demand") or {}
         if d.get("hours"):
             h["window"] = f"{d['hours']:.1f} hours" if d["hours"] < 48 else f"{d['hours'] / 24:.1f} days"
+    slices = breakeven_slices(p)
+    if slices and h["monthly_usd"] is None:
+        be = slices[0][0]
+        h.update(monthly_usd=bedrock_today(be), monthly_basis="Bedrock after the workload levers"
+                 if be.get("levers") else "Bedrock, as the series prices it")
     factor = month_factor(p)
     lv = p.get("levers")
     if lv and factor:
@@ -118,12 +151,33 @@ def headline(summary: dict[str, Any], kind: str | None = None) -> dict[str, Any]
         if h["saving_monthly_usd"] is None or total > h["saving_monthly_usd"]:
             h.update(saving_monthly_usd=total, saving_basis=f"{len(findings)} finding(s), added up",
                      saving_share=(total / h["monthly_usd"]) if h["monthly_usd"] else None)
-        where = " / ".join(str(x) for x in (f.get("call_type"), f.get("model")) if x)
-        h["first"] = {"title": f"{f.get('kind')}" + (f" ({where})" if where else ""),
+        where = f.get("call_type") or f.get("model")
+        h["first"] = {"title": str(f.get("kind") or "").replace("-", " ") + (f": {where}" if where else ""),
                       "text": _evidence_text(f.get("evidence")),
                       "monthly_saving_usd": f.get("monthly_saving_usd"), "command": f.get("command")}
     elif lv:
         h["first"] = lever_first(lv, factor)
+    if slices and h["first"] is None:
+        be, unc = slices[0]
+        best, bed = cheapest_today(be), bedrock_today(be)
+        if best and bed and best[1] < bed:
+            mc = next((o for o in (unc or {}).get("options") or [] if o.get("option") == best[0]), {})
+            beats = f"; beats Bedrock in {mc['p_beats_bedrock']:.0%} of the Monte Carlo draws" \
+                if mc.get("p_beats_bedrock") is not None else ""
+            h["first"] = {"title": f"serve on {best[0]}", "text": f"{usd_short(best[1])}/month with engineering "
+                          f"against {usd_short(bed)} on Bedrock{beats}", "monthly_saving_usd": bed - best[1],
+                          "command": None}
+            if h["saving_monthly_usd"] is None:
+                h.update(saving_monthly_usd=bed - best[1], saving_share=(bed - best[1]) / bed,
+                         saving_basis="cheapest option at today's volume, engineering included")
+        elif bed:
+            found = sorted((r for r in be.get("breakeven") or [] if r.get("monthly_bedrock_usd") is not None),
+                           key=lambda r: r["monthly_bedrock_usd"])
+            soonest = (f"the soonest break-even is {found[0]['option']} at {usd_short(found[0]['monthly_bedrock_usd'])}"
+                       f"/month of Bedrock ({found[0]['scale']:.3g} x today's volume)" if found
+                       else "no option breaks even in the range searched")
+            h["first"] = {"title": "stay on Bedrock", "text": f"{usd_short(bed)}/month today; {soonest}",
+                          "monthly_saving_usd": 0.0, "command": None}
     if cmp and h["first"] is None:
         cur = current_option(cmp)
         best = next((o for o in monthly_options(cmp) if o.get("feasible", True)), None)
@@ -143,6 +197,8 @@ def headline(summary: dict[str, Any], kind: str | None = None) -> dict[str, Any]
 def _evidence_text(ev: Any) -> str:
     if ev is None:
         return ""
+    if isinstance(ev, dict) and isinstance(ev.get("text"), str):  # the finding's own sentence says it best
+        return ev["text"]
     if isinstance(ev, str):
         return ev
     if isinstance(ev, list):

@@ -3,8 +3,9 @@
 Spend and its run-rate; the workload levers alone and compounded; the serving options over the traffic's own
 series (`compare`); the break-even of every self-hosted and SageMaker option against Bedrock after the levers,
 for all the traffic and for each call type (the guide's "steady slice"), with its Monte Carlo; the model levers
-(quantization, distillation); and the ranked findings (`advisor`). One plain dict (`--json`): keys `spend`,
-`levers`, `model_levers`, `compare`, `breakeven`, `uncertainty`, `findings`, `phases`, `notes`.
+(quantization, distillation); and the ranked findings (`advisor`). One plain dict (`--json`): keys `spend`
+(`analyze`'s summary of the same bill, plus the month as the plan projects it), `levers`, `model_levers`,
+`compare`, `breakeven`, `uncertainty`, `findings`, `phases`, `notes`.
 """
 
 from __future__ import annotations
@@ -83,8 +84,12 @@ def _daily(demand: Any) -> np.ndarray | None:
 
 
 def run(workload: Workload, catalog: Catalog, spec: Any, scenario: Path | str | dict[str, Any] | None,
-        tco: TcoOptions, *, chosen: list[str] | None = None, cmd: str = "FILES") -> dict[str, Any]:
-    """The whole plan (see the module docstring). `chosen`: instances or models the user picked (flags)."""
+        tco: TcoOptions, *, chosen: list[str] | None = None, cmd: str = "FILES",
+        charts: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The whole plan (see the module docstring). `chosen`: instances or models the user picked (flags).
+
+    `charts`, when given, receives what only the HTML charts draw (`series`: demand and replicas over time),
+    kept out of the returned summary so `--json` stays small on a month of minutes."""
     from .serving.compare import compare as run_compare
     from .serving.compare import compare_demand
 
@@ -104,11 +109,15 @@ def run(workload: Workload, catalog: Catalog, spec: Any, scenario: Path | str | 
     opts = load_options(doc)
     levers = evaluate(table, catalog, "all", doc, baseline=bill)
     result = run_compare(workload, catalog, spec)
+    if charts is not None:
+        from .report.series import compare_series
+
+        charts["series"] = compare_series(result)
     demand = result.demand  # the spec's scale/growth applied
     m = demand.monthly_factor
     vol = float(demand.requests.sum()) / spend["requests"] if spend["requests"] else 1.0  # --scale, growth
     after_ct = {k: v * m * vol for k, v in levers["compounded"]["by_call_type_usd"].items()}
-    spend_out = {"requests": spend["requests"], "period_usd": spend["total_usd"], "hours": round(demand.hours, 4),
+    spend_out = {**spend, "period_usd": spend["total_usd"], "hours": round(demand.hours, 4),
                  "monthly_usd": round(spend["total_usd"] * m, 2), "volume_factor": round(vol, 6),
                  "by_call_type_monthly_usd": {k: round(v * m, 2) for k, v in spend["by_call_type"].items()},
                  "by_model_monthly_usd": {k: round(v * m, 2) for k, v in spend["by_model"].items()},
@@ -139,6 +148,9 @@ def run(workload: Workload, catalog: Catalog, spec: Any, scenario: Path | str | 
             except InferplanError as exc:
                 notes.append(f"{label}: break-even not solved: {exc}")
 
+    cache = _cache_curve(table)
+    if cache is not None:  # the breakers the caching lever found (segments that change ahead of repeating ones)
+        cache["breakers"] = list(((levers["alone"].get("caching") or {}).get("evidence") or {}).get("breakers", []))
     facts = advisor.call_type_facts(table)
     findings = advisor.workload_findings(table, catalog, levers, opts, facts, m * vol, cmd)
     findings += advisor.serving.above_breakeven(slices[1:] if len(slices) > 1 else slices, cmd)
@@ -165,10 +177,25 @@ def run(workload: Workload, catalog: Catalog, spec: Any, scenario: Path | str | 
         "breakeven": [{k: v for k, v in s.items() if k not in ("uncertainty", "arrays")} for s in slices],
         "uncertainty": [{"label": s["label"], **s["uncertainty"]} for s in slices],
         "arrays": {"curves": {s["label"]: s["arrays"] for s in slices}},
+        **({"cache_curve": cache} if cache else {}),
         "endpoints": endpoints, "findings": ranked, "phases": phases, "engineering": tco.model_dump(),
         "notes": [*spend["notes"], *notes],
         "monthly_factor": round(m, 6),
     }
+
+
+def _cache_curve(table: Any) -> dict[str, Any] | None:
+    """The self-hosted prefix cache curve (as `inferplan cache-curve`, no TTL) at capacities a decade apart up to
+    the traffic's prefix tokens, and unlimited; None when no request declares a prefix."""
+    import pyarrow.compute as pc
+
+    from .levers import prefix_cache
+
+    if "prefix" not in table.column_names or not pc.sum(pc.list_value_length(table.column("prefix"))).as_py():
+        return None
+    total = int(prefix_cache.total_input(table).sum())  # every input bucket: the cache sees them all
+    caps: list[int | None] = [10**k for k in range(4, 11) if 10 ** (k - 1) < total]
+    return prefix_cache.table_curve(table, [*caps, None])
 
 
 def _model_levers(table: Any, demand: Any, catalog: Catalog, spec: Any, tco: TcoOptions, mlev: ModelLevers,

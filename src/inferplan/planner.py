@@ -189,7 +189,7 @@ def _cache_curve(table: Any) -> dict[str, Any] | None:
     the traffic's prefix tokens, and unlimited; None when no request declares a prefix."""
     import pyarrow.compute as pc
 
-    from .levers import prefix_cache
+    from .levers.cache import prefix as prefix_cache
 
     if "prefix" not in table.column_names or not pc.sum(pc.list_value_length(table.column("prefix"))).as_py():
         return None

@@ -1,20 +1,17 @@
 """Readers turn each source format into the canonical workload.
 
 Each format is a module with `NAME`, `sniff(path, head) -> bool` (recognise a file from its first bytes)
-and `read(paths, options) -> Raw` (an Ibis table in the reader's raw shape plus what it skipped).
+and `read(paths, options) -> Raw` (an Ibis table in the reader's raw shape plus what it skipped); the types
+they share (`ReadOptions`, `Raw`) and file helpers are in `readers.base`, which every reader imports.
 `read_workload()` picks the format (or detects it), reads, then `workload.finalize()` resolves models and
 casts to the canonical schema, and `workload.validate()` checks values.
 """
 
 from __future__ import annotations
 
-import gzip
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import Literal
 
 import duckdb
 import ibis
@@ -26,7 +23,6 @@ from ..catalog import Catalog
 from ..errors import InputError
 from ..regions import REGIONS, check_regions, unknown
 from ..workload import (
-    Defaults,
     Workload,
     check,
     prepared,
@@ -38,6 +34,7 @@ from ..workload import (
 )
 from . import (
     _filled,
+    _s3,
     azure,
     bedrock_batch,
     bedrock_logs,
@@ -51,34 +48,10 @@ from . import (
     servegen_offline,
 )
 from ._csv import explain_duckdb_error
+from .base import OnError, Raw, ReadOptions, expand_paths, head_bytes, read_options
 
-OnError = Literal["raise", "skip"]
-
-
-@dataclass(frozen=True)
-class ReadOptions:
-    """What the user told us about the input."""
-
-    defaults: Defaults = Defaults()
-    on_error: OnError = "raise"
-    call_type_key: str | None = None
-    # traces with relative times start here (Mooncake, BurstGPT, ServeGen)
-    trace_start: datetime = datetime(2026, 1, 5, tzinfo=UTC)
-    # source model name -> model id, for traces whose models are not Bedrock's (BurstGPT)
-    model_map: Mapping[str, str] | None = None
-    # drawn traces (ServeGen): random seed and the fraction of the published rate to draw
-    seed: int = 0
-    rate_scale: float = 0.01
-
-
-@dataclass
-class Raw:
-    """A reader's output before canonicalisation."""
-
-    table: ibis.Table
-    skipped: dict[str, int] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-
+__all__ = ["FORMATS", "OnError", "Raw", "ReadOptions", "detect", "expand_paths", "head_bytes", "read_options",
+           "read_workload"]
 
 # Order matters for detection: specific formats before the generic canonical one.
 FORMATS: dict[str, ModuleType] = {
@@ -94,41 +67,6 @@ FORMATS: dict[str, ModuleType] = {
     azure.NAME: azure,
     canonical.NAME: canonical,
 }
-
-
-def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
-    """Files as given; folders expanded recursively (sorted, hidden files skipped)."""
-    out: list[Path] = []
-    local = []
-    for p in paths:
-        if str(p).startswith("s3://"):  # read_workload streams canonical Parquet prefixes; these are the rest
-            from ._s3 import download
-
-            out.extend(download(str(p)))
-        else:
-            local.append(p)
-    for p in map(Path, local):
-        if p.is_dir():
-            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith(".")))
-        elif p.is_file():
-            out.append(p)
-        else:
-            raise InputError(f"{p}: no such file or folder")
-    if not out:
-        raise InputError("no input files found")
-    return out
-
-
-def head_bytes(path: Path, n: int = 4096) -> bytes:
-    """The first bytes of a file, decompressed if gzipped."""
-    with path.open("rb") as fh:
-        start = fh.read(2)
-    opener = gzip.open if start == b"\x1f\x8b" else open
-    try:
-        with opener(path, "rb") as fh:  # type: ignore[operator]
-            return fh.read(n)
-    except (OSError, EOFError) as exc:
-        raise InputError(f"{path}: cannot read ({exc})") from None
 
 
 def detect(path: Path) -> str:
@@ -244,8 +182,6 @@ def read_workload(
 def _stream_s3(paths: Sequence[str | Path]) -> tuple[list[str | Path], list[tuple[str, Raw]]]:
     """Split off the `s3://` prefixes that hold canonical Parquet only, as tables scanned in place on the chosen
     engine (DuckDB: a pyarrow S3 dataset; Spark: s3a); the other inputs are returned to be read as files."""
-    from . import _s3
-
     rest: list[str | Path] = []
     out: list[tuple[str, Raw]] = []
     for p in paths:

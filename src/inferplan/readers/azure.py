@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import ibis
 
 from ..engine import connection
 from ._csv import read_csv_checked
-
-if TYPE_CHECKING:
-    from . import Raw, ReadOptions
+from .base import Raw, ReadOptions
 
 NAME = "azure2023"
 HEADER = "TIMESTAMP,ContextTokens,GeneratedTokens"
@@ -34,8 +31,6 @@ def call_type_of(path: Path) -> str:
 
 
 def read(paths: list[Path], options: ReadOptions) -> Raw:
-    from . import Raw
-
     columns = {"TIMESTAMP": "TIMESTAMP", "ContextTokens": "BIGINT", "GeneratedTokens": "BIGINT"}
     parts = []
     skipped: dict[str, int] = {}

@@ -21,16 +21,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import ibis
 
 from ..errors import InputError
 from ._csv import _quote
 from ._jsonl import collect, json_int, lines_sql
-
-if TYPE_CHECKING:
-    from . import Raw, ReadOptions
+from .base import Raw, ReadOptions, head_bytes
 
 NAME = "bedrock-batch"
 MANIFEST = "manifest.json.out"
@@ -105,8 +102,6 @@ def _first(*paths: str) -> str:
 
 
 def read(paths: list[Path], options: ReadOptions) -> Raw:
-    from . import Raw, head_bytes
-
     manifests = [p for p in paths if p.name == MANIFEST]
     job_files = [p for p in paths if p.name != MANIFEST and _is_job(head_bytes(p))]
     records = [p for p in paths if p.name != MANIFEST and p not in job_files]

@@ -24,7 +24,6 @@ import itertools
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import duckdb
 import ibis
@@ -34,9 +33,7 @@ from ..errors import InputError
 from ._csv import _quote
 from ._jsonl import bad_count, json_absent, json_count
 from ._tags import dropped_note, dropped_tags_sql, safe_tags_sql
-
-if TYPE_CHECKING:
-    from . import Raw, ReadOptions
+from .base import Raw, ReadOptions, head_bytes
 
 NAME = "bedrock-logs"
 _n = itertools.count()
@@ -248,8 +245,6 @@ NULL_COLUMNS = (*RAW_COLUMNS, "_dropped", "_disagree")
 
 
 def read(paths: list[Path], options: ReadOptions) -> Raw:
-    from . import Raw, head_bytes
-
     con = connection()
     con.raw_sql("SET TimeZone = 'UTC'")
     groups: dict[bool, list[Path]] = {}

@@ -10,15 +10,12 @@ Rows with zero response tokens (failed requests in BurstGPT) are kept and report
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import ibis
 
 from ..engine import connection
 from ._csv import _quote, read_csv_checked
-
-if TYPE_CHECKING:
-    from . import Raw, ReadOptions
+from .base import Raw, ReadOptions, head_bytes
 
 NAME = "burstgpt"
 
@@ -29,8 +26,6 @@ def sniff(path: Path, head: bytes) -> bool:
 
 
 def read(paths: list[Path], options: ReadOptions) -> Raw:
-    from . import Raw, head_bytes
-
     con = connection()
     parts = []
     skipped: dict[str, int] = {}

@@ -8,7 +8,6 @@ skipped and counted). Missing optional columns take their defaults.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import duckdb
 import ibis
@@ -18,9 +17,7 @@ from ..engine import connection
 from ..errors import InputError
 from ..workload import COLUMNS, IBIS_SCHEMA
 from ._csv import _quote, explain_duckdb_error, read_csv_checked
-
-if TYPE_CHECKING:
-    from . import Raw, ReadOptions
+from .base import Raw, ReadOptions, head_bytes
 
 NAME = "canonical"
 _KEY = (b"input_tokens", b"output_tokens")
@@ -60,8 +57,6 @@ SPARK_HINT = ("--engine spark starts from canonical Parquet: convert other forma
 
 
 def read(paths: list[Path], options: ReadOptions) -> Raw:
-    from . import Raw, head_bytes
-
     if engine.name() != "duckdb":
         return Raw(table=_read_on_engine(paths, head_bytes))
     con = connection()

@@ -16,7 +16,6 @@ import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
@@ -25,9 +24,7 @@ from ..catalog import Catalog
 from ..engine import connection
 from ..errors import InputError, UnknownModelError
 from ._csv import _quote, explain_duckdb_error
-
-if TYPE_CHECKING:
-    from . import Raw, ReadOptions
+from .base import Raw, ReadOptions, expand_paths
 
 NAME = "cur"
 _n = itertools.count()
@@ -314,8 +311,6 @@ def read_cur(paths: list[str | Path], catalog: Catalog, *, on_error: str = "rais
     model the catalog does not know is an error naming every such usage type and its dollars, unless
     `on_error="skip"`: then it is counted in `skipped` and listed like the rest.
     """
-    from . import expand_paths
-
     con = connection()
     files = expand_paths(paths)
     rel = " UNION ALL ".join(_load(f) for f in files)

@@ -13,16 +13,13 @@ user, key and LiteLLM's own spend go into tags.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from . import _usage as usage
 from ._csv import _quote
 from ._jsonl import bad_count, collect, is_ndjson, json_count, lines_sql
 from ._tags import dropped_note, dropped_tags_sql, safe_tags_sql
+from .base import Raw, ReadOptions, head_bytes
 from .openai_usage import strip_provider
-
-if TYPE_CHECKING:
-    from . import Raw, ReadOptions
 
 NAME = "litellm"
 _KEYS = (b"startTime", b"prompt_tokens", b"completion_tokens")
@@ -49,8 +46,6 @@ def _source(p: Path, head: bytes) -> str:
 
 
 def read(paths: list[Path], options: ReadOptions) -> Raw:
-    from . import Raw, head_bytes
-
     keys = [options.call_type_key] if options.call_type_key else ["call_type", "feature"]
     ct = "coalesce(" + ", ".join(f"json_extract_string(md, '$.requester_metadata.{k}'), "
                                  f"json_extract_string(md, '$.{k}')" for k in keys) + ")"

@@ -11,12 +11,9 @@ in arrival order. The trace has no model: it comes from `--model`. Call type: `c
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ._jsonl import collect, json_int, lines_sql
-
-if TYPE_CHECKING:
-    from . import Raw, ReadOptions
+from .base import Raw, ReadOptions
 
 NAME = "mooncake"
 BLOCK = 512
@@ -30,8 +27,6 @@ READ_AS = "a Mooncake trace: hash_ids of 512-token blocks, timestamp in ms, no c
 
 
 def read(paths: list[Path], options: ReadOptions) -> Raw:
-    from . import Raw
-
     start = options.trace_start.isoformat()
     query = f"""
     WITH l AS ({lines_sql(paths)}),

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import ibis
 
@@ -24,9 +23,7 @@ from . import _usage as usage
 from ._csv import _quote
 from ._jsonl import bad_count, collect, is_ndjson, json_absent, json_count, lines_sql
 from ._tags import dropped_note, dropped_tags_sql, safe_tags_sql
-
-if TYPE_CHECKING:
-    from . import Raw, ReadOptions
+from .base import Raw, ReadOptions, head_bytes
 
 NAME = "openai-usage"
 COLUMNS = ["ts", "request_id", "model_id", "region", "tier", "call_type", "input_tokens", "cache_read_tokens",
@@ -84,8 +81,6 @@ def strip_provider(expr: str) -> str:
 
 
 def read(paths: list[Path], options: ReadOptions) -> Raw:
-    from . import Raw, head_bytes
-
     keys = [options.call_type_key] if options.call_type_key else ["call_type", "feature"]
     ct = "coalesce(" + ", ".join(f"json_extract_string(b, '$.metadata.{k}')" for k in keys) + ", NULL)"
 

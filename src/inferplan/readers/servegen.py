@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import ibis
 import numpy as np
@@ -36,9 +35,7 @@ import pyarrow as pa
 from ..engine import connection
 from ..errors import InputError
 from ._csv import read_csv_checked
-
-if TYPE_CHECKING:
-    from . import Raw, ReadOptions
+from .base import Raw, ReadOptions, head_bytes
 
 NAME = "servegen"
 MEAN_INPUT, MEAN_OUTPUT, CV = 914.0, 155.0, 1.0
@@ -74,8 +71,6 @@ def _client(path: Path) -> int | None:
 
 def _read_one(path: Path, on_error: str = "raise") -> tuple[pa.Table, dict[str, int]]:
     """One rate file as `RATE_SCHEMA` rows (by window start), and the lines skipped."""
-    from . import head_bytes
-
     head = head_bytes(path)
     con = connection()
     if _is_summary(head):
@@ -209,8 +204,6 @@ def _draw_tokens(rng: np.random.Generator, t_s: np.ndarray, ds: dict[int, dict[s
 
 
 def read(paths: list[Path], options: ReadOptions) -> Raw:
-    from . import Raw
-
     rng = np.random.default_rng(options.seed)
     start_us = int(options.trace_start.timestamp() * 1e6)
     datasets = {(p.parent, _client(p)): p for p in paths if p.name.endswith("-dataset.json")}

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+
+import ibis
 
 from ._jsonl import collect, json_int, lines_sql
-
-if TYPE_CHECKING:
-    from . import Raw, ReadOptions
+from .base import Raw, ReadOptions
 
 NAME = "servegen-offline"
 BLOCK = 16
@@ -42,10 +41,6 @@ def block_size(path: Path) -> int:
 
 
 def read(paths: list[Path], options: ReadOptions) -> Raw:
-    import ibis
-
-    from . import Raw
-
     start = options.trace_start.isoformat()
     parts, skipped, sizes = [], {}, set()
     for f in paths:

@@ -1,0 +1,88 @@
+"""What every reader shares: the options it is given, the raw table it returns, and how it finds and peeks
+at its files. Its own module, so that each reader imports these at the top and the package (which imports
+every reader) is never needed by one."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+import ibis
+
+from ..errors import InferplanError, InputError
+from ..workload import Defaults
+from ._s3 import download
+
+OnError = Literal["raise", "skip"]
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """What the user told us about the input."""
+
+    defaults: Defaults = Defaults()
+    on_error: OnError = "raise"
+    call_type_key: str | None = None
+    # traces with relative times start here (Mooncake, BurstGPT, ServeGen)
+    trace_start: datetime = datetime(2026, 1, 5, tzinfo=UTC)
+    # source model name -> model id, for traces whose models are not Bedrock's (BurstGPT)
+    model_map: Mapping[str, str] | None = None
+    # drawn traces (ServeGen): random seed and the fraction of the published rate to draw
+    seed: int = 0
+    rate_scale: float = 0.01
+
+
+@dataclass
+class Raw:
+    """A reader's output before canonicalisation."""
+
+    table: ibis.Table
+    skipped: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+
+def read_options(*, model: str | None, region: str, tier: str = "standard", on_error: str = "raise",
+                 call_type_key: str | None = None) -> ReadOptions:
+    """ReadOptions from the common reading flags (CLI and Python API), with `on_error` checked."""
+    if on_error not in ("raise", "skip"):
+        raise InferplanError(f"--on-error must be raise or skip, not {on_error!r}")
+    return ReadOptions(defaults=Defaults(model=model, region=region, tier=tier), on_error=on_error,  # type: ignore[arg-type]
+                       call_type_key=call_type_key)
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given; folders expanded recursively (sorted, hidden files skipped)."""
+    out: list[Path] = []
+    local = []
+    for p in paths:
+        if str(p).startswith("s3://"):  # read_workload streams canonical Parquet prefixes; these are the rest
+            out.extend(download(str(p)))
+        else:
+            local.append(p)
+    for p in map(Path, local):
+        if p.is_dir():
+            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith(".")))
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise InputError(f"{p}: no such file or folder")
+    if not out:
+        raise InputError("no input files found")
+    return out
+
+
+def head_bytes(path: Path, n: int = 4096) -> bytes:
+    """The first bytes of a file, decompressed if gzipped."""
+    with path.open("rb") as fh:
+        start = fh.read(2)
+    opener = gzip.open if start == b"\x1f\x8b" else open
+    try:
+        with opener(path, "rb") as fh:  # type: ignore[operator]
+            return fh.read(n)
+    except (OSError, EOFError) as exc:
+        raise InputError(f"{path}: cannot read ({exc})") from None

@@ -15,7 +15,7 @@ import pytest
 
 from inferplan import synth
 from inferplan.demand.readers import read_demand
-from inferplan.errors import ConfigError, UnknownRegionError
+from inferplan.errors import ConfigError, InputError, UnknownRegionError
 from inferplan.readers import ReadOptions, read_workload
 from inferplan.readers.cur import REGION_CODES, read_cur
 from inferplan.regions import REGIONS, closest
@@ -93,22 +93,42 @@ def test_defaults_refuse_an_unknown_region():
 
 
 # ---- Bedrock invocation logs ----------------------------------------------------------------------------------
-def test_bedrock_log_region_typo_is_an_error_naming_file_count_and_closest(catalog, tmp_path):
+def test_bedrock_log_region_typo_is_a_bad_record_naming_line_and_closest(catalog, tmp_path):
     records = _jsonl(LOGS)
     billed = [i for i, r in enumerate(records) if not r.get("errorCode")]
     for i in billed[:2]:
         records[i]["region"] = "us-east1"
     records[billed[2]]["region"] = "mars-1"
     f = _write_jsonl(tmp_path / "logs.jsonl", records)
-    with pytest.raises(UnknownRegionError) as e:
+    with pytest.raises(InputError) as e:
         read_workload([f], catalog)
-    msg = str(e.value)
-    assert msg.startswith(f"{f}: unknown AWS regions 'us-east1' (2 requests): closest real regions us-east-1, ")
-    assert "'mars-1' (1 request): closest real regions" in msg and "--on-error skip" in msg
+    assert str(e.value).startswith(f"{f}: line {billed[2] + 1}: unknown AWS region 'mars-1'; closest real regions: ")
+    assert "(1 record(s) in all)" in str(e.value)
+    records[billed[2]]["region"] = "us-east-1"
+    _write_jsonl(f, records)
+    with pytest.raises(InputError, match=rf"line {billed[0] + 1}: unknown AWS region 'us-east1'; closest real "
+                                         r"regions: us-east-1, .* \(2 record\(s\) in all\)"):
+        read_workload([f], catalog)
     wl = read_workload([f], catalog, options=ReadOptions(on_error="skip"))
-    assert wl.skipped == {f"{f}: unknown AWS region 'us-east1'": 2, f"{f}: unknown AWS region 'mars-1'": 1}
-    assert wl.count() == len(billed) - 3
+    assert wl.skipped == {"bedrock log: unknown AWS region 'us-east1'": 2}
+    assert wl.count() == len(billed) - 2
     assert set(wl.table.region.to_pyarrow().to_pylist()) <= set(REGIONS)
+
+
+def test_canonical_region_typo_is_an_error_with_request_counts(catalog, tmp_path):
+    """A source checked on its roll-up (canonical files): every unknown region, its requests, the closest."""
+    rows = [("us-east1", 3), ("mars-1", 1), ("us-east-1", 2)]
+    f = tmp_path / "w.csv"
+    f.write_text("ts,model,region,input_tokens,output_tokens\n" + "".join(
+        f"2026-01-05T00:00:0{i}Z,amazon.nova-pro-v1:0,{r},10,1\n" for r, n in rows for i in range(n)))
+    with pytest.raises(UnknownRegionError) as e:
+        read_workload([f], catalog, "canonical")
+    msg = str(e.value)
+    assert msg.startswith(f"{f}: unknown AWS regions 'us-east1' (3 requests): closest real regions us-east-1, ")
+    assert "'mars-1' (1 request): closest real regions" in msg and "--on-error skip" in msg
+    wl = read_workload([f], catalog, "canonical", ReadOptions(on_error="skip"))
+    assert wl.skipped == {f"{f}: unknown AWS region 'us-east1'": 3, f"{f}: unknown AWS region 'mars-1'": 1}
+    assert wl.count() == 2 and set(wl.table.region.to_pyarrow().to_pylist()) == {"us-east-1"}
 
 
 def test_bedrock_log_notes_count_filled_tiers_and_call_types(catalog):
@@ -150,7 +170,7 @@ def test_openai_usage_partial_region_noted_and_typo_refused(catalog, tmp_path):
                                           "for them (set it with --region)")
     records[0]["region"] = "eu-west1"
     _write_jsonl(f, records)
-    with pytest.raises(UnknownRegionError, match=r"'eu-west1' \(1 request\): closest real regions eu-west-1, "):
+    with pytest.raises(InputError, match=r"line 1: unknown AWS region 'eu-west1'; closest real regions: eu-west-1, "):
         read_workload([f], catalog)
 
 

@@ -32,6 +32,24 @@ REGIONS: tuple[str, ...] = (
 _KNOWN = frozenset(REGIONS)
 
 
+def unknown_sql(expr: str) -> str:
+    """SQL: `expr` holds a region that is not an AWS region (NULL, no region, is not unknown)."""
+    return f"({expr} IS NOT NULL AND {expr} NOT IN ({', '.join(repr(r) for r in REGIONS)}))"
+
+
+def reason_sql(expr: str) -> str:
+    """SQL: a record's skip/error reason for an unknown region (`explain` adds the closest real ones)."""
+    return "'unknown AWS region ''' || left(" + expr + ", 40) || ''''"
+
+
+def explain(reason: str) -> str:
+    """A reason from `reason_sql` with the closest real regions added (other reasons unchanged)."""
+    head = "unknown AWS region '"
+    if reason.startswith(head) and reason.endswith("'"):
+        return f"{reason}; closest real regions: {', '.join(closest(reason[len(head):-1]))}"
+    return reason
+
+
 def closest(region: str, n: int = 3) -> list[str]:
     """The real regions nearest in spelling (always some: a wild guess still gets a list to choose from)."""
     key = region.strip().lower()

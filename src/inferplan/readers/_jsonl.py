@@ -10,6 +10,7 @@ import ibis
 
 from ..engine import connection
 from ..errors import InputError
+from ..regions import explain
 from ._csv import _quote
 
 _n = itertools.count()
@@ -71,8 +72,8 @@ def collect(query: str, columns: list[str], on_error: str, label: str, unit: str
     for reason, n, file, line in rows:
         if on_error != "skip":
             how = f" (read as {read_as}; pass --format to read it as another)" if read_as else ""
-            raise InputError(f"{file}: {unit} {line}: {reason} ({n} record(s) in all){how}; fix the record or pass "
-                             "--on-error skip to skip bad records")
+            raise InputError(f"{file}: {unit} {line}: {explain(reason)} ({n} record(s) in all){how}; fix the record "
+                             "or pass --on-error skip to skip bad records")
         skipped[f"{label}: {reason}"] = int(n)
     return con.sql(f"SELECT {', '.join(columns)} FROM {name} WHERE _reason IS NULL"), skipped
 

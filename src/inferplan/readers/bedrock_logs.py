@@ -30,6 +30,7 @@ import ibis
 
 from ..engine import connection
 from ..errors import InputError
+from ..regions import explain, reason_sql, unknown_sql
 from ._csv import _quote
 from ._jsonl import bad_count, json_absent, json_count
 from ._tags import dropped_note, dropped_tags_sql, safe_tags_sql
@@ -207,6 +208,7 @@ def _extract(src: str, call_type_key: str | None) -> str:
             THEN 'token count not an integer in range'
           WHEN _in < 0 OR _out < 0 OR _cr < 0 OR _cw < 0 THEN 'negative token count'
           WHEN _st_raw IS NOT NULL AND _tier IS NULL THEN 'unknown service tier ''' || _st_raw || ''''
+          WHEN {unknown_sql('region')} THEN {reason_sql('region')}
         END AS _reason,
         least(greatest({usage_1h}, 0), _cw) AS _w1h,
         list_concat(
@@ -272,8 +274,8 @@ def read(paths: list[Path], options: ReadOptions) -> Raw:
                 f"SELECT _reason, min(_file), min(_line), count(*) FROM {rel} WHERE _reason IS NOT NULL "
                 "GROUP BY 1 ORDER BY 1").fetchall():
             if options.on_error != "skip":
-                raise InputError(_where(con, file, line, reason, ndjson, options) + f": {reason} ({n} record(s) in "
-                                 "all); fix the record or pass --on-error skip to skip bad records")
+                raise InputError(_where(con, file, line, reason, ndjson, options) + f": {explain(reason)} ({n} "
+                                 "record(s) in all); fix the record or pass --on-error skip to skip bad records")
             skipped[f"bedrock log: {reason}"] = skipped.get(f"bedrock log: {reason}", 0) + int(n)
         for code, n in con.raw_sql(f"SELECT _error, count(*) FROM {rel} WHERE _error IS NOT NULL AND _error <> '' "
                                    "GROUP BY 1").fetchall():

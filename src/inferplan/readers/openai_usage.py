@@ -19,6 +19,7 @@ import ibis
 
 from ..engine import connection
 from ..errors import InputError
+from ..regions import reason_sql, unknown_sql
 from . import _usage as usage
 from ._csv import _quote
 from ._jsonl import bad_count, collect, is_ndjson, json_absent, json_count, lines_sql
@@ -26,6 +27,7 @@ from ._tags import dropped_note, dropped_tags_sql, safe_tags_sql
 from .base import Raw, ReadOptions, head_bytes
 
 NAME = "openai-usage"
+_REGION = "json_extract_string(b, '$.region')"
 COLUMNS = ["ts", "request_id", "model_id", "region", "tier", "call_type", "input_tokens", "cache_read_tokens",
            "cache_write_tokens", "cache_write_1h_tokens", "output_tokens", "tags"]
 
@@ -142,12 +144,13 @@ def _query(src: str, ct: str) -> str:
         WHEN NOT {CREATED_OK} THEN 'created not a time in range (Unix seconds, 1970 to 9999)'
         WHEN NOT _batch AND _st IS NOT NULL AND {TIER_SQL.format(x='_st')} IS NULL
           THEN 'unknown service tier ''' || json_extract_string(b, '$.service_tier') || ''''
+        WHEN {unknown_sql(_REGION)} THEN {reason_sql(_REGION)}
       END AS _reason,
       json_type(j, '$.error') NOT IN ('NULL') AND json_type(j, '$.error') IS NOT NULL AS _error,
       CASE WHEN {CREATED_OK} THEN to_timestamp(_cs) END AS ts,
       coalesce(json_extract_string(b, '$.id'), json_extract_string(j, '$.custom_id')) AS request_id,
       {strip_provider("json_extract_string(b, '$.model')")} AS model_id,
-      json_extract_string(b, '$.region') AS region,
+      {_REGION} AS region,
       CASE WHEN _batch THEN 'batch' ELSE {TIER_SQL.format(x='_st')} END AS tier,
       {ct} AS call_type,
       _input AS input_tokens, _cr AS cache_read_tokens, _w - _w1h AS cache_write_tokens,

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean chromium java
+.PHONY: mutmut demo test lint bench clean chromium java
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -50,3 +50,13 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# Mutation testing of the dollar code (docs/testing.md): slow (about an hour on 2 cores), niced, not in `make test`.
+mutmut: $(STAMP)
+	$(BIN)/pip install --quiet "mutmut==3.8.1"
+	rm -rf mutants
+	INFERPLAN_SHARED_DATA=$${INFERPLAN_SHARED_DATA:-$(CURDIR)/../shared/data} nice -n 10 $(BIN)/mutmut run
+	$(BIN)/mutmut results
+	$(BIN)/python scripts/mutate_sql.py src/inferplan/readers/_usage.py tests/test_readers_cache_buckets.py
+	$(BIN)/python scripts/mutate_sql.py src/inferplan/readers/bedrock_logs.py tests/test_readers_bedrock.py \
+	    tests/test_readers_bedrock_edges.py

@@ -182,3 +182,25 @@ def test_validation_catches_a_null_timestamp_alone_and_a_null_count_alone():
         validate(_table(ts=[datetime(2026, 1, 1, tzinfo=UTC), None]))
     with pytest.raises(SchemaError, match="input_tokens is null"):
         validate(_table(input_tokens=[1, None]))
+
+
+@pytest.mark.parametrize("reads_on", [0, 1])
+def test_unpriced_tokens_in_any_long_context_bucket_of_a_key_are_an_error(reads_on):
+    """A key's tokens are checked summed over all its roll-up groups (long-context buckets), not the last one."""
+    cat = catalog()  # `short` has no cache prices; the catalog's 1,000-token threshold splits its requests
+    reads = [5 if i == reads_on else 0 for i in range(2)]
+    t = canonical_table(2, model="short", input_tokens=[1500, 10], cache_read_tokens=reads)
+    with pytest.raises(MissingPriceError, match="cache_read_usd_per_mtok"):
+        price_workload(ibis.memtable(t), cat)
+
+
+def test_a_short_request_needs_no_long_context_price():
+    models = [BedrockModel(model="m", provider="x", name="M", **SRC)]
+    prices = [BedrockPrice(model="m", scope="in-region", tier="standard", input_usd_per_mtok=2, output_usd_per_mtok=4,
+                           cache_read_usd_per_mtok=0.2, lc_threshold_tokens=100, lc_input_usd_per_mtok=4,
+                           lc_output_usd_per_mtok=8, **SRC)]  # no lc cache-read price: only long requests need it
+    cat = Catalog({"bedrock_models": models, "bedrock_prices": prices})
+    t = canonical_table(1, model="m", input_tokens=[50], cache_read_tokens=[40])
+    expected = (50 * 2 + 40 * 0.2) / 1e6
+    assert totals(price_workload(ibis.memtable(t), cat)).total_usd == pytest.approx(expected)
+    assert request_costs(t, cat).total.tolist() == pytest.approx([expected])

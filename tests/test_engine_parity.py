@@ -96,6 +96,39 @@ def test_a_file_read_again_after_it_changed_is_not_answered_from_the_memo(tmp_pa
     assert seen == [(1, [1], [1]), (3, [3], [3])]
 
 
+def test_per_request_costs_one_join_matches_the_two_join_twin(tmp_path):
+    """Bill.table's fast path (the table before resolution joined once to prices keyed by logged id) against
+    its portable twin (the resolved table joined to prices by model and scope): the same rows and dollars,
+    including a long-context request and a region with its own price row."""
+    from inferplan import pricing
+
+    cat = make_catalog(tmp_path)
+    ids = ["tcl", "us.test.claude-like-v1:0", "tnl", "test.claude-like-v1:0"]
+    n = 24
+    t = pa.table({"ts": pa.array([datetime(2026, 1, 1, i % 24, tzinfo=UTC) for i in range(n)],
+                                 pa.timestamp("us", tz="UTC")),
+                  "request_id": [f"r{i:02d}" for i in range(n)], "model": [ids[i % 4] for i in range(n)],
+                  "region": ["eu-west-1" if i % 5 == 0 else "us-east-1" for i in range(n)],
+                  "input_tokens": pa.array([5000 if i == 4 else 10 * i + 1 for i in range(n)], pa.int64()),
+                  "cache_read_tokens": pa.array([0] * n, pa.int64()),
+                  "output_tokens": pa.array([i for i in range(n)], pa.int64())})
+    path = tmp_path / "w.parquet"
+    pq.write_table(t, path)
+    wl = read_workload([path], cat)
+    bill = price_workload(wl, cat)
+    fast = pricing.per_request_costs(wl.table, bill.prices).order_by("request_id").to_pyarrow()
+    assert engine.rewrites.find(("resolved", wl.table.op()))[2]["scope"] is None  # the fast path applies
+    engine.rewrites.enabled = False
+    try:
+        twin = pricing.per_request_costs(wl.table, bill.prices).order_by("request_id").to_pyarrow()
+    finally:
+        engine.rewrites.enabled = True
+    assert fast.column_names == twin.column_names
+    assert fast.to_pylist() == twin.to_pylist()
+    assert sum(fast.column("long_context").to_pylist()) == 1
+    assert abs(sum(fast.column("total_usd").to_pylist()) - totals(bill).total_usd) < 1e-12
+
+
 def test_rollup_by_logged_id_matches_the_plain_rollup(tmp_path):
     """`rollup_by`'s fast path (group the table before resolution by logged id, remap) against its portable twin
     (roll up the resolved table), for dimensions that can take it and one that needs resolved models."""

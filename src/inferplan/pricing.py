@@ -27,11 +27,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import engine
 from .catalog import Catalog
 from .catalog.schema import BedrockPrice, ProvisionedPrice
 from .codes import encode
 from .errors import ConfigError, MissingPriceError
-from .workload import BUCKET, KEYS, TOKEN_COLUMNS, Workload, rollup, rollup_by, total_input
+from .workload import BUCKET, COLUMNS, KEYS, TOKEN_COLUMNS, Workload, rollup, rollup_by, total_input
 
 # token kind -> workload column
 KINDS: dict[str, str] = {
@@ -211,11 +212,44 @@ def _price_memtable(prices: Mapping[tuple[str, str, str, str], BedrockPrice]) ->
     return ibis.memtable(pa.table(cols, schema=schema))
 
 
+def _with_rates(table: ibis.Table, prices: Mapping[Key, BedrockPrice], *, fast: bool = True) -> ibis.Table:
+    """The canonical columns and each request's rates (`_p_*`, `_lc_*`, `_lc_threshold`).
+
+    Portable twin: join the price table on (model, scope, region, tier). Fast path, for a table the readers
+    resolved from a source that sets no scope (`engine.rewrites`): join the table before resolution once, on
+    (logged id, region, tier), with the catalog model and scope as columns of the price table: one join, not two.
+    """
+    found = engine.rewrites.find(("resolved", table.op())) if fast else None
+    if found is None or "scope" not in found[2] or found[2]["scope"] is not None:
+        joined = table.view().left_join(_price_memtable(prices), list(KEYS))
+        return joined.drop(*[f"{k}_right" for k in KEYS if f"{k}_right" in joined.columns])
+    pre, resolved, _ = found
+    rows = [((ident, reg, tier, m, sc), p) for ident, r in resolved.items()
+            for (m, sc, reg, tier), p in prices.items() if (m, sc) == (r.model, r.scope)]
+    names = ["_id", "_region", "_tier", "_model", "_scope"]
+    cols: dict[str, list] = {k: [key[i] for key, _ in rows] for i, k in enumerate(names)}
+    for kind in KINDS:
+        cols[f"_p_{kind}"] = [getattr(p, f"{kind}_usd_per_mtok") for _, p in rows]
+        cols[f"_lc_{kind}"] = [getattr(p, f"lc_{kind}_usd_per_mtok") for _, p in rows]
+    cols["_lc_threshold"] = [p.lc_threshold_tokens for _, p in rows]
+    schema = pa.schema([*[(k, pa.string()) for k in names],
+                        *[(c, pa.float64()) for c in cols if c.startswith(("_p_", "_lc_")) and c != "_lc_threshold"],
+                        ("_lc_threshold", pa.int64())])
+    by_id = ibis.memtable(pa.table(cols, schema=schema))
+    j = pre.left_join(by_id, [pre.model == by_id._id, pre.region == by_id._region, pre.tier == by_id._tier])
+    # a logged id always resolves (read_workload checked), so _model/_scope are null only where no price row
+    # matched: there the resolved names still come from the id map, as the twin's resolved table has them
+    ids = {i: (r.model, r.scope) for i, r in resolved.items()}
+    model = j._model.fill_null(j.model.substitute({i: m for i, (m, _) in ids.items()}))
+    scope = j._scope.fill_null(j.model.substitute({i: sc for i, (_, sc) in ids.items()}))
+    rates = [c for c in by_id.columns if c.startswith(("_p_", "_lc_"))]
+    return j.select(**{c: (model if c == "model" else scope if c == "scope" else j[c]) for c in COLUMNS},
+                    **{c: j[c] for c in rates})
+
+
 def per_request_costs(table: ibis.Table, prices: Mapping[tuple[str, str, str, str], BedrockPrice]) -> ibis.Table:
     """Every request with its cost columns: a join with the (tiny) price table and column arithmetic."""
-    prices_t = _price_memtable(prices)
-    joined = table.view().left_join(prices_t, list(KEYS))
-    joined = joined.drop(*[f"{k}_right" for k in KEYS if f"{k}_right" in joined.columns])
+    joined = _with_rates(table, prices)
     has_lc = any(p.lc_threshold_tokens is not None for p in prices.values())
     is_lc = (joined._lc_threshold.notnull() & (total_input(joined) > joined._lc_threshold)) if has_lc \
         else ibis.literal(False)

@@ -78,3 +78,14 @@ def test_explain_shows_every_price_with_source_and_date(cat):
     explained = _text(s, explain=True)
     assert "hand-built test row" in explained and "2026-11-01" in explained and "Prices used" in explained
     assert "no daily cycle" in plain  # a 2-minute window says so
+
+
+def test_money_is_one_format_for_every_command_table():
+    """compare, breakeven and plan tables use report.fmt.money: whole dollars from $100, cents below, sub-cent
+    amounts readable, "-" for nothing."""
+    from inferplan.commands import breakeven, compare
+    from inferplan.report.fmt import money
+
+    assert breakeven.money is money and compare.money is money
+    assert [money(None), money(1234.4), money(-150.0), money(12.5), money(0.000123), money(0.0)] == \
+        ["-", "$1,234", "-$150", "$12.50", "$0.000123", "$0.00"]

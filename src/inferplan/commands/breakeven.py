@@ -12,6 +12,7 @@ from rich.table import Table
 from ..cli import CatalogOpt, HtmlOpt, JsonOpt, MarkdownOpt, app, friendly, out, say
 from ..progress import progress
 from ..report import write_files, write_json
+from ..report.fmt import money
 from ._serving_inputs import (
     CandidatesOpt,
     EngFteOpt,
@@ -30,10 +31,6 @@ from ._serving_inputs import (
     SloTtftOpt,
     WindowOpt,
 )
-
-
-def money(v: float | None) -> str:
-    return "-" if v is None else f"${v:,.0f}" if abs(v) >= 100 else f"${v:,.2f}"
 
 
 def render_breakeven(rows: list[dict[str, Any]], mc: dict[str, Any] | None, title: str) -> None:

@@ -11,6 +11,7 @@ from rich.table import Table
 from ..cli import CatalogOpt, HtmlOpt, JsonOpt, MarkdownOpt, app, friendly, out, say
 from ..progress import progress
 from ..report import write_json
+from ..report.fmt import money
 from ._serving_inputs import (
     CandidatesOpt,
     FormatOpt,
@@ -45,10 +46,6 @@ def _pct(v: float | None) -> str:
     return "-" if v is None else f"{v:.0%}" if v >= 0.01 or v == 0 else f"{v:.2%}"
 
 
-def _money(v: float | None) -> str:
-    return "-" if v is None else f"${v:,.0f}" if abs(v) >= 100 else f"${v:,.2f}"
-
-
 def render(summary: dict[str, Any]) -> None:
     d = summary["demand"]
     title = (f"Serving options for {d['requests']:,.0f} requests over {d['hours']:,.1f} h "
@@ -61,14 +58,14 @@ def render(summary: dict[str, Any]) -> None:
     for o in feasible:
         r = o["replicas"]
         reps = "-" if r is None else f"{r['min']:g}/{r['mean']:.1f}/{r['max']:g}"
-        t.add_row(o["name"], o["billing_unit"], _money(o["monthly_usd"]), _pct(o["idle_share"]),
-                  _pct(o["utilization"]), _money(o["usd_per_mtok"]), _pct(o["slo_miss_share"]), reps,
+        t.add_row(o["name"], o["billing_unit"], money(o["monthly_usd"]), _pct(o["idle_share"]),
+                  _pct(o["utilization"]), money(o["usd_per_mtok"]), _pct(o["slo_miss_share"]), reps,
                   o["lever"] or "")
     out.print(t)
     h = summary.get("hybrid")
     if h:
-        out.print(f"Hybrid at its optimal base: {h['base_replicas']} x {h['candidate']}: {_money(h['monthly_usd'])}"
-                  f"/month ({_money(h['self_host_monthly_usd'])} self-hosted + {_money(h['bedrock_monthly_usd'])} "
+        out.print(f"Hybrid at its optimal base: {h['base_replicas']} x {h['candidate']}: {money(h['monthly_usd'])}"
+                  f"/month ({money(h['self_host_monthly_usd'])} self-hosted + {money(h['bedrock_monthly_usd'])} "
                   f"Bedrock), {h['overflow_share']:.1%} of requests overflow to Bedrock")
     timelines = [o for o in feasible if o.get("timeline")]
     if timelines:

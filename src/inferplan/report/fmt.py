@@ -37,6 +37,14 @@ def usd_short(x: float | None) -> str:
     return usd(x)
 
 
+def money(x: float | None) -> str:
+    """Dollars in a terminal table: whole dollars from $100 up, cents below; "-" for None. A sub-cent amount
+    reads as `usd()` does ($0.000123), never $0.00."""
+    if x is None:
+        return "-"
+    return ("-" if x < 0 else "") + f"${abs(x):,.0f}" if abs(x) >= 100 else usd(x)
+
+
 def signed_usd(x: float) -> str:
     """A change in dollars, with its sign: +$12.00, -$3.50."""
     return ("+" if x > 0 else "") + usd(x)

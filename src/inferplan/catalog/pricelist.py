@@ -1,0 +1,550 @@
+"""`prices update`: refresh the catalog from AWS Price List offer files and LiteLLM's price map.
+
+Offer files are AWS's public JSON (`formatVersion`, `offerCode`, `publicationDate`, `products{sku: {productFamily,
+attributes}}`, `terms{OnDemand|Reserved: {sku: {offerTermCode: {priceDimensions, termAttributes, effectiveDate}}}}`).
+The EC2 one is gigabytes, so a file is streamed once (ijson, C backend) with three push parsers fed the same chunks:
+products are filtered as they arrive (kept: the few the catalog uses) and the terms of kept SKUs only are
+collected; memory stays bounded by the kept products, not the file. Index files (`index.json` offer index,
+`region_index.json`) are followed to the offer files they name, looked up in the same local mirror.
+
+What is written is a user catalog file (rows merged over the packaged data on load), never the packaged data;
+`diff` lists each field that changed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import ijson
+import yaml
+
+from ..errors import CatalogError
+from . import Catalog
+from .schema import TABLES
+
+BEDROCK_OFFERS = ("AmazonBedrock", "AmazonBedrockFoundationModels", "AmazonBedrockService")
+OFFERS = (*BEDROCK_OFFERS, "AmazonEC2", "AmazonSageMaker")
+_CHUNK = 1 << 20
+
+
+@dataclass
+class OfferStats:
+    """What one offer file held and what was kept from it."""
+
+    path: str
+    offer: str
+    publication: str
+    products_read: int = 0
+    products_kept: int = 0
+    terms_read: int = 0
+    rows: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def skip(self, why: str) -> None:
+        self.skipped[why] = self.skipped.get(why, 0) + 1
+
+
+@dataclass
+class Update:
+    """Rows read from price sources, by catalog table and key, ready to merge and diff."""
+
+    rows: dict[str, dict[tuple, dict[str, Any]]] = field(default_factory=dict)
+    stats: list[OfferStats] = field(default_factory=list)
+    reserved: list[dict[str, Any]] = field(default_factory=list)  # EC2 Reserved terms of kept products
+    notes: list[str] = field(default_factory=list)
+
+    def put(self, table: str, row: dict[str, Any]) -> None:
+        keys = TABLES[table][1]
+        key = tuple(row[k] for k in keys)
+        self.rows.setdefault(table, {}).setdefault(key, {}).update(row)
+
+
+# ---- reading offer files -------------------------------------------------------------------------------------
+
+def _header(path: Path) -> dict[str, Any]:
+    """Top-level scalars (offerCode, publicationDate, ...): they precede `products` in AWS's files."""
+    out: dict[str, Any] = {}
+    with path.open("rb") as fh:
+        try:
+            for prefix, event, value in ijson.parse(fh):
+                if prefix in ("products", "terms", "offers", "regions"):
+                    out.setdefault("_first", prefix)
+                    break
+                if "." not in prefix and event in ("string", "number") and prefix:
+                    out[prefix] = value
+        except ijson.JSONError as exc:
+            raise CatalogError(f"{path}: not a JSON Price List file ({exc})") from None
+    return out
+
+
+def _coro(fn):  # type: ignore[no-untyped-def]
+    def start(*a: Any) -> Any:
+        g = fn(*a)
+        next(g)
+        return g
+    return start
+
+
+@_coro
+def _sink(on_item: Any):  # type: ignore[no-untyped-def]
+    """A push target for ijson's kvitems_coro: hands each (key, value) to `on_item`."""
+    while True:
+        key, value = yield
+        on_item(key, value)
+
+
+def stream_offer(path: Path, keep: Any) -> tuple[dict[str, Any], dict[str, dict], dict[str, dict], dict[str, dict],
+                                                   int, int]:
+    """One pass over an offer file: (header, kept products, their OnDemand terms, their Reserved terms, products
+    read, terms read). `keep(sku, product) -> info | None` decides which products to keep."""
+    header = _header(path)
+    kept: dict[str, dict] = {}
+    on_demand: dict[str, dict] = {}
+    reserved: dict[str, dict] = {}
+    counts = {"products": 0, "terms": 0}
+    done_products = {"seen": False}
+
+    def product(sku: str, p: dict) -> None:
+        counts["products"] += 1
+        info = keep(sku, p)
+        if info is not None:
+            kept[sku] = info
+
+    def term(target: dict[str, dict]):  # type: ignore[no-untyped-def]
+        def on(sku: str, t: dict) -> None:
+            counts["terms"] += 1
+            if not counts["products"] and not done_products["seen"]:
+                raise CatalogError(f"{path}: terms come before products; inferplan needs AWS's order "
+                                   "(products first), as the Price List publishes it")
+            if sku in kept:
+                target[sku] = t
+        return on
+
+    coros = [ijson.kvitems_coro(_sink(product), "products"),
+             ijson.kvitems_coro(_sink(term(on_demand)), "terms.OnDemand"),
+             ijson.kvitems_coro(_sink(term(reserved)), "terms.Reserved")]
+    try:
+        with path.open("rb") as fh:
+            while chunk := fh.read(_CHUNK):
+                for c in coros:
+                    c.send(chunk)
+        for c in coros:
+            c.close()
+    except ijson.JSONError as exc:
+        raise CatalogError(f"{path}: malformed Price List JSON ({exc})") from None
+    return header, kept, on_demand, reserved, counts["products"], counts["terms"]
+
+
+def _price_dims(term: dict) -> Iterator[dict]:
+    for t in term.values():
+        for d in (t.get("priceDimensions") or {}).values():
+            yield {**d, "_term": t}
+
+
+def _usd(d: dict) -> float | None:
+    v = (d.get("pricePerUnit") or {}).get("USD")
+    try:
+        return float(v) if v is not None else None
+    except ValueError:
+        return None
+
+
+def _day(text: str | None) -> str:
+    return (text or "")[:10]
+
+
+# ---- EC2 -------------------------------------------------------------------------------------------------------
+
+def _ec2(path: Path, header: dict, cat: Catalog, up: Update, regions: set[str] | None) -> OfferStats:
+    st = OfferStats(str(path), header.get("offerCode", "AmazonEC2"), _day(header.get("publicationDate")))
+    specs = {}
+    for r in cat.rows("ec2_instances"):
+        specs.setdefault(r.instance, r)  # type: ignore[attr-defined]
+
+    def keep(sku: str, p: dict) -> dict | None:
+        a = p.get("attributes") or {}
+        itype, region = a.get("instanceType"), a.get("regionCode")
+        if not str(p.get("productFamily", "")).startswith("Compute Instance") or not itype or not region:
+            st.skip("not a compute instance")
+            return None
+        if regions and region not in regions:
+            st.skip("region not asked for")
+            return None
+        checks = (("operatingSystem", "Linux"), ("tenancy", "Shared"), ("preInstalledSw", "NA"),
+                  ("capacitystatus", "Used"))
+        for attr, want in checks:
+            if a.get(attr, want) != want:
+                st.skip(f"{attr} not {want}")
+                return None
+        if a.get("licenseModel", "No License required") != "No License required":
+            st.skip("licenseModel not 'No License required'")
+            return None
+        accelerated = any(a.get(k) not in (None, "", "0", "NA") for k in ("gpu", "gpuMemory", "inferentia",
+                                                                          "trainium"))
+        if itype not in specs:
+            st.skip("accelerated type without a catalog spec" if accelerated else "instance type not in catalog")
+            if accelerated:
+                up.notes.append(f"{path.name}: {itype} ({region}) has accelerators but no catalog spec row "
+                                "(accelerator, count, memory); add an `ec2_instances:` row to price it")
+            return None
+        return {"instance": itype, "region": region, "usagetype": a.get("usagetype", "")}
+
+    header, kept, od, res, st.products_read, st.terms_read = stream_offer(path, keep)
+    st.products_kept = len(kept)
+    for sku, info in kept.items():
+        hourly = [(d, _usd(d)) for d in _price_dims(od.get(sku, {})) if d.get("unit") == "Hrs"]
+        hourly = [(d, v) for d, v in hourly if v]
+        if not hourly:
+            st.skip("no on-demand hourly price")
+            continue
+        d, usd = hourly[0]
+        spec = specs[info["instance"]]
+        row = {**spec.model_dump(mode="json"), "region": info["region"], "on_demand_usd_per_hour": usd,
+               "source": f"AWS Price List {st.offer} {st.publication} sku {sku} ({info['usagetype']}, "
+                         f"{d.get('description', '')}); specs from the catalog row of {spec.instance}",
+               "checked": st.publication or date.today().isoformat()}
+        if spec.region != info["region"]:
+            row["spot_usd_per_hour"] = None  # a typical Spot price is per region: not carried across
+        up.put("ec2_instances", row)
+        st.rows += 1
+        for t in res.get(sku, {}).values():
+            ta = t.get("termAttributes") or {}
+            dims = list((t.get("priceDimensions") or {}).values())
+            hrs = sum(_usd(x) or 0 for x in dims if x.get("unit") == "Hrs")
+            upfront = sum(_usd(x) or 0 for x in dims if x.get("unit") == "Quantity")
+            years = int(str(ta.get("LeaseContractLength", "0"))[:1] or 0)
+            if not years:
+                continue
+            effective = hrs + upfront / (years * 8760)
+            up.reserved.append({"instance": info["instance"], "region": info["region"], "term_years": years,
+                                "payment": ta.get("PurchaseOption"), "offering_class": ta.get("OfferingClass"),
+                                "usd_per_hour": hrs, "upfront_usd": upfront, "effective_usd_per_hour": effective,
+                                "discount_fraction": round(1 - effective / usd, 6), "sku": sku})
+    return st
+
+
+# ---- SageMaker -------------------------------------------------------------------------------------------------
+
+def _sagemaker(path: Path, header: dict, cat: Catalog, up: Update, regions: set[str] | None) -> OfferStats:
+    st = OfferStats(str(path), header.get("offerCode", "AmazonSageMaker"), _day(header.get("publicationDate")))
+    known = {r.instance: r for r in cat.rows("sagemaker_instances")}  # type: ignore[attr-defined]
+    ec2 = {r.instance for r in cat.rows("ec2_instances")}  # type: ignore[attr-defined]
+
+    def keep(sku: str, p: dict) -> dict | None:
+        a = p.get("attributes") or {}
+        name = a.get("instanceName") or a.get("instanceType") or ""
+        region, usage = a.get("regionCode"), a.get("usagetype", "")
+        # real-time inference hosting: component Hosting, usage type <REGION>-Host:ml.<type>
+        if a.get("component") != "Hosting" or "-Host:ml." not in usage or not name.startswith("ml."):
+            st.skip("not real-time inference hosting")
+            return None
+        if regions and region not in regions:
+            st.skip("region not asked for")
+            return None
+        if name not in known and name[3:] not in ec2:
+            st.skip("instance type not in catalog")
+            return None
+        return {"instance": name, "region": region, "usagetype": usage}
+
+    header, kept, od, _res, st.products_read, st.terms_read = stream_offer(path, keep)
+    st.products_kept = len(kept)
+    for sku, info in kept.items():
+        hourly = [(d, _usd(d)) for d in _price_dims(od.get(sku, {})) if d.get("unit") == "Hrs"]
+        hourly = [(d, v) for d, v in hourly if v]
+        if not hourly:
+            st.skip("no on-demand hourly price")
+            continue
+        d, usd = hourly[0]
+        twin = known[info["instance"]].ec2_instance if info["instance"] in known else info["instance"][3:]
+        up.put("sagemaker_instances", {
+            "instance": info["instance"], "region": info["region"], "ec2_instance": twin, "usd_per_hour": usd,
+            "source": f"AWS Price List {st.offer} {st.publication} sku {sku} ({info['usagetype']}, "
+                      f"{d.get('description', '')})",
+            "checked": st.publication or date.today().isoformat()})
+        st.rows += 1
+    return st
+
+
+# ---- Bedrock ---------------------------------------------------------------------------------------------------
+
+def _bedrock(path: Path, header: dict, cat: Catalog, up: Update, regions: set[str] | None) -> OfferStats:
+    from ..readers.cur import NotTokens, _ModelIndex, parse_usage_type
+
+    st = OfferStats(str(path), header.get("offerCode", "AmazonBedrock"), _day(header.get("publicationDate")))
+    index = _ModelIndex(cat)
+
+    def keep(sku: str, p: dict) -> dict | None:
+        a = p.get("attributes") or {}
+        usage, region = a.get("usagetype", ""), a.get("regionCode")
+        product = re.sub(r"\s*\(Amazon Bedrock Edition\)\s*$", "", a.get("servicename") or a.get("model") or "")
+        ut = parse_usage_type(usage, product or None)
+        if ut is None or isinstance(ut, NotTokens):
+            st.skip("not a text-token usage type" if isinstance(ut, NotTokens) else "usage type not understood")
+            return None
+        if regions and ut.region not in regions:
+            st.skip("region not asked for")
+            return None
+        if ut.tier not in ("standard", "batch", "flex", "priority"):
+            st.skip(f"tier {ut.tier} (no catalog tier)")
+            return None
+        model = index.model(ut)
+        if model is None:
+            st.skip("model not in catalog")
+            return None
+        return {"model": model, "region": region or ut.region, "scope": ut.scope, "tier": ut.tier,
+                "kind": ut.kind, "lc": ut.long_context, "usagetype": usage}
+
+    header, kept, od, _res, st.products_read, st.terms_read = stream_offer(path, keep)
+    st.products_kept = len(kept)
+    for sku, info in kept.items():
+        dims = [(d, _usd(d)) for d in _price_dims(od.get(sku, {}))]
+        dims = [(d, v) for d, v in dims if v is not None and "token" in str(d.get("unit", "")).lower()]
+        if not dims:
+            st.skip("no on-demand token price")
+            continue
+        d, usd = dims[0]
+        unit = str(d.get("unit", "")).lower()
+        per = 1000.0 if unit.startswith("1k") else 1.0 if unit.startswith("1m") else None
+        if per is None:
+            st.skip(f"unit {d.get('unit')!r} not per 1K or 1M tokens")
+            continue
+        f = f"{'lc_' if info['lc'] else ''}{info['kind']}_usd_per_mtok"
+        row = {"model": info["model"], "scope": info["scope"], "region": info["region"], "tier": info["tier"],
+               f: float(f"{usd * per:.10g}"),
+               "source": f"AWS Price List {st.offer} {st.publication}", "checked": st.publication}
+        up.put("bedrock_prices", row)
+        up.rows["bedrock_prices"][_key("bedrock_prices", row)].setdefault("_skus", []).append(
+            f"{info['usagetype']} sku {sku}")
+        st.rows += 1
+    return st
+
+
+def _key(table: str, row: dict[str, Any]) -> tuple:
+    return tuple(row[k] for k in TABLES[table][1])
+
+
+# ---- index files -----------------------------------------------------------------------------------------------
+
+def _follow_index(path: Path, header: dict, regions: set[str] | None) -> list[Path]:
+    """The offer files an offer index or region index names, in the local mirror that holds the index."""
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    urls: list[str] = []
+    if "regions" in doc:
+        for code, r in doc["regions"].items():
+            if not regions or code in regions:
+                urls.append(r["currentVersionUrl"])
+    else:
+        for code, o in doc.get("offers", {}).items():
+            if code in OFFERS:
+                urls.append(o.get("currentRegionIndexUrl") if regions else o["currentVersionUrl"])
+    found, missing = [], []
+    for url in urls:
+        local = _mirror(path, url)
+        (found if local is not None else missing).append(local or url)
+    if missing:
+        raise CatalogError(
+            f"{path} names offer files this machine does not have: "
+            + ", ".join(str(m) for m in missing)
+            + ". Fetch them on a machine with access (curl -O https://pricing.us-east-1.amazonaws.com<URL>, keeping "
+            "the /offers/... path beside the index) or pass the offer files themselves")
+    return [p for p in found if isinstance(p, Path)]
+
+
+def _mirror(index: Path, url: str) -> Path | None:
+    """`/offers/v1.0/aws/X/...` relative to the folder holding `offers/` above the index, or beside it."""
+    rel = url.split("amazonaws.com", 1)[-1].lstrip("/")
+    for parent in index.resolve().parents:
+        if parent.name == "offers":
+            cand = parent.parent / rel
+            if cand.is_file():
+                return cand
+    cand = index.parent / Path(rel).name
+    return cand if cand.is_file() and cand.resolve() != index.resolve() else None
+
+
+def read_price_list(paths: Iterable[Path], cat: Catalog, *, regions: set[str] | None = None,
+                    up: Update | None = None) -> Update:
+    """Read offer files (and the offer files index files point to) into an Update."""
+    up = up or Update()
+    queue = list(paths)
+    seen: set[Path] = set()
+    while queue:
+        p = Path(queue.pop(0))
+        if p.resolve() in seen:
+            continue
+        seen.add(p.resolve())
+        if not p.is_file():
+            raise CatalogError(f"price list file {p} not found")
+        header = _header(p)
+        if header.get("_first") in ("offers", "regions"):
+            queue.extend(_follow_index(p, header, regions))
+            continue
+        offer = header.get("offerCode")
+        if offer == "AmazonEC2":
+            up.stats.append(_ec2(p, header, cat, up, regions))
+        elif offer == "AmazonSageMaker":
+            up.stats.append(_sagemaker(p, header, cat, up, regions))
+        elif offer in BEDROCK_OFFERS:
+            up.stats.append(_bedrock(p, header, cat, up, regions))
+        else:
+            raise CatalogError(f"{p}: offerCode {offer!r} is not one inferplan reads (expected one of "
+                               f"{', '.join(OFFERS)}, or an index.json / region_index.json)")
+    return up
+
+
+# ---- LiteLLM's price map ---------------------------------------------------------------------------------------
+
+_LITELLM_FIELDS = {
+    "input_cost_per_token": "input", "output_cost_per_token": "output",
+    "cache_read_input_token_cost": "cache_read", "cache_creation_input_token_cost": "cache_write_5m",
+    "cache_creation_input_token_cost_above_1hr": "cache_write_1h",
+}
+_LITELLM_TIERS = {"": "standard", "_batches": "batch", "_flex": "flex", "_priority": "priority"}
+_LC = re.compile(r"^(.*)_above_(\d+)k_tokens(.*)$")
+
+
+def read_litellm(path: Path, cat: Catalog, up: Update | None = None) -> Update:
+    """Bedrock entries of LiteLLM's `model_prices_and_context_window.json`, for models the catalog knows."""
+    from ..errors import UnknownModelError
+
+    up = up or Update()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CatalogError(f"{path}: not a LiteLLM price map ({exc})") from None
+    st = OfferStats(str(path), "litellm", date.today().isoformat())
+    for key, val in data.items():
+        if not isinstance(val, dict) or key == "sample_spec":
+            continue
+        st.products_read += 1
+        if val.get("litellm_provider") not in ("bedrock", "bedrock_converse"):
+            st.skip("not a bedrock provider")
+            continue
+        ident, region = key, "*"
+        parts = key.split("/")
+        if parts[0] == "bedrock":
+            if len(parts) == 3 and re.fullmatch(r"[a-z]{2}(-gov)?-[a-z]+-\d", parts[1]):
+                region, ident = parts[1], parts[2]
+            elif len(parts) == 2:
+                ident = parts[1]
+            else:
+                st.skip("bedrock key form not read (commitment, invoke, ...)")
+                continue
+        try:
+            r = cat.resolve_model(ident)
+        except UnknownModelError:
+            st.skip("model not in catalog")
+            continue
+        st.products_kept += 1
+        for suffix, tier in _LITELLM_TIERS.items():
+            row: dict[str, Any] = {}
+            for name, v in val.items():
+                if not isinstance(v, (int, float)):
+                    continue
+                base, lc = name, ""
+                if m := _LC.match(name):
+                    base, lc = m[1] + m[3], m[2]
+                if not base.endswith(suffix) or (not suffix and any(base.endswith(s) for s in _LITELLM_TIERS if s)):
+                    continue
+                kind = _LITELLM_FIELDS.get(base.removesuffix(suffix) if suffix else base)
+                if kind is None:
+                    continue
+                if lc:
+                    row[f"lc_{kind}_usd_per_mtok"] = float(f"{v * 1e6:.10g}")
+                    row["lc_threshold_tokens"] = int(lc) * 1000
+                else:
+                    row[f"{kind}_usd_per_mtok"] = float(f"{v * 1e6:.10g}")
+            if "input_usd_per_mtok" not in row or "output_usd_per_mtok" not in row:
+                continue
+            row.update(model=r.model, scope=r.scope, region=region, tier=tier,
+                       source=f"LiteLLM price map {path.name} key {key}", checked=st.publication)
+            up.put("bedrock_prices", row)
+            st.rows += 1
+    up.stats.append(st)
+    return up
+
+
+# ---- merge, diff, write ----------------------------------------------------------------------------------------
+
+PRICE_FIELDS = {
+    "bedrock_prices": tuple(f"{p}{k}_usd_per_mtok" for p in ("", "lc_") for k in
+                            ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")),
+    "ec2_instances": ("on_demand_usd_per_hour", "spot_usd_per_hour"),
+    "sagemaker_instances": ("usd_per_hour",),
+}
+
+
+def _current(cat: Catalog, table: str, row: dict[str, Any]) -> dict[str, Any] | None:
+    """The row in force today for this key: Bedrock's `*` region row where no region row exists."""
+    if table == "bedrock_prices":
+        for reg in (row["region"], "*"):
+            for p in cat.bedrock_prices:
+                if (p.model, p.scope, p.region, p.tier) == (row["model"], row["scope"], reg, row["tier"]):
+                    return p.model_dump(mode="json")
+        return None
+    keys = TABLES[table][1]
+    for r in cat.rows(table):
+        if all(getattr(r, k) == row[k] for k in keys):
+            return r.model_dump(mode="json")
+    return None
+
+
+def plan_rows(up: Update, cat: Catalog) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
+    """The rows to write (each whole: read fields over the row in force) and the diff against the catalog."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    diff: list[dict[str, Any]] = []
+    for table, rows in up.rows.items():
+        for _, new_row in sorted(rows.items(), key=lambda kv: tuple(map(str, kv[0]))):
+            new = dict(new_row)
+            skus = new.pop("_skus", None)
+            old = _current(cat, table, new)
+            merged = {**(old or {}), **new}
+            if table == "bedrock_prices":
+                if old is None:
+                    merged = new
+                given = [f for f in PRICE_FIELDS[table] if f in new]
+                merged["source"] = (f"{new['source']}: {', '.join(given)}" + (f" ({'; '.join(skus)})" if skus else "")
+                                    + (f"; other fields: {old['source']}" if old and set(old) - set(new) else ""))
+                if any(f.startswith("lc_") for f in given) and merged.get("lc_threshold_tokens") is None:
+                    up.notes.append(f"{new['model']} {new['scope']}/{new['region']}/{new['tier']}: long-context "
+                                    "prices read but the catalog has no lc_threshold_tokens; they were left out")
+                    for f in given:
+                        if f.startswith("lc_"):
+                            merged.pop(f, None)
+            merged = {k: v for k, v in merged.items() if v is not None}
+            item = merged.get("model") or merged.get("instance")
+            for f in PRICE_FIELDS[table]:
+                o, n = (old or {}).get(f), merged.get(f)
+                if f not in new or o == n:
+                    continue
+                diff.append({"table": table, "item": item, "region": merged.get("region"),
+                             "scope": merged.get("scope"), "tier": merged.get("tier"), "field": f, "old": o,
+                             "new": n, "percent": None if not o or n is None else round((n - o) / o * 100, 4)})
+            out.setdefault(table, []).append(merged)
+    return out, diff
+
+
+def write_catalog(path: Path, rows: dict[str, list[dict[str, Any]]]) -> None:
+    """Merge rows into the user catalog file at `path` (rows with the same key replaced, others kept)."""
+    doc: dict[str, Any] = {}
+    if path.is_file():
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(doc, dict):
+            raise CatalogError(f"{path} is not a catalog file (a mapping of table to rows); choose another --out")
+    for table, new in rows.items():
+        keys = TABLES[table][1]
+        have = {tuple(str(r.get(k)) for k in keys): r for r in doc.get(table, []) if isinstance(r, dict)}
+        for r in new:
+            have[tuple(str(r.get(k)) for k in keys)] = r
+        doc[table] = list(have.values())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text("# written by `inferplan prices update`; merged over the packaged catalog on load\n"
+                   + yaml.safe_dump(doc, sort_keys=False, width=200), encoding="utf-8")
+    tmp.replace(path)

@@ -1,0 +1,149 @@
+"""`prices update`: AWS Price List offer files (and their index files) and LiteLLM's map into a user catalog."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from inferplan.catalog import load_catalog
+from inferplan.catalog.pricelist import plan_rows, read_litellm, read_price_list
+from inferplan.errors import CatalogError
+from inferplan.pricing import price_workload
+from inferplan.report.schema import errors
+from inferplan.workload import Defaults
+from tests.helpers import rows_table
+
+DATA = Path(__file__).parent / "data" / "pricelist"
+V1, V2 = DATA / "v1" / "offers" / "v1.0" / "aws", DATA / "v2" / "offers" / "v1.0" / "aws"
+HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
+
+
+@pytest.fixture()
+def cfg(tmp_path, monkeypatch):
+    d = tmp_path / "config"
+    monkeypatch.setenv("INFERPLAN_CONFIG_DIR", str(d))
+    return d
+
+
+def _stats(up):
+    return {(s.offer, Path(s.path).parts[-2]): (s.products_read, s.products_kept, s.rows) for s in up.stats}
+
+
+def test_offer_index_is_followed_and_only_catalog_products_kept(catalog):
+    up = read_price_list([V1 / "index.json"], catalog)
+    assert _stats(up) == {
+        ("AmazonBedrock", "20260301000000"): (10, 8, 8),  # latency-optimized and image usage dropped
+        ("AmazonSageMaker", "20260301000000"): (5, 2, 2),  # training, notebook, ml.m5 (not in catalog) dropped
+        ("AmazonEC2", "us-east-1"): (7, 2, 2),  # Windows, Dedicated, unused reservation, c4, p6-b200 dropped
+        ("AmazonEC2", "eu-west-1"): (7, 2, 2),
+    }
+    ec2 = [s for s in up.stats if s.offer == "AmazonEC2"][0]
+    assert ec2.skipped == {"operatingSystem not Linux": 1, "tenancy not Shared": 1, "capacitystatus not Used": 1,
+                           "instance type not in catalog": 1, "accelerated type without a catalog spec": 1}
+    assert any("p6-b200.48xlarge" in n and "ec2_instances" in n for n in up.notes)
+    rows, diff = plan_rows(up, catalog)
+    ec2_rows = {(r["instance"], r["region"]): r for r in rows["ec2_instances"]}
+    assert ec2_rows[("g5.xlarge", "eu-west-1")]["on_demand_usd_per_hour"] == 1.123
+    assert ec2_rows[("g5.xlarge", "eu-west-1")]["accelerator"] == "a10g"  # specs from the catalog's row
+    assert "USG5XLLINUX00001" in ec2_rows[("g5.xlarge", "us-east-1")]["source"]
+    sm = {(r["instance"], r["region"]): r["usd_per_hour"] for r in rows["sagemaker_instances"]}
+    assert sm == {("ml.g5.xlarge", "us-east-1"): 1.408, ("ml.g5.xlarge", "eu-west-1"): 1.5738}
+    br = {(r["model"], r["region"], r["tier"]): r for r in rows["bedrock_prices"]}
+    assert br[(HAIKU, "us-east-1", "standard")]["input_usd_per_mtok"] == 0.25  # $0.00025 per 1K tokens
+    assert br[("amazon.nova-pro-v1:0", "us-east-1", "batch")]["input_usd_per_mtok"] == 0.4
+    assert br[("amazon.nova-pro-v1:0", "ap-northeast-1", "standard")]["cache_read_usd_per_mtok"] == 0.24
+    # v1 equals the packaged us-east-1 figures: only the new regions change
+    changed = {(d["item"], d["region"], d["field"]) for d in diff}
+    assert ("g5.xlarge", "eu-west-1", "on_demand_usd_per_hour") in changed
+    assert not any(d["region"] == "us-east-1" for d in diff)
+    # Reserved terms of kept products: effective hourly and discount off on-demand
+    ri = {(r["instance"], r["region"], r["term_years"], r["payment"]): r for r in up.reserved}
+    r3 = ri[("g5.xlarge", "us-east-1", 3, "All Upfront")]
+    assert r3["effective_usd_per_hour"] == pytest.approx(10594 / (3 * 8760))
+    assert ri[("g5.xlarge", "us-east-1", 1, "No Upfront")]["discount_fraction"] == pytest.approx(1 - 0.634 / 1.006,
+                                                                                                 abs=1e-6)
+
+
+def test_region_filter_and_region_index(catalog):
+    up = read_price_list([V1 / "AmazonEC2" / "current" / "region_index.json"], catalog, regions={"eu-west-1"})
+    assert [Path(s.path).parts[-2] for s in up.stats] == ["eu-west-1"]
+
+
+def test_price_change_between_versions_shows_in_diff_and_repriced_total(cfg, catalog):
+    from inferplan.catalog.pricelist import write_catalog
+
+    up1 = read_price_list([V1 / "index.json"], catalog)
+    write_catalog(cfg / "catalog.yaml", plan_rows(up1, catalog)[0])
+    cat1 = load_catalog(warn_stale=False)
+    up2 = read_price_list([V2 / "index.json"], cat1)
+    rows, diff = plan_rows(up2, cat1)
+    got = {(d["item"], d["region"], d["field"]): (d["old"], d["new"], d["percent"]) for d in diff}
+    assert got == {
+        ("g5.xlarge", "us-east-1", "on_demand_usd_per_hour"): (1.006, 0.905, pytest.approx(-10.0398, abs=1e-4)),
+        ("ml.g5.xlarge", "us-east-1", "usd_per_hour"): (1.408, 1.2672, pytest.approx(-10.0, abs=1e-9)),
+        (HAIKU, "us-east-1", "input_usd_per_mtok"): (0.25, 0.3, pytest.approx(20.0, abs=1e-9)),
+    }
+    table = [{"model": HAIKU, "input_tokens": 1_000_000, "output_tokens": 200_000}]
+    before = price_workload(rows_table(table, cat1, Defaults(region="us-east-1")), cat1).base
+    write_catalog(cfg / "catalog.yaml", rows)
+    cat2 = load_catalog(warn_stale=False)
+    after = price_workload(rows_table(table, cat2, Defaults(region="us-east-1")), cat2).base
+    # 1M x 0.25 + 0.2M x 1.25 = 0.50; then 1M x 0.30 + 0.2M x 1.25 = 0.55
+    assert before.column("total_usd").to_pylist() == [pytest.approx(0.50, abs=1e-12)]
+    assert after.column("total_usd").to_pylist() == [pytest.approx(0.55, abs=1e-12)]
+    assert cat2.price(HAIKU, "in-region", "us-east-1", "standard").checked.isoformat() == "2026-06-01"
+    # the packaged data is untouched
+    assert load_catalog(warn_stale=False, user_config=False).price(
+        HAIKU, "in-region", "us-east-1", "standard").input_usd_per_mtok == 0.25
+
+
+def test_litellm_map(catalog):
+    up = read_litellm(DATA / "litellm_prices.json", catalog)
+    st = up.stats[0]
+    assert (st.products_read, st.products_kept, st.rows) == (5, 3, 3)  # one row per key with input+output
+    assert st.skipped == {"bedrock key form not read (commitment, invoke, ...)": 1, "not a bedrock provider": 1}
+    rows, diff = plan_rows(up, catalog)
+    g = {(r["model"], r["scope"], r["region"], r["tier"]): r for r in rows["bedrock_prices"]}
+    s = g[("anthropic.claude-sonnet-4-5-20250929-v1:0", "global", "*", "standard")]
+    assert (s["lc_input_usd_per_mtok"], s["lc_output_usd_per_mtok"], s["lc_cache_read_usd_per_mtok"],
+            s["lc_threshold_tokens"], s["cache_write_5m_usd_per_mtok"]) == (6, 22.5, 0.6, 200000, 3.75)
+    assert ("anthropic.claude-sonnet-4-5-20250929-v1:0", "global", "*", "batch") not in g  # no batch fields
+    # only the ap-south-1 Llama price differs from the catalog
+    assert [(d["item"], d["region"], d["field"], d["old"], d["new"]) for d in diff] == [
+        ("meta.llama3-70b-instruct-v1:0", "ap-south-1", "input_usd_per_mtok", 3.18, 3.3),
+        ("meta.llama3-70b-instruct-v1:0", "ap-south-1", "output_usd_per_mtok", 4.2, 4.4)]
+
+
+def test_bad_files_are_clear_errors(tmp_path, catalog):
+    bad = tmp_path / "x.json"
+    bad.write_text('{"formatVersion": "v1.0", "offerCode": "AmazonS3", "products": {}}')
+    with pytest.raises(CatalogError, match="AmazonS3"):
+        read_price_list([bad], catalog)
+    bad.write_text('{"offerCode": "AmazonEC2", "products": {"A": {"attributes": ')
+    with pytest.raises(CatalogError, match="malformed"):
+        read_price_list([bad], catalog)
+    idx = tmp_path / "region_index.json"
+    idx.write_text(json.dumps({"regions": {"us-east-1": {"regionCode": "us-east-1", "currentVersionUrl":
+                                                         "/offers/v1.0/aws/AmazonEC2/1/us-east-1/index.json"}}}))
+    with pytest.raises(CatalogError, match="curl"):
+        read_price_list([idx], catalog)
+
+
+def test_console_script_writes_the_config_catalog_and_json(tmp_path):
+    exe = Path(sys.executable).parent / "inferplan"
+    env = {**os.environ, "INFERPLAN_CONFIG_DIR": str(tmp_path / "cfg")}
+    r = subprocess.run([str(exe), "prices", "update", "--aws-price-list", str(V1 / "index.json"), "--json"],
+                       capture_output=True, text=True, env=env, check=True)
+    doc = json.loads(r.stdout)
+    assert doc["kind"] == "prices-update" and errors(doc) == []
+    assert doc["written"] == str(tmp_path / "cfg" / "catalog.yaml")
+    assert doc["rows"] == {"bedrock_prices": 4, "sagemaker_instances": 2, "ec2_instances": 4}
+    r = subprocess.run([str(exe), "prices", "update", "--aws-price-list", str(V2 / "index.json"), "--json",
+                        "--dry-run"], capture_output=True, text=True, env=env, check=True)
+    doc = json.loads(r.stdout)
+    assert doc["written"] is None and len(doc["changed"]) == 3

@@ -121,3 +121,18 @@ def test_billing_unit_defaults_to_token_and_is_checked(tmp_path, catalog):
         make_catalog(tmp_path, {"bedrock_models": [bad]})
     ok = make_catalog(tmp_path, {"bedrock_models": [{**bad, "billing_unit": "image"}]})
     assert ok.bedrock_models["x.painter-v1"].billing_unit == "image"
+
+
+def test_age_check_reads_the_rows_used_and_names_the_stale_ones(tmp_path):
+    cat = make_catalog(tmp_path, {"bedrock_prices": [
+        {"model": "test.nova-like-v1:0", "scope": "in-region", "region": "*", "tier": "standard",
+         "input_usd_per_mtok": 0.8, "output_usd_per_mtok": 3.2, "source": "old quote", "checked": "2026-01-01"}]})
+    nova = cat.price("test.nova-like-v1:0", "in-region", "us-east-1", "standard")
+    claude = cat.price("test.claude-like-v1:0", "in-region", "us-east-1", "standard")
+    day = date(2026, 4, 15)  # claude row checked 2026-11-01 (fresh), nova 2026-01-01 (104 days old)
+    assert cat.checked_of([claude, nova]) == date(2026, 1, 1)
+    assert cat.staleness_warning(today=day, rows=[claude]) is None  # a bill that used only fresh rows
+    msg = cat.staleness_warning(today=day, rows=[claude, nova])
+    assert msg.startswith("1 price row(s) used are over 90 days old: test.nova-like-v1:0 in-region/*/standard "
+                          "checked 2026-01-01") and "prices update" in msg
+    assert cat.age_days(today=day, rows=[claude, nova]) == 104

@@ -48,8 +48,8 @@ def summarize(bill: Bill, catalog: Catalog, *, tags: Sequence[str] = (),
         "period": (period := dict(zip(("start", "end"), span(bill), strict=True))),
         "run_rate": (rate := run_rate(tot.total_usd, period["start"], period["end"])),
         "timeline": timeline(bill, rate["window_hours"]),
-        "catalog_checked": catalog.checked.isoformat(),
-        "catalog_age_days": catalog.age_days(),
+        "catalog_checked": catalog.checked_of(bill.prices.values()).isoformat(),  # of the rows this bill used
+        "catalog_age_days": catalog.age_days(rows=bill.prices.values()),
         "breakdowns": {"call_type": _rows(by_call), "model": _rows(by_model), "day": _rows(by_day)},
         "prices": [
             {"model": p.model, "scope": p.scope, "region": p.region, "tier": p.tier,
@@ -68,7 +68,7 @@ def summarize(bill: Bill, catalog: Catalog, *, tags: Sequence[str] = (),
         out["breakdowns"][f"tag:{tag}"] = _rows(breakdown(bill, f"tag:{tag}"))
     if bill.excluded or provisioned_units:
         _not_token_priced(out, bill, catalog, provisioned_units or {})
-    if (warning := catalog.staleness_warning()) is not None:
+    if (warning := catalog.staleness_warning(rows=bill.prices.values() or None)) is not None:
         out["notes"].append(warning)
     return out
 

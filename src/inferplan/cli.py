@@ -251,16 +251,22 @@ def _service_rows(cat: Catalog, service: str) -> list[dict[str, Any]]:
 @friendly
 def prices_show(
     ident: Annotated[str, typer.Argument(metavar="ID", help="Model id or alias, instance type or accelerator.")],
+    region: Annotated[str | None, typer.Option(help="For an instance type: that region's row (an error names "
+                                               "what to add when the catalog has none).")] = None,
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Everything the catalog knows about one model, instance type or accelerator, with sources."""
     cat = load_catalog(catalog)
     found: dict[str, Any] = {}
-    if ident in cat.ec2_instances:
-        found["ec2_instance"] = cat.ec2_instances[ident].model_dump(mode="json")
-    if ident in cat.sagemaker_instances:
-        found["sagemaker_instance"] = cat.sagemaker_instances[ident].model_dump(mode="json")
+    for table, key in (("ec2_instances", "ec2_instance"), ("sagemaker_instances", "sagemaker_instance")):
+        rows = [r for r in cat.rows(table) if r.instance == ident]  # type: ignore[attr-defined]
+        if not rows:
+            continue
+        row = (cat.ec2_in if table == "ec2_instances" else cat.sagemaker_in)(ident, region) if region else \
+            (cat.ec2_instances if table == "ec2_instances" else cat.sagemaker_instances)[ident]
+        found[key] = row.model_dump(mode="json")
+        found[f"{key}_regions"] = sorted(r.region for r in rows)  # type: ignore[attr-defined]
     if ident.lower() in cat.accelerators:
         found["accelerator"] = cat.accelerators[ident.lower()].model_dump(mode="json")
     if ident.lower() in cat.model_specs:

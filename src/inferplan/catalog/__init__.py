@@ -12,6 +12,7 @@ import difflib
 import fnmatch
 import os
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -96,6 +97,13 @@ class Catalog:
     tables: dict[str, list[Row]]
     sources: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what loading did: fields removed, discounts applied
+    # region whose EC2 and SageMaker rows price instances (`for_region`); None: the catalog's default rows
+    instance_region: str | None = None
+
+    def for_region(self, region: str) -> Catalog:
+        """The same catalog with instances priced in `region`: `ec2()`, `ec2_instances`, `sagemaker_instances`
+        hold that region's rows only, and an instance without one is an error naming what to add."""
+        return Catalog(self.tables, self.sources, self.notes, instance_region=region)
 
     # ---- table accessors -------------------------------------------------------------------------
     def rows(self, table: str) -> list[Row]:
@@ -119,20 +127,38 @@ class Catalog:
 
     @cached_property
     def ec2_instances(self) -> dict[str, Ec2Instance]:
-        # region us-east-1 preferred when several regions list the same type
-        out: dict[str, Ec2Instance] = {}
-        for r in self.rows("ec2_instances"):
-            if r.instance not in out or r.region == "us-east-1":  # type: ignore[attr-defined]
-                out[r.instance] = r  # type: ignore[attr-defined,assignment]
-        return out
+        """Instance type -> row: the `instance_region`'s rows, or (no region set) one row per type, us-east-1
+        preferred (what hardware specs read)."""
+        return _by_instance(self.rows("ec2_instances"), self.instance_region)  # type: ignore[arg-type]
 
     @cached_property
     def sagemaker_instances(self) -> dict[str, SagemakerInstance]:
-        out: dict[str, SagemakerInstance] = {}
-        for r in self.rows("sagemaker_instances"):
-            if r.instance not in out or r.region == "us-east-1":  # type: ignore[attr-defined]
-                out[r.instance] = r  # type: ignore[attr-defined,assignment]
-        return out
+        return _by_instance(self.rows("sagemaker_instances"), self.instance_region)  # type: ignore[arg-type]
+
+    def ec2_in(self, instance: str, region: str) -> Ec2Instance:
+        """The EC2 row of `instance` in `region`; missing is an error naming what to add."""
+        return self._in_region("ec2_instances", instance, region)
+
+    def sagemaker_in(self, instance: str, region: str) -> SagemakerInstance:
+        """The SageMaker row of `instance` (ml.*) in `region`; missing is an error naming what to add."""
+        return self._in_region("sagemaker_instances", instance, region)
+
+    def _in_region(self, table: str, instance: str, region: str) -> Any:
+        rows = [r for r in self.rows(table) if r.instance == instance]  # type: ignore[attr-defined]
+        for r in rows:
+            if r.region == region:  # type: ignore[attr-defined]
+                return r
+        if not rows:
+            return _lookup({}, instance, "instance type", table) if table != "ec2_instances" else \
+                _lookup(self.ec2_instances, instance, "EC2 instance type", table)
+        offer = "AmazonEC2" if table == "ec2_instances" else "AmazonSageMaker"
+        have = ", ".join(sorted(r.region for r in rows))  # type: ignore[attr-defined]
+        raise MissingPriceError(
+            f"no {offer.removeprefix('Amazon')} price for {instance} in {region} (the catalog has it in {have}); run "
+            f"`inferplan prices update --aws-price-list FILE` with {offer}'s {region} offer file "
+            f"(https://pricing.us-east-1.amazonaws.com/offers/v1.0/aws/{offer}/current/"
+            f"{region + '/' if offer == 'AmazonEC2' else ''}index.json), or add a `{table}:` row with region "
+            f"{region} to your catalog file (--catalog FILE)")
 
     @cached_property
     def sagemaker_serverless(self) -> list[SagemakerServerless]:
@@ -181,15 +207,32 @@ class Catalog:
             raise CatalogError("the catalog has no Bedrock prices")
         return min(dates)
 
-    def age_days(self, today: date | None = None) -> int:
-        return ((today or date.today()) - self.checked).days
+    def checked_of(self, rows: Iterable[Row] | None = None) -> date:
+        """The oldest `checked` date of `rows` (the price rows a result used), else of the whole catalog."""
+        dates = [r.checked for r in rows] if rows is not None else []
+        return min(dates) if dates else self.checked
 
-    def staleness_warning(self, today: date | None = None) -> str | None:
-        age = self.age_days(today)
+    def age_days(self, today: date | None = None, rows: Iterable[Row] | None = None) -> int:
+        return ((today or date.today()) - self.checked_of(rows)).days
+
+    def staleness_warning(self, today: date | None = None, rows: Iterable[Row] | None = None) -> str | None:
+        """A warning when prices are older than STALE_AFTER_DAYS: with `rows` (the rows a result used), only
+        those are judged, and each stale one is named with its date."""
+        day = today or date.today()
+        used = list(rows) if rows is not None else None
+        if used:
+            stale = sorted({(r.checked, _row_name(r)) for r in used if (day - r.checked).days > STALE_AFTER_DAYS})
+            if not stale:
+                return None
+            listing = "; ".join(f"{name} checked {d.isoformat()}" for d, name in stale)
+            return (f"{len(stale)} price row(s) used are over {STALE_AFTER_DAYS} days old: {listing}; refresh with "
+                    "`inferplan prices update --aws-price-list FILE` (docs/catalog.md) or override with "
+                    "--catalog FILE")
+        age = self.age_days(day)
         if age > STALE_AFTER_DAYS:
             return (f"catalog prices were checked {self.checked.isoformat()} ({age} days ago, over "
-                    f"{STALE_AFTER_DAYS}); refresh with scripts/build_bedrock_prices.py or override with "
-                    "--catalog FILE")
+                    f"{STALE_AFTER_DAYS}); refresh with `inferplan prices update --aws-price-list FILE` "
+                    "(docs/catalog.md) or override with --catalog FILE")
         return None
 
     # ---- model id resolution -----------------------------------------------------------------------
@@ -255,6 +298,9 @@ class Catalog:
 
     # ---- hardware ----------------------------------------------------------------------------------
     def ec2(self, instance: str) -> Ec2Instance:
+        """An EC2 row: in `instance_region` when the catalog is set to one (`for_region`)."""
+        if self.instance_region is not None:
+            return self.ec2_in(instance, self.instance_region)
         return _lookup(self.ec2_instances, instance, "EC2 instance type", "ec2_instances")
 
     def accelerator(self, key: str) -> Accelerator:
@@ -272,6 +318,24 @@ class Catalog:
         except UnknownModelError:
             pass
         return _lookup(self.model_specs, k, "model spec", "model_specs")
+
+
+def _row_name(r: Row) -> str:
+    """A price row as a user reads it: `model scope/region/tier` or `instance region`."""
+    if isinstance(r, BedrockPrice):
+        return f"{r.model} {r.scope}/{r.region}/{r.tier}"
+    return " ".join(str(getattr(r, k)) for k in ("instance", "region") if hasattr(r, k)) or type(r).__name__
+
+
+def _by_instance(rows: list[Any], region: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for r in rows:
+        if region is not None:
+            if r.region == region:
+                out[r.instance] = r
+        elif r.instance not in out or r.region == "us-east-1":
+            out[r.instance] = r
+    return out
 
 
 def _lookup(table: dict[str, Any], key: str, what: str, name: str) -> Any:
@@ -489,7 +553,7 @@ def _check_references(cat: Catalog) -> None:
     for a in cat.profile_arns.values():
         if a.model not in models and a.model.lower() not in cat._aliases:
             raise CatalogError(f"profile_arns row {a.arn!r} maps to unknown model {a.model!r}")
-    for inst in cat.ec2_instances.values():
+    for inst in cat.rows("ec2_instances"):
         if inst.accelerator and inst.accelerator not in cat.accelerators:
-            raise CatalogError(f"ec2_instances row {inst.instance!r} names unknown accelerator "
-                               f"{inst.accelerator!r}")
+            raise CatalogError(f"ec2_instances row {inst.instance!r} ({inst.region}) names unknown "  # type: ignore[attr-defined]
+                               f"accelerator {inst.accelerator!r}")  # type: ignore[attr-defined]

@@ -63,6 +63,17 @@ def read_input(paths: list[Path], cat: Catalog, fmt: str, *, model: str | None, 
     return read_workload(paths, cat, fmt, read_options(model=model, region=region, on_error=on_error)), None
 
 
+def instance_catalog(cat: Catalog, wl: Any, demand: Any, region: str | None) -> Catalog:
+    """The catalog with instances priced in the traffic's region: the one region of the requests, else the one
+    with most requests; a demand series (no region column) or `--region` when the data has none."""
+    regions: list[tuple[str, int]] = []
+    if wl is not None:
+        counts = wl.table.group_by("region").aggregate(n=wl.table.count()).to_pyarrow().to_pylist()
+        regions = sorted(((r["region"], r["n"]) for r in counts if r["region"]), key=lambda x: (-x[1], x[0]))
+    pick = regions[0][0] if regions else (getattr(demand, "region", None) or region or "us-east-1")
+    return cat.for_region(pick)
+
+
 def chosen(spec: Any) -> list[str]:
     """Instances the team has already picked: none from the flags (`--instance` models an option, it does not
     say one runs); stated endpoints (`current:`) are added by the plan."""

@@ -30,6 +30,7 @@ from ._serving_inputs import (
     SloTpotOpt,
     SloTtftOpt,
     WindowOpt,
+    instance_catalog,
 )
 
 
@@ -98,6 +99,7 @@ def breakeven_cmd(
     tco = load_tco(scenario, eng_fte=eng_fte, eng_usd_per_year=eng_usd_per_year)
     with progress("reading, replaying the levers and solving the break-even"):
         wl, demand = read_input(paths, cat, format, model=model, region=region, on_error=on_error)
+        cat = instance_catalog(cat, wl, demand, region)  # instances priced in the traffic's region
         res = run_breakeven(wl, demand, cat, spec, scenario, tco, call_type=call_type)
     if (warning := cat.staleness_warning()) is not None:
         res["notes"].append(warning)

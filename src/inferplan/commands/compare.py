@@ -27,6 +27,7 @@ from ._serving_inputs import (
     SloTpotOpt,
     SloTtftOpt,
     WindowOpt,
+    instance_catalog,
     make_compare_spec,
     read_input,
 )
@@ -128,6 +129,7 @@ def compare_cmd(
                              shift_deferrable=shift_deferrable, window_s=window, candidates=candidates)
     with progress("reading and simulating the serving options"):
         wl, demand = read_input(paths, cat, format, model=model, region=region, on_error=on_error)
+        cat = instance_catalog(cat, wl, demand, region)  # instances priced in the traffic's region
         if demand is not None:
             if window is not None and window != demand.window_s:
                 demand.notes.append(f"--window {window} ignored: the series' own window is {demand.window_s} s")

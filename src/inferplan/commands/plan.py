@@ -27,6 +27,7 @@ from ._serving_inputs import (
     SloTpotOpt,
     SloTtftOpt,
     WindowOpt,
+    instance_catalog,
 )
 from .breakeven import money, render_breakeven
 
@@ -133,6 +134,7 @@ def plan_cmd(
         if wl is None:
             raise InputError("plan needs per-request usage (logs, traces) to replay the levers on; for a demand "
                              "series use `inferplan breakeven` or `inferplan compare`")
+        cat = instance_catalog(cat, wl, demand, region)  # instances priced in the traffic's region
         res = run(wl, cat, spec, scenario, tco, chosen=chosen(spec), cmd=" ".join(str(p) for p in paths),
                   charts=charts)
     emit_plan(res, json_out, cat, html=html, markdown=markdown, charts=charts)

@@ -87,6 +87,9 @@ def render_show(ident: str, found: dict[str, Any], c: Console) -> None:
             c.print(t)
         elif section == "resolved_scope":
             c.print(f"{ident!r} resolves to scope [bold]{value}[/bold]")
+        elif section.endswith("_regions"):
+            what = section.removesuffix("_regions").replace("_", " ")
+            c.print(f"{what} rows in: {', '.join(value)}", highlight=False)
         elif section == "catalog_notes":
             for note in value:
                 c.print(f"note: {note}", highlight=False, soft_wrap=True)

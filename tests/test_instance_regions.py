@@ -1,0 +1,87 @@
+"""EC2 and SageMaker rows per region: instances are priced in the traffic's region, a missing row names the fix."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from inferplan.catalog import load_catalog
+from inferplan.catalog.pricelist import plan_rows, read_price_list, write_catalog
+from inferplan.commands._serving_inputs import instance_catalog
+from inferplan.errors import MissingPriceError
+from inferplan.serving.selfhost import ec2_prices, sagemaker_prices
+from inferplan.workload import Defaults, Workload
+from tests.helpers import rows_table
+
+BIN = Path(sys.executable).parent / "inferplan"
+V1 = Path(__file__).parent / "data" / "pricelist" / "v1" / "offers" / "v1.0" / "aws" / "index.json"
+
+
+@pytest.fixture(scope="module")
+def eu_catalog(tmp_path_factory):
+    """The packaged catalog plus the v1 Price List fixture's rows (g5.xlarge and ml.g5.xlarge in eu-west-1)."""
+    base = load_catalog(warn_stale=False, user_config=False)
+    path = tmp_path_factory.mktemp("cfg") / "catalog.yaml"
+    write_catalog(path, plan_rows(read_price_list([V1], base), base)[0])
+    return path, load_catalog(path, warn_stale=False, user_config=False)
+
+
+def test_lookups_take_a_region(eu_catalog):
+    _, cat = eu_catalog
+    assert cat.ec2_in("g5.xlarge", "eu-west-1").on_demand_usd_per_hour == 1.123
+    assert cat.ec2_in("g5.xlarge", "us-east-1").on_demand_usd_per_hour == 1.006
+    assert cat.ec2("g5.xlarge").region == "us-east-1"  # no region set: the default row (hardware specs)
+    eu = cat.for_region("eu-west-1")
+    assert eu.ec2("g5.xlarge").on_demand_usd_per_hour == 1.123
+    assert set(eu.ec2_instances) == {"g5.xlarge", "p5.48xlarge"}  # only what is priced there
+    assert ec2_prices(eu, "g5.xlarge", "on-demand").on_demand == 1.123
+    name, p = sagemaker_prices(eu, "g5.xlarge", "on-demand")
+    assert (name, p.on_demand) == ("ml.g5.xlarge", 1.5738)
+    with pytest.raises(MissingPriceError, match=r"g5.xlarge in ap-south-1 .*prices update.*ap-south-1/index.json"):
+        cat.for_region("ap-south-1").ec2("g5.xlarge")
+    with pytest.raises(MissingPriceError, match="AmazonSageMaker"):
+        cat.sagemaker_in("ml.g5.xlarge", "ap-south-1")
+
+
+def test_sagemaker_twin_priced_elsewhere_is_an_error_not_a_missing_option(catalog):
+    eu = catalog.for_region("eu-west-1")  # packaged rows are us-east-1 only
+    with pytest.raises(MissingPriceError, match="ml.g5.xlarge in eu-west-1"):
+        sagemaker_prices(eu, "g5.xlarge", "on-demand")
+
+
+def test_the_traffic_region_picks_the_rows(eu_catalog):
+    _, cat = eu_catalog
+    rows = [{"model": "anthropic.claude-3-haiku-20240307-v1:0", "input_tokens": 10, "output_tokens": 1}] * 3
+    wl = Workload(table=rows_table(rows, cat, Defaults(region="eu-west-1")))
+    assert instance_catalog(cat, wl, None, "us-east-1").instance_region == "eu-west-1"
+    assert instance_catalog(cat, None, None, "ap-south-1").instance_region == "ap-south-1"  # no data: --region
+
+
+def _compare(region: str, env: dict[str, str], shared_data: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN), "compare", str(shared_data / "traces/azure2023"), "--model",
+                           "us.anthropic.claude-haiku-4-5-20251001-v1:0", "--region", region, "--self-host",
+                           "llama-3.1-8b", "--instance", "g5.xlarge", "--json"],
+                          capture_output=True, text=True, env=env, check=False)
+
+
+def test_compare_prices_the_instance_in_the_traffics_region(eu_catalog, shared_data, tmp_path):
+    path, _ = eu_catalog
+    env = {**os.environ, "INFERPLAN_CONFIG_DIR": str(tmp_path / "empty")}
+    bad = _compare("eu-west-1", env, shared_data)
+    assert bad.returncode != 0 and "g5.xlarge in eu-west-1" in bad.stderr and "prices update" in bad.stderr
+    cfg = tmp_path / "cfg"
+    cfg.mkdir()
+    (cfg / "catalog.yaml").write_text(path.read_text())
+    env["INFERPLAN_CONFIG_DIR"] = str(cfg)
+    us, eu = (json.loads(_compare(r, env, shared_data).stdout) for r in ("us-east-1", "eu-west-1"))
+    ec2 = [{o["name"]: o for o in s["options"] if o["kind"] == "ec2"} for s in (us, eu)]
+    name = next(n for n in ec2[0] if "on-demand" in n)
+    o_us, o_eu = ec2[0][name], ec2[1][name]
+    assert o_us["replicas"] == o_eu["replicas"]
+    # same fleet, hourly price 1.123 instead of 1.006
+    assert o_eu["monthly_usd"] == pytest.approx(o_us["monthly_usd"] * 1.123 / 1.006, rel=1e-9)

@@ -65,7 +65,7 @@ def analyze(paths: PathLike | Sequence[PathLike], *, model: str | None = None, r
             catalog: Catalog | PathLike | None = None) -> Report:
     """`inferplan analyze`: read usage, price it exactly, break it down, and (with `levers`) replay the levers."""
     from .analysis import analyze as run
-    from .cli import read_options
+    from .readers import read_options
 
     opts = read_options(model=model, region=region, tier=tier, on_error=on_error, call_type_key=call_type_key)
     summary = run(_paths(paths), _catalog(catalog), format, opts, tags=tags, levers=levers,
@@ -81,8 +81,7 @@ def compare(paths: PathLike | Sequence[PathLike], *, model: str | None = None, r
     `options` are `compare`'s flags by their CompareSpec names: `self_host=["llama-3.1-8b"]`, `instance=[...]`,
     `precision`, `purchase`, `replica_rps`, `slo_ttft_ms`, `slo_tpot_ms`, `scale`, `window_s`, `candidates`.
     """
-    from .cli import read_options
-    from .readers import read_workload
+    from .readers import read_options, read_workload
     from .report.series import compare_series
     from .serving import compare as run
     from .serving.spec import load_scenario, make_spec
@@ -100,10 +99,9 @@ def plan(paths: PathLike | Sequence[PathLike], *, model: str | None = None, regi
          catalog: Catalog | PathLike | None = None, **options: Any) -> Report:
     """`inferplan plan`: spend, the levers, the serving options, the break-even with its uncertainty, and what to
     do first. `options` are `compare`'s, by their CompareSpec names (see `compare`)."""
-    from .cli import read_options
     from .economics import load_tco
     from .planner import run
-    from .readers import read_workload
+    from .readers import read_options, read_workload
     from .serving.spec import load_scenario, make_spec
 
     cat = _catalog(catalog)

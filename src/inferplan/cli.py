@@ -1,97 +1,47 @@
-"""Command line: `inferplan analyze | demo | prices ...`.
+"""Command line: builds the app (`inferplan analyze | demo | prices ...` here, the other commands from the
+modules of `inferplan.commands`) and runs it.
 
-The only place that turns library errors into messages and exit codes: a user sees one clear line, never a
-traceback (set INFERPLAN_DEBUG=1 to see one).
+The only place that turns library errors into messages and exit codes (`commands._common.friendly`): a user
+sees one clear line, never a traceback (set INFERPLAN_DEBUG=1 to see one).
 """
 
 from __future__ import annotations
 
-import os
-import warnings
-from collections.abc import Callable
-from functools import wraps
-from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
-from . import engine
 from .analysis import analyze as run_analysis
 from .catalog import Catalog, load_catalog
+from .commands import load_all
+from .commands._common import (
+    DEMO_MODEL,
+    DEMO_REGION,
+    CatalogOpt,
+    ExplainOpt,
+    HtmlOpt,
+    JsonOpt,
+    MarkdownOpt,
+    app,
+    demo_paths,
+    err,
+    friendly,
+    out,
+    prices_app,
+    say,
+)
 from .errors import InferplanError, UnknownItemError
 from .pricing import parse_provisioned_units
 from .progress import progress
-from .readers import FORMATS, ReadOptions
+from .readers import FORMATS, ReadOptions, read_options
 from .regions import check_region
 from .report import terminal, write_files, write_json
 from .workload import Defaults
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Where LLM inference money goes on AWS, and what to change.")
-prices_app = typer.Typer(no_args_is_help=True, help="Browse the price and hardware catalog.")
-app.add_typer(prices_app, name="prices")
-
-
-
-@app.callback()
-def _global_options(
-    engine_name: Annotated[str | None, typer.Option(
-        "--engine", envvar="INFERPLAN_ENGINE", metavar="duckdb|spark",
-        help="Where per-request work runs: duckdb (embedded, default) or spark (reads canonical Parquet; "
-        "see docs/scale.md).")] = None,
-    spark_master: Annotated[str | None, typer.Option(
-        "--spark-master", envvar="INFERPLAN_SPARK_MASTER", metavar="URL",
-        help="Spark master for --engine spark (default: Spark's own configuration, else local[2]).")] = None,
-) -> None:
-    """Where LLM inference money goes on AWS, and what to change."""
-    try:
-        engine.use(engine_name, spark_master=spark_master)
-    except InferplanError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(exc.exit_code) from None
-
-
-err = Console(stderr=True)
-out = Console()
-if not out.is_terminal:  # pipes and files get the full tables, not an 80-column squeeze
-    out = Console(width=160)
-F = TypeVar("F", bound=Callable[..., Any])
-
-# The demo prices the Azure 2023 traces on this model (a common small Claude on a US cross-region profile).
-DEMO_MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
-DEMO_REGION = "us-east-1"
-
-
-def friendly(fn: F) -> F:
-    """Run a command; turn inferplan errors into one red line and an exit code."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                result = fn(*args, **kwargs)
-            for w in caught:
-                if w.category is UserWarning:
-                    err.print(f"[yellow]warning:[/yellow] {w.message}")
-            return result
-        except InferplanError as exc:
-            if os.environ.get("INFERPLAN_DEBUG"):
-                raise
-            err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(exc.exit_code) from None
-        except (typer.Exit, typer.Abort, KeyboardInterrupt):
-            raise
-        except Exception as exc:  # noqa: BLE001 - last resort: no traceback in front of a user
-            if os.environ.get("INFERPLAN_DEBUG"):
-                raise
-            err.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc}. Please report it; "
-                      "INFERPLAN_DEBUG=1 shows the traceback.", highlight=False, soft_wrap=True)
-            raise typer.Exit(70) from None
-
-    return wrapper  # type: ignore[return-value]
+# the names command modules and tests used to take from here
+__all__ = ["DEMO_MODEL", "DEMO_REGION", "CatalogOpt", "ExplainOpt", "HtmlOpt", "JsonOpt", "MarkdownOpt", "app",
+           "demo_paths", "err", "friendly", "main", "out", "prices_app", "read_options", "say"]
 
 
 def _emit(summary: dict[str, Any], as_json: bool, kind: str = "analyze", *, html: Path | None = None,
@@ -102,29 +52,6 @@ def _emit(summary: dict[str, Any], as_json: bool, kind: str = "analyze", *, html
     else:
         terminal.render(summary, out, explain=explain)
     write_files(summary, kind, html=html, markdown=markdown, say=say)
-
-
-def say(message: str) -> None:
-    """Tell the user something on stderr (stdout may be JSON)."""
-    err.print(message, highlight=False, soft_wrap=True)
-
-
-CatalogOpt = Annotated[Path | None, typer.Option("--catalog", help="YAML file overriding or adding catalog rows.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
-HtmlOpt = Annotated[Path | None, typer.Option("--html", metavar="FILE", help="Also write a self-contained HTML "
-                                              "report (charts, works offline).")]
-MarkdownOpt = Annotated[Path | None, typer.Option("--markdown", metavar="FILE", help="Also write a Markdown "
-                                                  "summary for a pull-request comment.")]
-ExplainOpt = Annotated[bool, typer.Option("--explain", help="Show every price used with its source and date.")]
-
-
-def read_options(*, model: str | None, region: str, tier: str = "standard", on_error: str = "raise",
-                 call_type_key: str | None = None) -> ReadOptions:
-    """ReadOptions from the CLI's common reading flags, with `--on-error` checked."""
-    if on_error not in ("raise", "skip"):
-        raise InferplanError(f"--on-error must be raise or skip, not {on_error!r}")
-    return ReadOptions(defaults=Defaults(model=model, region=region, tier=tier), on_error=on_error,  # type: ignore[arg-type]
-                       call_type_key=call_type_key)
 
 
 @app.command()
@@ -159,11 +86,6 @@ def analyze(
         summary = run_analysis(paths, cat, format, opts, tags=tag or (), levers=levers, scenario=scenario,
                                provisioned_units=parse_provisioned_units(provisioned_units))
     _emit(summary, json_out, html=html, markdown=markdown, explain=explain)
-
-
-def demo_paths() -> list[Path]:
-    base = resources.files("inferplan") / "data" / "demo" / "azure2023"
-    return [Path(str(base / f"AzureLLMInferenceTrace_{s}.csv")) for s in ("code", "conv")]
 
 
 @app.command()
@@ -297,11 +219,12 @@ def formats() -> None:
         out.print(f"[bold]{name}[/bold]: {first_paragraph}")
 
 
-def main() -> None:
-    from .commands import load_all
+# every module of `inferplan.commands` registers its commands now, after the ones above (the order of --help)
+load_all()
 
-    load_all()
-    app()
+
+def main() -> None:
+    app(prog_name="inferplan")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-"""CLI command modules. Each module here registers its commands on `inferplan.cli.app` when imported;
-`cli.py` imports them all, so a new command is a new file here, with no edit elsewhere."""
+"""CLI command modules. Each module here registers its commands on the app in `_common` (what the modules
+share) when imported; `cli.py` loads them all, so a new command is a new file here, with no edit elsewhere.
+No module here imports `cli`."""
 
 from __future__ import annotations
 

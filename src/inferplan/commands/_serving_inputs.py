@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from ..catalog import Catalog
-from ..cli import read_options
+from ..readers import read_options
 
 # The flags `compare`, `breakeven` and `plan` share, declared once.
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help="auto, a usage format, or demand / cloudwatch / "

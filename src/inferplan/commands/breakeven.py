@@ -9,10 +9,10 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from ..cli import CatalogOpt, HtmlOpt, JsonOpt, MarkdownOpt, app, friendly, out, say
 from ..progress import progress
 from ..report import write_files, write_json
 from ..report.fmt import money
+from ._common import CatalogOpt, HtmlOpt, JsonOpt, MarkdownOpt, app, friendly, out, say
 from ._serving_inputs import (
     CandidatesOpt,
     EngFteOpt,

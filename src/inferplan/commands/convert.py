@@ -13,11 +13,11 @@ from typing import Annotated
 import typer
 
 from ..catalog import load_catalog
-from ..cli import CatalogOpt, JsonOpt, app, friendly, read_options, say
 from ..errors import ConfigError
-from ..readers import read_workload
+from ..readers import read_options, read_workload
 from ..readers.canonical import write
 from ..report import write_json
+from ._common import CatalogOpt, JsonOpt, app, friendly, say
 
 
 @app.command()

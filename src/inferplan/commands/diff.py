@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from ..cli import JsonOpt, MarkdownOpt, app, friendly, out, say
 from ..report import write_json
+from ._common import JsonOpt, MarkdownOpt, app, friendly, out, say
 
 
 @app.command("diff")

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
-from ..cli import CatalogOpt, HtmlOpt, JsonOpt, MarkdownOpt, app, friendly, out, say
 from ..errors import ConfigError, InputError
 from ..report import write_files, write_json
+from ._common import CatalogOpt, HtmlOpt, JsonOpt, MarkdownOpt, app, friendly, out, say
 
 
 def _capacities(spec: str | None) -> list[int | None]:

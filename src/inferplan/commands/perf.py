@@ -8,7 +8,6 @@ import typer
 from rich.table import Table
 
 from ..catalog import Catalog, load_catalog
-from ..cli import CatalogOpt, JsonOpt, app, friendly, out
 from ..errors import ConfigError
 from ..perf import (
     OPTION_NAMES,
@@ -30,6 +29,7 @@ from ..perf.arch import precision_bytes
 from ..perf.expected import expected_error
 from ..perf.serving import precision_reason
 from ..report import write_json
+from ._common import CatalogOpt, JsonOpt, app, friendly, out
 
 DEFAULT_INPUT, DEFAULT_OUTPUT = 1024, 256
 ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Model spec key or Bedrock id (llama-3.1-8b).")]

@@ -8,9 +8,21 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from ..cli import CatalogOpt, HtmlOpt, JsonOpt, MarkdownOpt, app, friendly, out, say
 from ..progress import progress
 from ..report import write_files, write_json
+from ._common import (
+    DEMO_MODEL,
+    DEMO_REGION,
+    CatalogOpt,
+    HtmlOpt,
+    JsonOpt,
+    MarkdownOpt,
+    app,
+    demo_paths,
+    friendly,
+    out,
+    say,
+)
 from ._serving_inputs import (
     CandidatesOpt,
     EngFteOpt,
@@ -159,7 +171,6 @@ DEMO_SELF_HOST = "llama-3.1-8b"
 
 def demo_plan(cat: Any, charts: dict[str, Any] | None = None) -> dict[str, Any]:
     """`plan` on the bundled Azure 2023 traces, as `inferplan demo` runs it (`charts` as in `planner.run`)."""
-    from ..cli import DEMO_MODEL, DEMO_REGION, demo_paths
     from ..economics import TcoOptions
     from ..planner import run
     from ..readers import ReadOptions, read_workload

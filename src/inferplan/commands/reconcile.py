@@ -9,11 +9,11 @@ import typer
 from rich.table import Table
 
 from ..catalog import load_catalog
-from ..cli import CatalogOpt, JsonOpt, app, friendly, out, read_options
-from ..readers import read_workload
+from ..readers import read_options, read_workload
 from ..readers.cur import read_cur
 from ..reconcile import reconcile as run_reconcile
 from ..report import write_json
+from ._common import CatalogOpt, JsonOpt, app, friendly, out
 
 
 @app.command()

@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
-from ..cli import JsonOpt, app, friendly, out
 from ..errors import ConfigError
 from ..report import write_json
 from ..synth import generate, load_traffic
+from ._common import JsonOpt, app, friendly, out
 
 
 @app.command()

@@ -15,9 +15,9 @@ from rich.table import Table
 
 from ..catalog import load_catalog, user_catalog_path
 from ..catalog.pricelist import Update, plan_rows, read_litellm, read_price_list, write_catalog
-from ..cli import CatalogOpt, JsonOpt, friendly, out, prices_app, say
 from ..errors import ConfigError
 from ..report import write_json
+from ._common import CatalogOpt, JsonOpt, friendly, out, prices_app, say
 
 
 @prices_app.command("update")

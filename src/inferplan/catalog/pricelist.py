@@ -198,12 +198,11 @@ def _ec2(path: Path, header: dict, cat: Catalog, up: Update, regions: set[str] |
     header, kept, od, res, st.products_read, st.terms_read = stream_offer(path, keep)
     st.products_kept = len(kept)
     for sku, info in kept.items():
-        hourly = [(d, _usd(d)) for d in _price_dims(od.get(sku, {})) if d.get("unit") == "Hrs"]
-        hourly = [(d, v) for d, v in hourly if v]
-        if not hourly:
+        found = _hourly(od.get(sku, {}))
+        if found is None:
             st.skip("no on-demand hourly price")
             continue
-        d, usd = hourly[0]
+        d, usd = found
         spec = specs[info["instance"]]
         row = {**spec.model_dump(mode="json"), "region": info["region"], "on_demand_usd_per_hour": usd,
                "source": f"AWS Price List {st.offer} {st.publication} sku {sku} ({info['usagetype']}, "
@@ -227,6 +226,14 @@ def _ec2(path: Path, header: dict, cat: Catalog, up: Update, regions: set[str] |
                                 "usd_per_hour": hrs, "upfront_usd": upfront, "effective_usd_per_hour": effective,
                                 "discount_fraction": round(1 - effective / usd, 6), "sku": sku})
     return st
+
+
+def _hourly(terms: dict) -> tuple[dict, float] | None:
+    """The first non-zero on-demand hourly price dimension of a product, with its USD rate."""
+    for d in _price_dims(terms):
+        if d.get("unit") == "Hrs" and (v := _usd(d)):
+            return d, v
+    return None
 
 
 # ---- SageMaker -------------------------------------------------------------------------------------------------
@@ -255,12 +262,11 @@ def _sagemaker(path: Path, header: dict, cat: Catalog, up: Update, regions: set[
     header, kept, od, _res, st.products_read, st.terms_read = stream_offer(path, keep)
     st.products_kept = len(kept)
     for sku, info in kept.items():
-        hourly = [(d, _usd(d)) for d in _price_dims(od.get(sku, {})) if d.get("unit") == "Hrs"]
-        hourly = [(d, v) for d, v in hourly if v]
-        if not hourly:
+        found = _hourly(od.get(sku, {}))
+        if found is None:
             st.skip("no on-demand hourly price")
             continue
-        d, usd = hourly[0]
+        d, usd = found
         twin = known[info["instance"]].ec2_instance if info["instance"] in known else info["instance"][3:]
         up.put("sagemaker_instances", {
             "instance": info["instance"], "region": info["region"], "ec2_instance": twin, "usd_per_hour": usd,

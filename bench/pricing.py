@@ -49,7 +49,7 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
             "region": pa.array(np.full(n, "us-east-1")),
             "input_tokens": rng.lognormal(7, 1, n).astype(np.int64),
             "cache_read_tokens": np.where(cached, rng.integers(1024, 8000, n), 0).astype(np.int64),
-            "cache_write_tokens": np.where(cacheable & ~cached & (rng.random(n) < 0.05), 2048, 0).astype(np.int64),
+            "cache_write_5m_tokens": np.where(cacheable & ~cached & (rng.random(n) < 0.05), 2048, 0).astype(np.int64),
             "cache_write_1h_tokens": np.zeros(n, np.int64),
             "output_tokens": rng.lognormal(5, 1, n).astype(np.int64),
         })
@@ -63,7 +63,7 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
 def bare_scan(path: Path) -> tuple[float, tuple]:
     con = duckdb.connect()
     t0 = time.perf_counter()
-    res = con.sql(f"SELECT count(*), sum(input_tokens), sum(cache_read_tokens), sum(cache_write_tokens), "
+    res = con.sql(f"SELECT count(*), sum(input_tokens), sum(cache_read_tokens), sum(cache_write_5m_tokens), "
                   f"sum(cache_write_1h_tokens), sum(output_tokens) FROM read_parquet('{path}')").fetchone()
     return time.perf_counter() - t0, res
 

@@ -55,7 +55,7 @@ def generate(path: Path, rows: int) -> None:
             CASE WHEN m < 2 AND hash(i, 4) % 20 <> 0 AND hash(i, 7) % 10 < 3
                  THEN 1024 + hash(i, 8) % 7000 ELSE 0 END AS cache_read_tokens,
             CASE WHEN m < 2 AND hash(i, 4) % 20 <> 0 AND hash(i, 7) % 10 = 3 THEN 2048 ELSE 0 END
-              AS cache_write_tokens,
+              AS cache_write_5m_tokens,
             CAST(0 AS BIGINT) AS cache_write_1h_tokens,
             (exp(2 + (hash(i, 9) % 1000) / 200.0))::BIGINT AS output_tokens
           FROM (SELECT range AS i, (hash(range, 2) % 4)::INT AS m FROM range({rows}))
@@ -104,17 +104,17 @@ def sql_job(path: Path, prices: dict, cat) -> tuple[float, dict]:  # noqa: ANN00
                 "i DOUBLE, o DOUBLE, cr DOUBLE, cw DOUBLE, cw1 DOUBLE, li DOUBLE, lo DOUBLE, lcr DOUBLE, lcw DOUBLE, "
                 "lcw1 DOUBLE, lc_from_bucket INT)")
     con.execute("INSERT INTO _bench_prices VALUES " + ", ".join(rows))
-    tin = "(input_tokens + cache_read_tokens + cache_write_tokens + cache_write_1h_tokens)"
+    tin = "(input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens)"
     bucket = " + ".join(f"({tin} > {t})::INT" for t in thresholds) or "0"
     t0 = time.perf_counter()
     res = con.execute(f"""
         WITH g AS (
           SELECT model AS id, region, tier, call_type, epoch_us(ts) // 86400000000 AS day, {bucket} AS bucket,
                  count(*) AS n, sum(input_tokens) AS i, sum(output_tokens) AS o, sum(cache_read_tokens) AS cr,
-                 sum(cache_write_tokens) AS cw, sum(cache_write_1h_tokens) AS cw1,
-                 min(least(input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
+                 sum(cache_write_5m_tokens) AS cw, sum(cache_write_1h_tokens) AS cw1,
+                 min(least(input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens,
                            cache_write_1h_tokens)) AS low,
-                 count(*) - count(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens
+                 count(*) - count(input_tokens + output_tokens + cache_read_tokens + cache_write_5m_tokens
                                   + cache_write_1h_tokens + epoch_us(ts)) AS nulls
           FROM read_parquet('{path}')
           GROUP BY ALL

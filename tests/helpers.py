@@ -64,7 +64,7 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 def rows_table(rows: list[dict[str, Any]], catalog: Catalog, defaults: Defaults | None = None) -> ibis.Table:
     """Canonical table from dicts; missing token columns are 0, `ts` defaults to T0 + i seconds."""
-    cols = ["ts", "model", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
+    cols = ["ts", "model", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_5m_tokens",
             "cache_write_1h_tokens"]
     full = []
     for i, r in enumerate(rows):

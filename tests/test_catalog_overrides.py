@@ -17,7 +17,7 @@ SONNET = "anthropic.claude-sonnet-4-5-20250929-v1:0"
 M = "test.claude-like-v1:0"
 KEY = {"model": M, "scope": "in-region", "region": "*", "tier": "standard"}
 # 1,500 input tokens (over the hand-built table's 1,000-token long-context threshold), 100 output
-LONG = {"model": M, "input_tokens": 1200, "cache_read_tokens": 100, "cache_write_tokens": 100,
+LONG = {"model": M, "input_tokens": 1200, "cache_read_tokens": 100, "cache_write_5m_tokens": 100,
         "cache_write_1h_tokens": 100, "output_tokens": 100}
 SHORT = {"model": M, "input_tokens": 500, "cache_read_tokens": 100, "cache_write_1h_tokens": 100,
          "output_tokens": 100}

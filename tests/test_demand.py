@@ -141,3 +141,18 @@ def test_water_fill_levels():
     add = water_fill(np.array([5.0, 1.0, 3.0]), 4.0)
     np.testing.assert_allclose(add, [0, 3, 1])
     assert water_fill(np.array([1.0, 1.0]), 0).sum() == 0
+
+
+def test_demand_csv_old_cache_write_column_name(catalog, tmp_path):
+    """A demand CSV naming the 5-minute writes by their old column name reads the same as the new name."""
+    rows = "2026-01-05T00:00:00Z,10,10000,2000,{w},chat,true\n2026-01-05T00:01:00Z,20,20000,4000,{w},chat,true\n"
+    got = {}
+    for name in ("cache_write_tokens", "cache_write_5m_tokens"):
+        f = tmp_path / f"{name}.csv"
+        f.write_text(f"ts,requests,input_tokens,output_tokens,{name},call_type,interactive\n" + rows.format(w=3000))
+        got[name] = read_demand([f], catalog, model="claude-haiku-4.5").bedrock_usd.sum()
+    base = tmp_path / "none.csv"
+    base.write_text("ts,requests,input_tokens,output_tokens,call_type,interactive\n"
+                    + rows.replace(",{w}", ""))
+    assert got["cache_write_tokens"] == got["cache_write_5m_tokens"]
+    assert got["cache_write_tokens"] > read_demand([base], catalog, model="claude-haiku-4.5").bedrock_usd.sum()

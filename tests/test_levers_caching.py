@@ -47,7 +47,7 @@ def tiny_catalog(*, claude_ttls=(300, 3600), claude_min=1000, nova_min=1000) -> 
 
 
 def buckets(t):
-    return [tuple(r.values()) for r in t.select(["input_tokens", "cache_read_tokens", "cache_write_tokens",
+    return [tuple(r.values()) for r in t.select(["input_tokens", "cache_read_tokens", "cache_write_5m_tokens",
                                                  "cache_write_1h_tokens"]).to_pylist()]
 
 

@@ -63,7 +63,7 @@ def test_static_batching_wastes_slots_on_spread_outputs():
 def test_mix_from_workload_counts_every_input_bucket():
     import ibis
 
-    t = ibis.memtable({"input_tokens": [100, 300], "cache_read_tokens": [100, 0], "cache_write_tokens": [0, 100],
+    t = ibis.memtable({"input_tokens": [100, 300], "cache_read_tokens": [100, 0], "cache_write_5m_tokens": [0, 100],
                        "cache_write_1h_tokens": [0, 0], "output_tokens": [10, 30]})
     mix = RequestMix.from_workload(t)
     assert mix.input_tokens == 300 and mix.output_tokens == 20  # (200 + 400) / 2, (10 + 30) / 2

@@ -29,7 +29,7 @@ def costs(cat, rows, defaults=None):
 
 def test_each_token_kind_priced_at_its_own_rate(cat):
     r = costs(cat, [{"model": M, "input_tokens": 500, "output_tokens": 100, "cache_read_tokens": 300,
-                     "cache_write_tokens": 100, "cache_write_1h_tokens": 50}])[0]
+                     "cache_write_5m_tokens": 100, "cache_write_1h_tokens": 50}])[0]
     # total input 950 <= 1000: standard rates 2 / 10 / 0.2 / 2.5 / 4 per Mtok
     assert r["input_usd"] == pytest.approx(500 * 2 / 1e6, abs=1e-15)
     assert r["output_usd"] == pytest.approx(100 * 10 / 1e6, abs=1e-15)
@@ -89,7 +89,8 @@ def test_zero_tokens_of_an_unpriced_kind_are_fine(cat):
 
 
 def test_nova_like_write_has_no_premium(cat):
-    r = costs(cat, [{"model": "tnl", "input_tokens": 1000, "cache_write_tokens": 1000, "cache_read_tokens": 1000}])[0]
+    r = costs(cat, [{"model": "tnl", "input_tokens": 1000, "cache_write_5m_tokens": 1000,
+                     "cache_read_tokens": 1000}])[0]
     assert r["cache_write_5m_usd"] == pytest.approx(r["input_usd"])
     assert r["cache_read_usd"] == pytest.approx(r["input_usd"] / 4)
 
@@ -101,12 +102,12 @@ def test_provisioned_rows_are_noted_not_silently_priced(cat):
 
 token = st.integers(min_value=0, max_value=2_000_000)
 row_st = st.fixed_dictionaries({"input_tokens": token, "output_tokens": token, "cache_read_tokens": token,
-                                "cache_write_tokens": token, "cache_write_1h_tokens": token})
+                                "cache_write_5m_tokens": token, "cache_write_1h_tokens": token})
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(row_st, min_size=1, max_size=6), kind=st.sampled_from(
-    ["input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens"]),
+    ["input_tokens", "output_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens"]),
     extra=st.integers(min_value=1, max_value=100_000))
 def test_cost_is_additive_across_rows_and_monotone_in_each_count(cat, rows, kind, extra):
     """Per-request costs (join path) add up to the roll-up total (aggregate path), and more tokens never cost less.

@@ -47,7 +47,7 @@ def test_one_token_is_priced_and_one_unpriced_token_is_an_error():
 
 def test_the_first_unpriced_kind_with_tokens_is_named_like_the_bill():
     # eu-west-1 has neither cache read nor cache write prices: tokens only in 5-minute writes
-    t = canonical_table(1, model="lc", region="eu-west-1", input_tokens=[5], cache_write_tokens=[7])
+    t = canonical_table(1, model="lc", region="eu-west-1", input_tokens=[5], cache_write_5m_tokens=[7])
     cat = catalog()
     with pytest.raises(MissingPriceError) as bill:
         price_workload(ibis.memtable(t), cat)

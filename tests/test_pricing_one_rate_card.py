@@ -66,12 +66,12 @@ def test_request_costs_equal_the_bill_per_request_and_to_the_cent():
         n, model=model.tolist(), call_type=rng.choice(["a", "b"], n).tolist(),
         tier=np.where(model == "lc", rng.choice(["standard", "batch"], n), "standard").tolist(),
         input_tokens=rng.integers(0, 1500, n), cache_read_tokens=np.zeros(n, np.int64),
-        cache_write_tokens=np.zeros(n, np.int64), output_tokens=rng.integers(0, 500, n))
+        cache_write_5m_tokens=np.zeros(n, np.int64), output_tokens=rng.integers(0, 500, n))
     # cache tokens only where priced (lc standard), some requests pushed over the threshold by them alone
     std_lc = (t.column("model").to_numpy(zero_copy_only=False) == "lc") & \
         (t.column("tier").to_numpy(zero_copy_only=False) == "standard")
     t = replace_columns(t, {"cache_read_tokens": np.where(std_lc, rng.integers(0, 300, n), 0),
-                            "cache_write_tokens": np.where(std_lc, rng.integers(0, 300, n), 0),
+                            "cache_write_5m_tokens": np.where(std_lc, rng.integers(0, 300, n), 0),
                             "cache_write_1h_tokens": np.where(std_lc, rng.integers(0, 300, n), 0)})
     cat = catalog(batch_lc=True)
     bill = price_workload(ibis.memtable(t), cat)
@@ -91,13 +91,13 @@ def test_request_costs_equal_the_bill_per_request_and_to_the_cent():
     assert by_ct == pytest.approx({r["key"]: r["total_usd"] for r in breakdown(bill, "call_type")}, rel=1e-12)
 
 
-@pytest.mark.parametrize("bucket", ["cache_write_tokens", "cache_write_1h_tokens", "cache_read_tokens"])
+@pytest.mark.parametrize("bucket", ["cache_write_5m_tokens", "cache_write_1h_tokens", "cache_read_tokens"])
 def test_long_context_counts_every_input_bucket(bucket):
     """400 plain + 601 in one cache bucket = 1,001 > 1,000: the whole request at long-context rates, in the bill
     (roll-up and per-request paths) and in the levers' pricing. Catches a threshold on input + reads only."""
     t = canonical_table(2, model="lc", input_tokens=[400, 399], output_tokens=[10, 10], **{bucket: [601, 601]})
     cat = catalog()
-    rate = {"cache_write_tokens": (2.5, 5), "cache_write_1h_tokens": (4, 8), "cache_read_tokens": (0.2, 0.4)}[bucket]
+    rate = {"cache_write_5m_tokens": (2.5, 5), "cache_write_1h_tokens": (4, 8), "cache_read_tokens": (0.2, 0.4)}[bucket]
     long_ = (400 * 4 + 601 * rate[1] + 10 * 15) / 1e6
     short_ = (399 * 2 + 601 * rate[0] + 10 * 10) / 1e6  # 1,000 exactly: standard
     bill = price_workload(ibis.memtable(t), cat)

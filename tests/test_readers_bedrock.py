@@ -26,7 +26,7 @@ def test_fixture_records(catalog):
     assert set(rows) == {"r1", "r2", "r3", "r4"}  # r5 is an error record
     assert any("ThrottlingException x1" in n for n in w.notes)
     r1 = rows["r1"]
-    assert (r1["input_tokens"], r1["cache_read_tokens"], r1["cache_write_tokens"], r1["output_tokens"]) == \
+    assert (r1["input_tokens"], r1["cache_read_tokens"], r1["cache_write_5m_tokens"], r1["output_tokens"]) == \
         (100, 4000, 0, 20)
     assert r1["scope"] == "us" and r1["region"] == "us-east-1" and r1["call_type"] == "rag-answer"
     tags = dict(r1["tags"])
@@ -36,10 +36,10 @@ def test_fixture_records(catalog):
     assert len(r1["prefix"]) == 3 and sum(s["tokens"] for s in r1["prefix"]) == 4100
     r2 = rows["r2"]
     assert r2["call_type"] == "ticket-triage"  # from `feature`
-    assert (r2["cache_write_tokens"], r2["cache_write_1h_tokens"]) == (3000, 2000)
+    assert (r2["cache_write_5m_tokens"], r2["cache_write_1h_tokens"]) == (3000, 2000)
     assert r2["scope"] == "in-region" and len(r2["prefix"]) == 2
     r3 = rows["r3"]  # ConverseStream via a system inference profile ARN, 1-hour write in the stream metadata
-    assert r3["scope"] == "global" and (r3["cache_write_tokens"], r3["cache_write_1h_tokens"]) == (0, 1000)
+    assert r3["scope"] == "global" and (r3["cache_write_5m_tokens"], r3["cache_write_1h_tokens"]) == (0, 1000)
     assert r3["latency_ms"] == 400 and r3["prefix"] is None
     r4 = rows["r4"]
     assert r4["tier"] == "flex" and r4["call_type"] == "untagged"
@@ -131,7 +131,7 @@ def test_cache_counts_from_the_body_when_the_log_has_none(catalog):
     Converse API `TokenUsage`) and streamed Anthropic chunks (`message_start.message.usage`). The metadata-only
     record is shaped like a real text-delivery-off record (no body, no cache fields)."""
     w = read_workload([FIX / "body_usage.jsonl"], catalog)
-    got = {r["request_id"]: (r["input_tokens"], r["cache_read_tokens"], r["cache_write_tokens"],
+    got = {r["request_id"]: (r["input_tokens"], r["cache_read_tokens"], r["cache_write_5m_tokens"],
                              r["cache_write_1h_tokens"], r["output_tokens"]) for r in w.table.to_pyarrow().to_pylist()}
     assert got == {"invoke-body": (30, 2400, 1800, 0, 12), "converse-body": (40, 1000, 0, 0, 9),
                    "stream-body": (25, 3000, 0, 0, 7), "disagree": (10, 500, 0, 0, 3), "no-body": (1, 0, 0, 0, 8)}

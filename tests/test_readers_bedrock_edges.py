@@ -48,8 +48,8 @@ def test_one_hour_writes_from_converse_cache_details(read):
         converse("split", writes=400, details=[{"ttl": "5m", "inputTokens": 100}, {"ttl": "1h", "inputTokens": 300}]),
         converse("no-ttl", writes=400),  # writes with no TTL detail anywhere: all 5-minute, none 1-hour
     ])
-    assert (rows["split"]["cache_write_tokens"], rows["split"]["cache_write_1h_tokens"]) == (100, 300)
-    assert (rows["no-ttl"]["cache_write_tokens"], rows["no-ttl"]["cache_write_1h_tokens"]) == (400, 0)
+    assert (rows["split"]["cache_write_5m_tokens"], rows["split"]["cache_write_1h_tokens"]) == (100, 300)
+    assert (rows["no-ttl"]["cache_write_5m_tokens"], rows["no-ttl"]["cache_write_1h_tokens"]) == (400, 0)
 
 
 def test_blank_lines_are_not_records_when_a_file_is_read_record_by_record(read):

@@ -13,7 +13,7 @@ from inferplan.errors import InputError
 from inferplan.readers import read_workload
 
 FIX = Path(__file__).parent / "fixtures" / "readers" / "gateway_cache"
-BUCKETS = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens", "output_tokens")
+BUCKETS = ("input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "output_tokens")
 
 
 def _buckets(w) -> dict[str, tuple[int, ...]]:
@@ -44,7 +44,7 @@ def test_litellm_spend_log_buckets(catalog):
     assert any("the uncached part" in n and "1 record(s)" in n for n in w.notes), w.notes
     # every input token is in exactly one bucket: the totals add up to what was sent
     t = w.table.to_pyarrow().to_pylist()
-    assert sum(r["input_tokens"] + r["cache_read_tokens"] + r["cache_write_tokens"] + r["cache_write_1h_tokens"]
+    assert sum(r["input_tokens"] + r["cache_read_tokens"] + r["cache_write_5m_tokens"] + r["cache_write_1h_tokens"]
                for r in t) == 4600 + 5120 + 7500 + 2607 + 100 + 10
 
 

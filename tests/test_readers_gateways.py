@@ -28,7 +28,7 @@ def test_openai_prompt_tokens_include_cached(catalog):
     assert (r["input_tokens"], r["cache_read_tokens"], r["output_tokens"]) == (200, 800, 50)
     assert r["scope"] == "us" and r["call_type"] == "rag-answer" and r["tier"] == "standard"
     r = rows["chatcmpl-2"]  # 300 prompt tokens of which 100 cache writes
-    assert (r["input_tokens"], r["cache_write_tokens"], r["tier"], r["call_type"]) == (200, 100, "flex", "triage")
+    assert (r["input_tokens"], r["cache_write_5m_tokens"], r["tier"], r["call_type"]) == (200, 100, "flex", "triage")
     assert rows["chatcmpl-3"]["tier"] == "batch" and rows["chatcmpl-3"]["input_tokens"] == 40
     assert any("1 error record" in n for n in w.notes)
 
@@ -49,7 +49,7 @@ def test_litellm_spend_logs(catalog):
     rows = _rows(w)
     assert set(rows) == {"req-1", "req-2"}  # failure and LiteLLM cache hit left out
     r = rows["req-1"]  # 1000 prompt = 600 cache read + 200 cache write + 200 plain
-    assert (r["input_tokens"], r["cache_read_tokens"], r["cache_write_tokens"], r["output_tokens"]) == \
+    assert (r["input_tokens"], r["cache_read_tokens"], r["cache_write_5m_tokens"], r["output_tokens"]) == \
         (200, 600, 200, 100)
     assert r["call_type"] == "support-bot" and dict(r["tags"])["team"] == "team-a"
     assert r["latency_ms"] == pytest.approx(1500)

@@ -70,8 +70,8 @@ def test_reconcile_points_at_dropped_cache_writes(catalog, traffic, tmp_path):
     writers.write_cur(synth.to_workload(traffic, catalog), catalog, tmp_path / "cur.parquet")
     day = dt.date(2026, 1, 6)
     drop = pc.and_(pc.equal(pc.cast(traffic["ts"], pa.date32()), day), pc.equal(traffic["call_type"], "rag"))
-    col = traffic.schema.get_field_index("cache_write_tokens")
-    dropped = traffic.set_column(col, "cache_write_tokens", pc.if_else(drop, 0, traffic["cache_write_tokens"]))
+    col = traffic.schema.get_field_index("cache_write_5m_tokens")
+    dropped = traffic.set_column(col, "cache_write_5m_tokens", pc.if_else(drop, 0, traffic["cache_write_5m_tokens"]))
     writers.write_bedrock_logs(dropped, tmp_path / "logs")
     rec = reconcile(read_workload([tmp_path / "logs"], catalog), read_cur([tmp_path / "cur.parquet"], catalog),
                     catalog)

@@ -169,7 +169,7 @@ def test_record_fields(standin, tmp_path):
     assert "call_type" not in cs["tags"]
     assert 0 < float(cs["tags"]["ttft_ms"]) <= cs["latency_ms"]
     ims = by_op["InvokeModelWithResponseStream"][0]
-    assert (ims["cache_write_tokens"], ims["cache_write_1h_tokens"], ims["cache_read_tokens"]) == (0, 2000, 4000)
+    assert (ims["cache_write_5m_tokens"], ims["cache_write_1h_tokens"], ims["cache_read_tokens"]) == (0, 2000, 4000)
     assert "ttft_ms" in ims["tags"]
     assert {r["model"] for r in got} == {HAIKU, NOVA}
     assert all(r["region"] == "us-east-1" and r["request_id"] for r in got)
@@ -455,7 +455,7 @@ def test_invoke_metadata_header_router_text_keys_and_unread_body(standin):
     inv, routed, unread = seen
     assert inv.call_type == "classify" and inv.metadata == {"team": "risk"}
     assert routed.canonical()["model"] == ROUTED and routed.canonical()["tags"]["model_id_called"] == router
-    assert (unread.cache_write_tokens, unread.cache_write_1h_tokens) == (7, 0) and unread.error_code is None
+    assert (unread.cache_write_5m_tokens, unread.cache_write_1h_tokens) == (7, 0) and unread.error_code is None
     recorder.close()
 
 
@@ -520,7 +520,7 @@ def test_any_usage_is_recorded_in_disjoint_buckets_for_every_operation(standin):
             list(c.invoke_model_with_response_stream(modelId=HAIKU, body=anthropic_body(text))["body"])
         recorder.flush()
         got = seen.pop()
-        assert (got.input_tokens, got.output_tokens, got.cache_read_tokens, got.cache_write_tokens,
+        assert (got.input_tokens, got.output_tokens, got.cache_read_tokens, got.cache_write_5m_tokens,
                 got.cache_write_1h_tokens, got.error_code) == (i, o, r, w5, w1, None)
 
     check()

@@ -43,15 +43,15 @@ def test_poisson_rate_and_profiles():
 def test_token_columns_disjoint_and_cache():
     t = synth.generate(SPEC, seed=2, rows=30_000)
     t = t.filter(pc.equal(t["call_type"], "rag"))
-    total = sum(t[c].to_numpy() for c in ("input_tokens", "cache_read_tokens", "cache_write_tokens"))
+    total = sum(t[c].to_numpy() for c in ("input_tokens", "cache_read_tokens", "cache_write_5m_tokens"))
     prefix_tok = np.array([sum(s["tokens"] for s in p) for p in t["prefix"].to_pylist()])
     assert (total == prefix_tok).all()  # segments cover the whole prompt
-    cached = t["cache_read_tokens"].to_numpy() + t["cache_write_tokens"].to_numpy()
+    cached = t["cache_read_tokens"].to_numpy() + t["cache_write_5m_tokens"].to_numpy()
     assert set(np.unique(cached)) <= {2000, 3500}  # whole stages only
     # the system prompt is used every few seconds, so mostly read; the 10 documents are written more often
-    assert t["cache_read_tokens"].to_numpy().sum() > 4 * t["cache_write_tokens"].to_numpy().sum()
+    assert t["cache_read_tokens"].to_numpy().sum() > 4 * t["cache_write_5m_tokens"].to_numpy().sum()
     first = t.slice(0, 1).to_pylist()[0]
-    assert first["cache_read_tokens"] == 0 and first["cache_write_tokens"] >= 2000
+    assert first["cache_read_tokens"] == 0 and first["cache_write_5m_tokens"] >= 2000
 
 
 def test_hand_cache_sequence():

@@ -70,19 +70,19 @@ def test_columns():
     # 1h writes only on the 1h call type
     one_h = pc.equal(pc.cast(t["call_type"], pa.string()), "agent")
     assert pc.sum(pc.if_else(one_h, 0, t["cache_write_1h_tokens"])).as_py() == 0
-    assert pc.sum(pc.if_else(one_h, t["cache_write_tokens"], 0)).as_py() == 0
+    assert pc.sum(pc.if_else(one_h, t["cache_write_5m_tokens"], 0)).as_py() == 0
 
 
 def test_prefix_segments():
     t = synth.generate(SPEC, seed=4, rows=40_000)
-    rows = t.select(["call_type", "prefix", "input_tokens", "cache_read_tokens", "cache_write_tokens",
+    rows = t.select(["call_type", "prefix", "input_tokens", "cache_read_tokens", "cache_write_5m_tokens",
                      "cache_write_1h_tokens"]).to_pylist()
     stage_hashes: dict[tuple[str, int], set[str]] = {}
     own = set()
     for r in rows:
         p = r["prefix"]
         assert sum(s["tokens"] for s in p) == sum(r[c] for c in ("input_tokens", "cache_read_tokens",
-                                                                 "cache_write_tokens", "cache_write_1h_tokens"))
+                                                                 "cache_write_5m_tokens", "cache_write_1h_tokens"))
         assert all(len(s["hash"]) == 16 for s in p) and p[-1]["tokens"] >= 1
         own.add(p[-1]["hash"])
         for j, s in enumerate(p[:-1]):

@@ -26,7 +26,7 @@ def sample(cat):
     t = rows_table([
         {"model": M, "input_tokens": 100, "output_tokens": 10, "cache_read_tokens": 50, "call_type": "rag"},
         {"model": f"us.{M}", "input_tokens": 200, "output_tokens": 20, "call_type": "rag"},
-        {"model": "tnl", "input_tokens": 300, "output_tokens": 30, "cache_write_tokens": 40, "call_type": "triage"},
+        {"model": "tnl", "input_tokens": 300, "output_tokens": 30, "cache_write_5m_tokens": 40, "call_type": "triage"},
     ], cat)
     tags = ibis.cases((t.call_type == "rag", ibis.map({"team": "search"})), else_=ibis.map({"team": "support"}))
     prefix = ibis.literal([{"hash": "abc", "tokens": 50}], type="array<struct<hash: string, tokens: int64>>")
@@ -42,7 +42,7 @@ def test_canonical_round_trip(tmp_path, cat, suffix):
     back = wl.table.order_by("ts").to_pyarrow()
     assert back.schema.names == SCHEMA.names
     orig = t.order_by("ts").to_pyarrow()
-    for col in ("model", "scope", "call_type", "input_tokens", "cache_read_tokens", "cache_write_tokens",
+    for col in ("model", "scope", "call_type", "input_tokens", "cache_read_tokens", "cache_write_5m_tokens",
                 "output_tokens"):
         assert back.column(col).to_pylist() == orig.column(col).to_pylist(), col
     assert [dict(x) for x in back.column("tags").to_pylist()] == [dict(x) for x in orig.column("tags").to_pylist()]
@@ -88,3 +88,31 @@ def test_read_options_defaults_fill_model_region(tmp_path, cat):
     p.write_text("ts,input_tokens,output_tokens\n2026-01-01T00:00:00Z,1000,1000\n")
     wl = read_workload([p], cat, options=ReadOptions(defaults=Defaults(model="tcl", region="eu-west-1")))
     assert totals(price_workload(wl, cat)).total_usd == pytest.approx((1000 * 3 + 1000 * 12) / 1e6)
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv", ".jsonl"])
+def test_old_column_name_cache_write_tokens_is_read_as_the_5m_bucket(tmp_path, cat, suffix):
+    """Files written before each token bucket got one name (`cache_write_tokens`, the 5-minute writes) read
+    to the same bill as the new name, with a note; never refused and never dropped."""
+    t = sample(cat)
+    new, old = tmp_path / f"new{suffix}", tmp_path / f"old{suffix}"
+    write(t, new)
+    write(t.rename(cache_write_tokens="cache_write_5m_tokens"), old)
+    a, b = read_workload([new], cat), read_workload([old], cat)
+    import duckdb
+
+    written = duckdb.sql(f"DESCRIBE SELECT * FROM '{old}'").fetchall()
+    assert "cache_write_tokens" in [r[0] for r in written]  # the file really carries the old name
+    got = b.table.order_by("ts").to_pyarrow().column("cache_write_5m_tokens").to_pylist()
+    assert sorted(got) == [0, 0, 40]
+    assert totals(price_workload(a, cat)).total_usd == totals(price_workload(b, cat)).total_usd
+    assert any("'cache_write_tokens', read as 'cache_write_5m_tokens'" in n for n in b.notes)
+    assert not any("cache_write_tokens" in n for n in a.notes)
+
+
+def test_a_bucket_under_its_old_and_new_name_is_an_error(tmp_path, cat):
+    p = tmp_path / "both.csv"
+    p.write_text("ts,input_tokens,output_tokens,cache_write_tokens,cache_write_5m_tokens\n"
+                 "2026-01-01T00:00:00Z,1000,1000,5,5\n")
+    with pytest.raises(Exception, match="both 'cache_write_tokens' and 'cache_write_5m_tokens'.*keep only"):
+        read_workload([p], cat, options=ReadOptions(defaults=Defaults(model="tcl", region="us-east-1")))

@@ -39,7 +39,7 @@ KINDS: dict[str, str] = {
     "input": "input_tokens",
     "output": "output_tokens",
     "cache_read": "cache_read_tokens",
-    "cache_write_5m": "cache_write_tokens",
+    "cache_write_5m": "cache_write_5m_tokens",
     "cache_write_1h": "cache_write_1h_tokens",
 }
 COST_COLUMNS = tuple(f"{k}_usd" for k in KINDS)

@@ -271,7 +271,7 @@ _DICT = pa.dictionary(pa.int32(), pa.string())
 RAW_SCHEMA = pa.schema([
     ("ts", pa.timestamp("us", tz="UTC")), ("request_id", pa.string()), ("call_type", _DICT),
     ("model_id", _DICT), ("region", _DICT), ("tier", _DICT), ("input_tokens", pa.int64()),
-    ("cache_read_tokens", pa.int64()), ("cache_write_tokens", pa.int64()), ("cache_write_1h_tokens", pa.int64()),
+    ("cache_read_tokens", pa.int64()), ("cache_write_5m_tokens", pa.int64()), ("cache_write_1h_tokens", pa.int64()),
     ("output_tokens", pa.int64()), ("prefix", PREFIX_TYPE), ("latency_ms", pa.float64()),
     ("interactive", pa.bool_()), ("tags", pa.map_(pa.string(), pa.string())),
 ])
@@ -452,7 +452,7 @@ def _assemble(spec: TrafficSpec, names: list[str], ts: np.ndarray, cti: np.ndarr
         "tier": _dictionary([x.tier for x in ct_of], codes),
         "input_tokens": pa.array(input_tokens),
         "cache_read_tokens": pa.array(c["read"]),
-        "cache_write_tokens": pa.array(write),
+        "cache_write_5m_tokens": pa.array(write),
         "cache_write_1h_tokens": pa.array(write_1h),
         "output_tokens": pa.array(c["out"]),
         "prefix": prefix,

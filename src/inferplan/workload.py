@@ -40,7 +40,7 @@ SCHEMA = pa.schema(
         ("tier", pa.string()),
         ("input_tokens", pa.int64()),
         ("cache_read_tokens", pa.int64()),
-        ("cache_write_tokens", pa.int64()),
+        ("cache_write_5m_tokens", pa.int64()),
         ("cache_write_1h_tokens", pa.int64()),
         ("output_tokens", pa.int64()),
         ("prefix", PREFIX_TYPE),
@@ -53,7 +53,7 @@ COLUMNS = tuple(SCHEMA.names)
 IBIS_SCHEMA = ibis.Schema.from_pyarrow(SCHEMA)
 TIERS = ("standard", "batch", "flex", "priority", "provisioned")
 UNTAGGED = "untagged"
-TOKEN_COLUMNS = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
+TOKEN_COLUMNS = ("input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
                  "output_tokens")
 
 
@@ -131,7 +131,7 @@ def prepared(raw: ibis.Table, defaults: Defaults, *, source: str = "input") -> t
         "region": ibis.literal(defaults.region),
         "tier": ibis.literal(defaults.tier),
         "cache_read_tokens": ibis.literal(0, type="int64"),
-        "cache_write_tokens": ibis.literal(0, type="int64"),
+        "cache_write_5m_tokens": ibis.literal(0, type="int64"),
         "cache_write_1h_tokens": ibis.literal(0, type="int64"),
         "prefix": _null("prefix"),
         "latency_ms": _null("latency_ms"),
@@ -204,7 +204,7 @@ BUCKET = "_lc_bucket"
 
 def total_input(t: ibis.Table) -> ibis.IntegerValue:
     """All input tokens of a request: the disjoint buckets added up."""
-    return t.input_tokens + t.cache_read_tokens + t.cache_write_tokens + t.cache_write_1h_tokens
+    return t.input_tokens + t.cache_read_tokens + t.cache_write_5m_tokens + t.cache_write_1h_tokens
 
 
 def lc_bucket(t: ibis.Table, thresholds: tuple[int, ...]) -> ibis.IntegerValue:

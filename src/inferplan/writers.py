@@ -124,7 +124,7 @@ def write_bedrock_logs(table: Workload | ibis.Table | pa.Table, out_dir: str | P
     has_prefix = "_ptext" in cols
     anth = "_mid ILIKE '%anthropic.%'"
     w1h = "coalesce(cache_write_1h_tokens, 0)"
-    w5m = "coalesce(cache_write_tokens, 0)"
+    w5m = "coalesce(cache_write_5m_tokens, 0)"
     tier_body = ("CASE WHEN tier IN ('flex', 'priority') THEN {'type': tier} "
                  "WHEN tier = 'provisioned' THEN {'type': 'reserved'} END")
     sys_text = "_ptext[1]"
@@ -197,7 +197,7 @@ def write_cur(table: Workload | ibis.Table, catalog: Catalog, path: str | Path, 
     t = bill.mutate(day=bill.ts.truncate("D"))
     parts = []
     for kind, col in (("input", "input_tokens"), ("output", "output_tokens"), ("cache_read", "cache_read_tokens"),
-                      ("cache_write_5m", "cache_write_tokens"), ("cache_write_1h", "cache_write_1h_tokens")):
+                      ("cache_write_5m", "cache_write_5m_tokens"), ("cache_write_1h", "cache_write_1h_tokens")):
         g = t.group_by(["day", "model", "scope", "region", "tier"]).aggregate(
             tokens=t[col].sum(), cost=t[f"{kind}_usd"].sum())
         parts.append(g.filter(g.tokens > 0).mutate(kind=ibis.literal(kind)))
@@ -250,7 +250,7 @@ def write_openai_usage(table: Workload | ibis.Table | pa.Table, path: str | Path
     cols = set(con.sql(f"SELECT * FROM {name} LIMIT 0").columns)
     tags = "tags" if "tags" in cols else "MAP {}::MAP(VARCHAR, VARCHAR)"
     path = Path(path)
-    w = "coalesce(cache_write_tokens, 0) + coalesce(cache_write_1h_tokens, 0)"
+    w = "coalesce(cache_write_5m_tokens, 0) + coalesce(cache_write_1h_tokens, 0)"
     query = f"""
         SELECT coalesce(request_id, 'chatcmpl-' || uuid()::VARCHAR) AS id, 'chat.completion' AS object,
           epoch(ts)::DOUBLE AS created, 'bedrock/' || _mid AS model,
@@ -260,7 +260,7 @@ def write_openai_usage(table: Workload | ibis.Table | pa.Table, path: str | Path
             'total_tokens': input_tokens + coalesce(cache_read_tokens, 0) + {w} + output_tokens,
             'prompt_tokens_details': {{'cached_tokens': coalesce(cache_read_tokens, 0)}},
             'cache_creation_input_tokens': {w},
-            'cache_creation': {{'ephemeral_5m_input_tokens': coalesce(cache_write_tokens, 0),
+            'cache_creation': {{'ephemeral_5m_input_tokens': coalesce(cache_write_5m_tokens, 0),
                                 'ephemeral_1h_input_tokens': coalesce(cache_write_1h_tokens, 0)}}}} AS usage,
           map_concat({tags}, MAP {{'call_type': call_type}}) AS metadata
         FROM {name} ORDER BY ts"""

@@ -83,7 +83,7 @@ def from_workload(workload: Workload, window_s: int = 60, *, catalog: Catalog | 
     def num(c: str) -> np.ndarray:
         return pc.fill_null(roll.column(c), 0).to_numpy(zero_copy_only=False).astype(np.float64)
 
-    tin = sum(num(c) for c in ("input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens"))
+    tin = sum(num(c) for c in ("input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens"))
     requests = grid(num("requests"))
     input_total = grid(tin)
     notes: list[str] = []
@@ -154,7 +154,7 @@ def _replayed_hits(table: ibis.Table, window_s: int, w0: int, keys: list[tuple[s
     from ..levers.cache.flat import from_prefix_column
 
     t = engine.to_pyarrow(table.select("ts", "model", "call_type", "prefix", "input_tokens", "cache_read_tokens",
-                                       "cache_write_tokens", "cache_write_1h_tokens",
+                                       "cache_write_5m_tokens", "cache_write_1h_tokens",
                                        interactive=table.interactive.fill_null(True), _w=window_dim(table, window_s)))
     index = {k: i for i, k in enumerate(keys)}
     out = np.zeros(shape)
@@ -164,7 +164,7 @@ def _replayed_hits(table: ibis.Table, window_s: int, w0: int, keys: list[tuple[s
     inter = t.column("interactive").to_numpy(zero_copy_only=False).astype(bool)
     w_all = t.column("_w").to_numpy(zero_copy_only=False).astype(np.int64) - w0
     tin_all = sum(pc.fill_null(t.column(c), 0).to_numpy(zero_copy_only=False).astype(np.int64)
-                  for c in ("input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens"))
+                  for c in ("input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens"))
     ttl = None if ttl_s is None else int(round(ttl_s * 1e6))
     cap = prefix_cache.INF - 1 if capacity is None else capacity
     for mi, model in enumerate(models):  # one replay per model (a few), each vectorised/compiled

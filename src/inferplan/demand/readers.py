@@ -1,7 +1,7 @@
 """Demand series read directly, for traffic whose invocation logging is off.
 
 - `demand` CSV: `ts` (ISO-8601 or epoch seconds), `requests`, `input_tokens`, `output_tokens` per window, with
-  optional `model`, `call_type`, `interactive`, `cache_read_tokens`, `cache_write_tokens` columns; the window is
+  optional `model`, `call_type`, `interactive`, `cache_read_tokens`, `cache_write_5m_tokens` columns; the window is
   the spacing of `ts` (its most common step).
 - `cloudwatch`: the JSON `aws cloudwatch get-metric-data` prints (`MetricDataResults`: `Id`, `Label`,
   `Timestamps`, `Values`, `StatusCode`) for the `AWS/Bedrock` metrics Invocations, InputTokenCount,
@@ -36,8 +36,8 @@ from . import DemandSeries, GroupKey
 
 FORMATS = ("demand", "cloudwatch", "servegen-rates")
 METRICS = {"invocations": "requests", "inputtokencount": "input_tokens", "outputtokencount": "output_tokens",
-           "cachereadinputtokencount": "cache_read_tokens", "cachewriteinputtokencount": "cache_write_tokens"}
-_ROWS = ("requests", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+           "cachereadinputtokencount": "cache_read_tokens", "cachewriteinputtokencount": "cache_write_5m_tokens"}
+_ROWS = ("requests", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_5m_tokens")
 
 
 def sniff(path: Path) -> str | None:
@@ -95,11 +95,13 @@ def _read_csv(path: Path, on_error: str) -> tuple[dict[str, np.ndarray], int]:
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"{path}: cannot read as CSV ({exc})") from None
     cols = {c.lower(): c for c in t.column_names}
+    if "cache_write_tokens" in cols and "cache_write_5m_tokens" not in cols:  # the column's old name
+        cols["cache_write_5m_tokens"] = cols.pop("cache_write_tokens")
     missing = [c for c in ("ts", "requests", "input_tokens", "output_tokens") if c not in cols]
     if missing:
         raise InputError(f"{path}: missing column(s) {missing}; a demand CSV has ts, requests, input_tokens, "
                          "output_tokens"
-                         " (optional model, call_type, interactive, cache_read_tokens, cache_write_tokens)")
+                         " (optional model, call_type, interactive, cache_read_tokens, cache_write_5m_tokens)")
     n = t.num_rows
     bad = np.zeros(n, bool)
     reasons: dict[str, np.ndarray] = {}
@@ -251,7 +253,7 @@ def _read_servegen(path: Path) -> dict[str, np.ndarray]:
     req = rps * width
     n = ts.size
     return {"ts": ts, "requests": req, "input_tokens": req * MEAN_INPUT, "output_tokens": req * MEAN_OUTPUT,
-            "cache_read_tokens": np.zeros(n), "cache_write_tokens": np.zeros(n),
+            "cache_read_tokens": np.zeros(n), "cache_write_5m_tokens": np.zeros(n),
             "model": np.array([None] * n, dtype=object), "call_type": np.array(["m-large"] * n, dtype=object),
             "interactive": np.ones(n, bool)}
 
@@ -296,14 +298,15 @@ def _assemble(parts: list[dict[str, np.ndarray]], catalog: Catalog, *, model: st
 
     # disjoint buckets, as Bedrock counts them: InputTokenCount excludes cache reads and writes (own metrics)
     plain = cols["input_tokens"]
-    total_in = plain + cols["cache_read_tokens"] + cols["cache_write_tokens"]
+    total_in = plain + cols["cache_read_tokens"] + cols["cache_write_5m_tokens"]
     scopes = [resolved[m].scope for m in models]
     roll = pa.table({
         "_g": pa.array(g), "model": pa.array([k[0] for k in keys]), "scope": pa.array(scopes),
         "region": pa.array([region] * g.size), "tier": pa.array(["standard"] * g.size),
         BUCKET: pa.array(np.zeros(g.size, np.int8)), "requests": pa.array(cols["requests"]),
         "input_tokens": pa.array(plain), "cache_read_tokens": pa.array(cols["cache_read_tokens"]),
-        "cache_write_tokens": pa.array(cols["cache_write_tokens"]), "cache_write_1h_tokens": pa.array(np.zeros(g.size)),
+        "cache_write_5m_tokens": pa.array(cols["cache_write_5m_tokens"]),
+        "cache_write_1h_tokens": pa.array(np.zeros(g.size)),
         "output_tokens": pa.array(cols["output_tokens"]),
     })
     thresholds = catalog.lc_thresholds
@@ -316,7 +319,7 @@ def _assemble(parts: list[dict[str, np.ndarray]], catalog: Catalog, *, model: st
     notes = [*notes, *more, "priced per window at the standard on-demand tier (the source has no per-request "
              "token counts, so long-context rates are not applied)"]
     return DemandSeries(window_s=window_s, start=start, groups=groups, requests=grid(cols["requests"]),
-                        input_tokens=grid(plain + cols["cache_write_tokens"]),
+                        input_tokens=grid(plain + cols["cache_write_5m_tokens"]),
                         output_tokens=grid(cols["output_tokens"]),
                         input_total=grid(total_in), bedrock_usd=grid(usd), price_roll=agg, notes=notes,
                         sources=sources)

@@ -27,7 +27,7 @@ def canonical_table(n: int, **cols: Any) -> pa.Table:
     defaults: dict[str, Any] = {
         "ts": np.arange(n, dtype=np.int64) * 1_000_000, "request_id": None, "call_type": "untagged",
         "model": None, "scope": "in-region", "region": "us-east-1", "tier": "standard",
-        "input_tokens": 0, "cache_read_tokens": 0, "cache_write_tokens": 0, "cache_write_1h_tokens": 0,
+        "input_tokens": 0, "cache_read_tokens": 0, "cache_write_5m_tokens": 0, "cache_write_1h_tokens": 0,
         "output_tokens": 0, "prefix": None, "latency_ms": None, "interactive": None, "tags": None,
     }
     unknown = set(cols) - set(defaults)

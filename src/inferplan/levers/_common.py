@@ -13,7 +13,7 @@ from ..codes import encode
 
 __all__ = ["encode", "col", "mask", "lookup", "codes", "first_occurrence", "total_input", "replace_columns"]
 
-TOKEN_COLS = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens", "output_tokens")
+TOKEN_COLS = ("input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "output_tokens")
 
 
 def col(t: pa.Table, name: str) -> np.ndarray:

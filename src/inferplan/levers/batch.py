@@ -68,6 +68,6 @@ def apply(t: pa.Table, catalog: Catalog, opts: BatchOptions) -> tuple[pa.Table, 
     tin = total_input(t)
     cols: dict[str, Any] = {"tier": set_where(t.column("tier"), move, "batch")}
     cols["input_tokens"] = np.where(move, tin, col(t, "input_tokens"))
-    for c in ("cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens"):
+    for c in ("cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens"):
         cols[c] = np.where(move, 0, col(t, c))
     return replace_columns(t, cols), evidence

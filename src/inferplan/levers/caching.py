@@ -145,7 +145,7 @@ def _apply(t: pa.Table, catalog: Catalog, opts: CachingOptions, ex: Exploded | N
     if no_cache_models:
         evidence["notes"].append(f"no prompt caching on {', '.join(no_cache_models)} (catalog)")
     new = {c: col(t, c).astype(np.int64).copy() for c in
-           ("input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens")}
+           ("input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens")}
 
     # stated read fractions (traffic without prefix identity)
     stated = elig & mask(ct_code, cts, lambda v: v in opts.stated_read_fraction)
@@ -154,7 +154,7 @@ def _apply(t: pa.Table, catalog: Catalog, opts: CachingOptions, ex: Exploded | N
         read = np.floor(tin[stated] * frac).astype(np.int64)
         new["cache_read_tokens"][stated] = read
         new["input_tokens"][stated] = tin[stated] - read
-        new["cache_write_tokens"][stated] = 0
+        new["cache_write_5m_tokens"][stated] = 0
         new["cache_write_1h_tokens"][stated] = 0
         evidence["notes"].append("stated read fractions (not replayed): " + ", ".join(
             f"{k} {v:.0%}" for k, v in opts.stated_read_fraction.items()))
@@ -350,16 +350,16 @@ def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, 
             target = rows[sub]
             one_h = ttl_row[sub] == 3600
             new["cache_read_tokens"][target] = res.read_tokens
-            new["cache_write_tokens"][target] = np.where(one_h, 0, res.write_tokens)
+            new["cache_write_5m_tokens"][target] = np.where(one_h, 0, res.write_tokens)
             new["cache_write_1h_tokens"][target] = np.where(one_h, res.write_tokens, 0)
             new["input_tokens"][target] = T[sub] - res.read_tokens - res.write_tokens
         off = rows[choice[grp_code] == -1]
         new["input_tokens"][off] = tin[off]
-        for c in ("cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens"):
+        for c in ("cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens"):
             new[c][off] = 0
         after_in = np.zeros(rows.size)
         for c, kind in (("input_tokens", "input"), ("cache_read_tokens", "cache_read"),
-                        ("cache_write_tokens", "cache_write_5m"), ("cache_write_1h_tokens", "cache_write_1h")):
+                        ("cache_write_5m_tokens", "cache_write_5m"), ("cache_write_1h_tokens", "cache_write_1h")):
             v = new[c][rows]
             after_in += np.where(v > 0, v * np.nan_to_num(rate[kind][rows]), 0.0)
         after_g = np.bincount(grp_code, after_in, minlength=G)
@@ -370,8 +370,8 @@ def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, 
     req_g = np.bincount(grp_code, minlength=G)
     tok_g = np.bincount(grp_code, T, minlength=G)
     read_g = np.bincount(grp_code, new["cache_read_tokens"][rows], minlength=G)
-    write_g = np.bincount(grp_code, new["cache_write_tokens"][rows] + new["cache_write_1h_tokens"][rows],
-                          minlength=G)
+    w5_g = np.bincount(grp_code, new["cache_write_5m_tokens"][rows], minlength=G)
+    w1h_g = np.bincount(grp_code, new["cache_write_1h_tokens"][rows], minlength=G)
     for g, (ct, model, scope, region) in enumerate(groups):
         i = ns_ttl[grp_ns[g]]
         alts = sorted(((float(cost[i, j, g]), placement_label(p)) for j, p in enumerate(placements)
@@ -381,7 +381,8 @@ def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, 
             "call_type": ct, "model": model, "scope": scope, "region": region, "placement": label,
             "ttl_s": ttl_choices[i] if choice[g] >= 0 else None,
             "requests": int(req_g[g]), "input_tokens": int(tok_g[g]),
-            "cache_read_tokens": int(read_g[g]), "cache_write_tokens": int(write_g[g]),
+            "cache_read_tokens": int(read_g[g]), "cache_write_5m_tokens": int(w5_g[g]),
+            "cache_write_1h_tokens": int(w1h_g[g]),
             "read_fraction": round(float(read_g[g] / tok_g[g]), 6) if tok_g[g] else 0.0,
             "input_usd_before": float(obs_cost[g]), "input_usd_after": float(after_g[g]),
             "input_usd_no_cache": float(none_cost[g]),

@@ -52,9 +52,9 @@ def teacher_usd(table: pa.Table, catalog: Catalog, call_type: str, n: int, seed:
     idx = np.random.default_rng(seed).integers(0, rows.num_rows, n)
     sample = rows.take(pa.array(idx))
     tin = sum(pc.fill_null(sample.column(c), 0).to_numpy(zero_copy_only=False).astype(np.int64)
-              for c in ("input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens"))
+              for c in ("input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens"))
     zero = pa.array(np.zeros(n, np.int64))
-    for c, v in (("input_tokens", pa.array(tin)), ("cache_read_tokens", zero), ("cache_write_tokens", zero),
+    for c, v in (("input_tokens", pa.array(tin)), ("cache_read_tokens", zero), ("cache_write_5m_tokens", zero),
                  ("cache_write_1h_tokens", zero), ("tier", pa.array(["batch"] * n, pa.string()))):
         sample = sample.set_column(sample.schema.get_field_index(c), c, v.cast(sample.schema.field(c).type))
     model = rows.column("model")[0].as_py()

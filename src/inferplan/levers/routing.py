@@ -73,7 +73,7 @@ def apply(t: pa.Table, catalog: Catalog, opts: RoutingOptions) -> tuple[pa.Table
         "model": new_model, "scope": new_scope,
         "output_tokens": new_out, "input_tokens": np.where(routed, tin, col(t, "input_tokens")),
     }
-    for c in ("cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens"):
+    for c in ("cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens"):
         cols[c] = np.where(routed, 0, col(t, c))
     out = replace_columns(t, cols)
     if escalate.any():  # the escalated requests also run on the original model, as they did

@@ -61,7 +61,7 @@ def apply(t: pa.Table, opts: TrimOptions, stable: dict[str, int] | None = None, 
             "input_tokens_after": int(new_total[rows].sum()), "stable_prefix_tokens": int(pre[rows].sum())})
     cut = tin - new_total
     cols: dict[str, Any] = {}
-    for c in ("input_tokens", "cache_write_tokens", "cache_write_1h_tokens", "cache_read_tokens"):
+    for c in ("input_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "cache_read_tokens"):
         v = col(t, c).astype(np.int64)
         take = np.minimum(v, cut)
         cols[c] = v - take

@@ -58,7 +58,7 @@ class RequestMix(BaseModel):
 
         t = getattr(workload, "table", workload)
         cached = t.cache_read_tokens.sum()
-        total = (t.input_tokens + t.cache_read_tokens + t.cache_write_tokens + t.cache_write_1h_tokens).sum()
+        total = (t.input_tokens + t.cache_read_tokens + t.cache_write_5m_tokens + t.cache_write_1h_tokens).sum()
         df = t.aggregate(n=t.count(), total_in=total, cached=cached, total_out=t.output_tokens.sum()).execute()
         n, total_in, hit_tokens, total_out = (float(df[c].iloc[0] or 0) for c in ("n", "total_in", "cached",
                                                                                    "total_out"))

@@ -205,8 +205,9 @@ def _stream_s3(paths: Sequence[str | Path]) -> tuple[list[str | Path], list[tupl
                                  "cluster needs Hadoop's S3A connector (hadoop-aws and its AWS SDK jars, present "
                                  "on EMR, Glue and Databricks: --packages org.apache.hadoop:hadoop-aws:VERSION)"
                                  ) from None
-        unknown = [c for c in table.columns if c not in canonical.COLUMNS]
-        if unknown:
-            raise InputError(f"{p}: unknown column(s) {unknown}; canonical columns are {list(canonical.COLUMNS)}")
-        out.append((str(p), Raw(table=table, notes=[f"{p}: {len(listing.keys)} Parquet object(s) streamed"])))
+        canonical.check_columns(p, table.columns)
+        old_names: dict[str, int] = {}
+        table = canonical.with_canonical_names(table, old_names)
+        out.append((str(p), Raw(table=table, notes=[f"{p}: {len(listing.keys)} Parquet object(s) streamed",
+                                                    *canonical.rename_notes(old_names)])))
     return rest, out

@@ -140,9 +140,9 @@ def read(paths: list[Path], options: ReadOptions) -> Raw:
           TIMESTAMPTZ '{when}' AS ts, json_extract_string(j, '$.recordId') AS request_id, 'batch' AS tier,
           coalesce({_bedrock_id("nullif(json_extract_string(j, '$.modelOutput.model'), '')")}, {fallback_sql})
             AS model_id,
-          _in AS input_tokens, _cr AS cache_read_tokens, _cw AS cache_write_tokens, _out AS output_tokens,
+          _in AS input_tokens, _cr AS cache_read_tokens, _cw AS cache_write_5m_tokens, _out AS output_tokens,
           false AS interactive FROM v"""
-        cols = ["ts", "request_id", "model_id", "tier", "input_tokens", "cache_read_tokens", "cache_write_tokens",
+        cols = ["ts", "request_id", "model_id", "tier", "input_tokens", "cache_read_tokens", "cache_write_5m_tokens",
                 "output_tokens", "interactive", "_error"]
         t, bad = collect(query, cols, options.on_error, "bedrock batch")
         for k, v in bad.items():
@@ -172,7 +172,7 @@ def _check_manifest(path: Path, table: ibis.Table) -> list[str]:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise InputError(f"{path}: not a valid batch manifest ({exc})") from None
-    got = table.aggregate(i=(table.input_tokens + table.cache_read_tokens + table.cache_write_tokens).sum(),
+    got = table.aggregate(i=(table.input_tokens + table.cache_read_tokens + table.cache_write_5m_tokens).sum(),
                           o=table.output_tokens.sum(), n=table.count()).to_pyarrow().to_pylist()[0]
     out = [f"batch manifest {path.parent.name}: {doc.get('successRecordCount', '?')} succeeded, "
            f"{doc.get('errorRecordCount', '?')} failed of {doc.get('totalRecordCount', '?')}"]

@@ -226,7 +226,7 @@ def _extract(src: str, call_type_key: str | None) -> str:
       _ts AS ts, requestId AS request_id, _model AS model_id, region,
       _tier AS tier,
       coalesce({ct}, NULL) AS call_type,
-      _in AS input_tokens, _cr AS cache_read_tokens, _cw - _w1h AS cache_write_tokens,
+      _in AS input_tokens, _cr AS cache_read_tokens, _cw - _w1h AS cache_write_5m_tokens,
       _w1h AS cache_write_1h_tokens, _out AS output_tokens,
       CASE WHEN len(_segs) > 0 AND _tot > 0 THEN list_transform(range(1, len(_segs) + 1), lambda i: {{
         'hash': md5(_segs[i])[1:16],
@@ -242,7 +242,7 @@ def _extract(src: str, call_type_key: str | None) -> str:
 
 
 RAW_COLUMNS = ("ts", "request_id", "model_id", "region", "tier", "call_type", "input_tokens", "cache_read_tokens",
-               "cache_write_tokens", "cache_write_1h_tokens", "output_tokens", "prefix", "latency_ms", "tags")
+               "cache_write_5m_tokens", "cache_write_1h_tokens", "output_tokens", "prefix", "latency_ms", "tags")
 NULL_COLUMNS = (*RAW_COLUMNS, "_dropped", "_disagree")
 
 

@@ -24,10 +24,12 @@ _KEY = (b"input_tokens", b"output_tokens")
 _SQL_TYPES = {
     "ts": "TIMESTAMPTZ", "request_id": "VARCHAR", "call_type": "VARCHAR", "model": "VARCHAR",
     "scope": "VARCHAR", "region": "VARCHAR", "tier": "VARCHAR", "input_tokens": "BIGINT",
-    "cache_read_tokens": "BIGINT", "cache_write_tokens": "BIGINT", "cache_write_1h_tokens": "BIGINT",
+    "cache_read_tokens": "BIGINT", "cache_write_5m_tokens": "BIGINT", "cache_write_1h_tokens": "BIGINT",
     "output_tokens": "BIGINT", "prefix": "VARCHAR", "latency_ms": "DOUBLE", "interactive": "BOOLEAN",
     "tags": "VARCHAR",
 }
+# columns renamed since files were written: old name -> canonical name (read with a note, never refused)
+RENAMED = {"cache_write_tokens": "cache_write_5m_tokens"}
 
 
 def sniff(path: Path, head: bytes) -> bool:
@@ -58,19 +60,21 @@ SPARK_HINT = ("--engine spark starts from canonical Parquet: convert other forma
 
 def read(paths: list[Path], options: ReadOptions) -> Raw:
     if engine.name() != "duckdb":
-        return Raw(table=_read_on_engine(paths, head_bytes))
+        spark_renamed: dict[str, int] = {}
+        return Raw(table=with_canonical_names(_read_on_engine(paths, head_bytes), spark_renamed),
+                   notes=rename_notes(spark_renamed))
     con = connection()
     parts = []
     skipped: dict[str, int] = {}
+    old_names: dict[str, int] = {}
     for p in paths:
         head = head_bytes(p)
         kind = _kind(p, head)
         if kind == "csv":
             header = _header(p, head)
-            unknown = [c for c in header if c not in COLUMNS]
-            if unknown:
-                raise InputError(f"{p}: unknown column(s) {unknown}; canonical columns are {list(COLUMNS)}")
-            name, bad = read_csv_checked(con, p, {c: _SQL_TYPES[c] for c in header}, options.on_error)
+            check_columns(p, header)
+            types = {c: _SQL_TYPES[RENAMED.get(c, c)] for c in header}
+            name, bad = read_csv_checked(con, p, types, options.on_error)
             for k, v in bad.items():
                 skipped[k] = skipped.get(k, 0) + v
             t = _check_json_cells(con, p, name, header, options.on_error, skipped)
@@ -80,13 +84,38 @@ def read(paths: list[Path], options: ReadOptions) -> Raw:
                 t = con.sql(f"SELECT * FROM {fn}({_quote(str(p))})")
             except duckdb.Error as exc:
                 raise InputError(explain_duckdb_error(p, exc)) from None
-            unknown = [c for c in t.columns if c not in COLUMNS]
-            if unknown:
-                raise InputError(f"{p}: unknown column(s) {unknown}; canonical columns are {list(COLUMNS)}")
+            check_columns(p, t.columns)
             if kind == "json":
                 t = _typed_json(con, p, t.columns)
+        t = with_canonical_names(t, old_names)
         parts.append(_decode_json_columns(t))
-    return Raw(table=parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False), skipped=skipped)
+    return Raw(table=parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False), skipped=skipped,
+               notes=rename_notes(old_names))
+
+
+def rename_notes(renamed: dict[str, int]) -> list[str]:
+    return [f"{n} file(s) name the column {old!r}, read as {RENAMED[old]!r} (its canonical name since each token "
+            "bucket got one name; rename the column in the files to silence this note)"
+            for old, n in renamed.items()]
+
+
+def check_columns(path: Path, columns: list[str]) -> None:
+    """Only canonical columns (or their old names), and not a column under both names."""
+    unknown = [c for c in columns if c not in COLUMNS and c not in RENAMED]
+    if unknown:
+        raise InputError(f"{path}: unknown column(s) {unknown}; canonical columns are {list(COLUMNS)}")
+    both = [old for old, new in RENAMED.items() if old in columns and new in columns]
+    if both:
+        raise InputError(f"{path}: both {both[0]!r} and {RENAMED[both[0]]!r} are columns; they are the same "
+                         f"bucket under its old and new name: keep only {RENAMED[both[0]]!r}")
+
+
+def with_canonical_names(t: ibis.Table, counts: dict[str, int]) -> ibis.Table:
+    """Old column names mapped to canonical ones, counted (per file) for the reader's note."""
+    old = {new: o for o, new in RENAMED.items() if o in t.columns}
+    for o in old.values():
+        counts[o] = counts.get(o, 0) + 1
+    return t.rename(old) if old else t
 
 
 def _read_on_engine(paths: list[Path], head_bytes) -> ibis.Table:  # noqa: ANN001 - the readers' helper
@@ -99,9 +128,7 @@ def _read_on_engine(paths: list[Path], head_bytes) -> ibis.Table:  # noqa: ANN00
     except Exception as exc:  # noqa: BLE001 - the engine's own error type (py4j/pyspark), named with the files
         raise InputError(f"{paths[0]}{' and others' if len(paths) > 1 else ''}: the {engine.name()} engine "
                          f"cannot read it ({str(exc).splitlines()[0]})") from None
-    unknown = [c for c in t.columns if c not in COLUMNS]
-    if unknown:
-        raise InputError(f"{paths[0]}: unknown column(s) {unknown}; canonical columns are {list(COLUMNS)}")
+    check_columns(paths[0], t.columns)
     return t
 
 
@@ -140,7 +167,7 @@ def _typed_json(con: ibis.BaseBackend, path: Path, columns: list[str]) -> ibis.T
     """JSON lines re-read with the canonical types (prefix and tags as JSON), not the types DuckDB guesses from
     one file's sample: a column of nulls, whole-number latencies or tags with other keys then union across
     files (e.g. the files `inferplan.record` rotates)."""
-    types = {c: ("JSON" if c in _JSON_CELLS else _SQL_TYPES[c]) for c in columns}
+    types = {c: ("JSON" if c in _JSON_CELLS else _SQL_TYPES[RENAMED.get(c, c)]) for c in columns}
     cols = "{" + ", ".join(f"{_quote(c)}: {_quote(v)}" for c, v in types.items()) + "}"
     try:
         return con.sql(f"SELECT * FROM read_json({_quote(str(path))}, columns={cols})")

@@ -24,7 +24,7 @@ from .openai_usage import strip_provider
 NAME = "litellm"
 _KEYS = (b"startTime", b"prompt_tokens", b"completion_tokens")
 COLUMNS = ["ts", "request_id", "model_id", "call_type", "input_tokens", "cache_read_tokens",
-           "cache_write_tokens", "cache_write_1h_tokens", "output_tokens", "latency_ms", "tags"]
+           "cache_write_5m_tokens", "cache_write_1h_tokens", "output_tokens", "latency_ms", "tags"]
 # LiteLLM `call_type`s whose usage follows Anthropic's convention (`/v1/messages`: prompt_tokens may be the
 # uncached part only, see `_usage`)
 ANTHROPIC_CALLS = "_litellm_call IN ('anthropic_messages', 'aanthropic_messages')"
@@ -82,7 +82,7 @@ def read(paths: list[Path], options: ReadOptions) -> Raw:
       _status NOT IN ('success', '') AS _failed, _hit,
       _ts AS ts, json_extract_string(j, '$.request_id') AS request_id,
       {strip_provider("json_extract_string(j, '$.model')")} AS model_id, {ct} AS call_type,
-      _input AS input_tokens, _cr AS cache_read_tokens, _w - _w1h AS cache_write_tokens,
+      _input AS input_tokens, _cr AS cache_read_tokens, _w - _w1h AS cache_write_5m_tokens,
       _w1h AS cache_write_1h_tokens, _c AS output_tokens, _conv, _cr_n, _wt_n,
       epoch_ms(_te) - epoch_ms(_ts) AS latency_ms,
       map_from_entries(list_filter([

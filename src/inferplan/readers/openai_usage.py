@@ -29,7 +29,7 @@ from .base import Raw, ReadOptions, head_bytes
 NAME = "openai-usage"
 _REGION = "json_extract_string(b, '$.region')"
 COLUMNS = ["ts", "request_id", "model_id", "region", "tier", "call_type", "input_tokens", "cache_read_tokens",
-           "cache_write_tokens", "cache_write_1h_tokens", "output_tokens", "tags"]
+           "cache_write_5m_tokens", "cache_write_1h_tokens", "output_tokens", "tags"]
 
 
 # `service_tier` as OpenAI, gateways and our own writer spell it -> the canonical tier; anything else is a bad
@@ -153,7 +153,7 @@ def _query(src: str, ct: str) -> str:
       {_REGION} AS region,
       CASE WHEN _batch THEN 'batch' ELSE {TIER_SQL.format(x='_st')} END AS tier,
       {ct} AS call_type,
-      _input AS input_tokens, _cr AS cache_read_tokens, _w - _w1h AS cache_write_tokens,
+      _input AS input_tokens, _cr AS cache_read_tokens, _w - _w1h AS cache_write_5m_tokens,
       _w1h AS cache_write_1h_tokens, _c AS output_tokens, _conv, _cr_n, _wt_n,
       {safe_tags_sql('_meta')} AS tags, {dropped_tags_sql('_meta')} AS _dropped
     FROM v"""

@@ -193,7 +193,7 @@ def _build(call: _Call, rid: str | None, kind: str, src: Any, tier: str, raw_tie
     return CallRecord(
         ts=call.wall, operation=call.op, model=call.model, region=call.region, call_type=call.call_type,
         tier=tier, request_id=rid, input_tokens=u.input, cache_read_tokens=u.cache_read,
-        cache_write_tokens=u.cache_write_5m, cache_write_1h_tokens=u.cache_write_1h, output_tokens=u.output,
+        cache_write_5m_tokens=u.cache_write_5m, cache_write_1h_tokens=u.cache_write_1h, output_tokens=u.output,
         latency_ms=(t_end - call.t0) * 1000.0,
         ttft_ms=None if ttft is None else (ttft - call.t0) * 1000.0, error_code=error,
         invoked_model=invoked if invoked and invoked != call.model else None, metadata=call.meta,

@@ -33,7 +33,7 @@ class CallRecord:
     request_id: str | None = None
     input_tokens: int = 0
     cache_read_tokens: int = 0
-    cache_write_tokens: int = 0  # 5-minute TTL
+    cache_write_5m_tokens: int = 0  # 5-minute TTL
     cache_write_1h_tokens: int = 0
     output_tokens: int = 0
     latency_ms: float | None = None
@@ -62,7 +62,7 @@ class CallRecord:
             "tier": self.tier,
             "input_tokens": self.input_tokens,
             "cache_read_tokens": self.cache_read_tokens,
-            "cache_write_tokens": self.cache_write_tokens,
+            "cache_write_5m_tokens": self.cache_write_5m_tokens,
             "cache_write_1h_tokens": self.cache_write_1h_tokens,
             "output_tokens": self.output_tokens,
             "latency_ms": None if self.latency_ms is None else round(float(self.latency_ms), 3),

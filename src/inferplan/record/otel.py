@@ -63,7 +63,7 @@ class OtelSink:
                                 "gen_ai.request.model": r.model or "unknown", "inferplan.call_type": r.call_type}
         if r.error_code:
             base["error.type"] = r.error_code
-        cache_w = r.cache_write_tokens + r.cache_write_1h_tokens
+        cache_w = r.cache_write_5m_tokens + r.cache_write_1h_tokens
         total_in = r.input_tokens + r.cache_read_tokens + cache_w
         attrs = dict(base)
         attrs.update({"cloud.region": r.region or "", "inferplan.service_tier": r.tier,

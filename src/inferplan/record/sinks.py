@@ -35,7 +35,7 @@ def parquet_schema() -> Any:
     return pa.schema([
         ("ts", pa.timestamp("us", tz="UTC")), ("request_id", pa.string()), ("call_type", pa.string()),
         ("model", pa.string()), ("region", pa.string()), ("tier", pa.string()),
-        ("input_tokens", pa.int64()), ("cache_read_tokens", pa.int64()), ("cache_write_tokens", pa.int64()),
+        ("input_tokens", pa.int64()), ("cache_read_tokens", pa.int64()), ("cache_write_5m_tokens", pa.int64()),
         ("cache_write_1h_tokens", pa.int64()), ("output_tokens", pa.int64()), ("latency_ms", pa.float64()),
         ("tags", pa.map_(pa.string(), pa.string())),
     ])

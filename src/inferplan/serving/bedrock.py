@@ -19,7 +19,7 @@ from ..pricing import price_rollup, resolve_prices
 from .result import OptionResult
 from .spec import CompareSpec
 
-CACHE_COLUMNS = ("cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens")
+CACHE_COLUMNS = ("cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens")
 
 
 def tokens(demand: DemandSeries, groups: np.ndarray | None = None) -> float:

@@ -8,6 +8,7 @@ import pytest
 
 from inferplan import synth
 from inferplan.errors import ConfigError
+from inferplan.synth import generation
 
 SPEC = {"traffic": {"days": 7, "call_types": {
     "rag": {"model": "us.anthropic.claude-haiku-4-5-20251001-v1:0", "per_hour": 600, "daily_profile": "business",
@@ -61,7 +62,7 @@ def test_hand_cache_sequence():
     ct = synth.load_traffic(spec).call_types["a"]
     ts = np.array([0, 60, 330, 700], np.int64) * 1_000_000
     applied = np.ones((4, 1), bool)
-    read, write = synth._cache_split(ct, ts, applied, np.zeros((4, 1), np.int64), np.array([4000]))
+    read, write = generation._cache_split(ct, ts, applied, np.zeros((4, 1), np.int64), np.array([4000]))
     assert read.tolist() == [0, 4000, 4000, 0] and write.tolist() == [4000, 0, 0, 4000]
 
 

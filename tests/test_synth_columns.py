@@ -9,6 +9,7 @@ import pyarrow.compute as pc
 import pytest
 
 from inferplan import synth
+from inferplan.synth import arrow, generation
 
 SPEC = {"days": 2, "call_types": {
     "rag": {"model": "m-rag", "per_hour": 900, "burstiness": 0.2, "input_tokens": {"mean": 6000, "cv": 0.5},
@@ -23,7 +24,7 @@ SPEC = {"days": 2, "call_types": {
 
 @pytest.mark.parametrize(("a", "b"), [(0, 0), (0, 12_345), (7, 8), (995, 31_234), (99_999_990, 100_004_321)])
 def test_request_ids(a, b):
-    ids = synth._request_ids("syn-4-", a, b)
+    ids = arrow._request_ids("syn-4-", a, b)
     ids.validate(full=True)
     assert ids.to_pylist() == [f"syn-4-{i}" for i in range(a, b)]
 
@@ -32,12 +33,12 @@ def test_time_order_fallback_matches(monkeypatch):
     """The packed-key sort and the argsort fallback give sorted times with the same counts per cell."""
     rng = np.random.default_rng(0)
     counts = rng.poisson(3.0, (3, 500))
-    ts, cti = synth._time_order(counts, 10**15, np.random.default_rng(1))
-    monkeypatch.setattr(synth, "_OFFSET_BITS", 64)  # no room in the key: argsort
-    ts2, cti2 = synth._time_order(counts, 10**15, np.random.default_rng(1))
+    ts, cti = generation._time_order(counts, 10**15, np.random.default_rng(1))
+    monkeypatch.setattr(generation, "_OFFSET_BITS", 64)  # no room in the key: argsort
+    ts2, cti2 = generation._time_order(counts, 10**15, np.random.default_rng(1))
     for t, c in ((ts, cti), (ts2, cti2)):
         assert (np.diff(t) >= 0).all() and t.size == counts.sum()
-        minute = (t - 10**15) // synth.MINUTE_US
+        minute = (t - 10**15) // generation.MINUTE_US
         cells = np.zeros_like(counts)
         np.add.at(cells, (c.astype(np.int64), minute), 1)
         assert (cells == counts).all()
@@ -45,7 +46,7 @@ def test_time_order_fallback_matches(monkeypatch):
 
 def test_chunks_do_not_change_the_table(monkeypatch):
     whole = synth.generate(SPEC, seed=9, rows=30_000)
-    monkeypatch.setattr(synth, "_CHUNK", 4096)
+    monkeypatch.setattr(arrow, "_CHUNK", 4096)
     chunked = synth.generate(SPEC, seed=9, rows=30_000)
     assert chunked["prefix"].num_chunks > 1 and chunked.equals(whole)
     chunked.validate(full=True)

@@ -18,11 +18,17 @@ from .commands import load_all
 from .commands._common import (
     DEMO_MODEL,
     DEMO_REGION,
+    CallTypeKeyOpt,
     CatalogOpt,
     ExplainOpt,
     HtmlOpt,
     JsonOpt,
     MarkdownOpt,
+    ModelOpt,
+    OnErrorOpt,
+    RegionOpt,
+    TierOpt,
+    UsageFormatOpt,
     app,
     demo_paths,
     err,
@@ -58,15 +64,13 @@ def _emit(summary: dict[str, Any], as_json: bool, kind: str = "analyze", *, html
 @friendly
 def analyze(
     paths: Annotated[list[Path], typer.Argument(help="Usage files or folders.")],
-    format: Annotated[str, typer.Option("--format", "-f", help="auto or a format name.")] = "auto",
-    model: Annotated[str | None, typer.Option(help="Model for sources without one (id, profile or alias).")] = None,
-    region: Annotated[str, typer.Option(help="AWS region for sources without one.")] = "us-east-1",
-    tier: Annotated[str, typer.Option(help="Tier for sources without one.")] = "standard",
-    on_error: Annotated[str, typer.Option("--on-error", help="raise (stop at the first bad record) or skip "
-                                          "(skip bad records and count them).")] = "raise",
+    format: UsageFormatOpt = "auto",
+    model: ModelOpt = None,
+    region: RegionOpt = "us-east-1",
+    tier: TierOpt = "standard",
+    on_error: OnErrorOpt = "raise",
     tag: Annotated[list[str] | None, typer.Option("--by-tag", help="Also break down by this tag key.")] = None,
-    call_type_key: Annotated[str | None, typer.Option(help="Request metadata key that holds the call type "
-                                                       "(default: call_type, then feature).")] = None,
+    call_type_key: CallTypeKeyOpt = None,
     levers: Annotated[str | None, typer.Option(help="Comma-separated levers to evaluate "
                                                "(caching,batch,routing,trim) or all.")] = None,
     scenario: Annotated[Path | None, typer.Option(help="Scenario YAML with lever options.")] = None,

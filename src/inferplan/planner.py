@@ -94,13 +94,9 @@ def run(workload: Workload, catalog: Catalog, spec: Any, scenario: Path | str | 
     from .serving.compare import compare_demand
 
     doc = _doc(scenario)
-    unc = _section(doc, "uncertainty", UncertaintyOptions)
+    unc, settings, scales = _settings(doc)
     current = _section(doc, "current", Current)
     mlev = _section(doc, "model_levers", ModelLevers)
-    settings = _section(doc, "plan", PlanSettings)
-    if settings.scale_low >= settings.scale_high:
-        raise ConfigError("plan.scale_low must be below plan.scale_high")
-    scales = np.geomspace(settings.scale_low, settings.scale_high, settings.scale_points)
     notes: list[str] = []
 
     bill = price_workload(workload, catalog)
@@ -290,6 +286,15 @@ def _phases(ranked: list[dict[str, Any]], slices: list[dict[str, Any]]) -> list[
             {"phase": 2, "what": "serving option per slice, against the break-even after the levers", "items": two}]
 
 
+
+def _settings(doc: dict[str, Any]) -> tuple[UncertaintyOptions, PlanSettings, np.ndarray]:
+    """The scenario's uncertainty and plan sections, and the volume scales the cost curves are drawn at."""
+    unc = _section(doc, "uncertainty", UncertaintyOptions)
+    settings = _section(doc, "plan", PlanSettings)
+    if settings.scale_low >= settings.scale_high:
+        raise ConfigError("plan.scale_low must be below plan.scale_high")
+    return unc, settings, np.geomspace(settings.scale_low, settings.scale_high, settings.scale_points)
+
 def run_breakeven(workload: Workload | None, demand: Any, catalog: Catalog, spec: Any,
                   scenario: Path | str | dict[str, Any] | None, tco: TcoOptions, *, call_type: str | None = None
                   ) -> dict[str, Any]:
@@ -298,11 +303,7 @@ def run_breakeven(workload: Workload | None, demand: Any, catalog: Catalog, spec
     from .serving.compare import transformed
 
     doc = _doc(scenario)
-    unc = _section(doc, "uncertainty", UncertaintyOptions)
-    settings = _section(doc, "plan", PlanSettings)
-    if settings.scale_low >= settings.scale_high:
-        raise ConfigError("plan.scale_low must be below plan.scale_high")
-    scales = np.geomspace(settings.scale_low, settings.scale_high, settings.scale_points)
+    unc, settings, scales = _settings(doc)
     notes: list[str] = []
     levers_out = None
     if workload is not None:

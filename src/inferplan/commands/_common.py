@@ -92,6 +92,15 @@ def say(message: str) -> None:
     err.print(message, highlight=False, soft_wrap=True)
 
 
+# The usage-reading flags every command that reads logs shares, declared once.
+UsageFormatOpt = Annotated[str, typer.Option("--format", "-f", help="auto or a usage format name.")]
+ModelOpt = Annotated[str | None, typer.Option(help="Model for sources without one (id, profile or alias).")]
+RegionOpt = Annotated[str, typer.Option(help="AWS region for sources without one.")]
+TierOpt = Annotated[str, typer.Option(help="Tier for sources without one.")]
+OnErrorOpt = Annotated[str, typer.Option("--on-error", help="raise (stop at the first bad record) or skip (skip "
+                                         "bad records and count them).")]
+CallTypeKeyOpt = Annotated[str | None, typer.Option(help="Request metadata key that holds the call type "
+                                                    "(default: call_type, then feature).")]
 CatalogOpt = Annotated[Path | None, typer.Option("--catalog", help="YAML file overriding or adding catalog rows.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
 HtmlOpt = Annotated[Path | None, typer.Option("--html", metavar="FILE", help="Also write a self-contained HTML "

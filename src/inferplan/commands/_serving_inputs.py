@@ -11,12 +11,9 @@ import typer
 from ..catalog import Catalog
 from ..readers import read_options
 
-# The flags `compare`, `breakeven` and `plan` share, declared once.
+# The flags `compare`, `breakeven` and `plan` share, declared once (the reading ones live in _common).
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help="auto, a usage format, or demand / cloudwatch / "
                                         "servegen-rates.")]
-ModelOpt = Annotated[str | None, typer.Option(help="Model for sources without one (id, profile or alias).")]
-RegionOpt = Annotated[str, typer.Option(help="AWS region for sources without one.")]
-OnErrorOpt = Annotated[str, typer.Option("--on-error", help="raise or skip bad records.")]
 SelfHostOpt = Annotated[list[str] | None, typer.Option("--self-host", help="Open-weights model spec(s) to "
                                                        "self-host (default: the catalog's twins).")]
 InstanceOpt = Annotated[list[str] | None, typer.Option(help="EC2 instance type(s) (default: from rightsize).")]

@@ -12,7 +12,7 @@ from rich.table import Table
 from ..progress import progress
 from ..report import write_files, write_json
 from ..report.fmt import money
-from ._common import CatalogOpt, HtmlOpt, JsonOpt, MarkdownOpt, app, friendly, out, say
+from ._common import CatalogOpt, HtmlOpt, JsonOpt, MarkdownOpt, ModelOpt, OnErrorOpt, RegionOpt, app, friendly, out, say
 from ._serving_inputs import (
     CandidatesOpt,
     EngFteOpt,
@@ -20,11 +20,8 @@ from ._serving_inputs import (
     FormatOpt,
     GrowthOpt,
     InstanceOpt,
-    ModelOpt,
-    OnErrorOpt,
     PrecisionOpt,
     PurchaseOpt,
-    RegionOpt,
     ReplicaRpsOpt,
     SelfHostOpt,
     SloTpotOpt,

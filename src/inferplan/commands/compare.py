@@ -11,17 +11,14 @@ from rich.table import Table
 from ..progress import progress
 from ..report import write_json
 from ..report.fmt import money
-from ._common import CatalogOpt, HtmlOpt, JsonOpt, MarkdownOpt, app, friendly, out, say
+from ._common import CatalogOpt, HtmlOpt, JsonOpt, MarkdownOpt, ModelOpt, OnErrorOpt, RegionOpt, app, friendly, out, say
 from ._serving_inputs import (
     CandidatesOpt,
     FormatOpt,
     GrowthOpt,
     InstanceOpt,
-    ModelOpt,
-    OnErrorOpt,
     PrecisionOpt,
     PurchaseOpt,
-    RegionOpt,
     ReplicaRpsOpt,
     SelfHostOpt,
     SloTpotOpt,

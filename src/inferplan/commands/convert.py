@@ -17,7 +17,19 @@ from ..errors import ConfigError
 from ..readers import read_options, read_workload
 from ..readers.canonical import write
 from ..report import write_json
-from ._common import CatalogOpt, JsonOpt, app, friendly, say
+from ._common import (
+    CallTypeKeyOpt,
+    CatalogOpt,
+    JsonOpt,
+    ModelOpt,
+    OnErrorOpt,
+    RegionOpt,
+    TierOpt,
+    UsageFormatOpt,
+    app,
+    friendly,
+    say,
+)
 
 
 @app.command()
@@ -25,14 +37,12 @@ from ._common import CatalogOpt, JsonOpt, app, friendly, say
 def convert(
     paths: Annotated[list[Path], typer.Argument(help="Usage files or folders (any format `analyze` reads).")],
     out_path: Annotated[Path, typer.Option("--out", "-o", help="Output file: .parquet (or .csv, .jsonl).")],
-    format: Annotated[str, typer.Option("--format", "-f", help="auto or a format name.")] = "auto",
-    model: Annotated[str | None, typer.Option(help="Model for sources without one (id, profile or alias).")] = None,
-    region: Annotated[str, typer.Option(help="AWS region for sources without one.")] = "us-east-1",
-    tier: Annotated[str, typer.Option(help="Tier for sources without one.")] = "standard",
-    on_error: Annotated[str, typer.Option("--on-error", help="raise or skip (skip bad records and count "
-                                          "them).")] = "raise",
-    call_type_key: Annotated[str | None, typer.Option(help="Request metadata key that holds the call "
-                                                       "type.")] = None,
+    format: UsageFormatOpt = "auto",
+    model: ModelOpt = None,
+    region: RegionOpt = "us-east-1",
+    tier: TierOpt = "standard",
+    on_error: OnErrorOpt = "raise",
+    call_type_key: CallTypeKeyOpt = None,
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
 ) -> None:

@@ -10,7 +10,7 @@ import typer
 
 from ..errors import ConfigError, InputError
 from ..report import write_files, write_json
-from ._common import CatalogOpt, HtmlOpt, JsonOpt, MarkdownOpt, app, friendly, out, say
+from ._common import CatalogOpt, HtmlOpt, JsonOpt, MarkdownOpt, UsageFormatOpt, app, friendly, out, say
 
 
 def _capacities(spec: str | None) -> list[int | None]:
@@ -61,7 +61,7 @@ def _read_for_cache(paths: list[Path], fmt: str, catalog: Any) -> Any:
 @friendly
 def cache_curve(
     paths: Annotated[list[Path], typer.Argument(help="Traces or logs with prefix hashes (e.g. Mooncake JSONL).")],
-    format: Annotated[str, typer.Option("--format", "-f", help="auto or a format name.")] = "auto",
+    format: UsageFormatOpt = "auto",
     ttl: Annotated[float | None, typer.Option("--ttl", help="Seconds a block stays cached after its last "
                                               "use (default: no expiry).")] = None,
     capacity_tokens: Annotated[str | None, typer.Option("--capacity-tokens", help="Comma-separated cache "

@@ -13,7 +13,7 @@ from ..readers import read_options, read_workload
 from ..readers.cur import read_cur
 from ..reconcile import reconcile as run_reconcile
 from ..report import write_json
-from ._common import CatalogOpt, JsonOpt, app, friendly, out
+from ._common import CatalogOpt, JsonOpt, ModelOpt, OnErrorOpt, RegionOpt, app, friendly, out
 
 
 @app.command()
@@ -22,9 +22,9 @@ def reconcile(
     logs: Annotated[list[Path], typer.Option("--logs", help="Usage logs (files or folders; repeatable).")],
     cur: Annotated[list[Path], typer.Option("--cur", help="CUR 2.0 export(s), CSV or Parquet (repeatable).")],
     format: Annotated[str, typer.Option("--format", "-f", help="Format of the logs: auto or a name.")] = "auto",
-    model: Annotated[str | None, typer.Option(help="Model for logs without one.")] = None,
-    region: Annotated[str, typer.Option(help="AWS region for logs without one.")] = "us-east-1",
-    on_error: Annotated[str, typer.Option("--on-error", help="raise or skip bad records.")] = "raise",
+    model: ModelOpt = None,
+    region: RegionOpt = "us-east-1",
+    on_error: OnErrorOpt = "raise",
     tolerance: Annotated[float, typer.Option(help="Dollar difference per key that counts as a match.")] = 0.005,
     top: Annotated[int, typer.Option(help="How many differing keys to show.")] = 20,
     catalog: CatalogOpt = None,

@@ -350,3 +350,24 @@ def test_spark_master_from_spark_config_else_local_two(spark_engine, tmp_path):
         assert res.returncode == 0, res.stderr[-2000:]
         got.append(res.stdout.strip().splitlines()[-1])
     assert got == ["local[2]", "local[1]"]
+
+
+def test_dated_prices_alike(spark_engine, parquets, catalog, tmp_path):
+    """Prices in force on a date (a Haiku `us.` price change at 2026-01-06 00:00 UTC, inside the generated two
+    days) bill the same on both engines: the period CASE compiles alike; day one keeps the old price."""
+    import yaml
+
+    row = catalog.price("anthropic.claude-haiku-4-5-20251001-v1:0", "us", "us-east-1", "standard")
+    over = tmp_path / "dated.yaml"
+    over.write_text(yaml.safe_dump({"bedrock_prices": [
+        {"model": row.model, "scope": "us", "region": row.region, "tier": "standard", "effective_from": "2026-01-06",
+         "input_usd_per_mtok": row.input_usd_per_mtok * 1.2, "source": "test: +20% input", "checked": "2026-01-06"}]}))
+    dated = load_catalog(over, warn_stale=False)
+    duck, spark = _on("duckdb", parquets["synth"], dated), _on("spark", parquets["synth"], dated)
+    assert _cents(spark) == _cents(duck)
+    assert abs(duck["per_request_total"] - duck["total_usd"]) < 0.005
+    flat = _on("duckdb", parquets["synth"], catalog)
+    days = {r["key"]: r["total_usd"] for r in duck["breakdowns"]["day"]}
+    flat_days = {r["key"]: r["total_usd"] for r in flat["breakdowns"]["day"]}
+    assert days["2026-01-05"] == pytest.approx(flat_days["2026-01-05"], abs=1e-9)  # before the change
+    assert days["2026-01-06"] > flat_days["2026-01-06"] + 0.01  # after it

@@ -57,8 +57,10 @@ def summarize(bill: Bill, catalog: Catalog, *, tags: Sequence[str] = (),
              "cache_read_usd_per_mtok": p.cache_read_usd_per_mtok,
              "cache_write_5m_usd_per_mtok": p.cache_write_5m_usd_per_mtok,
              "cache_write_1h_usd_per_mtok": p.cache_write_1h_usd_per_mtok,
-             "source": p.source, "checked": p.checked.isoformat()}
-            for p in bill.prices.values()
+             "source": p.source, "checked": p.checked.isoformat(),
+             "effective_from": p.effective_from.isoformat() if p.effective_from else None,
+             "effective_to": p.effective_to.isoformat() if p.effective_to else None}
+            for p in dict.fromkeys(bill.prices.values())  # a row in force over several pricing periods: once
         ],
         "skipped": dict(wl.skipped) if wl else {},
         "notes": [*(wl.notes if wl else []), *bill.notes, *catalog.notes],

@@ -7,6 +7,7 @@ sees one clear line, never a traceback (set INFERPLAN_DEBUG=1 to see one).
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -154,8 +155,10 @@ def _service_rows(cat: Catalog, service: str) -> list[dict[str, Any]]:
             {"model": p.model, "scope": p.scope, "region": p.region, "tier": p.tier,
              "input": p.input_usd_per_mtok, "output": p.output_usd_per_mtok,
              "cache_read": p.cache_read_usd_per_mtok, "cache_write_5m": p.cache_write_5m_usd_per_mtok,
-             "cache_write_1h": p.cache_write_1h_usd_per_mtok, "checked": p.checked, "source": p.source}
-            for p in sorted(cat.bedrock_prices, key=lambda p: (p.model, p.scope, p.region, p.tier))
+             "cache_write_1h": p.cache_write_1h_usd_per_mtok, "effective_from": p.effective_from,
+             "effective_to": p.effective_to, "checked": p.checked, "source": p.source}
+            for p in sorted(cat.bedrock_prices, key=lambda p: (p.model, p.scope, p.region, p.tier,
+                                                               p.effective_from or date.min))
         ]
     if service == "ec2":
         return [

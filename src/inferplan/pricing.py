@@ -13,6 +13,12 @@ catalog. Two ways to use them, both exact:
 A token kind with tokens but no price is an error naming what to add, never a zero. The long-context rate
 (Claude above 200k input tokens) applies to the whole request when its total input (all four input buckets)
 exceeds the threshold.
+
+Prices in force on a date: a catalog row may carry `effective_from` / `effective_to`. The days any row begins or
+ends cut time into pricing periods (`Catalog.price_periods`); each request falls in one by its `ts`
+(`workload.period_bucket`: a CASE over those few dates in the engine, or `np.searchsorted` in memory), and the
+price key is (model, scope, region, tier, period): each key is resolved once, to the row in force through that
+period, and a period with no row in force is the catalog's MissingPriceError naming the dates.
 """
 
 from __future__ import annotations
@@ -32,7 +38,18 @@ from .catalog import Catalog
 from .catalog.schema import BedrockPrice, ProvisionedPrice
 from .codes import encode
 from .errors import ConfigError, MissingPriceError
-from .workload import BUCKET, COLUMNS, KEYS, TOKEN_COLUMNS, Workload, rollup, rollup_by, total_input
+from .workload import (
+    BUCKET,
+    COLUMNS,
+    KEYS,
+    PERIOD,
+    TOKEN_COLUMNS,
+    Workload,
+    period_bucket,
+    rollup,
+    rollup_by,
+    total_input,
+)
 
 # token kind -> workload column
 KINDS: dict[str, str] = {
@@ -44,6 +61,7 @@ KINDS: dict[str, str] = {
 }
 COST_COLUMNS = tuple(f"{k}_usd" for k in KINDS)
 Key = tuple[str, str, str, str]  # (model, scope, region, tier): what a price row is looked up by
+PriceKey = tuple[str, str, str, str, int]  # ... and the pricing period of the requests' time (0 when none is dated)
 
 
 @dataclass
@@ -54,13 +72,14 @@ class Bill:
     """
 
     make_table: Callable[[], ibis.Table]
-    prices: dict[tuple[str, str, str, str], BedrockPrice] = field(default_factory=dict)
+    prices: dict[PriceKey, BedrockPrice] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     workload: Workload | None = None
     thresholds: tuple[int, ...] = ()
     base: pa.Table | None = None  # priced roll-up by price key only
     # keys kept out of token dollars (provisioned tier, models not billed per token): (reason, requests)
     excluded: dict[tuple[str, str, str, str], tuple[str, int]] = field(default_factory=dict)
+    periods: tuple[int, ...] = ()  # the catalog's price boundaries (Catalog.price_periods_us) it was priced with
     _cache: dict[tuple[str, ...], pa.Table] = field(default_factory=dict)
     _table: ibis.Table | None = None
 
@@ -74,7 +93,7 @@ class Bill:
     def priced_by(self, names: tuple[str, ...], dims: Callable[[ibis.Table], Mapping[str, ibis.Value]]) -> pa.Table:
         """A priced roll-up by named dimensions, made once per bill (`dims` builds them over a table)."""
         if names not in self._cache:
-            roll = rollup_by(self._source, self.thresholds, dims)
+            roll = rollup_by(self._source, self.thresholds, dims, self.periods)
             self._cache[names] = price_rollup(roll, self.prices, self.thresholds)
         return self._cache[names]
 
@@ -84,7 +103,8 @@ class Bill:
 
     def priced_rollup(self, dims: Mapping[str, ibis.Value]) -> pa.Table:
         """Roll the workload up by `dims` (name -> expression over the workload's table) and price it."""
-        return price_rollup(rollup(self._source, self.thresholds, dims), self.prices, self.thresholds)
+        return price_rollup(rollup(self._source, self.thresholds, dims, periods=self.periods), self.prices,
+                            self.thresholds)
 
 
 def _check(model: str, scope: str, region: str, tier: str, sums: dict[str, int], needs_lc: bool,
@@ -95,8 +115,9 @@ def _check(model: str, scope: str, region: str, tier: str, sums: dict[str, int],
             continue
         for field_name in [f"{kind}_usd_per_mtok", *([f"lc_{kind}_usd_per_mtok"] if needs_lc else [])]:
             if getattr(price, field_name) is None:
+                dated = "" if price.window() == "always" else f", row in force {price.window()}"
                 raise MissingPriceError(
-                    f"model {model!r} ({scope}/{region}/{tier}) has {sums[col]:,} {kind.replace('_', ' ')} "
+                    f"model {model!r} ({scope}/{region}/{tier}{dated}) has {sums[col]:,} {kind.replace('_', ' ')} "
                     f"tokens but the catalog has no `{field_name}`; add it in your catalog file (--catalog FILE) "
                     "under `bedrock_prices:`")
 
@@ -138,47 +159,59 @@ def excluded_notes(excluded: Mapping[tuple[str, str, str, str], tuple[str, int]]
 
 
 def resolve_prices(roll: pa.Table, catalog: Catalog, thresholds: tuple[int, ...]
-                   ) -> tuple[dict[tuple[str, str, str, str], BedrockPrice], list[str]]:
+                   ) -> tuple[dict[PriceKey, BedrockPrice], list[str]]:
     """Price rows for every key in a roll-up, checked against the tokens each key actually has."""
     prices, excluded = _resolve_keys(roll, catalog, thresholds)
     return prices, excluded_notes(excluded)
 
 
+def _periods(roll: pa.Table, catalog: Catalog | None = None) -> list[int]:
+    """The roll-up's pricing period per group (all 0 for a roll-up made without dated prices)."""
+    if PERIOD in roll.column_names:
+        return roll.column(PERIOD).to_pylist()
+    if catalog is not None and catalog.price_periods:
+        raise ConfigError(f"a roll-up without `{PERIOD}` cannot be priced with dated catalog prices "
+                          "(make it with workload.rollup(..., periods=catalog.price_periods_us))")
+    return [0] * roll.num_rows
+
+
 def _resolve_keys(roll: pa.Table, catalog: Catalog, thresholds: tuple[int, ...]
-                  ) -> tuple[dict[Key, BedrockPrice], dict[Key, tuple[str, int]]]:
-    """Price rows per key, and the keys kept out of token dollars with (reason, requests)."""
+                  ) -> tuple[dict[PriceKey, BedrockPrice], dict[Key, tuple[str, int]]]:
+    """Price rows per (key, period), and the keys kept out of token dollars with (reason, requests)."""
     per_key: dict[tuple, dict[str, int]] = {}
     max_bucket: dict[tuple, int] = {}
     requests: dict[tuple, int] = {}
     cols = {c: roll.column(c).to_pylist() for c in (*KEYS, *TOKEN_COLUMNS, BUCKET, "requests")}
+    cols[PERIOD] = _periods(roll, catalog)
     for i in range(roll.num_rows):  # one iteration per group, not per request
-        key = tuple(cols[k][i] for k in KEYS)
+        key = tuple(cols[k][i] for k in (*KEYS, PERIOD))
         sums = per_key.setdefault(key, dict.fromkeys(TOKEN_COLUMNS, 0))
         for c in TOKEN_COLUMNS:
             sums[c] += cols[c][i] or 0
         max_bucket[key] = max(max_bucket.get(key, 0), cols[BUCKET][i])
         requests[key] = requests.get(key, 0) + cols["requests"][i]
-    prices: dict[tuple[str, str, str, str], BedrockPrice] = {}
-    excluded: dict[tuple[str, str, str, str], tuple[str, int]] = {}
+    prices: dict[PriceKey, BedrockPrice] = {}
+    excluded: dict[Key, tuple[str, int]] = {}
     for key, sums in per_key.items():
         reason = excluded_reason(catalog, key[0], key[3])
         if reason is not None:
-            excluded[key] = (reason, requests[key])  # type: ignore[index]
+            n = excluded.get(key[:4], (reason, 0))[1]  # type: ignore[call-overload]
+            excluded[key[:4]] = (reason, n + requests[key])  # type: ignore[index]
             continue
-        price = catalog.price(*key)
+        price = catalog.price(*key[:4], period=key[4])
         th = price.lc_threshold_tokens
         needs_lc = th is not None and max_bucket[key] > bisect.bisect_left(thresholds, th)
-        _check(*key, sums, needs_lc, price)
+        _check(*key[:4], sums, needs_lc, price)
         prices[key] = price  # type: ignore[index]
     return prices, excluded
 
 
-def price_rollup(roll: pa.Table, prices: Mapping[tuple[str, str, str, str], BedrockPrice],
-                 thresholds: tuple[int, ...]) -> pa.Table:
-    """Add `<kind>_usd` and `total_usd` to a roll-up: each group's token sums times its rates."""
+def price_rollup(roll: pa.Table, prices: Mapping[PriceKey, BedrockPrice], thresholds: tuple[int, ...]) -> pa.Table:
+    """Add `<kind>_usd` and `total_usd` to a roll-up: each group's token sums times its rates (the rows of
+    `resolve_prices`, by price key and period)."""
     n = roll.num_rows
     rates = {kind: np.zeros(n) for kind in KINDS}
-    keys = list(zip(*(roll.column(k).to_pylist() for k in KEYS), strict=True)) if n else []
+    keys = list(zip(*(roll.column(k).to_pylist() for k in KEYS), _periods(roll), strict=True)) if n else []
     buckets = roll.column(BUCKET).to_numpy(zero_copy_only=False) if n else np.zeros(0)
     for i, key in enumerate(keys):  # one iteration per group
         p = prices.get(key)
@@ -198,45 +231,53 @@ def price_rollup(roll: pa.Table, prices: Mapping[tuple[str, str, str, str], Bedr
     return out.append_column("total_usd", pa.array(total))
 
 
-def _price_memtable(prices: Mapping[tuple[str, str, str, str], BedrockPrice]) -> ibis.Table:
-    """The (tiny) price table to join, keyed by (model, scope, region, tier)."""
-    rows = list(prices.items())
-    cols: dict[str, list] = {k: [key[i] for key, _ in rows] for i, k in enumerate(KEYS)}
+def _rate_table(rows: list[tuple[tuple, BedrockPrice]], names: list[str], period: bool) -> ibis.Table:
+    """A (tiny) table of rates to join: key columns `names` (strings; then `_pp`, the period, when `period`)."""
+    cols: dict[str, list] = {k: [key[i] for key, _ in rows] for i, k in enumerate(names)}
+    fields = [(k, pa.string()) for k in names]
+    if period:
+        cols["_pp"] = [key[len(names)] for key, _ in rows]
+        fields.append(("_pp", pa.int16()))
     for kind in KINDS:
         cols[f"_p_{kind}"] = [getattr(p, f"{kind}_usd_per_mtok") for _, p in rows]
         cols[f"_lc_{kind}"] = [getattr(p, f"lc_{kind}_usd_per_mtok") for _, p in rows]
     cols["_lc_threshold"] = [p.lc_threshold_tokens for _, p in rows]
-    schema = pa.schema([*[(k, pa.string()) for k in KEYS],
-                        *[(c, pa.float64()) for c in cols if c.startswith(("_p_", "_lc_")) and c != "_lc_threshold"],
-                        ("_lc_threshold", pa.int64())])
+    schema = pa.schema([*fields, *[(c, pa.float64()) for c in cols if c.startswith(("_p_", "_lc_"))
+                                   and c != "_lc_threshold"], ("_lc_threshold", pa.int64())])
     return ibis.memtable(pa.table(cols, schema=schema))
 
 
-def _with_rates(table: ibis.Table, prices: Mapping[Key, BedrockPrice], *, fast: bool = True) -> ibis.Table:
+def _price_memtable(prices: Mapping[PriceKey, BedrockPrice], period: bool = False) -> ibis.Table:
+    """The (tiny) price table to join, keyed by (model, scope, region, tier) and, with `period`, `_pp`."""
+    return _rate_table(list(prices.items()), list(KEYS), period)
+
+
+def _with_rates(table: ibis.Table, prices: Mapping[PriceKey, BedrockPrice], *, fast: bool = True,
+                periods: tuple[int, ...] = ()) -> ibis.Table:
     """The canonical columns and each request's rates (`_p_*`, `_lc_*`, `_lc_threshold`).
 
-    Portable twin: join the price table on (model, scope, region, tier). Fast path, for a table the readers
-    resolved from a source that sets no scope (`engine.rewrites`): join the table before resolution once, on
-    (logged id, region, tier), with the catalog model and scope as columns of the price table: one join, not two.
+    Portable twin: join the price table on (model, scope, region, tier) and, when prices are dated, the
+    request's pricing period (`period_bucket` of its `ts`). Fast path, for a table the readers resolved from a
+    source that sets no scope (`engine.rewrites`): join the table before resolution once, on (logged id,
+    region, tier[, period]), with the catalog model and scope as columns of the price table: one join, not two.
     """
     found = engine.rewrites.find(("resolved", table.op())) if fast else None
     if found is None or "scope" not in found[2] or found[2]["scope"] is not None:
-        joined = table.view().left_join(_price_memtable(prices), list(KEYS))
-        return joined.drop(*[f"{k}_right" for k in KEYS if f"{k}_right" in joined.columns])
+        t = table.view()
+        rates_t = _price_memtable(prices, bool(periods))
+        on = [t[k] == rates_t[k] for k in KEYS]
+        if periods:
+            on.append(period_bucket(t, periods) == rates_t._pp)
+        joined = t.left_join(rates_t, on)
+        return joined.drop(*[c for c in (*(f"{k}_right" for k in KEYS), "_pp") if c in joined.columns])
     pre, resolved, _ = found
-    rows = [((ident, reg, tier, m, sc), p) for ident, r in resolved.items()
-            for (m, sc, reg, tier), p in prices.items() if (m, sc) == (r.model, r.scope)]
-    names = ["_id", "_region", "_tier", "_model", "_scope"]
-    cols: dict[str, list] = {k: [key[i] for key, _ in rows] for i, k in enumerate(names)}
-    for kind in KINDS:
-        cols[f"_p_{kind}"] = [getattr(p, f"{kind}_usd_per_mtok") for _, p in rows]
-        cols[f"_lc_{kind}"] = [getattr(p, f"lc_{kind}_usd_per_mtok") for _, p in rows]
-    cols["_lc_threshold"] = [p.lc_threshold_tokens for _, p in rows]
-    schema = pa.schema([*[(k, pa.string()) for k in names],
-                        *[(c, pa.float64()) for c in cols if c.startswith(("_p_", "_lc_")) and c != "_lc_threshold"],
-                        ("_lc_threshold", pa.int64())])
-    by_id = ibis.memtable(pa.table(cols, schema=schema))
-    j = pre.left_join(by_id, [pre.model == by_id._id, pre.region == by_id._region, pre.tier == by_id._tier])
+    rows = [((ident, reg, tier, m, sc, per), p) for ident, r in resolved.items()
+            for (m, sc, reg, tier, per), p in prices.items() if (m, sc) == (r.model, r.scope)]
+    by_id = _rate_table(rows, ["_id", "_region", "_tier", "_model", "_scope"], bool(periods))
+    on = [pre.model == by_id._id, pre.region == by_id._region, pre.tier == by_id._tier]
+    if periods:
+        on.append(period_bucket(pre, periods) == by_id._pp)
+    j = pre.left_join(by_id, on)
     # a logged id always resolves (read_workload checked), so _model/_scope are null only where no price row
     # matched: there the resolved names still come from the id map, as the twin's resolved table has them
     ids = {i: (r.model, r.scope) for i, r in resolved.items()}
@@ -247,9 +288,11 @@ def _with_rates(table: ibis.Table, prices: Mapping[Key, BedrockPrice], *, fast: 
                     **{c: j[c] for c in rates})
 
 
-def per_request_costs(table: ibis.Table, prices: Mapping[tuple[str, str, str, str], BedrockPrice]) -> ibis.Table:
-    """Every request with its cost columns: a join with the (tiny) price table and column arithmetic."""
-    joined = _with_rates(table, prices)
+def per_request_costs(table: ibis.Table, prices: Mapping[PriceKey, BedrockPrice],
+                      periods: tuple[int, ...] = ()) -> ibis.Table:
+    """Every request with its cost columns: a join with the (tiny) price table (on the price key and, with
+    dated prices, the request's pricing period) and column arithmetic."""
+    joined = _with_rates(table, prices, periods=periods)
     has_lc = any(p.lc_threshold_tokens is not None for p in prices.values())
     is_lc = (joined._lc_threshold.notnull() & (total_input(joined) > joined._lc_threshold)) if has_lc \
         else ibis.literal(False)
@@ -267,15 +310,16 @@ def price_workload(workload: Workload | ibis.Table, catalog: Catalog) -> Bill:
     """Price every request: one scan by price key (reused if reading already made it); per-request costs lazily."""
     wl = workload if isinstance(workload, Workload) else Workload(table=workload)
     thresholds = catalog.lc_thresholds
-    roll = rollup(wl.table, thresholds)  # made while reading, if `read_workload` read it (engine.memo)
+    periods = catalog.price_periods_us
+    roll = rollup(wl.table, thresholds, periods=periods)  # made while reading, if `read_workload` read it (engine.memo)
     prices, excluded = _resolve_keys(roll, catalog, thresholds)
     notes = excluded_notes(excluded)
 
     def make_table() -> ibis.Table:
-        return per_request_costs(wl.table, prices)
+        return per_request_costs(wl.table, prices, periods)
 
     return Bill(make_table=make_table, prices=prices, notes=notes, workload=wl, excluded=excluded,
-                thresholds=thresholds, base=price_rollup(roll, prices, thresholds))
+                thresholds=thresholds, base=price_rollup(roll, prices, thresholds), periods=periods)
 
 
 # ---- per-request pricing of in-memory tables (the levers' counterfactuals) ------------------------------------
@@ -297,10 +341,10 @@ class RequestRates:
     long_context: np.ndarray  # bool per request
     excluded: np.ndarray  # bool per request: kept out of token dollars (provisioned, not billed per token)
     code: np.ndarray  # per request: index into `keys`
-    keys: list[tuple[str, str, str, str]]
-    prices: dict[tuple[str, str, str, str], BedrockPrice]
-    reasons: dict[tuple[str, str, str, str], str]  # excluded key -> reason
-    missing: dict[tuple[str, str, str, str], str] = field(default_factory=dict)  # key -> catalog's error (strict=False)
+    keys: list[PriceKey]  # (model, scope, region, tier, pricing period of the request's ts)
+    prices: dict[PriceKey, BedrockPrice]
+    reasons: dict[PriceKey, str]  # excluded key -> reason
+    missing: dict[PriceKey, str] = field(default_factory=dict)  # key -> catalog's error (strict=False)
 
     def priced(self, *kinds: str) -> np.ndarray:
         """Requests that have a price for each of `kinds` (excluded requests have none)."""
@@ -350,7 +394,11 @@ class RequestRates:
     def excluded_counts(self) -> dict[Key, tuple[str, int]]:
         """Keys kept out of token dollars with (reason, requests), as `Bill.excluded`."""
         counts = np.bincount(self.code[self.excluded], minlength=len(self.keys))
-        return {k: (self.reasons[k], int(counts[i])) for i, k in enumerate(self.keys) if k in self.reasons}
+        out: dict[Key, tuple[str, int]] = {}
+        for i, k in enumerate(self.keys):
+            if k in self.reasons:
+                out[k[:4]] = (self.reasons[k], out.get(k[:4], ("", 0))[1] + int(counts[i]))  # type: ignore[index]
+        return out
 
     def _raise(self, kind: str, tok: np.ndarray, bad: np.ndarray) -> None:
         k = int(self.code[np.flatnonzero(bad)[0]])
@@ -360,7 +408,7 @@ class RequestRates:
         needs_lc = bool(self.long_context[self.code == k].any())
         if key in self.missing:
             raise MissingPriceError(self.missing[key])
-        _check(*key, sums, needs_lc, self.prices[key])
+        _check(*key[:4], sums, needs_lc, self.prices[key])
 
 
 @dataclass
@@ -435,9 +483,31 @@ def _key_codes(table: pa.Table, fixed: Mapping[str, str]) -> tuple[np.ndarray, l
     return inv, keys
 
 
+def _with_periods(inv: np.ndarray, keys: list[Key], table: pa.Table, periods: tuple[int, ...]
+                  ) -> tuple[np.ndarray, list[PriceKey]]:
+    """Key codes and keys with each request's pricing period added: `np.searchsorted` of its `ts` over the
+    price boundaries (what `workload.period_bucket` computes in the engine; -1 for a null `ts`)."""
+    if not periods:
+        return inv, [(*k, 0) for k in keys]  # type: ignore[misc]
+    if "ts" not in table.column_names:
+        raise ConfigError("the catalog's prices are dated, so pricing needs each request's `ts`; the table has none")
+    ts = table.column("ts").cast(pa.timestamp("us", tz="UTC"))
+    us = pc.fill_null(ts.cast(pa.int64()), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    period = np.searchsorted(np.asarray(periods, np.int64), us, side="right").astype(np.int64)
+    if ts.null_count:
+        period[pc.is_null(ts).to_numpy(zero_copy_only=False)] = -1
+    span = len(periods) + 2
+    combined = inv.astype(np.int64) * span + period + 1
+    enc = pc.dictionary_encode(pa.array(combined))  # hash, first occurrence: no sort of every request
+    codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    out = [(*keys[u // span], u % span - 1) for u in enc.dictionary.to_pylist()]  # distinct (key, period) pairs
+    return codes, out  # type: ignore[return-value]
+
+
 def request_rates(table: pa.Table, catalog: Catalog, *, tier: str | None = None, model: str | None = None,
                   strict: bool = True) -> RequestRates:
-    """Per-request rates of a canonical pyarrow table, resolved once per distinct (model, scope, region, tier).
+    """Per-request rates of a canonical pyarrow table, resolved once per distinct (model, scope, region, tier)
+    and pricing period (the row in force at each request's `ts`, when the catalog's prices are dated).
 
     `tier` / `model` (a catalog model or alias; its scope comes with it) price every request as if it had
     that tier or model. `strict` (the default) raises the bill's MissingPriceError for a key with no price
@@ -452,16 +522,16 @@ def request_rates(table: pa.Table, catalog: Catalog, *, tier: str | None = None,
     if model is not None:
         r = catalog.resolve_model(model)
         fixed.update(model=r.model, scope=r.scope)
-    inv, keys = _key_codes(table, fixed)
+    inv, keys = _with_periods(*_key_codes(table, fixed), table, catalog.price_periods_us)
     tin = sum((_count(table, c) for c in TOKEN_COLUMNS[:4]), np.zeros(n, np.int64))
     K = len(keys)
     rates = {kind: np.full(K, np.nan) for kind in KINDS}
     lc_rates = {kind: np.full(K, np.nan) for kind in KINDS}
     threshold = np.full(K, np.iinfo(np.int64).max, np.int64)
     excluded_k = np.zeros(K, bool)
-    prices: dict[tuple[str, str, str, str], BedrockPrice] = {}
-    reasons: dict[tuple[str, str, str, str], str] = {}
-    missing: dict[tuple[str, str, str, str], str] = {}
+    prices: dict[PriceKey, BedrockPrice] = {}
+    reasons: dict[PriceKey, str] = {}
+    missing: dict[PriceKey, str] = {}
     for i, key in enumerate(keys):
         reason = excluded_reason(catalog, key[0], key[3])
         if reason is not None:
@@ -469,7 +539,7 @@ def request_rates(table: pa.Table, catalog: Catalog, *, tier: str | None = None,
             reasons[key] = reason
             continue
         try:
-            p = catalog.price(*key)
+            p = catalog.price(*key[:4], period=key[4])
         except MissingPriceError as exc:
             if strict:
                 raise

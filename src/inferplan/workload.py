@@ -15,6 +15,7 @@ from typing import Any
 
 import ibis
 import ibis.expr.datatypes as dt
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from ibis.common.exceptions import IbisError
@@ -200,6 +201,7 @@ def finalize(raw: ibis.Table, catalog: Catalog, defaults: Defaults, *, source: s
 
 KEYS = ("model", "scope", "region", "tier")
 BUCKET = "_lc_bucket"
+PERIOD = "_period"  # pricing period of the request's time (Catalog.price_periods): part of a roll-up's price key
 
 
 def total_input(t: ibis.Table) -> ibis.IntegerValue:
@@ -214,6 +216,17 @@ def lc_bucket(t: ibis.Table, thresholds: tuple[int, ...]) -> ibis.IntegerValue:
     tin = total_input(t)
     cases = [(tin > th, ibis.literal(i, type="int8")) for i, th in reversed(list(enumerate(thresholds, start=1)))]
     return ibis.cases(*cases, else_=ibis.literal(0, type="int8"))
+
+
+def period_bucket(t: ibis.Table, periods: tuple[int, ...]) -> ibis.IntegerValue:
+    """The pricing period of each request: how many price boundaries (`Catalog.price_periods_us`, microseconds
+    since the epoch) its `ts` is at or after. A vectorised CASE over a handful of dates, portable Ibis (DuckDB and
+    Spark alike); 0 everywhere when no price is dated. A null `ts` gets -1, which no price row is in force for."""
+    if not periods:
+        return ibis.literal(0, type="int16")
+    us = engine.epoch_us(t.ts)
+    cases = [(us >= b, ibis.literal(i, type="int16")) for i, b in reversed(list(enumerate(periods, start=1)))]
+    return ibis.cases((t.ts.isnull(), ibis.literal(-1, type="int16")), *cases, else_=ibis.literal(0, type="int16"))
 
 
 def day_dim(t: ibis.Table) -> ibis.IntegerValue:
@@ -237,7 +250,8 @@ def base_dims(t: ibis.Table) -> dict[str, ibis.Value]:
 
 
 def rollup(table: ibis.Table, thresholds: tuple[int, ...], dims: Mapping[str, ibis.Value] | None = None,
-           resolved: Resolved | None = None, constants: Mapping[str, Any] | None = None) -> pa.Table:
+           resolved: Resolved | None = None, constants: Mapping[str, Any] | None = None,
+           periods: tuple[int, ...] = ()) -> pa.Table:
     """One pass: per (dims, price key, long-context bucket), request count, token sums, and value checks.
 
     Besides the sums it carries what validation needs (nulls and minimum of each count, null timestamps, time
@@ -251,16 +265,18 @@ def rollup(table: ibis.Table, thresholds: tuple[int, ...], dims: Mapping[str, ib
     if engine.rewrites.find(("resolved", table.op())) is None:
         # kept only for tables `read_workload` made: each joins a fresh memtable, so reading a file again (which
         # may have changed) is a new expression, never an old answer
-        return _rollup(table, thresholds, dims, resolved, literal)
-    return engine.memo.get(_key(table, thresholds, dims), lambda: _rollup(table, thresholds, dims, resolved, literal))
+        return _rollup(table, thresholds, dims, resolved, literal, periods)
+    return engine.memo.get(_key(table, thresholds, dims, periods),
+                           lambda: _rollup(table, thresholds, dims, resolved, literal, periods))
 
 
-def _key(table: ibis.Table, thresholds: tuple[int, ...], dims: Mapping[str, ibis.Value]) -> tuple:
-    return ("rollup", table.op(), thresholds, tuple((k, v.op()) for k, v in dims.items()))
+def _key(table: ibis.Table, thresholds: tuple[int, ...], dims: Mapping[str, ibis.Value],
+         periods: tuple[int, ...] = ()) -> tuple:
+    return ("rollup", table.op(), thresholds, periods, tuple((k, v.op()) for k, v in dims.items()))
 
 
 def rollup_by(table: ibis.Table, thresholds: tuple[int, ...],
-              dims: Callable[[ibis.Table], Mapping[str, ibis.Value]]) -> pa.Table:
+              dims: Callable[[ibis.Table], Mapping[str, ibis.Value]], periods: tuple[int, ...] = ()) -> pa.Table:
     """`rollup(table, thresholds, dims(table))`, the fast way when the readers resolved `table`.
 
     A resolved table is the table before resolution joined to a map of its (few) logged ids. Rolling up that
@@ -270,7 +286,7 @@ def rollup_by(table: ibis.Table, thresholds: tuple[int, ...],
     """
     found = engine.rewrites.find(("resolved", table.op()))
     if found is None:
-        return rollup(table, thresholds, dims(table))
+        return rollup(table, thresholds, dims(table), periods=periods)
 
     def make() -> pa.Table:
         pre, resolved, constants = found
@@ -278,10 +294,10 @@ def rollup_by(table: ibis.Table, thresholds: tuple[int, ...],
         try:
             d = dict(dims(hidden))
         except (AttributeError, IbisError):  # the dimensions need resolved models: the plain roll-up
-            return _rollup(table, thresholds, dict(dims(table)), None, {})
-        return _rollup(hidden, thresholds, d, resolved, dict(constants))
+            return _rollup(table, thresholds, dict(dims(table)), None, {}, periods)
+        return _rollup(hidden, thresholds, d, resolved, dict(constants), periods)
 
-    return engine.memo.get(_key(table, thresholds, dict(dims(table))), make)
+    return engine.memo.get(_key(table, thresholds, dict(dims(table)), periods), make)
 
 
 def remember_resolution(table: ibis.Table, pre: ibis.Table, resolved: Resolved, constants: Mapping[str, Any]) -> None:
@@ -292,14 +308,15 @@ def remember_resolution(table: ibis.Table, pre: ibis.Table, resolved: Resolved, 
 _HIDDEN = {"model": "_logged_model", "scope": "_logged_scope"}
 
 
-def remember_rollup(table: ibis.Table, thresholds: tuple[int, ...], roll: pa.Table) -> None:
+def remember_rollup(table: ibis.Table, thresholds: tuple[int, ...], roll: pa.Table,
+                    periods: tuple[int, ...] = ()) -> None:
     """Keep `roll` as `rollup(table, thresholds)`: a roll-up made by an equivalent plan (on the table before
     model resolution, then `remap`ped), so that pricing the resolved table needs no second scan."""
-    engine.memo.put(_key(table, thresholds, {}), roll)
+    engine.memo.put(_key(table, thresholds, {}, periods), roll)
 
 
 def _rollup(table: ibis.Table, thresholds: tuple[int, ...], dims: dict[str, ibis.Value], resolved: Resolved | None,
-            literal: dict[str, Any]) -> pa.Table:
+            literal: dict[str, Any], periods: tuple[int, ...] = ()) -> pa.Table:
     aggs: dict[str, ibis.Value] = {"requests": table.count(), "_null_ts": table.count() - table.ts.count()}
     if dims:  # the time span rides along with the call-type/day roll-up, not the price-key scan
         aggs.update(_min_ts=table.ts.min(), _max_ts=table.ts.max())
@@ -313,12 +330,16 @@ def _rollup(table: ibis.Table, thresholds: tuple[int, ...], dims: dict[str, ibis
     keys = [table[_HIDDEN[k]].name(k) if k in _HIDDEN and _HIDDEN[k] in table.columns else table[k]
             for k in KEYS if k not in fixed]
     groups = [*(v.name(k) for k, v in dims.items()), *keys, lc_bucket(table, thresholds).name(BUCKET)]
+    if periods:
+        groups.append(period_bucket(table, periods).name(PERIOD))
     roll = _normal(engine.to_pyarrow(table.group_by(groups).aggregate(**aggs)))
     for k, v in fixed.items():
         roll = roll.append_column(k, pa.array([v] * roll.num_rows, pa.string()))
+    if not periods:  # no dated price: one period, no grouping by it
+        roll = roll.append_column(PERIOD, pa.array(np.zeros(roll.num_rows, np.int16)))
     roll = roll if resolved is None else remap(roll, resolved)
     # in key order: engines return groups in any order, and prices, demand groups and ties follow this one
-    return roll.sort_by([(c, "ascending") for c in (*dims, *KEYS, BUCKET)])
+    return roll.sort_by([(c, "ascending") for c in (*dims, *KEYS, BUCKET, PERIOD)])
 
 
 _INT_COLUMNS = ("requests", "_null_ts", "_min_count", "_null_count", *TOKEN_COLUMNS)
@@ -328,6 +349,7 @@ def _normal(roll: pa.Table) -> pa.Table:
     """The same roll-up types from every engine: int64 counts, int8 bucket, UTC microsecond times."""
     for i, f in enumerate(roll.schema):
         want = (pa.int64() if f.name in _INT_COLUMNS else pa.int8() if f.name == BUCKET
+                else pa.int16() if f.name == PERIOD
                 else pa.timestamp("us", tz="UTC") if pa.types.is_timestamp(f.type) else None)
         if want is not None and f.type != want:
             col = roll.column(i)
@@ -403,7 +425,7 @@ def validate(
 
 def check(
     table: ibis.Table, *, source: str = "input", on_error: str = "raise", thresholds: tuple[int, ...] = (),
-    constants: Mapping[str, Any] | None = None,
+    constants: Mapping[str, Any] | None = None, periods: tuple[int, ...] = (),
 ) -> tuple[ibis.Table, dict[str, int], pa.Table]:
     """Check types and values in the roll-up scan; returns (table, skipped counts by reason, roll-up).
 
@@ -418,7 +440,7 @@ def check(
             raise SchemaError(f"{source}: missing column {name!r}")
     # scanned afresh, not from the memo: the same file read again may have changed (a read's resolved table,
     # which the memo does keep, joins a new memtable each time, so it is a new expression)
-    roll = _rollup(table, thresholds, {}, None, dict(constants or {}))
+    roll = _rollup(table, thresholds, {}, None, dict(constants or {}), periods)
     if not _suspect(roll):
         return table, {}, roll
     checks = _checks(table)
@@ -429,7 +451,7 @@ def check(
         counts = {d["reason"]: int(d["n"]) for d in
                   table.filter(any_bad).group_by(reason=case).agg(n=ibis._.count()).to_pyarrow().to_pylist()}
         kept = table.filter(~any_bad)
-        return kept, counts, _rollup(kept, thresholds, {}, None, dict(constants or {}))
+        return kept, counts, _rollup(kept, thresholds, {}, None, dict(constants or {}), periods)
     reason = next(iter(found))
     cond = checks[reason].fill_null(True)
     t = table.mutate(_bad=cond).mutate(_row=ibis.row_number())

@@ -14,7 +14,7 @@ import os
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -42,6 +42,12 @@ from .schema import (
 )
 
 STALE_AFTER_DAYS = 90
+_EPOCH_DAY = date(1970, 1, 1).toordinal()
+
+
+def day_us(d: date) -> int:
+    """Microseconds since the Unix epoch at UTC midnight of `d`."""
+    return (d.toordinal() - _EPOCH_DAY) * 86_400_000_000
 R = TypeVar("R", bound=Row)
 
 __all__ = ["Catalog", "load_catalog", "STALE_AFTER_DAYS", "ResolvedModel", "user_catalog_path", "user_config_dir"]
@@ -118,8 +124,46 @@ class Catalog:
         return list(self.rows("bedrock_prices"))  # type: ignore[arg-type]
 
     @cached_property
-    def _price_index(self) -> dict[tuple[str, str, str, str], BedrockPrice]:
-        return {(p.model, p.scope, p.region, p.tier): p for p in self.bedrock_prices}
+    def _price_index(self) -> dict[tuple[str, str, str, str], list[BedrockPrice]]:
+        """(model, scope, region, tier) -> its rows, oldest window first (windows never overlap: checked on load)."""
+        out: dict[tuple[str, str, str, str], list[BedrockPrice]] = {}
+        for p in self.bedrock_prices:
+            out.setdefault((p.model, p.scope, p.region, p.tier), []).append(p)
+        for rows in out.values():
+            rows.sort(key=lambda r: r.effective_from or date.min)
+        return out
+
+    @cached_property
+    def price_periods(self) -> tuple[date, ...]:
+        """Every day a Bedrock price row begins or ends, ascending: the boundaries of the pricing periods.
+
+        Period 0 is before the first boundary, period i (1..n) from boundary i-1 up to boundary i. Each price
+        key has one row (or none) in force through a whole period, so repricing groups requests by period
+        (`workload.period_bucket`) and resolves each (key, period) once. Empty when no row is dated."""
+        days = {d for p in self.bedrock_prices for d in (p.effective_from, p.effective_to) if d is not None}
+        return tuple(sorted(days))
+
+    @cached_property
+    def price_periods_us(self) -> tuple[int, ...]:
+        """`price_periods` as microseconds since the Unix epoch (UTC midnight), what request times compare to."""
+        return tuple(day_us(d) for d in self.price_periods)
+
+    def period_start(self, period: int) -> date | None:
+        """The first day of a pricing period (None for period 0: before every dated row)."""
+        if period < 0 or period > len(self.price_periods):
+            raise ValueError(f"pricing period {period} out of range 0..{len(self.price_periods)}")
+        return None if period == 0 else self.price_periods[period - 1]
+
+    def period_label(self, period: int) -> str:
+        """A period as a date range people read (`requests dated 2026-01-01 .. 2026-04-30`)."""
+        days = self.price_periods
+        if not days:
+            return "requests of any date"
+        start = self.period_start(period)
+        end = date.fromordinal(days[period].toordinal() - 1) if period < len(days) else None
+        if start is None:
+            return f"requests dated before {days[0]}"
+        return f"requests dated {start} .. {end}" if end is not None else f"requests dated from {start}"
 
     @cached_property
     def accelerators(self) -> dict[str, Accelerator]:
@@ -283,12 +327,38 @@ class Catalog:
                                 "(--catalog FILE) under `bedrock_models:` and `bedrock_prices:`")
 
     # ---- prices ------------------------------------------------------------------------------------
-    def price(self, model: str, scope: str, region: str, tier: str) -> BedrockPrice:
-        """The price row for one model/scope/region/tier; region-specific rows win over `*`."""
+    def price(self, model: str, scope: str, region: str, tier: str, on: date | None = None, *,
+              period: int | None = None) -> BedrockPrice:
+        """The price row for one model/scope/region/tier in force on a day: `on` (default: today, UTC), or the
+        first day of pricing `period` (see `price_periods`). The region's own row in force then wins over the
+        `*` row in force then. No row in force is a MissingPriceError naming the dates and the row to add."""
+        if period is not None and period < 0:
+            raise MissingPriceError(f"requests of model {model!r} ({scope}/{region}/{tier}) have no timestamp, and "
+                                    "the catalog's prices are dated: give every request its `ts`")
+        if period is not None:
+            day, what = self.period_start(period), self.period_label(period)
+        else:
+            day = on if on is not None else datetime.now(UTC).date()
+            what = f"requests dated {day}"
+        held = False
         for reg in (region, "*"):
-            row = self._price_index.get((model, scope, reg, tier))
-            if row is not None:
-                return row
+            rows = self._price_index.get((model, scope, reg, tier))
+            if not rows:
+                continue
+            held = True
+            for row in rows:
+                if row.in_force(day):
+                    return row
+        if held:
+            rows = [*self._price_index.get((model, scope, region, tier), []),
+                    *self._price_index.get((model, scope, "*", tier), [])]
+            listing = "; ".join(f"region {r.region}: {r.window()}" for r in rows)
+            raise MissingPriceError(
+                f"no Bedrock price for model {model!r}, scope {scope!r}, region {region!r}, tier {tier!r} in force "
+                f"for {what} (the catalog's rows for it are in force: {listing}). Add a `bedrock_prices:` row for "
+                f"it with effective_from / effective_to covering those dates (input_usd_per_mtok, "
+                "output_usd_per_mtok, source, checked) to your catalog file (--catalog FILE), or run "
+                "`inferplan prices update` with an offer file of that period")
         have = sorted({(p.scope, p.region, p.tier) for p in self.bedrock_prices if p.model == model})
         listing = ", ".join(f"{s}/{r}/{t}" for s, r, t in have) or "none"
         raise MissingPriceError(
@@ -401,10 +471,11 @@ def _row_key(model: type[Row], keys: tuple[str, ...], raw: dict[str, Any]) -> tu
             out.append(raw[k])
             continue
         default = model.model_fields[k].get_default(call_default_factory=True)
-        if default is None:
+        if default is None and k != "effective_from":  # a missing start date is a row in force since ever
             return None
         out.append(default)
-    return tuple(str(v) if not isinstance(v, (int, float)) else v for v in out)
+    return tuple(v if v is None or isinstance(v, (int, float)) else _norm(v) if isinstance(v, date) else str(v)
+                 for v in out)
 
 
 def _merge_user(tables: dict[str, list[Row]], path: Path, notes: list[str],
@@ -431,34 +502,81 @@ def _merge_user(tables: dict[str, list[Row]], path: Path, notes: list[str],
             continue
         model, keys = TABLES[name]
         current = {tuple(_norm(getattr(r, k)) for k in keys): r for r in tables.get(name, [])}
+        dated = "effective_from" in keys
+        earlier = set(current)  # rows of earlier layers: a dated row here may split them, never this file's own
         for i, raw in enumerate(rows, start=1):
             key = _row_key(model, keys, raw)
-            base = current.get(tuple(_norm(v) for v in key)) if key is not None else None
+            nkey = tuple(_norm(v) for v in key) if key is not None else None
+            base = current.get(nkey) if nkey is not None else None
+            if dated and key is not None:
+                if "effective_from" not in raw and "effective_to" not in raw:
+                    # an undated row overrides its key at every date: each row of the key, field by field
+                    targets = [(k, r) for k, r in current.items()
+                               if k[:-1] == nkey[:-1] and (k in earlier or k == nkey)]  # type: ignore[index]
+                    if targets:
+                        for k, r in targets:
+                            current[k] = _merged(model, keys, r, raw, path, name, i, notes)
+                        continue
+                elif base is None and (start := _as_date(raw.get("effective_from"))) is not None:
+                    # a dated row starting inside an existing row's window splits it: the old row ends that day,
+                    # the new one starts with the old row's fields and the fields given here
+                    hits = [(k, r) for k, r in current.items()
+                            if k in earlier and k[:-1] == nkey[:-1] and r.in_force(start)]
+                    if hits:
+                        k, old = hits[0]
+                        current[k] = old.model_copy(update={
+                            "effective_to": start, "source": f"{old.source} (ends {start}: {path})"})
+                        split = dict(raw)
+                        split.setdefault("effective_to", old.effective_to)
+                        row = _merged(model, keys, old.model_copy(update={"effective_from": start}), split, path,
+                                      name, i, notes, since=start)
+                        current[tuple(_norm(getattr(row, k)) for k in keys)] = row
+                        continue
             if base is None:
                 values = {k: v for k, v in raw.items() if v is not None}
+                try:
+                    row = model.model_validate(values)
+                except ValidationError as exc:
+                    raise CatalogError(f"catalog file {path}: `{name}` row {i}: {_short_validation(exc)}") from None
             else:
-                values = base.model_dump()
-                given = [k for k in raw if k not in keys and k not in ("source", "checked")]
-                removed = [k for k, v in raw.items() if v is None and values.get(k) is not None]
-                for k, v in raw.items():
-                    values[k] = v
-                values = {k: v for k, v in values.items() if v is not None}
-                values["source"] = (f"{raw.get('source') or path}: {', '.join(given) or 'no fields'} overridden; "
-                                    f"other fields: {base.source}")
-                values.setdefault("checked", base.checked)
-                if removed:
-                    what = f"{name} row {'/'.join(map(str, key))}"  # type: ignore[arg-type]
-                    msg = (f"catalog file {path}: `{name}` row {i} removes {', '.join(removed)} that the "
-                           f"catalog had for {what}; a request that needs it will fail to price (omit the "
-                           "field to keep the catalog's value)")
-                    warnings.warn(msg, stacklevel=3)
-                    notes.append(msg)
-            try:
-                row = model.model_validate(values)
-            except ValidationError as exc:
-                raise CatalogError(f"catalog file {path}: `{name}` row {i}: {_short_validation(exc)}") from None
+                row = _merged(model, keys, base, raw, path, name, i, notes)
             current[tuple(_norm(getattr(row, k)) for k in keys)] = row
         tables[name] = list(current.values())
+
+
+def _as_date(v: Any) -> date | None:
+    if v is None or isinstance(v, date):
+        return v
+    try:
+        return date.fromisoformat(str(v))
+    except ValueError:
+        return None  # left to the row's validation, which names the field
+
+
+def _merged(model: type[Row], keys: tuple[str, ...], base: Row, raw: dict[str, Any], path: Path, name: str, i: int,
+            notes: list[str], since: date | None = None) -> Row:
+    """`base` with the fields `raw` gives replaced (null removes one, with a warning), validated."""
+    values = base.model_dump()
+    given = [k for k in raw if k not in keys and k not in ("source", "checked", "effective_to")]
+    removed = [k for k, v in raw.items() if v is None and values.get(k) is not None and k != "effective_to"]
+    for k, v in raw.items():
+        values[k] = v
+    values = {k: v for k, v in values.items() if v is not None}
+    when = f" from {since}" if since is not None else ""
+    values["source"] = (f"{raw.get('source') or path}: {', '.join(given) or 'no fields'} overridden{when}; "
+                        f"other fields: {base.source}")
+    values.setdefault("checked", base.checked)
+    if removed:
+        what = f"{name} row {'/'.join(str(getattr(base, k)) for k in keys)}"
+        msg = (f"catalog file {path}: `{name}` row {i} removes {', '.join(removed)} that the "
+               f"catalog had for {what}; a request that needs it will fail to price (omit the "
+               "field to keep the catalog's value)")
+        warnings.warn(msg, stacklevel=4)
+        notes.append(msg)
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        raise CatalogError(f"catalog file {path}: `{name}` row {i}: {_short_validation(exc)}") from None
 
 
 def _norm(v: Any) -> Any:
@@ -538,9 +656,21 @@ def load_catalog(user_file: str | Path | None = None, *, warn_stale: bool = True
     _apply_discounts(tables, discounts, notes)
     cat = Catalog(tables, sources, notes)
     _check_references(cat)
+    _check_windows(cat)
     if warn_stale and cat.bedrock_prices and (msg := cat.staleness_warning()):
         warnings.warn(msg, stacklevel=2)
     return cat
+
+
+def _check_windows(cat: Catalog) -> None:
+    """The dated rows of one price key may not overlap: two prices in force on one day would be a guess."""
+    for (model, scope, region, tier), rows in cat._price_index.items():
+        for a, b in zip(rows, rows[1:], strict=False):
+            if a.effective_to is None or b.effective_from is None or a.effective_to > b.effective_from:
+                raise CatalogError(
+                    f"bedrock_prices rows for {model} {scope}/{region}/{tier} overlap: one in force {a.window()} "
+                    f"({a.source}), the other {b.window()} ({b.source}); give the earlier row an effective_to on "
+                    "or before the later row's effective_from")
 
 
 def _check_references(cat: Catalog) -> None:

@@ -61,7 +61,7 @@ class Update:
 
     def put(self, table: str, row: dict[str, Any]) -> None:
         keys = TABLES[table][1]
-        key = tuple(row[k] for k in keys)
+        key = tuple(row.get(k) for k in keys)
         self.rows.setdefault(table, {}).setdefault(key, {}).update(row)
 
 
@@ -332,7 +332,7 @@ def _bedrock(path: Path, header: dict, cat: Catalog, up: Update, regions: set[st
 
 
 def _key(table: str, row: dict[str, Any]) -> tuple:
-    return tuple(row[k] for k in TABLES[table][1])
+    return tuple(row.get(k) for k in TABLES[table][1])
 
 
 # ---- index files -----------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 TIERS = ("standard", "batch", "flex", "priority", "provisioned")
 TOKEN_KINDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
@@ -34,6 +34,37 @@ class Row(BaseModel):
 NonNeg = Field(default=None, ge=0)
 
 
+class Dated(BaseModel):
+    """A price in force for a window of UTC days: from `effective_from` (inclusive; None: since ever) to
+    `effective_to` (exclusive; None: still in force). A request is priced at the row in force at its `ts`."""
+
+    effective_from: date | None = Field(default=None, description="first UTC day the price is in force")
+    effective_to: date | None = Field(default=None, description="first UTC day it no longer is (exclusive)")
+
+    @model_validator(mode="after")
+    def _window(self):  # type: ignore[no-untyped-def]
+        if self.effective_from is not None and self.effective_to is not None \
+                and self.effective_to <= self.effective_from:
+            raise ValueError(f"effective_to {self.effective_to} must be after effective_from {self.effective_from}")
+        return self
+
+    def in_force(self, day: date | None) -> bool:
+        """Whether the row is in force on `day` (None: before any dated row begins)."""
+        if day is None:
+            return self.effective_from is None
+        return (self.effective_from is None or self.effective_from <= day) and \
+            (self.effective_to is None or day < self.effective_to)
+
+    def window(self) -> str:
+        """The window as people read it: `2026-01-01 .. 2026-04-30`, `from 2026-05-01`, `always`."""
+        if self.effective_from is None and self.effective_to is None:
+            return "always"
+        if self.effective_to is None:
+            return f"from {self.effective_from}"
+        end = date.fromordinal(self.effective_to.toordinal() - 1)
+        return f"until {end}" if self.effective_from is None else f"{self.effective_from} .. {end}"
+
+
 class BedrockModel(Row):
     """A Bedrock model: identity, aliases, caching rules, self-hostable twin."""
 
@@ -55,12 +86,13 @@ class BedrockModel(Row):
         "generated, seconds of video, or speech tokens (not token-priced here)")
 
 
-class BedrockPrice(Row):
-    """Per-million-token prices of one model in one scope, region and tier.
+class BedrockPrice(Row, Dated):
+    """Per-million-token prices of one model in one scope, region and tier, in force for a window of days.
 
     `region` is `*` when the price holds in every region the scope covers; a row for a named region
-    overrides it. Long-context (`lc_`) prices apply to the whole request when its total input tokens
-    exceed `lc_threshold_tokens`.
+    overrides it (at every date it is in force). Long-context (`lc_`) prices apply to the whole request when
+    its total input tokens exceed `lc_threshold_tokens`. `effective_from` / `effective_to` (see `Dated`): several
+    rows of one key cover different windows, which may not overlap.
     """
 
     model: str
@@ -213,7 +245,7 @@ class ProfileArn(Row):
 TABLES: dict[str, tuple[type[Row], tuple[str, ...]]] = {
     # table name -> (row model, key fields; a user row with the same key replaces the packaged one)
     "bedrock_models": (BedrockModel, ("model",)),
-    "bedrock_prices": (BedrockPrice, ("model", "scope", "region", "tier")),
+    "bedrock_prices": (BedrockPrice, ("model", "scope", "region", "tier", "effective_from")),
     "provisioned_prices": (ProvisionedPrice, ("model", "region", "term")),
     "accelerators": (Accelerator, ("accelerator",)),
     "ec2_instances": (Ec2Instance, ("instance", "region")),

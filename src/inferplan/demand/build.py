@@ -20,7 +20,7 @@ from .. import engine
 from ..catalog import Catalog
 from ..errors import ConfigError, InputError
 from ..pricing import Bill, price_workload
-from ..workload import BUCKET, KEYS, TOKEN_COLUMNS, Workload, window_dim
+from ..workload import BUCKET, KEYS, PERIOD, TOKEN_COLUMNS, Workload, window_dim
 
 if TYPE_CHECKING:
     from . import DemandSeries
@@ -138,11 +138,12 @@ def _fine_counts(table: ibis.Table, fine_s: int, start_s: int, keys: list[tuple[
 
 
 def _price_roll(roll: pa.Table, g: np.ndarray) -> pa.Table:
-    """Token sums per (group, price key, long-context bucket): what repricing at another tier needs."""
-    t = pa.table({"_g": pa.array(g, pa.int64()), **{k: roll.column(k) for k in (*KEYS, BUCKET)},
+    """Token sums per (group, price key, long-context bucket, pricing period): what repricing at another tier
+    needs."""
+    t = pa.table({"_g": pa.array(g, pa.int64()), **{k: roll.column(k) for k in (*KEYS, BUCKET, PERIOD)},
                   "requests": roll.column("requests"),
                   **{c: pc.fill_null(roll.column(c), 0) for c in TOKEN_COLUMNS}})
-    agg = t.group_by(["_g", *KEYS, BUCKET], use_threads=False).aggregate(
+    agg = t.group_by(["_g", *KEYS, BUCKET, PERIOD], use_threads=False).aggregate(
         [(c, "sum") for c in ("requests", *TOKEN_COLUMNS)])
     return agg.rename_columns([c.removesuffix("_sum") for c in agg.column_names])
 

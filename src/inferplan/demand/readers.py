@@ -31,7 +31,7 @@ from ..catalog import Catalog
 from ..errors import InputError
 from ..pricing import price_rollup, resolve_prices
 from ..regions import check_region
-from ..workload import BUCKET, KEYS, TOKEN_COLUMNS, UNTAGGED
+from ..workload import BUCKET, KEYS, PERIOD, TOKEN_COLUMNS, UNTAGGED
 from . import DemandSeries, GroupKey
 
 FORMATS = ("demand", "cloudwatch", "servegen-rates")
@@ -304,6 +304,9 @@ def _assemble(parts: list[dict[str, np.ndarray]], catalog: Catalog, *, model: st
         "_g": pa.array(g), "model": pa.array([k[0] for k in keys]), "scope": pa.array(scopes),
         "region": pa.array([region] * g.size), "tier": pa.array(["standard"] * g.size),
         BUCKET: pa.array(np.zeros(g.size, np.int8)), "requests": pa.array(cols["requests"]),
+        # the price in force at each window's time (Catalog.price_periods_us; 0 when no price is dated)
+        PERIOD: pa.array(np.searchsorted(np.asarray(catalog.price_periods_us, np.int64),
+                                         (cols["ts"] * 1_000_000).astype(np.int64), side="right").astype(np.int16)),
         "input_tokens": pa.array(plain), "cache_read_tokens": pa.array(cols["cache_read_tokens"]),
         "cache_write_5m_tokens": pa.array(cols["cache_write_5m_tokens"]),
         "cache_write_1h_tokens": pa.array(np.zeros(g.size)),
@@ -312,7 +315,7 @@ def _assemble(parts: list[dict[str, np.ndarray]], catalog: Catalog, *, model: st
     thresholds = catalog.lc_thresholds
     prices, more = resolve_prices(roll, catalog, thresholds)
     usd = price_rollup(roll, prices, thresholds).column("total_usd").to_numpy(zero_copy_only=False)
-    agg = roll.group_by(["_g", *KEYS, BUCKET], use_threads=False).aggregate(
+    agg = roll.group_by(["_g", *KEYS, BUCKET, PERIOD], use_threads=False).aggregate(
         [(c, "sum") for c in ("requests", *TOKEN_COLUMNS)])
     agg = agg.rename_columns([c.removesuffix("_sum") for c in agg.column_names])
     groups = [GroupKey(m, str(c), bool(i)) for m, c, i in index]

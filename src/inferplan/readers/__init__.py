@@ -156,7 +156,7 @@ def read_workload(
     for label, raw in raws:
         pre, constants = prepared(raw.table, options.defaults, source=label)
         pre, bad, roll = check(pre, source=label, on_error=options.on_error, thresholds=catalog.lc_thresholds,
-                               constants=constants)
+                               constants=constants, periods=catalog.price_periods_us)
         pre, roll, bad = _real_regions(pre, roll, bad, label, options.on_error)
         ids = resolve_ids(set(roll.column("model").to_pylist()), catalog, label)
         notes += _filled.notes(label, options.defaults, _filled.source_nulls(raw.table, options.defaults), roll,
@@ -171,7 +171,7 @@ def read_workload(
         notes += raw.notes
     table = tables[0] if len(tables) == 1 else ibis.union(*tables)
     # the validation scan's roll-up, remapped to catalog models, is the resolved table's: pricing reuses it
-    remember_rollup(table, catalog.lc_thresholds, pa.concat_tables(rollups))
+    remember_rollup(table, catalog.lc_thresholds, pa.concat_tables(rollups), catalog.price_periods_us)
     # and the table before resolution, which later roll-ups group by logged id (workload.rollup_by)
     same = {k: v for k, v in fixed[0].items() if all(k in f and f[k] == v for f in fixed[1:])}
     remember_resolution(table, pres[0] if len(pres) == 1 else ibis.union(*pres), resolved, same)

@@ -93,3 +93,17 @@ def sum_rows(rows: list[dict[str, Any]]) -> dict[str, Any]:
             if isinstance(v, int | float) and not isinstance(v, bool):
                 out[k] = out.get(k, 0) + v
     return out
+
+
+def price_window(p: dict) -> str:
+    """A price row's window of UTC days from its `effective_from` / `effective_to` (exclusive): `always`,
+    `from 2026-06-01`, `until 2026-05-31`, `2026-01-01 .. 2026-05-31`."""
+    from datetime import date, timedelta
+
+    start, end = p.get("effective_from"), p.get("effective_to")
+    if not start and not end:
+        return "always"
+    last = (date.fromisoformat(str(end)) - timedelta(days=1)).isoformat() if end else None
+    if not end:
+        return f"from {start}"
+    return f"until {last}" if not start else f"{start} .. {last}"

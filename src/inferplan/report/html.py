@@ -19,7 +19,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from .. import __version__
 from . import charts
-from .fmt import pct, sum_rows, tokens, top_n, usd, usd_short
+from .fmt import pct, price_window, sum_rows, tokens, top_n, usd, usd_short
 from .view import (
     bedrock_today,
     breakeven_slices,
@@ -366,12 +366,13 @@ def _provenance(b: _Builder, spend: dict[str, Any]) -> None:
                   f"Every price used, with its source; catalog checked {spend.get('catalog_checked')}.")
     if prices:
         s.tables.append(Table(["model", "scope/region/tier", "input", "output", "cache read", "cache write 5m",
-                               "source", "checked"],
+                               "in force", "source", "checked"],
                               [[p["model"], f"{p['scope']}/{p['region']}/{p['tier']}",
                                 _rate(p.get("input_usd_per_mtok")), _rate(p.get("output_usd_per_mtok")),
                                 _rate(p.get("cache_read_usd_per_mtok")), _rate(p.get("cache_write_5m_usd_per_mtok")),
-                                p.get("source", ""), p.get("checked", "")] for p in prices],
-                              [False, False, True, True, True, True, False, False], caption="USD per million tokens"))
+                                price_window(p), p.get("source", ""), p.get("checked", "")] for p in prices],
+                              [False, False, True, True, True, True, False, False, False],
+                              caption="USD per million tokens"))
     s.notes += [f"skipped {v:,} record(s): {k}" for k, v in (spend.get("skipped") or {}).items()]
     s.notes += list(spend.get("notes") or [])
 

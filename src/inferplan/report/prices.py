@@ -9,6 +9,7 @@ from rich.table import Table
 
 from ..catalog import Catalog
 from ..errors import ConfigError, UnknownItemError
+from .fmt import price_window
 
 TIERS = ("standard", "batch", "flex", "priority")
 
@@ -104,13 +105,16 @@ def _prices_table(rows: list[dict[str, Any]], c: Console) -> None:
         t.add_column(h)
     for k in kinds:
         t.add_column(k.removesuffix("_usd_per_mtok").replace("_", " "), justify="right")
+    dated = any(price_window(r) != "always" for r in rows)
+    if dated:
+        t.add_column("in force")
     t.add_column("checked")
     t.add_column("src", justify="right")
     sources: dict[str, int] = {}
-    for r in sorted(rows, key=lambda r: (r["scope"], r["region"], r["tier"])):
+    for r in sorted(rows, key=lambda r: (r["scope"], r["region"], r["tier"], r.get("effective_from") or "")):
         n = sources.setdefault(str(r.get("source", "")), len(sources) + 1)
-        t.add_row(r["scope"], r["region"], r["tier"], *[_fmt(r.get(k)) for k in kinds], _fmt(r.get("checked")),
-                  f"[{n}]")
+        t.add_row(r["scope"], r["region"], r["tier"], *[_fmt(r.get(k)) for k in kinds],
+                  *([price_window(r)] if dated else []), _fmt(r.get("checked")), f"[{n}]")
     c.print(t)
     for s, n in sources.items():
         c.print(f"  [{n}] {s}", highlight=False, markup=False)

@@ -12,7 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from .fmt import sum_rows, top_n, usd
+from .fmt import price_window, sum_rows, top_n, usd
 
 TOP = 10
 MAX_DAYS = 31
@@ -83,8 +83,9 @@ def render_prices(summary: dict[str, Any], c: Console, explain: bool) -> None:
         c.print(f"Prices: {len(prices)} catalog row(s), catalog checked {summary['catalog_checked']} "
                 "([dim]--explain shows each price with its source[/dim])")
         for p in prices:
+            when = "" if price_window(p) == "always" else f" (in force {price_window(p)})"
             c.print(f"  {p['model']} {p['scope']}/{p['region']}/{p['tier']}: in {p['input_usd_per_mtok']} "
-                    f"out {p['output_usd_per_mtok']} $/Mtok", highlight=False)
+                    f"out {p['output_usd_per_mtok']} $/Mtok{when}", highlight=False)
         return
     t = Table(title=f"Prices used (USD per million tokens; catalog checked {summary['catalog_checked']})",
               title_justify="left", show_lines=True)
@@ -95,12 +96,15 @@ def render_prices(summary: dict[str, Any], c: Console, explain: bool) -> None:
     t.add_column("model / scope / region / tier")
     for h, _ in kinds:
         t.add_column(h, justify="right")
+    dated = any(price_window(p) != "always" for p in prices)
+    if dated:
+        t.add_column("in force")
     t.add_column("checked")
     t.add_column("source", overflow="fold")
     for p in prices:
         t.add_row(f"{p['model']}\n{p['scope']} / {p['region']} / {p['tier']}",
-                  *[("" if p.get(k) is None else f"{p[k]:g}") for _, k in kinds], str(p.get("checked", "")),
-                  str(p.get("source", "")))
+                  *[("" if p.get(k) is None else f"{p[k]:g}") for _, k in kinds],
+                  *([price_window(p)] if dated else []), str(p.get("checked", "")), str(p.get("source", "")))
     c.print(t)
 
 

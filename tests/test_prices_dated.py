@@ -1,0 +1,349 @@
+"""Prices in force on a date (issue 12): a row's `effective_from` / `effective_to`, the bill, the per-request
+rate card and the levers' API price each request at the row in force at its `ts`; overlaps and gaps are errors."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import yaml
+
+from inferplan import pricing
+from inferplan.catalog import load_catalog
+from inferplan.errors import CatalogError, MissingPriceError
+from inferplan.pricing import price_workload, request_costs, request_rates
+from inferplan.readers import read_workload
+from inferplan.workload import Defaults
+from tests.helpers import SRC, TEST_MODELS, TEST_PRICES, make_catalog, rows_table
+
+M = "test.claude-like-v1:0"
+KEY = {"model": M, "scope": "in-region", "region": "*", "tier": "standard"}
+CHANGE = date(2026, 6, 1)
+BEFORE = datetime(2026, 5, 31, 23, 59, 59, 999_999, tzinfo=UTC)  # the last microsecond at the old price
+AFTER = datetime(2026, 6, 1, tzinfo=UTC)  # the first at the new one
+# 500 input + 100 output tokens: under the hand-built 1,000-token long-context threshold
+SHORT = {"model": M, "input_tokens": 500, "output_tokens": 100}
+OLD_USD = 500 * 2 / 1e6 + 100 * 10 / 1e6  # 0.002 at 2 / 10 $/Mtok
+NEW_USD = 500 * 3 / 1e6 + 100 * 12 / 1e6  # 0.0027 at 3 / 12 $/Mtok
+NEW_ROW = {**KEY, "effective_from": CHANGE.isoformat(), "input_usd_per_mtok": 3, "output_usd_per_mtok": 12,
+           "source": "price change of 2026-06-01", "checked": "2026-06-01"}
+
+
+def write(tmp_path, doc, name="over.yaml"):
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def layered(tmp_path, doc):
+    """The hand-built catalog as the user's config file, `doc` as --catalog over it."""
+    make_catalog(tmp_path)
+    cfg = tmp_path / "cfg"
+    cfg.mkdir(exist_ok=True)
+    (cfg / "catalog.yaml").write_text((tmp_path / "catalog.yaml").read_text())
+    old = os.environ["INFERPLAN_CONFIG_DIR"]
+    os.environ["INFERPLAN_CONFIG_DIR"] = str(cfg)
+    try:
+        return load_catalog(write(tmp_path, doc), warn_stale=False)
+    finally:
+        os.environ["INFERPLAN_CONFIG_DIR"] = old
+
+
+def dated_catalog(tmp_path):
+    return layered(tmp_path, {"bedrock_prices": [NEW_ROW]})
+
+
+def two_requests(cat, extra=()):
+    return rows_table([{**SHORT, "ts": BEFORE, "request_id": "before"}, {**SHORT, "ts": AFTER, "request_id": "after"},
+                       *extra], cat, Defaults(region="us-east-1"))
+
+
+def test_a_dated_row_splits_the_row_in_force_and_keeps_its_other_fields(tmp_path):
+    cat = dated_catalog(tmp_path)
+    rows = [p for p in cat.bedrock_prices if (p.model, p.scope, p.region, p.tier) == tuple(KEY.values())]
+    assert [(r.effective_from, r.effective_to, r.input_usd_per_mtok) for r in
+            sorted(rows, key=lambda r: r.effective_from or date.min)] == [(None, CHANGE, 2), (CHANGE, None, 3)]
+    old, new = sorted(rows, key=lambda r: r.effective_from or date.min)
+    # the new row starts as the old one: cache, 1-hour and long-context prices carried over
+    assert (new.cache_read_usd_per_mtok, new.cache_write_1h_usd_per_mtok, new.lc_input_usd_per_mtok) == (0.2, 4, 4)
+    assert "ends 2026-06-01" in old.source and "overridden from 2026-06-01" in new.source
+    assert cat.price_periods == (CHANGE,)
+    assert cat.price(M, "in-region", "us-east-1", "standard", date(2026, 5, 31)).input_usd_per_mtok == 2
+    assert cat.price(M, "in-region", "us-east-1", "standard", CHANGE).input_usd_per_mtok == 3
+    assert cat.price(M, "in-region", "us-east-1", "standard", period=0) is old
+    assert cat.price(M, "in-region", "us-east-1", "standard", period=1) is new
+
+
+def test_a_request_dated_before_a_price_change_is_priced_at_the_old_price(tmp_path):
+    """The issue's test: one request the microsecond before the change (old price), one at it (new price),
+    through the bill's roll-up, its per-request table and the in-memory rate card the levers use."""
+    cat = dated_catalog(tmp_path)
+    bill = price_workload(two_requests(cat), cat)
+    per_request = bill.table.order_by("ts").to_pyarrow()
+    assert per_request.column("request_id").to_pylist() == ["before", "after"]
+    assert per_request.column("total_usd").to_pylist() == pytest.approx([OLD_USD, NEW_USD], abs=1e-15)
+    assert sum(bill.base.column("total_usd").to_pylist()) == pytest.approx(OLD_USD + NEW_USD, abs=1e-15)
+    assert sorted((k[4], p.input_usd_per_mtok) for k, p in bill.prices.items()) == [(0, 2), (1, 3)]
+    t = two_requests(cat).order_by("ts").to_pyarrow()
+    assert request_costs(t, cat).total.tolist() == pytest.approx([OLD_USD, NEW_USD], abs=1e-15)
+    rates = request_rates(t, cat)
+    assert [rates.keys[c][4] for c in rates.code] == [0, 1]
+    # the same tokens under the packaged-style undated catalog: both at the old price
+    (tmp_path / "flat").mkdir()
+    flat = make_catalog(tmp_path / "flat")
+    assert request_costs(two_requests(flat).order_by("ts").to_pyarrow(), flat).total.tolist() == \
+        pytest.approx([OLD_USD, OLD_USD], abs=1e-15)
+
+
+def test_dated_long_context_batch_and_region_rows(tmp_path):
+    """Long-context rates of the row in force; the region's own row in force wins over `*` at each date, and
+    `*` prices the dates the region's rows do not cover."""
+    cat = layered(tmp_path, {"bedrock_prices": [
+        NEW_ROW,
+        {**KEY, "region": "eu-west-1", "effective_from": "2026-07-01", "input_usd_per_mtok": 3.5,
+         "output_usd_per_mtok": 14, **SRC},
+    ]})
+    # eu-west-1 had an undated row (3 / 12): split at 2026-07-01; `*` split at 2026-06-01
+    assert cat.price_periods == (CHANGE, date(2026, 7, 1))
+    long = {"model": M, "input_tokens": 1500, "output_tokens": 100}
+    t = rows_table([{**long, "ts": BEFORE}, {**long, "ts": AFTER},
+                    {**SHORT, "ts": datetime(2026, 6, 15, tzinfo=UTC), "region": "eu-west-1"},
+                    {**SHORT, "ts": datetime(2026, 7, 1, tzinfo=UTC), "region": "eu-west-1"}], cat)
+    bill = price_workload(t, cat)
+    got = bill.table.order_by("ts").to_pyarrow().column("total_usd").to_pylist()
+    want = [1500 * 4 / 1e6 + 100 * 15 / 1e6,  # long context, old row: 4 / 15
+            1500 * 4 / 1e6 + 100 * 15 / 1e6,  # new row carried the long-context prices over
+            500 * 3 / 1e6 + 100 * 12 / 1e6,  # eu-west-1's own undated-turned-dated row until 2026-07-01
+            500 * 3.5 / 1e6 + 100 * 14 / 1e6]
+    assert got == pytest.approx(want, abs=1e-15)
+    assert request_costs(t.order_by("ts").to_pyarrow(), cat).total.tolist() == pytest.approx(want, abs=1e-15)
+    assert sum(bill.base.column("total_usd").to_pylist()) == pytest.approx(sum(want), abs=1e-14)
+
+
+def test_read_workload_fast_path_and_portable_twin_agree_on_dated_prices(tmp_path):
+    """The bill of a file the readers resolved joins the table before resolution (engine.rewrites); its twin
+    joins the resolved table: both price each request in its period."""
+    cat = dated_catalog(tmp_path)
+    t = two_requests(cat, [{**SHORT, "model": "us.test.claude-like-v1:0", "ts": AFTER, "request_id": "us"}])
+    path = tmp_path / "w.parquet"
+    t.to_parquet(path)
+    wl = read_workload([path], cat)
+    bill = price_workload(wl, cat)
+    fast = pricing.per_request_costs(wl.table, bill.prices, bill.periods).order_by("request_id").to_pyarrow()
+    twin_t = pricing._with_rates(wl.table, bill.prices, fast=False, periods=bill.periods)
+    assert "_pp" not in twin_t.columns and "_period" not in fast.column_names
+    from inferplan.engine import rewrites
+
+    rewrites.enabled = False
+    try:
+        twin = pricing.per_request_costs(wl.table, bill.prices, bill.periods).order_by("request_id").to_pyarrow()
+    finally:
+        rewrites.enabled = True
+    assert fast.column("total_usd").to_pylist() == twin.column("total_usd").to_pylist()
+    by_id = dict(zip(fast.column("request_id").to_pylist(), fast.column("total_usd").to_pylist(), strict=True))
+    assert by_id["before"] == pytest.approx(OLD_USD, abs=1e-15)
+    assert by_id["after"] == pytest.approx(NEW_USD, abs=1e-15)
+    assert by_id["us"] == pytest.approx(500 * 2.2 / 1e6 + 100 * 11 / 1e6, abs=1e-15)  # us. row: undated
+
+
+def test_no_row_in_force_is_an_error_naming_model_region_dates_and_the_row_to_add(tmp_path):
+    cat = make_catalog(tmp_path, {"bedrock_prices": [
+        {**KEY, "region": "ap-south-1", "effective_from": "2026-06-01", "input_usd_per_mtok": 3,
+         "output_usd_per_mtok": 12, **SRC}]})
+    # `*` has an undated row, so ap-south-1 before June falls back to it; the `us` scope too. A key with only a
+    # dated row has no price before it:
+    gap = make_catalog(tmp_path, {"bedrock_prices": [
+        {"model": M, "scope": "eu", "region": "*", "tier": "standard", "effective_from": "2026-06-01",
+         "input_usd_per_mtok": 3, "output_usd_per_mtok": 12, **SRC}]})
+    assert cat.price(M, "in-region", "ap-south-1", "standard", date(2026, 5, 1)).input_usd_per_mtok == 2
+    t = rows_table([{**SHORT, "model": f"eu.{M}", "ts": BEFORE}], gap, Defaults(region="eu-west-1"))
+    with pytest.raises(MissingPriceError) as e:
+        price_workload(t, gap)
+    msg = str(e.value)
+    for part in (M, "'eu'", "eu-west-1", "requests dated before 2026-06-01", "from 2026-06-01",
+                 "effective_from / effective_to", "bedrock_prices"):
+        assert part in msg, part
+    with pytest.raises(MissingPriceError, match="before 2026-06-01"):
+        request_costs(t.to_pyarrow(), gap)
+    # after the change it prices
+    ok = rows_table([{**SHORT, "model": f"eu.{M}", "ts": AFTER}], gap, Defaults(region="eu-west-1"))
+    assert request_costs(ok.to_pyarrow(), gap).total.tolist() == pytest.approx([NEW_USD], abs=1e-15)
+
+
+def test_overlapping_windows_are_a_catalog_error_naming_both_rows(tmp_path):
+    rows = [{**KEY, "region": "ap-south-1", "effective_from": "2026-01-01", "effective_to": "2026-07-01",
+             "input_usd_per_mtok": 3, "output_usd_per_mtok": 12, "source": "row A", "checked": "2026-01-01"},
+            {**KEY, "region": "ap-south-1", "effective_from": "2026-06-01", "input_usd_per_mtok": 4,
+             "output_usd_per_mtok": 13, "source": "row B", "checked": "2026-06-01"}]
+    with pytest.raises(CatalogError) as e:
+        make_catalog(tmp_path, {"bedrock_prices": rows})
+    msg = str(e.value)
+    assert "overlap" in msg and "row A" in msg and "row B" in msg and "2026-01-01 .. 2026-06-30" in msg
+    assert "from 2026-06-01" in msg
+    # an open row before a later one overlaps it too
+    with pytest.raises(CatalogError, match="overlap"):
+        make_catalog(tmp_path, {"bedrock_prices": [{**rows[0], "effective_to": None}, rows[1]]})
+    with pytest.raises(CatalogError, match="effective_to 2026-01-01 must be after effective_from 2026-06-01"):
+        make_catalog(tmp_path, {"bedrock_prices": [{**rows[1], "effective_to": "2026-01-01"}]})
+    # touching windows are fine
+    cat = make_catalog(tmp_path, {"bedrock_prices": [{**rows[0], "effective_to": "2026-06-01"}, rows[1]]})
+    assert cat.price(M, "in-region", "ap-south-1", "standard", date(2026, 5, 31)).source == "row A"
+
+
+def test_undated_override_changes_every_window_and_dated_override_one(tmp_path):
+    """A user row without dates overrides its key at every date (a negotiated price is not date-bound); a row
+    with the same effective_from as an existing one merges into that one only."""
+    base = tmp_path / "base"
+    base.mkdir()
+    cfg = tmp_path / "cfg"
+    cfg.mkdir()
+    doc = {"bedrock_models": TEST_MODELS, "bedrock_prices": [
+        *[p for p in TEST_PRICES if (p["model"], p["scope"], p["region"], p["tier"]) != tuple(KEY.values())],
+        {**TEST_PRICES[0], "effective_to": "2026-06-01"},
+        {**TEST_PRICES[0], "effective_from": "2026-06-01", "input_usd_per_mtok": 3, "output_usd_per_mtok": 12}]}
+    (cfg / "catalog.yaml").write_text(yaml.safe_dump(doc))
+    old = os.environ["INFERPLAN_CONFIG_DIR"]
+    os.environ["INFERPLAN_CONFIG_DIR"] = str(cfg)
+    try:
+        undated = load_catalog(write(tmp_path, {"bedrock_prices": [{**KEY, "output_usd_per_mtok": 9, **SRC}]}),
+                               warn_stale=False)
+        one = load_catalog(write(tmp_path, {"bedrock_prices": [
+            {**KEY, "effective_from": "2026-06-01", "output_usd_per_mtok": 9, **SRC}]}), warn_stale=False)
+    finally:
+        os.environ["INFERPLAN_CONFIG_DIR"] = old
+    get = lambda cat, d: cat.price(M, "in-region", "us-east-1", "standard", d)  # noqa: E731
+    assert [(get(undated, d).input_usd_per_mtok, get(undated, d).output_usd_per_mtok)
+            for d in (date(2026, 5, 1), CHANGE)] == [(2, 9), (3, 9)]
+    assert [(get(one, d).input_usd_per_mtok, get(one, d).output_usd_per_mtok)
+            for d in (date(2026, 5, 1), CHANGE)] == [(2, 10), (3, 9)]
+    assert get(undated, CHANGE).effective_from == CHANGE  # windows kept
+
+
+def test_period_bucket_matches_searchsorted_at_the_boundaries(tmp_path):
+    """The engine's CASE (bill) and numpy's searchsorted (rate card) put the same instants in the same period,
+    boundaries included, and a price row's window is whole UTC days."""
+    import ibis
+    import numpy as np
+    import pyarrow as pa
+
+    from inferplan import engine
+    from inferplan.catalog import day_us
+    from inferplan.workload import period_bucket
+
+    days = (date(2026, 1, 1), date(2026, 6, 1), date(2027, 1, 1))
+    bounds = tuple(day_us(d) for d in days)
+    instants = [datetime(2025, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC),
+                BEFORE, AFTER, datetime(2026, 12, 31, 23, 59, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC),
+                datetime(1969, 12, 31, tzinfo=UTC)]
+    t = ibis.memtable(pa.table({"ts": pa.array(instants, pa.timestamp("us", tz="UTC"))}))
+    got = engine.connection().to_pyarrow(t.select(p=period_bucket(t, bounds))).column("p").to_pylist()
+    us = [(d - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1) for d in instants]
+    assert got == np.searchsorted(np.array(bounds), np.array(us), side="right").tolist() == [0, 1, 1, 2, 2, 3, 0]
+
+
+# ---- reconcile of an older period, and the CLI ----------------------------------------------------------------
+
+HAIKU = "anthropic.claude-haiku-4-5-20251001-v1:0"
+# three days in May and three in June around a Haiku `us.` price change on 2026-06-01
+TRAFFIC = {"call_types": {
+    "rag": {"model": f"us.{HAIKU}", "per_hour": 12, "input_tokens": 3000, "output_tokens": 200,
+            "prefix": {"tokens": 2000}, "cache": "5m"},
+    "triage": {"model": "amazon.nova-pro-v1:0", "per_hour": 6, "input_tokens": 800, "output_tokens": 50}}}
+
+
+@pytest.fixture(scope="module")
+def periods(tmp_path_factory):
+    """The packaged catalog (old prices), one with Haiku `us.` input +20% from 2026-06-01 (dated) and one with it
+    +20% at every date (new prices); a May and a June CUR as AWS billed them (dated catalog); the logs."""
+    from inferplan import synth, writers
+
+    d = tmp_path_factory.mktemp("periods")
+    old = load_catalog(warn_stale=False)
+    row = old.price(HAIKU, "us", "us-east-1", "standard")
+    new_input = round(row.input_usd_per_mtok * 1.2, 10)
+    change = {"model": HAIKU, "scope": "us", "region": row.region, "tier": "standard",
+              "input_usd_per_mtok": new_input, "source": "test: Haiku input +20%", "checked": "2026-06-01"}
+    dated_f = write(d, {"bedrock_prices": [{**change, "effective_from": "2026-06-01"}]}, "dated.yaml")
+    new_f = write(d, {"bedrock_prices": [change]}, "new.yaml")
+    cats = {"old": old, "dated": load_catalog(dated_f, warn_stale=False), "new": load_catalog(new_f, warn_stale=False)}
+    out = {"cats": cats, "files": {"dated": dated_f, "new": new_f}, "row": row, "new_input": new_input}
+    for month, start in (("may", "2026-05-29T00:00:00Z"), ("june", "2026-06-01T00:00:00Z")):
+        traffic = synth.generate({"start": start, "days": 3, **TRAFFIC}, seed=3)
+        wl = synth.to_workload(traffic, cats["dated"])
+        out[f"{month}_cur"] = writers.write_cur(wl, cats["dated"], d / f"cur-{month}.parquet")
+        out[f"{month}_logs"] = writers.write_bedrock_logs(traffic, d / f"logs-{month}") and d / f"logs-{month}"
+    return out
+
+
+def test_reconcile_of_a_month_before_a_price_change_uses_that_months_prices(periods):
+    from inferplan.readers.cur import read_cur
+    from inferplan.reconcile import reconcile
+
+    cats = periods["cats"]
+    for month, zero_with, off_with in (("may", ("dated", "old"), "new"), ("june", ("dated", "new"), "old")):
+        cur = read_cur([periods[f"{month}_cur"]], cats["dated"])
+        for name in zero_with:
+            logs = read_workload([periods[f"{month}_logs"]], cats[name])
+            rec = reconcile(logs, cur, cats[name])
+            assert rec.differences.num_rows == 0, (month, name)
+            assert rec.summary()["difference_usd"] == pytest.approx(0, abs=0.005)
+        logs = read_workload([periods[f"{month}_logs"]], cats[off_with])
+        rec = reconcile(logs, cur, cats[off_with])
+        diffs = rec.differences.to_pylist()
+        # exactly Haiku's input tokens differ, on each of the three days, by 20% of the old input dollars
+        assert {(r["model"], r["token_kind"]) for r in diffs} == {(HAIKU, "input")}, month
+        assert len({r["day"] for r in diffs}) == 3
+        old_rate, new_rate = periods["row"].input_usd_per_mtok, periods["new_input"]
+        for r in diffs:
+            assert r["diff_tokens"] == 0
+            billed_rate = old_rate if month == "may" else new_rate
+            assert r["bill_usd"] == pytest.approx(r["bill_tokens"] * billed_rate / 1e6, rel=1e-9)
+            assert r["diff_usd"] == pytest.approx(r["bill_tokens"] * (billed_rate - (new_rate if month == "may"
+                                                                                     else old_rate)) / 1e6, rel=1e-9)
+
+
+def _cli(*args):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = Path(sys.executable).parent / "inferplan"
+    res = subprocess.run([str(exe), *map(str, args)], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    return json.loads(res.stdout) if "--json" in args else res.stdout
+
+
+def test_cli_analyze_reconcile_and_prices_show_dated_rows(periods):
+    """Through the console script: analyze of May and June logs with the dated catalog bills May at the old
+    Haiku price and June at the new one, --json lists both rows with their windows (schema-valid), --explain
+    shows the window; reconcile of May with zero differences; prices show lists the windows."""
+    from inferplan.report.schema import errors
+
+    dated = periods["files"]["dated"]
+    may = _cli("analyze", periods["may_logs"], "--catalog", dated, "--json")
+    both = _cli("analyze", periods["may_logs"], periods["june_logs"], "--catalog", dated, "--json")
+    june = _cli("analyze", periods["june_logs"], "--catalog", dated, "--json")
+    assert errors(both) == []
+    assert both["total_usd"] == pytest.approx(may["total_usd"] + june["total_usd"], abs=1e-6)
+    haiku = sorted([(p["effective_from"], p["effective_to"], p["input_usd_per_mtok"]) for p in both["prices"]
+                    if p["model"] == HAIKU], key=lambda x: x[0] or "")
+    assert haiku == [(None, "2026-06-01", periods["row"].input_usd_per_mtok), ("2026-06-01", None,
+                                                                               periods["new_input"])]
+    assert [p["effective_from"] for p in may["prices"] if p["model"] == HAIKU] == [None]
+    flat_june = _cli("analyze", periods["june_logs"], "--json")
+    assert june["total_usd"] > flat_june["total_usd"]
+    assert _cli("analyze", periods["may_logs"], "--json")["total_usd"] == pytest.approx(may["total_usd"], abs=1e-9)
+    text = _cli("analyze", periods["may_logs"], periods["june_logs"], "--catalog", dated, "--explain")
+    assert "in force" in text and "until 2026-05-31" in text and "from 2026-06-01" in text
+    rec = _cli("reconcile", "--logs", periods["may_logs"], "--cur", periods["may_cur"], "--catalog", dated, "--json")
+    assert rec["keys_differing"] == 0
+    rec = _cli("reconcile", "--logs", periods["may_logs"], "--cur", periods["may_cur"], "--catalog",
+               periods["files"]["new"], "--json")
+    assert rec["keys_differing"] == 3
+    show = _cli("prices", "show", HAIKU, "--catalog", dated, "--json")
+    assert errors(show) == []
+    assert sorted((r["effective_from"] or "", r["effective_to"]) for r in show["bedrock_prices"]
+                  if r["scope"] == "us" and r["tier"] == "standard") == [("", "2026-06-01"), ("2026-06-01", None)]
+    assert "from 2026-06-01" in _cli("prices", "show", HAIKU, "--catalog", dated)

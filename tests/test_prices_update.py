@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -88,15 +89,32 @@ def test_price_change_between_versions_shows_in_diff_and_repriced_total(cfg, cat
         ("ml.g5.xlarge", "us-east-1", "usd_per_hour"): (1.408, 1.2672, pytest.approx(-10.0, abs=1e-9)),
         (HAIKU, "us-east-1", "input_usd_per_mtok"): (0.25, 0.3, pytest.approx(20.0, abs=1e-9)),
     }
-    table = [{"model": HAIKU, "input_tokens": 1_000_000, "output_tokens": 200_000}]
-    before = price_workload(rows_table(table, cat1, Defaults(region="us-east-1")), cat1).base
+    # every term of v2 is effective 2026-06-01: each change is a new row from then, the old one kept
+    assert {d["effective_from"] for d in diff} == {"2026-06-01"}
+    haiku = sorted((r.get("effective_from") or "", r.get("effective_to"), r["input_usd_per_mtok"])
+                   for r in rows["bedrock_prices"] if r["model"] == HAIKU and r["region"] == "us-east-1"
+                   and r["tier"] == "standard")
+    assert haiku == [("", "2026-06-01", 0.25), ("2026-06-01", None, 0.3)]
+    g5 = sorted((r.get("effective_from") or "", r.get("effective_to"), r["on_demand_usd_per_hour"])
+                for r in rows["ec2_instances"] if (r["instance"], r["region"]) == ("g5.xlarge", "us-east-1"))
+    assert g5 == [("", "2026-06-01", 1.006), ("2026-06-01", None, 0.905)]
+    table = [{"model": HAIKU, "input_tokens": 1_000_000, "output_tokens": 200_000, "ts": ts}
+             for ts in (datetime(2026, 5, 15, tzinfo=UTC), datetime(2026, 6, 15, tzinfo=UTC))]
+    before = price_workload(rows_table(table, cat1, Defaults(region="us-east-1")), cat1).table.order_by("ts")
     write_catalog(cfg / "catalog.yaml", rows)
     cat2 = load_catalog(warn_stale=False)
-    after = price_workload(rows_table(table, cat2, Defaults(region="us-east-1")), cat2).base
-    # 1M x 0.25 + 0.2M x 1.25 = 0.50; then 1M x 0.30 + 0.2M x 1.25 = 0.55
-    assert before.column("total_usd").to_pylist() == [pytest.approx(0.50, abs=1e-12)]
-    assert after.column("total_usd").to_pylist() == [pytest.approx(0.55, abs=1e-12)]
+    after = price_workload(rows_table(table, cat2, Defaults(region="us-east-1")), cat2).table.order_by("ts")
+    # 1M x 0.25 + 0.2M x 1.25 = 0.50; from 2026-06-01 1M x 0.30 + 0.2M x 1.25 = 0.55; May keeps May's price
+    assert before.to_pyarrow().column("total_usd").to_pylist() == [pytest.approx(0.50, abs=1e-12)] * 2
+    assert after.to_pyarrow().column("total_usd").to_pylist() == [pytest.approx(0.50, abs=1e-12),
+                                                                   pytest.approx(0.55, abs=1e-12)]
     assert cat2.price(HAIKU, "in-region", "us-east-1", "standard").checked.isoformat() == "2026-06-01"
+    # instances are priced at the row in force today; the closed row stays for what ran before
+    assert cat2.ec2_in("g5.xlarge", "us-east-1").on_demand_usd_per_hour == 0.905
+    assert cat2.sagemaker_in("ml.g5.xlarge", "us-east-1").usd_per_hour == 1.2672
+    # reading v2 again, or v1 after it, changes nothing: each term equals the row in force on its date
+    for again in (V2, V1):
+        assert plan_rows(read_price_list([again / "index.json"], cat2), cat2)[1] == []
     # the packaged data is untouched
     assert load_catalog(warn_stale=False, user_config=False).price(
         HAIKU, "in-region", "us-east-1", "standard").input_usd_per_mtok == 0.25
@@ -147,3 +165,24 @@ def test_console_script_writes_the_config_catalog_and_json(tmp_path):
                         "--dry-run"], capture_output=True, text=True, env=env, check=True)
     doc = json.loads(r.stdout)
     assert doc["written"] is None and len(doc["changed"]) == 3
+
+
+def test_console_script_dated_update_diff_and_prices_show(tmp_path):
+    """v1 then v2 through the console script: the diff says from when the new price is in force, `prices show`
+    gives the instance's row in force today and every window of its price (schema-valid --json)."""
+    exe = Path(sys.executable).parent / "inferplan"
+    env = {**os.environ, "INFERPLAN_CONFIG_DIR": str(tmp_path / "cfg"), "COLUMNS": "200"}
+
+    def run(*args):
+        return subprocess.run([str(exe), *args], capture_output=True, text=True, env=env, check=True).stdout
+
+    run("prices", "update", "--aws-price-list", str(V1 / "index.json"))
+    text = run("prices", "update", "--aws-price-list", str(V2 / "index.json"))
+    assert "in force from" in text and text.count("2026-06-01") >= 3
+    show = json.loads(run("prices", "show", "g5.xlarge", "--region", "us-east-1", "--json"))
+    assert errors(show) == []
+    assert show["ec2_instance"]["on_demand_usd_per_hour"] == 0.905
+    assert [(h["effective_from"], h["effective_to"], h["on_demand_usd_per_hour"]) for h in
+            show["ec2_instance_history"]] == [(None, "2026-06-01", 1.006), ("2026-06-01", None, 0.905)]
+    text = run("prices", "show", "g5.xlarge", "--region", "us-east-1")
+    assert "prices in force by date" in text and "until 2026-05-31" in text and "from 2026-06-01" in text

@@ -195,7 +195,15 @@ def prices_show(
         row = (cat.ec2_in if table == "ec2_instances" else cat.sagemaker_in)(ident, region) if region else \
             (cat.ec2_instances if table == "ec2_instances" else cat.sagemaker_instances)[ident]
         found[key] = row.model_dump(mode="json")
-        found[f"{key}_regions"] = sorted(r.region for r in rows)  # type: ignore[attr-defined]
+        found[f"{key}_regions"] = sorted({r.region for r in rows})  # type: ignore[attr-defined]
+        dated = [r for r in rows if r.window() != "always" and (region is None or r.region == region)]  # type: ignore[attr-defined]
+        if dated:  # the row in force today above; every window of its prices here (what past periods cost)
+            price = "on_demand_usd_per_hour" if table == "ec2_instances" else "usd_per_hour"
+            found[f"{key}_history"] = [
+                {"region": r.region, "effective_from": _iso(r.effective_from), "effective_to": _iso(r.effective_to),  # type: ignore[attr-defined]
+                 price: getattr(r, price), "source": r.source}
+                for r in sorted(rows, key=lambda r: (r.region, r.effective_from or date.min))  # type: ignore[attr-defined]
+                if region is None or r.region == region]  # type: ignore[attr-defined]
     if ident.lower() in cat.accelerators:
         found["accelerator"] = cat.accelerators[ident.lower()].model_dump(mode="json")
     if ident.lower() in cat.model_specs:
@@ -216,6 +224,10 @@ def prices_show(
         from .report.prices import render_show
 
         render_show(ident, found, out)
+
+
+def _iso(d: date | None) -> str | None:
+    return d.isoformat() if d is not None else None
 
 
 @app.command()

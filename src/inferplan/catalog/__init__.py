@@ -169,15 +169,20 @@ class Catalog:
     def accelerators(self) -> dict[str, Accelerator]:
         return {r.accelerator: r for r in self.rows("accelerators")}  # type: ignore[attr-defined,misc]
 
+    def current(self, table: str) -> list[Row]:
+        """The rows of an instance table in force today (UTC): what prices an instance going forward."""
+        today = datetime.now(UTC).date()
+        return [r for r in self.rows(table) if r.in_force(today)]  # type: ignore[attr-defined]
+
     @cached_property
     def ec2_instances(self) -> dict[str, Ec2Instance]:
-        """Instance type -> row: the `instance_region`'s rows, or (no region set) one row per type, us-east-1
-        preferred (what hardware specs read)."""
-        return _by_instance(self.rows("ec2_instances"), self.instance_region)  # type: ignore[arg-type]
+        """Instance type -> row in force today: the `instance_region`'s rows, or (no region set) one row per type,
+        us-east-1 preferred (what hardware specs read)."""
+        return _by_instance(self.current("ec2_instances"), self.instance_region)  # type: ignore[arg-type]
 
     @cached_property
     def sagemaker_instances(self) -> dict[str, SagemakerInstance]:
-        return _by_instance(self.rows("sagemaker_instances"), self.instance_region)  # type: ignore[arg-type]
+        return _by_instance(self.current("sagemaker_instances"), self.instance_region)  # type: ignore[arg-type]
 
     def ec2_in(self, instance: str, region: str) -> Ec2Instance:
         """The EC2 row of `instance` in `region`; missing is an error naming what to add."""
@@ -188,7 +193,7 @@ class Catalog:
         return self._in_region("sagemaker_instances", instance, region)
 
     def _in_region(self, table: str, instance: str, region: str) -> Any:
-        rows = [r for r in self.rows(table) if r.instance == instance]  # type: ignore[attr-defined]
+        rows = [r for r in self.current(table) if r.instance == instance]  # type: ignore[attr-defined]
         for r in rows:
             if r.region == region:  # type: ignore[attr-defined]
                 return r
@@ -664,11 +669,17 @@ def load_catalog(user_file: str | Path | None = None, *, warn_stale: bool = True
 
 def _check_windows(cat: Catalog) -> None:
     """The dated rows of one price key may not overlap: two prices in force on one day would be a guess."""
-    for (model, scope, region, tier), rows in cat._price_index.items():
+    groups: dict[tuple[str, tuple], list[Any]] = {}
+    for table in ("bedrock_prices", "ec2_instances", "sagemaker_instances"):
+        keys = TABLES[table][1][:-1]  # the key without effective_from
+        for r in cat.rows(table):
+            groups.setdefault((table, tuple(getattr(r, k) for k in keys)), []).append(r)
+    for (table, key), rows in groups.items():
+        rows.sort(key=lambda r: r.effective_from or date.min)
         for a, b in zip(rows, rows[1:], strict=False):
             if a.effective_to is None or b.effective_from is None or a.effective_to > b.effective_from:
                 raise CatalogError(
-                    f"bedrock_prices rows for {model} {scope}/{region}/{tier} overlap: one in force {a.window()} "
+                    f"{table} rows for {' '.join(map(str, key))} overlap: one in force {a.window()} "
                     f"({a.source}), the other {b.window()} ({b.source}); give the earlier row an effective_to on "
                     "or before the later row's effective_from")
 

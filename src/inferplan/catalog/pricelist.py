@@ -60,9 +60,15 @@ class Update:
     notes: list[str] = field(default_factory=list)
 
     def put(self, table: str, row: dict[str, Any]) -> None:
+        """Add a read row (fields of one key from several SKUs merge; `_effective`, the day the price is in force
+        from per its term's effectiveDate, is the latest of them)."""
         keys = TABLES[table][1]
         key = tuple(row.get(k) for k in keys)
-        self.rows.setdefault(table, {}).setdefault(key, {}).update(row)
+        have = self.rows.setdefault(table, {}).setdefault(key, {})
+        when = max(filter(None, (have.get("_effective"), row.get("_effective"))), default=None)
+        have.update(row)
+        if when:
+            have["_effective"] = when
 
 
 # ---- reading offer files -------------------------------------------------------------------------------------
@@ -159,6 +165,15 @@ def _day(text: str | None) -> str:
     return (text or "")[:10]
 
 
+def _effective(dim: dict) -> str | None:
+    """The UTC day a price dimension's term is in force from (its `effectiveDate`), or None."""
+    day = _day((dim.get("_term") or {}).get("effectiveDate"))
+    try:
+        return date.fromisoformat(day).isoformat() if day else None
+    except ValueError:
+        return None
+
+
 # ---- EC2 -------------------------------------------------------------------------------------------------------
 
 def _ec2(path: Path, header: dict, cat: Catalog, up: Update, regions: set[str] | None) -> OfferStats:
@@ -204,10 +219,11 @@ def _ec2(path: Path, header: dict, cat: Catalog, up: Update, regions: set[str] |
             continue
         d, usd = found
         spec = specs[info["instance"]]
-        row = {**spec.model_dump(mode="json"), "region": info["region"], "on_demand_usd_per_hour": usd,
+        row = {**spec.model_dump(mode="json", exclude={"effective_from", "effective_to"}), "region": info["region"],
+               "on_demand_usd_per_hour": usd,
                "source": f"AWS Price List {st.offer} {st.publication} sku {sku} ({info['usagetype']}, "
                          f"{d.get('description', '')}); specs from the catalog row of {spec.instance}",
-               "checked": st.publication or date.today().isoformat()}
+               "checked": st.publication or date.today().isoformat(), "_effective": _effective(d)}
         if spec.region != info["region"]:
             row["spot_usd_per_hour"] = None  # a typical Spot price is per region: not carried across
         up.put("ec2_instances", row)
@@ -272,7 +288,7 @@ def _sagemaker(path: Path, header: dict, cat: Catalog, up: Update, regions: set[
             "instance": info["instance"], "region": info["region"], "ec2_instance": twin, "usd_per_hour": usd,
             "source": f"AWS Price List {st.offer} {st.publication} sku {sku} ({info['usagetype']}, "
                       f"{d.get('description', '')})",
-            "checked": st.publication or date.today().isoformat()})
+            "checked": st.publication or date.today().isoformat(), "_effective": _effective(d)})
         st.rows += 1
     return st
 
@@ -323,7 +339,8 @@ def _bedrock(path: Path, header: dict, cat: Catalog, up: Update, regions: set[st
         f = f"{'lc_' if info['lc'] else ''}{info['kind']}_usd_per_mtok"
         row = {"model": info["model"], "scope": info["scope"], "region": info["region"], "tier": info["tier"],
                f: float(f"{usd * per:.10g}"),
-               "source": f"AWS Price List {st.offer} {st.publication}", "checked": st.publication}
+               "source": f"AWS Price List {st.offer} {st.publication}", "checked": st.publication,
+               "_effective": _effective(d)}
         up.put("bedrock_prices", row)
         up.rows["bedrock_prices"][_key("bedrock_prices", row)].setdefault("_skus", []).append(
             f"{info['usagetype']} sku {sku}")
@@ -486,30 +503,57 @@ PRICE_FIELDS = {
 }
 
 
-def _current(cat: Catalog, table: str, row: dict[str, Any]) -> dict[str, Any] | None:
-    """The row in force today for this key: Bedrock's `*` region row where no region row exists."""
-    if table == "bedrock_prices":
-        for reg in (row["region"], "*"):
-            for p in cat.bedrock_prices:
-                if (p.model, p.scope, p.region, p.tier) == (row["model"], row["scope"], reg, row["tier"]):
-                    return p.model_dump(mode="json")
-        return None
-    keys = TABLES[table][1]
-    for r in cat.rows(table):
-        if all(getattr(r, k) == row[k] for k in keys):
-            return r.model_dump(mode="json")
-    return None
+def _same_key(table: str) -> tuple[str, ...]:
+    return TABLES[table][1][:-1]  # the key without effective_from: the rows of one price over time
+
+
+def _rows_of(cat: Catalog, table: str, row: dict[str, Any], region: str | None = None) -> list[Any]:
+    keys = _same_key(table)
+    want = {**{k: row.get(k) for k in keys}, **({"region": region} if region is not None else {})}
+    return sorted([r for r in cat.rows(table) if all(getattr(r, k) == want[k] for k in keys)],
+                  key=lambda r: r.effective_from or date.min)
+
+
+def _current(cat: Catalog, table: str, row: dict[str, Any], on: date) -> tuple[dict[str, Any] | None, bool]:
+    """The row in force on `on` for this key (Bedrock: the `*` region row where the region has none then), and
+    whether it has the read row's own key (a price of the same thing over time, not a fallback)."""
+    regions = (row["region"], "*") if table == "bedrock_prices" else (row["region"],)
+    for reg in regions:
+        for r in _rows_of(cat, table, row, reg):
+            if r.in_force(on):
+                return r.model_dump(mode="json"), reg == row["region"]
+    return None, False
+
+
+def _window(cat: Catalog, table: str, row: dict[str, Any], on: date | None) -> tuple[str | None, str | None]:
+    """For a read row with no row of its own key in force on `on`: the window up to the next row of its key
+    (undated when the key has no row at all: a region row over the `*` row is not a price change)."""
+    own = _rows_of(cat, table, row)
+    if not own or on is None:
+        return None, None
+    later = [r.effective_from for r in own if r.effective_from is not None and r.effective_from > on]
+    earlier = any((r.effective_to or date.max) <= on for r in own)
+    return (on.isoformat() if earlier else None), (min(later).isoformat() if later else None)
 
 
 def plan_rows(up: Update, cat: Catalog) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
-    """The rows to write (each whole: read fields over the row in force) and the diff against the catalog."""
+    """The rows to write (each whole: read fields over the row in force) and the diff against the catalog.
+
+    A price that changed from the row of its own key in force on the term's `effectiveDate` (E) is a new row in
+    force from E; the old row is kept, closed at E (`effective_to`), so what ran before E still reprices at the
+    old price (a diff entry then carries `effective_from`). Unchanged prices refresh the row in force (source,
+    checked) without a new window. Without an effectiveDate the price is compared with today's row and replaces it.
+    """
     out: dict[str, list[dict[str, Any]]] = {}
     diff: list[dict[str, Any]] = []
+    today = date.today()
     for table, rows in up.rows.items():
         for _, new_row in sorted(rows.items(), key=lambda kv: tuple(map(str, kv[0]))):
             new = dict(new_row)
             skus = new.pop("_skus", None)
-            old = _current(cat, table, new)
+            eff = new.pop("_effective", None)
+            on = date.fromisoformat(eff) if eff else None
+            old, own = _current(cat, table, new, on or today)
             merged = {**(old or {}), **new}
             if table == "bedrock_prices":
                 if old is None:
@@ -523,15 +567,26 @@ def plan_rows(up: Update, cat: Catalog) -> tuple[dict[str, list[dict[str, Any]]]
                     for f in given:
                         if f.startswith("lc_"):
                             merged.pop(f, None)
+            changed = [f for f in PRICE_FIELDS[table] if f in new and (old or {}).get(f) != merged.get(f)]
+            since = None
+            if not own:  # a new key (or a region row over `*`): its window among its key's other rows
+                merged["effective_from"], merged["effective_to"] = _window(cat, table, new, on)
+                since = merged["effective_from"]
+            elif changed and on is not None and (old or {}).get("effective_from") != eff:
+                # the price of this key changed on `on`: a new row from then, the old one kept and closed
+                merged["effective_from"], merged["effective_to"] = eff, (old or {}).get("effective_to")
+                closed = {**(old or {}), "effective_to": eff,
+                          "source": f"{(old or {}).get('source')} (ends {eff}: {new['source']})"}
+                out.setdefault(table, []).append({k: v for k, v in closed.items() if v is not None})
+                since = eff
             merged = {k: v for k, v in merged.items() if v is not None}
             item = merged.get("model") or merged.get("instance")
-            for f in PRICE_FIELDS[table]:
+            for f in changed:
                 o, n = (old or {}).get(f), merged.get(f)
-                if f not in new or o == n:
-                    continue
                 diff.append({"table": table, "item": item, "region": merged.get("region"),
                              "scope": merged.get("scope"), "tier": merged.get("tier"), "field": f, "old": o,
-                             "new": n, "percent": None if not o or n is None else round((n - o) / o * 100, 4)})
+                             "new": n, "percent": None if not o or n is None else round((n - o) / o * 100, 4),
+                             "effective_from": since})
             out.setdefault(table, []).append(merged)
     return out, diff
 

@@ -161,8 +161,9 @@ class Accelerator(Row):
                                             description="per-chip bandwidth between chips of one instance")
 
 
-class Ec2Instance(Row):
-    """An EC2 instance type with its accelerators and prices in one region."""
+class Ec2Instance(Row, Dated):
+    """An EC2 instance type with its accelerators and prices in one region (in force for a window of days:
+    instances are priced at the row in force today; older rows keep what a past period cost)."""
 
     instance: str
     family: str
@@ -176,8 +177,9 @@ class Ec2Instance(Row):
     spot_usd_per_hour: float | None = Field(default=None, gt=0, description="typical Spot price")
 
 
-class SagemakerInstance(Row):
-    """A SageMaker hosting instance (ml.*) for real-time or asynchronous inference."""
+class SagemakerInstance(Row, Dated):
+    """A SageMaker hosting instance (ml.*) for real-time or asynchronous inference, in one region, in force for
+    a window of days (see `Ec2Instance`)."""
 
     instance: str
     region: str = "us-east-1"
@@ -248,8 +250,8 @@ TABLES: dict[str, tuple[type[Row], tuple[str, ...]]] = {
     "bedrock_prices": (BedrockPrice, ("model", "scope", "region", "tier", "effective_from")),
     "provisioned_prices": (ProvisionedPrice, ("model", "region", "term")),
     "accelerators": (Accelerator, ("accelerator",)),
-    "ec2_instances": (Ec2Instance, ("instance", "region")),
-    "sagemaker_instances": (SagemakerInstance, ("instance", "region")),
+    "ec2_instances": (Ec2Instance, ("instance", "region", "effective_from")),
+    "sagemaker_instances": (SagemakerInstance, ("instance", "region", "effective_from")),
     "sagemaker_serverless": (SagemakerServerless, ("region", "memory_gb")),
     "discounts": (Discount, ("plan", "term_years", "payment", "applies_to")),
     "model_specs": (ModelSpec, ("spec",)),

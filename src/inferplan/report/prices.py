@@ -88,6 +88,15 @@ def render_show(ident: str, found: dict[str, Any], c: Console) -> None:
             c.print(t)
         elif section == "resolved_scope":
             c.print(f"{ident!r} resolves to scope [bold]{value}[/bold]")
+        elif section.endswith("_history"):
+            t = Table(title=f"{section.removesuffix('_history').replace('_', ' ')}: prices in force by date",
+                      title_justify="left")
+            cols = [k for k in value[0] if k not in ("source", "effective_from", "effective_to")]
+            for col in (*cols, "in force", "source"):
+                t.add_column(col.replace("_", " "), overflow="fold" if col == "source" else "ellipsis")
+            for r in value:
+                t.add_row(*[_fmt(r.get(k)) for k in cols], price_window(r), str(r.get("source", "")))
+            c.print(t)
         elif section.endswith("_regions"):
             what = section.removesuffix("_regions").replace("_", " ")
             c.print(f"{what} rows in: {', '.join(value)}", highlight=False)

@@ -68,7 +68,7 @@ def sagemaker_prices(cat: Catalog, instance: str, purchase: str) -> tuple[str, P
     """The ml.* twin of an EC2 type and its prices (SageMaker Savings Plan for a commitment; no Spot)."""
     ml = next((m for m in cat.sagemaker_instances.values() if m.ec2_instance == instance), None)
     if ml is None and cat.instance_region is not None:
-        twin = next((m for m in cat.rows("sagemaker_instances") if m.ec2_instance == instance), None)  # type: ignore[attr-defined]
+        twin = next((m for m in cat.current("sagemaker_instances") if m.ec2_instance == instance), None)  # type: ignore[attr-defined]
         if twin is not None:  # priced elsewhere, not in the traffic's region: say what to add
             ml = cat.sagemaker_in(twin.instance, cat.instance_region)  # type: ignore[attr-defined]
     if ml is None:

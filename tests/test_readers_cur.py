@@ -299,3 +299,22 @@ def test_first_party_grammar_any_combination(catalog, data):
     assert (ut.region, ut.billing_name, ut.kind, ut.tier, ut.scope, ut.long_context) == (
         region, name, kind, tier, want_scope, lc), usage_type
     assert _ModelIndex(catalog).model(ut) == catalog.billing_names[name]
+
+
+# AWS's billing short codes for the regions added since the table was first written (the AWS Region billing
+# codes page); ca-west-1 is CAN2 there, not CAW1.
+@pytest.mark.parametrize(("code", "region"), [("CAN2", "ca-west-1"), ("MXC1", "mx-central-1"),
+                                              ("APE2", "ap-east-2"), ("APS8", "ap-southeast-6"),
+                                              ("APS9", "ap-southeast-7"), ("APS7", "ap-southeast-5")])
+def test_newer_region_codes_parse_to_their_region(code, region):
+    ut = parse_usage_type(f"{code}-MP:{code}_InputTokenCount_Global-Units", S46)
+    assert isinstance(ut, UsageType) and ut.region == region and ut.kind == "input" and ut.scope == "global"
+
+
+def test_every_region_code_is_distinct_and_names_a_known_region():
+    from inferplan.readers.cur import CODE_REGIONS, REGION_CODES
+    from inferplan.regions import REGIONS
+
+    assert len(CODE_REGIONS) == len(REGION_CODES) and set(REGION_CODES) <= set(REGIONS)
+    # the commercial regions Bedrock runs in all have one (China and the sovereign cloud bill apart)
+    assert {r for r in REGIONS if not r.startswith(("cn-", "eusc-"))} <= set(REGION_CODES)

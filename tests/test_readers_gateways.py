@@ -57,6 +57,34 @@ def test_litellm_spend_logs(catalog):
     assert any("failed" in n for n in w.notes) and any("cache hit" in n for n in w.notes)
 
 
+
+def test_litellm_region_from_a_bedrock_api_base(catalog, tmp_path):
+    """LiteLLM logs the endpoint it called: a Bedrock host names the region (priced there, no default note);
+    a row without one takes --region and is counted in the defaults note."""
+    import json
+
+    from inferplan.attribution import totals
+    from inferplan.pricing import price_workload
+
+    base = json.loads((FIX / "gateway_cache" / "litellm_spend_cache.jsonl").read_text().splitlines()[0])
+    rows = []
+    for i, api_base in enumerate(["https://bedrock-runtime.eu-west-1.amazonaws.com/model/x/converse",
+                                  "https://bedrock-runtime-fips.us-east-2.amazonaws.com", "",
+                                  "https://api.openai.com/v1"]):
+        rows.append(json.dumps({**base, "request_id": f"r{i}", "api_base": api_base,
+                                "model": "bedrock/anthropic.claude-haiku-4-5-20251001-v1:0"}))
+    f = tmp_path / "spend.jsonl"
+    f.write_text("\n".join(rows) + "\n")
+    w = read_workload([f], catalog, options=ReadOptions(defaults=Defaults(region="us-west-2")))
+    got = {r["request_id"]: r["region"] for r in w.table.to_pyarrow().to_pylist()}
+    assert got == {"r0": "eu-west-1", "r1": "us-east-2", "r2": "us-west-2", "r3": "us-west-2"}
+    assert any("region us-west-2 assumed for 2 of 4 requests" in n for n in w.notes), w.notes
+    bill = {r["request_id"]: r for r in price_workload(w, catalog).table.to_pyarrow().to_pylist()}
+    for rid, region in got.items():
+        p = catalog.price("anthropic.claude-haiku-4-5-20251001-v1:0", "in-region", region, "standard")
+        assert bill[rid]["input_usd"] == pytest.approx(bill[rid]["input_tokens"] * p.input_usd_per_mtok / 1e6)
+    assert totals(price_workload(w, catalog)).requests == 4
+
 def test_bedrock_batch_output(catalog):
     opts = ReadOptions(defaults=Defaults(model="claude-haiku-4.5"))
     w = read_workload([FIX / "batch" / "job-1"], catalog, options=opts)

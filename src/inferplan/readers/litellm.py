@@ -7,7 +7,7 @@ convention apart (`anthropic_messages`: Anthropic's). What the call is for comes
 `metadata.requester_metadata[<key>]` or `metadata[<key>]` (default `call_type`, then `feature`). `startTime`
 is the time, `endTime - startTime` the latency. Rows with `status` other than success are not billed, and
 LiteLLM cache hits (`cache_hit` true: no provider call) cost nothing: both are counted apart. Team, user, end
-user, key and LiteLLM's own spend go into tags.
+user, key and LiteLLM's own spend go into tags. The region is read from a Bedrock `api_base` host.
 """
 
 from __future__ import annotations
@@ -23,11 +23,15 @@ from .openai_usage import strip_provider
 
 NAME = "litellm"
 _KEYS = (b"startTime", b"prompt_tokens", b"completion_tokens")
-COLUMNS = ["ts", "request_id", "model_id", "call_type", "input_tokens", "cache_read_tokens",
+COLUMNS = ["ts", "request_id", "model_id", "region", "call_type", "input_tokens", "cache_read_tokens",
            "cache_write_5m_tokens", "cache_write_1h_tokens", "output_tokens", "latency_ms", "tags"]
 # LiteLLM `call_type`s whose usage follows Anthropic's convention (`/v1/messages`: prompt_tokens may be the
 # uncached part only, see `_usage`)
 ANTHROPIC_CALLS = "_litellm_call IN ('anthropic_messages', 'aanthropic_messages')"
+# The region of a Bedrock call is in LiteLLM's `api_base` (https://bedrock-runtime.<region>.amazonaws.com/...,
+# also -fips and bedrock-mantle hosts); other hosts, or none, leave it to --region (and the defaults note).
+REGION_SQL = (r"nullif(regexp_extract(lower(coalesce(json_extract_string(j, '$.api_base'), '')), "
+              r"'^https?://bedrock[a-z-]*\.([a-z]{2}(-[a-z]+)+-[0-9]+)\.(amazonaws\.com|api\.aws)', 1), '')")
 
 
 def sniff(path: Path, head: bytes) -> bool:
@@ -81,7 +85,7 @@ def read(paths: list[Path], options: ReadOptions) -> Raw:
         WHEN json_type(j, '$.model') <> 'VARCHAR' THEN 'model not a string' END AS _reason,
       _status NOT IN ('success', '') AS _failed, _hit,
       _ts AS ts, json_extract_string(j, '$.request_id') AS request_id,
-      {strip_provider("json_extract_string(j, '$.model')")} AS model_id, {ct} AS call_type,
+      {strip_provider("json_extract_string(j, '$.model')")} AS model_id, {REGION_SQL} AS region, {ct} AS call_type,
       _input AS input_tokens, _cr AS cache_read_tokens, _w - _w1h AS cache_write_5m_tokens,
       _w1h AS cache_write_1h_tokens, _c AS output_tokens, _conv, _cr_n, _wt_n,
       epoch_ms(_te) - epoch_ms(_ts) AS latency_ms,

@@ -116,3 +116,22 @@ def test_a_bucket_under_its_old_and_new_name_is_an_error(tmp_path, cat):
                  "2026-01-01T00:00:00Z,1000,1000,5,5\n")
     with pytest.raises(Exception, match="both 'cache_write_tokens' and 'cache_write_5m_tokens'.*keep only"):
         read_workload([p], cat, options=ReadOptions(defaults=Defaults(model="tcl", region="us-east-1")))
+
+
+def test_canonical_files_with_different_optional_columns_read_together(tmp_path, cat):
+    """A CSV export with the required columns only and a Parquet file with more, in one folder: one workload,
+    the missing values filled by the defaults and counted (this used to fail to union)."""
+    import duckdb
+
+    (tmp_path / "a.csv").write_text("ts,input_tokens,output_tokens\n2026-01-01T00:00:00Z,100,100\n")
+    duckdb.sql("COPY (SELECT TIMESTAMPTZ '2026-01-01 00:01:00+00' AS ts, 200::INT AS input_tokens, "
+               "100::BIGINT AS output_tokens, 400::BIGINT AS cache_read_tokens, 'rag' AS call_type) "
+               f"TO '{tmp_path / 'b.parquet'}' (FORMAT PARQUET)")
+    wl = read_workload([tmp_path], cat, options=ReadOptions(defaults=Defaults(model="tcl")))
+    rows = sorted(wl.table.to_pyarrow().to_pylist(), key=lambda r: r["ts"])
+    assert [(r["input_tokens"], r["cache_read_tokens"], r["call_type"]) for r in rows] == [
+        (100, 0, "untagged"), (200, 400, "rag")]
+    assert any("untagged assumed for 1 of 2 requests" in n for n in wl.notes)
+    # tcl in-region standard (tests/helpers.py): $2 input, $10 output, $0.2 reads; both under the lc threshold
+    assert totals(price_workload(wl, cat)).total_usd == pytest.approx(
+        (100 * 2 + 100 * 10 + 200 * 2 + 400 * 0.2 + 100 * 10) / 1e6, abs=1e-15)

@@ -89,8 +89,18 @@ def read(paths: list[Path], options: ReadOptions) -> Raw:
                 t = _typed_json(con, p, t.columns)
         t = with_canonical_names(t, old_names)
         parts.append(_decode_json_columns(t))
-    return Raw(table=parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False), skipped=skipped,
-               notes=rename_notes(old_names))
+    return Raw(table=parts[0] if len(parts) == 1 else ibis.union(*_aligned(parts), distinct=False),
+               skipped=skipped, notes=rename_notes(old_names))
+
+
+def _aligned(parts: list[ibis.Table]) -> list[ibis.Table]:
+    """Files that carry different optional columns (a CSV export beside a Parquet one) union on the columns
+    any of them has, in canonical order and types; a file without a column has nulls there, which the
+    defaults then fill and count like any other missing value."""
+    present = {c for t in parts for c in t.columns}
+    cols = [c for c in COLUMNS if c in present]
+    return [t.select(*[(t[c].cast(IBIS_SCHEMA[c]) if c in t.columns else ibis.null(IBIS_SCHEMA[c])).name(c)
+                       for c in cols]) for t in parts]
 
 
 def rename_notes(renamed: dict[str, int]) -> list[str]:

@@ -325,7 +325,11 @@ def price_workload(workload: Workload | ibis.Table, catalog: Catalog) -> Bill:
 # ---- per-request pricing of in-memory tables (the levers' counterfactuals) ------------------------------------
 
 def _count(t: pa.Table, name: str) -> np.ndarray:
-    return pc.fill_null(t.column(name), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    """A token column as int64 (nulls as 0); read-only where arrow's memory could be used as it is."""
+    c = t.column(name)
+    if c.null_count:
+        c = pc.fill_null(c, 0)
+    return c.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
 
 
 @dataclass
@@ -334,10 +338,12 @@ class RequestRates:
     catalog has no such price), from the same price rows, rules and errors as the bill.
 
     Rates depend on a request's key and total input only, so a counterfactual that moves tokens between input
-    buckets (caching, batch's cache-free input) is priced with the same rates (`costs`).
+    buckets (caching, batch's cache-free input) is priced with the same rates (`costs`). They are held per
+    (price key, long-context) pair, `rates[kind][rate_code]`, with one small integer code per request: a
+    request's rate is gathered only where it is needed (`per_token`), never five float arrays per request.
     """
 
-    usd_per_token: dict[str, np.ndarray]  # token kind (KINDS) -> per request
+    rates: dict[str, np.ndarray]  # token kind (KINDS) -> USD per token per rate code (2 x keys: short, long)
     long_context: np.ndarray  # bool per request
     excluded: np.ndarray  # bool per request: kept out of token dollars (provisioned, not billed per token)
     code: np.ndarray  # per request: index into `keys`
@@ -345,51 +351,94 @@ class RequestRates:
     prices: dict[PriceKey, BedrockPrice]
     reasons: dict[PriceKey, str]  # excluded key -> reason
     missing: dict[PriceKey, str] = field(default_factory=dict)  # key -> catalog's error (strict=False)
+    excluded_keys: np.ndarray | None = None  # bool per key (derived from `excluded` when not given)
+    _rate_code: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def rate_code(self) -> np.ndarray:
+        """Per request: 2 x its key's index + 1 where it is long-context (an index into `rates`)."""
+        if self._rate_code is None:
+            self._rate_code = self.code * 2 + self.long_context
+        return self._rate_code
+
+    @property
+    def _excluded_codes(self) -> np.ndarray:
+        """Per rate code: kept out of token dollars."""
+        if self.excluded_keys is None:
+            ek = np.zeros(len(self.keys), bool)
+            ek[self.code[self.excluded]] = True
+            self.excluded_keys = ek
+        return np.repeat(self.excluded_keys, 2)
+
+    def per_token(self, kind: str, rows: np.ndarray | None = None) -> np.ndarray:
+        """USD per token of `kind` for each request (or only `rows`), NaN where there is no price."""
+        return self.rates[kind][self.rate_code if rows is None else self.rate_code[rows]]
+
+    @property
+    def usd_per_token(self) -> dict[str, np.ndarray]:
+        """Token kind -> USD per token per request (every kind gathered: prefer `per_token`)."""
+        return {kind: self.per_token(kind) for kind in KINDS}
 
     def priced(self, *kinds: str) -> np.ndarray:
         """Requests that have a price for each of `kinds` (excluded requests have none)."""
-        ok = ~self.excluded
+        ok = ~self._excluded_codes
         for k in kinds:
-            ok &= ~np.isnan(self.usd_per_token[k])
-        return ok
+            ok &= ~np.isnan(self.rates[k])
+        return ok[self.rate_code]
 
-    def costs(self, tokens: Mapping[str, np.ndarray]) -> RequestCosts:
-        """USD per request for these token counts (token kind -> per request; absent kinds are 0).
+    def costs(self, tokens: Mapping[str, np.ndarray], rows: np.ndarray | None = None) -> RequestCosts:
+        """USD per request for these token counts (token kind -> per request; absent kinds are 0). With `rows`,
+        for those requests only (`tokens` then per row of `rows`).
 
         A request with tokens of a kind its key has no price for raises the bill's MissingPriceError."""
-        n = self.code.size
-        self.check(tokens)
+        code = self.rate_code if rows is None else self.rate_code[rows]
+        n = code.size
+        self.check(tokens, rows)
+        keep = ~self._excluded_codes
         usd: dict[str, np.ndarray] = {}
         for kind in KINDS:
             tok = np.asarray(tokens.get(kind, np.zeros(n, np.int64)))
-            usd[kind] = np.where((tok > 0) & ~self.excluded, tok * np.nan_to_num(self.usd_per_token[kind]), 0.0)
-        return RequestCosts(usd=usd, long_context=self.long_context, excluded=self.excluded)
+            rate = np.where(keep, np.nan_to_num(self.rates[kind]), 0.0)[code]
+            usd[kind] = np.where(tok > 0, tok * rate, 0.0)
+        sub = (lambda a: a) if rows is None else (lambda a: a[rows])
+        return RequestCosts(usd=usd, long_context=sub(self.long_context), excluded=sub(self.excluded))
 
-    def check(self, tokens: Mapping[str, np.ndarray]) -> None:
-        """The bill's MissingPriceError where a request has tokens of a kind its key has no price for."""
+    def check(self, tokens: Mapping[str, np.ndarray], rows: np.ndarray | None = None) -> None:
+        """The bill's MissingPriceError where a request has tokens of a kind its key has no price for (`rows`:
+        `tokens` are for those requests only)."""
         for kind, tok in tokens.items():
-            bad = (np.asarray(tok) > 0) & np.isnan(self.usd_per_token[kind]) & ~self.excluded
+            unpriced = np.isnan(self.rates[kind]) & ~self._excluded_codes  # per rate code: few
+            if not unpriced.any():
+                continue
+            bad = (np.asarray(tok) > 0) & unpriced[self.rate_code if rows is None else self.rate_code[rows]]
             if bad.any():
+                if rows is not None:  # the error counts the tokens of these rows
+                    tok = np.zeros(self.code.size, np.int64)
+                    tok[rows] = tokens[kind]
+                    bad = (tok > 0) & unpriced[self.rate_code]
                 self._raise(kind, np.asarray(tok), bad)
 
     def totals_by(self, tokens: Mapping[str, np.ndarray], by: np.ndarray, n_by: int) -> np.ndarray:
         """USD per value of `by` (an integer code per request), exact as the bill's roll-up: integer token sums
         per (code, price key, long-context) group, times that group's rates."""
         self.check(tokens)
-        lc = self.long_context.astype(np.int64)
-        group = (np.asarray(by, np.int64) * max(len(self.keys), 1) + self.code) * 2 + lc
-        enc = pc.dictionary_encode(pa.array(group)) if group.size else None
-        inv = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64) if enc else np.zeros(0, np.int64)
-        uniq = enc.dictionary.to_numpy(zero_copy_only=False) if enc else np.zeros(0, np.int64)
-        first = np.zeros(uniq.size, np.int64)
-        first[inv[::-1]] = np.arange(inv.size)[::-1]  # one member of each group: its rates are the group's
+        R = max(2 * len(self.keys), 2)
+        group = np.asarray(by, np.int64) * R + self.rate_code
+        if n_by * R <= 1 << 22:  # few groups: count into every possible one
+            inv, uniq = group, np.arange(n_by * R, dtype=np.int64)
+        elif group.size:
+            enc = pc.dictionary_encode(pa.array(group))
+            inv = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+            uniq = enc.dictionary.to_numpy(zero_copy_only=False)
+        else:
+            inv, uniq = np.zeros(0, np.int64), np.zeros(0, np.int64)
         usd = np.zeros(uniq.size)
-        keep = ~self.excluded[first]
+        keep = ~self._excluded_codes[uniq % R]
         for kind, tok in tokens.items():
             sums = np.bincount(inv, weights=np.asarray(tok, np.float64), minlength=uniq.size)  # exact below 2^53
-            rate = np.nan_to_num(self.usd_per_token[kind][first])
+            rate = np.nan_to_num(self.rates[kind][uniq % R])
             usd += np.where(keep & (sums > 0), sums * rate, 0.0)
-        return np.bincount(uniq // (2 * max(len(self.keys), 1)), weights=usd, minlength=n_by)
+        return np.bincount(uniq // R, weights=usd, minlength=n_by)
 
     def excluded_counts(self) -> dict[Key, tuple[str, int]]:
         """Keys kept out of token dollars with (reason, requests), as `Bill.excluded`."""
@@ -553,10 +602,9 @@ def request_rates(table: pa.Table, catalog: Catalog, *, tier: str | None = None,
             rates[kind][i] = np.nan if v is None else v / 1_000_000
             lc_rates[kind][i] = np.nan if lv is None else lv / 1_000_000
     lc = tin > threshold[inv]
-    per_row = {kind: np.where(lc, lc_rates[kind][inv], rates[kind][inv]) for kind in KINDS}
-    out = RequestRates(usd_per_token=per_row, long_context=lc, excluded=excluded_k[inv], code=inv, keys=keys,
-                       prices=prices, reasons=reasons, missing=missing)
-    return out
+    by_code = {kind: np.stack([rates[kind], lc_rates[kind]], axis=1).reshape(-1) for kind in KINDS}
+    return RequestRates(rates=by_code, long_context=lc, excluded=excluded_k[inv], code=inv, keys=keys,
+                        prices=prices, reasons=reasons, missing=missing, excluded_keys=excluded_k)
 
 
 def request_costs(table: pa.Table, catalog: Catalog, *, tier: str | None = None, model: str | None = None

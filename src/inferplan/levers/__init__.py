@@ -70,18 +70,23 @@ def apply_levers(table: pa.Table, catalog: Catalog, names: list[str], opts: Leve
             t, ev = out, copy.deepcopy(ev)
         else:
             src = t
-            if name == "trim":
-                t, ev = trim.apply(t, opts.trim, opts.caching.stable_prefix_tokens, prefixes=prefixes)
-            elif name == "batch":
-                t, ev = batch.apply(t, catalog, opts.batch)
-            elif name == "routing":
-                t, ev = routing.apply(t, catalog, opts.routing)
-            else:
-                t, ev = caching.apply(t, catalog, opts.caching, prefixes=prefixes, memo=replays, breakers=breakers)
+            t, ev = _apply_one(t, catalog, name, opts, prefixes, replays, breakers=breakers)
             if memo is not None:  # the input is kept in the entry, so its id is not reused while it lives
                 memo[key] = (src, t, copy.deepcopy(ev))
         evidence[name] = ev
     return t, evidence
+
+
+def _apply_one(t: pa.Table, catalog: Catalog, name: str, opts: LeverOptions, prefixes: Prefixes | None,
+               replays: dict[bytes, Any] | None, *, breakers: bool) -> tuple[pa.Table, dict[str, Any]]:
+    """One lever on one table (a lever that changes nothing returns its input object)."""
+    if name == "trim":
+        return trim.apply(t, opts.trim, opts.caching.stable_prefix_tokens, prefixes=prefixes)
+    if name == "batch":
+        return batch.apply(t, catalog, opts.batch)
+    if name == "routing":
+        return routing.apply(t, catalog, opts.routing)
+    return caching.apply(t, catalog, opts.caching, prefixes=prefixes, memo=replays, breakers=breakers)
 
 
 def price_table(table: pa.Table, catalog: Catalog) -> tuple[float, dict[str, float]]:
@@ -110,9 +115,19 @@ def _result(base: float, new: float, by_ct: dict[str, float]) -> dict[str, Any]:
             "by_call_type_usd": dict(sorted(by_ct.items()))}
 
 
+def _sequence(names: list[str]) -> tuple[str, ...]:
+    """The levers in `names`, in execution order."""
+    return tuple(x for x in EXECUTION_ORDER if x in names)
+
+
 def evaluate(workload: Workload | ibis.Table | pa.Table, catalog: Catalog, levers: str,
              scenario: Path | dict[str, Any] | None = None, baseline: Bill | None = None) -> dict[str, Any]:
-    """Each lever alone, then compounded; plain data for `--json` under `levers` (dollars unrounded)."""
+    """Each lever alone, then compounded; plain data for `--json` under `levers` (dollars unrounded).
+
+    Every counterfactual is a sequence of levers (in execution order) applied to the workload. The sequences
+    are known up front, so a partial result (trim, then trim -> batch) is kept only while a later sequence
+    starts with it, and each counterfactual is priced and dropped at once: memory holds the lever table and
+    the few shared steps, never every counterfactual."""
     names = parse_levers(levers)
     opts = load_options(scenario)
     prefixes: Prefixes | None = None
@@ -120,35 +135,48 @@ def evaluate(workload: Workload | ibis.Table | pa.Table, catalog: Catalog, lever
         table = workload
     else:  # only the lever columns, streamed in batches, prefixes encoded once for every lever and step
         table, prefixes = lever_table(workload.table if isinstance(workload, Workload) else workload)
-    memo: dict[tuple[int, str], tuple[pa.Table, pa.Table, dict[str, Any]]] = {}
     replays: dict[bytes, Any] = {}
-    priced: dict[int, tuple[pa.Table, tuple[float, dict[str, float], list[str]]]] = {}
-
-    def reprice(t: pa.Table) -> tuple[float, dict[str, float]]:
-        """price_table, once per table object (a lever that changes nothing returns its input)."""
-        if id(t) not in priced:
-            priced[id(t)] = (t, _price(t, catalog))
-        return priced[id(t)][1][:2]
-
-    base, base_ct = reprice(table)
-    kept_out = priced[id(table)][1][2]  # provisioned / not-per-token requests: no lever prices them per token
+    base_price = _price(table, catalog)
+    base, base_ct, kept_out = base_price
     if baseline is not None:
         base = float(baseline.table.total_usd.sum().to_pyarrow().as_py() or 0.0)
+    wanted = [((name,), f"replaying {name}") for name in names]
+    wanted += [(_sequence(names[:k]), f"compounding {' + '.join(names[:k])}") for k in range(2, len(names) + 1)]
+    # partial results a later sequence starts with: (table, its price or None), kept while needed
+    kept: dict[tuple[str, ...], tuple[pa.Table, tuple[float, dict[str, float], list[str]] | None]] = {
+        (): (table, base_price)}
+    results: dict[tuple[str, ...], tuple[float, dict[str, float], dict[str, Any]]] = {}
+    for i, (seq, label) in enumerate(wanted):
+        later = [s for s, _ in wanted[i + 1:]]
+        if seq in results:
+            continue
+        phase(label)
+        start = max((p for p in kept if seq[:len(p)] == p), key=len)
+        t, price = kept[start]
+        evidence: dict[str, Any] = {}
+        for j in range(len(start), len(seq)):
+            src = t
+            t, evidence = _apply_one(t, catalog, seq[j], opts, prefixes, replays, breakers=len(seq) == 1)
+            if t is not src:
+                price = None
+            if any(s[:j + 1] == seq[:j + 1] and len(s) > j + 1 for s in later):
+                kept[seq[:j + 1]] = (t, price)
+        if price is None:
+            price = _price(t, catalog)
+        if seq in kept:
+            kept[seq] = (t, price)
+        results[seq] = (price[0], price[1], evidence)
+        del t
+        for p in [p for p in kept if p and not any(s[:len(p)] == p for s in later)]:
+            del kept[p]  # no later sequence starts with it: its table is freed now
     alone: dict[str, Any] = {}
     for name in names:
-        phase(f"replaying {name}")
-        cf, ev = apply_levers(table, catalog, [name], opts, memo, prefixes, replays)
-        new, by_ct = reprice(cf)
-        alone[name] = {**_result(base, new, by_ct), "evidence": ev[name]}
+        new, by_ct, ev = results[(name,)]
+        alone[name] = {**_result(base, new, by_ct), "evidence": ev}
     steps = []
     prev = base
     for k in range(1, len(names) + 1):
-        if k == 1:
-            new, by_ct = alone[names[0]]["new_usd"], alone[names[0]]["by_call_type_usd"]
-        else:
-            phase(f"compounding {' + '.join(names[:k])}")
-            cf, _ = apply_levers(table, catalog, names[:k], opts, memo, prefixes, replays, breakers=False)
-            new, by_ct = reprice(cf)
+        new, by_ct, _ = results[_sequence(names[:k]) if k > 1 else (names[0],)]
         steps.append({"after": names[k - 1], **_result(base, new, by_ct),
                       "step_saving_usd": prev - new + 0.0})
         prev = new

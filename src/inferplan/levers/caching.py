@@ -129,7 +129,8 @@ def _apply(t: pa.Table, catalog: Catalog, opts: CachingOptions, ex: Exploded | N
     ts = col(t, "ts").astype(np.int64)
     enc: dict[str, tuple[np.ndarray, list[Any]]] = {}  # each string column dictionary-encoded once
     prices = request_rates(t, catalog)  # the bill's rates per request (long context included)
-    observed = prices.costs(token_counts(t)).input_side
+    counts = token_counts(t)
+    prices.check(counts)  # the bill's error for any unpriced tokens, as pricing the table would raise
     model_code, models = codes(t, "model", cache=enc)
     model_names = [m[0] for m in models]
     mins, offered = _model_cache_rules(catalog, model_names)
@@ -163,14 +164,14 @@ def _apply(t: pa.Table, catalog: Catalog, opts: CachingOptions, ex: Exploded | N
     arrival = np.argsort(ts, kind="stable")
     rows = arrival[elig[arrival]]  # eligible rows in arrival order
     if rows.size:
-        _replay_units(t, ex, rows, catalog, opts, tin, ts, prices, observed, model_code, model_names, offered,
+        _replay_units(t, ex, rows, catalog, opts, tin, ts, prices, counts, model_code, model_names, offered,
                       min_tok, new, evidence, enc, memo)
     out = replace_columns(t, new)
     return out, evidence
 
 
 def _replay_units(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, opts: CachingOptions,
-                  tin: np.ndarray, ts: np.ndarray, prices: RequestRates, observed: np.ndarray,
+                  tin: np.ndarray, ts: np.ndarray, prices: RequestRates, counts: dict[str, np.ndarray],
                   model_code: np.ndarray, model_names: list[str], offered: dict[str, list[int]],
                   min_tok: np.ndarray, new: dict[str, np.ndarray], evidence: dict[str, Any],
                   enc: dict[str, tuple[np.ndarray, list[Any]]], memo: dict[bytes, Any] | None) -> None:
@@ -195,7 +196,7 @@ def _replay_units(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog,
             groups = copy.deepcopy(groups)
         else:
             part: dict[str, Any] = {"groups": [], "notes": []}
-            firsts = _replay_rows(t, ex, unit, catalog, opts, tin, ts, prices, observed, model_code, model_names,
+            firsts = _replay_rows(t, ex, unit, catalog, opts, tin, ts, prices, counts, model_code, model_names,
                                   offered, min_tok, new, part, enc, max_depth)
             groups = list(zip(firsts, part["groups"], strict=True))  # (position in the unit, evidence)
             if key is not None:
@@ -268,7 +269,8 @@ def _fingerprint(t: pa.Table, ex: Exploded, unit: np.ndarray, opts: CachingOptio
 
 
 def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, opts: CachingOptions,
-                 tin: np.ndarray, ts: np.ndarray, prices: RequestRates, observed: np.ndarray, model_code: np.ndarray,
+                 tin: np.ndarray, ts: np.ndarray, prices: RequestRates, counts: dict[str, np.ndarray],
+                 model_code: np.ndarray,
                  model_names: list[str], offered: dict[str, list[int]], min_tok: np.ndarray,
                  new: dict[str, np.ndarray], evidence: dict[str, Any],
                  enc: dict[str, tuple[np.ndarray, list[Any]]], max_depth: int) -> list[int]:
@@ -278,8 +280,7 @@ def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, 
     flat = build_flat(ex, rows, opts.stable_prefix_tokens, ns_code, tin[rows])
     T = tin[rows]
     r_ts = ts[rows]
-    rate = prices.usd_per_token
-    p_in, p_read = rate["input"][rows], rate["cache_read"][rows]
+    p_in, p_read = prices.per_token("input", rows), prices.per_token("cache_read", rows)
     grp_code, groups = codes(t, "call_type", "model", "scope", "region", rows=rows, cache=enc)
     G = len(groups)
     grp_ns = np.zeros(G, np.int64)
@@ -287,7 +288,8 @@ def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, 
     placements = candidate_placements(opts, max_depth)
     ttl_choices = [300, 3600] if opts.ttl == "auto" else [int(opts.ttl)]
     none_cost = np.bincount(grp_code, T * p_in, minlength=G)
-    obs_cost = np.bincount(grp_code, observed[rows], minlength=G)
+    observed = prices.costs({k: v[rows] for k, v in counts.items()}, rows).input_side
+    obs_cost = np.bincount(grp_code, observed, minlength=G)
     mt = min_tok[rows]
     # cost[ttl_i][placement_j] per group, plus per-request read/write for the evidence
     cost = np.full((len(ttl_choices), len(placements), G), np.inf)
@@ -295,7 +297,7 @@ def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, 
     prev: np.ndarray | None = None
     for i, ttl in enumerate(ttl_choices):
         allowed = np.array([ttl in offered[m] for m in model_names], bool)[model_code[rows]]
-        p_w = rate["cache_write_5m" if ttl == 300 else "cache_write_1h"][rows]
+        p_w = prices.per_token("cache_write_5m" if ttl == 300 else "cache_write_1h", rows)
         allowed &= ~np.isnan(p_w)
         if not allowed.any():
             continue
@@ -361,7 +363,7 @@ def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, 
         for c, kind in (("input_tokens", "input"), ("cache_read_tokens", "cache_read"),
                         ("cache_write_5m_tokens", "cache_write_5m"), ("cache_write_1h_tokens", "cache_write_1h")):
             v = new[c][rows]
-            after_in += np.where(v > 0, v * np.nan_to_num(rate[kind][rows]), 0.0)
+            after_in += np.where(v > 0, v * np.nan_to_num(prices.per_token(kind, rows)), 0.0)
         after_g = np.bincount(grp_code, after_in, minlength=G)
         worse = (choice >= 0) & (after_g > fallback * (1 + 1e-12) + 1e-15)
         if not worse.any():

@@ -17,6 +17,7 @@ from typing import Any
 import ibis
 import pyarrow as pa
 
+from ..attribution import totals
 from ..catalog import Catalog
 from ..errors import ConfigError
 from ..pricing import Bill, excluded_notes, request_rates, token_counts
@@ -139,7 +140,7 @@ def evaluate(workload: Workload | ibis.Table | pa.Table, catalog: Catalog, lever
     base_price = _price(table, catalog)
     base, base_ct, kept_out = base_price
     if baseline is not None:
-        base = float(baseline.table.total_usd.sum().to_pyarrow().as_py() or 0.0)
+        base = totals(baseline).total_usd  # the bill's own total (its priced roll-up: no pass over requests)
     wanted = [((name,), f"replaying {name}") for name in names]
     wanted += [(_sequence(names[:k]), f"compounding {' + '.join(names[:k])}") for k in range(2, len(names) + 1)]
     # partial results a later sequence starts with: (table, its price or None), kept while needed
@@ -169,6 +170,7 @@ def evaluate(workload: Workload | ibis.Table | pa.Table, catalog: Catalog, lever
         del t
         for p in [p for p in kept if p and not any(s[:len(p)] == p for s in later)]:
             del kept[p]  # no later sequence starts with it: its table is freed now
+        pa.default_memory_pool().release_unused()  # and its memory returned, not kept by the allocator
     alone: dict[str, Any] = {}
     for name in names:
         new, by_ct, ev = results[(name,)]

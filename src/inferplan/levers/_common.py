@@ -113,3 +113,10 @@ def set_where(column: pa.ChunkedArray | pa.Array, where: np.ndarray, value: str)
     new = np.where(where, np.int32(values.index(value)), idx)
     indices = pa.array(new, pa.int32(), mask=~(valid | where))
     return pa.DictionaryArray.from_arrays(indices, pa.array(values, c.type.value_type))
+
+
+def sub_codes(code: np.ndarray, keys: list[tuple], rows: np.ndarray) -> tuple[np.ndarray, list[tuple]]:
+    """`codes(t, ..., rows=rows)` from the whole table's `codes(t, ...)`: the same numbering (first occurrence
+    in `rows`), without passing over the whole table again."""
+    dense, first = first_occurrence(code[rows])
+    return dense, [keys[i] for i in first.tolist()]

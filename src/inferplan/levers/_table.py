@@ -24,7 +24,10 @@ BATCH_ROWS = 1 << 20
 
 
 def lever_table(table: ibis.Table, *, batch_rows: int = BATCH_ROWS) -> tuple[pa.Table, Prefixes]:
-    """The lever columns of a canonical Ibis table (plus `_row`) and its prefixes, streamed in batches."""
+    """The lever columns of a canonical Ibis table (plus `_row`) and its prefixes, streamed in batches.
+
+    Each batch is copied out of the engine's memory at once (a kept column would keep its whole batch, the
+    segment lists and all, alive) and each column ends as one chunk, so every lever reads it without a copy."""
     prefix = table.prefix
     expr = table.select(*COLUMNS, _seg=prefix.map(lambda s: s["hash"].hash()),
                         _tok=prefix.map(lambda s: s["tokens"]))
@@ -38,26 +41,38 @@ def lever_table(table: ibis.Table, *, batch_rows: int = BATCH_ROWS) -> tuple[pa.
             arr = b.column(c)
             if c in STRINGS:
                 arr = pc.dictionary_encode(arr.cast(pa.string()))
-            elif arr.type != schema.field(c).type:
-                arr = arr.cast(schema.field(c).type)
+            else:
+                arr = arr.cast(schema.field(c).type) if arr.type != schema.field(c).type else arr
+                arr = pa.concat_arrays([arr])  # a copy: the batch's memory is freed with the batch
             cols[c].append(arr)
         seg = b.column("_seg")
         lengths.append(pc.fill_null(pc.list_value_length(seg), 0).to_numpy(zero_copy_only=False).astype(np.int64))
-        segs.append(pc.fill_null(pc.list_flatten(seg), 0).to_numpy(zero_copy_only=False).view(np.uint64))
+        segs.append(np.array(pc.fill_null(pc.list_flatten(seg), 0).to_numpy(zero_copy_only=False).view(np.uint64)))
         toks.append(pc.fill_null(pc.list_flatten(b.column("_tok")), 0).to_numpy(zero_copy_only=False)
                     .astype(np.int64))
+        del b, seg
     arrays = {}
     for c in COLUMNS:
         typ = pa.dictionary(pa.int32(), pa.string()) if c in STRINGS else schema.field(c).type
-        arrays[c] = pa.chunked_array(cols[c], type=typ) if cols[c] else pa.chunked_array([], type=typ)
+        chunks = cols.pop(c)
+        if not chunks:
+            arrays[c] = pa.chunked_array([], type=typ)
+        elif c in STRINGS:  # one dictionary, one chunk
+            arrays[c] = pa.chunked_array([pa.chunked_array(chunks, type=typ).unify_dictionaries().combine_chunks()])
+        else:
+            arrays[c] = pa.chunked_array([pa.concat_arrays(chunks) if len(chunks) > 1 else chunks[0]])
+        del chunks
     n = sum(len(x) for x in lengths)
     arrays["_row"] = pa.chunked_array([pa.array(np.arange(n, dtype=np.int64))])
-    out = pa.table(arrays).unify_dictionaries()
+    out = pa.table(arrays)
     length = np.concatenate(lengths) if lengths else np.zeros(0, np.int64)
+    del lengths
     hashed = np.concatenate(segs) if segs else np.zeros(0, np.uint64)
+    del segs
     # dense ids (1..k, first occurrence): equal hash, equal id, as `segment_ids` gives for hash strings
     dense = (pc.dictionary_encode(pa.array(hashed.view(np.int64))).indices.to_numpy(zero_copy_only=False)
              .astype(np.int64) + 1).astype(np.uint64) if hashed.size else np.zeros(0, np.uint64)
+    del hashed
     starts = (np.cumsum(length) - length).astype(np.int64)
     tokens = np.maximum(np.concatenate(toks) if toks else np.zeros(0, np.int64), 0)
     return out, Prefixes(length, starts, dense, tokens)

@@ -20,9 +20,9 @@ import pyarrow.compute as pc
 from ..catalog import Catalog
 from ..pricing import RequestRates, request_costs, request_rates, token_counts
 from . import breakers as brk
-from ._common import codes, col, encode, lookup, mask, replace_columns, total_input
+from ._common import codes, col, encode, lookup, mask, replace_columns, sub_codes, total_input
 from .cache import replay as _replay
-from .cache.flat import Exploded, Flat, Prefixes, explode, from_arrays
+from .cache.flat import Exploded, Flat, Prefixes, explode, from_arrays, gather
 from .options import CachingOptions
 
 CACHE_TIERS = ("standard", "flex", "priority")
@@ -61,6 +61,10 @@ def build_flat(t: pa.Table | Exploded, rows: np.ndarray, stable: dict[str, int],
     ex = t if isinstance(t, Exploded) else explode(t)
     rows = np.asarray(rows, np.int64)
     n = rows.size
+    decl_any = bool(stable) and n > 0 and bool(
+        ((lookup(ex.ct_code[rows], ex.call_types, stable, 0, np.int64) > 0) & (ex.lengths[rows] == 0)).any())
+    if not decl_any:  # no declared stable prefix to add: one compiled gather
+        return gather(ex.lengths, ex.starts, ex.seg, ex.tokens, rows, tin, namespace)
     lengths = ex.lengths[rows]
     total = int(lengths.sum())
     if total:
@@ -86,6 +90,13 @@ def build_flat(t: pa.Table | Exploded, rows: np.ndarray, stable: dict[str, int],
             lengths = lengths + add
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     return from_arrays(offsets, seg, np.maximum(tok, 0), tin, namespace)
+
+
+def _whole(t: pa.Table, enc: dict[Any, Any], *names: str) -> tuple[np.ndarray, list[tuple]]:
+    """`codes(t, *names)` over the whole table, made once per `enc` (each unit takes its rows from it)."""
+    if names not in enc:
+        enc[names] = codes(t, *names, cache=enc)
+    return enc[names]
 
 
 def _model_cache_rules(catalog: Catalog, models: list[str]) -> tuple[dict[str, int | None], dict[str, list[int]]]:
@@ -127,7 +138,7 @@ def _apply(t: pa.Table, catalog: Catalog, opts: CachingOptions, ex: Exploded | N
         return t, evidence
     tin = total_input(t)
     ts = col(t, "ts").astype(np.int64)
-    enc: dict[str, tuple[np.ndarray, list[Any]]] = {}  # each string column dictionary-encoded once
+    enc: dict[Any, Any] = {}  # each string column dictionary-encoded once
     prices = request_rates(t, catalog)  # the bill's rates per request (long context included)
     counts = token_counts(t)
     prices.check(counts)  # the bill's error for any unpriced tokens, as pricing the table would raise
@@ -174,7 +185,7 @@ def _replay_units(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog,
                   tin: np.ndarray, ts: np.ndarray, prices: RequestRates, counts: dict[str, np.ndarray],
                   model_code: np.ndarray, model_names: list[str], offered: dict[str, list[int]],
                   min_tok: np.ndarray, new: dict[str, np.ndarray], evidence: dict[str, Any],
-                  enc: dict[str, tuple[np.ndarray, list[Any]]], memo: dict[bytes, Any] | None) -> None:
+                  enc: dict[Any, Any], memo: dict[bytes, Any] | None) -> None:
     """Replay each independent unit (see `apply`), reusing remembered units; evidence in arrival order."""
     lengths = ex.lengths[rows]
     decl = lookup(ex.ct_code[rows], ex.call_types, opts.stable_prefix_tokens, 0, np.int64) \
@@ -206,11 +217,11 @@ def _replay_units(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog,
     evidence["same_timestamp_hits"] = opts.same_timestamp_hits
 
 
-def _units(t: pa.Table, ex: Exploded, rows: np.ndarray, enc: dict[str, tuple[np.ndarray, list[Any]]]
+def _units(t: pa.Table, ex: Exploded, rows: np.ndarray, enc: dict[Any, Any]
            ) -> list[np.ndarray]:
     """`rows` (arrival order) split into independent units: a namespace and the call types in it whose
     prefixes share a first segment (every cache entry descends from its first segment), each in arrival order."""
-    ns, _ = codes(t, "model", "scope", "region", rows=rows, cache=enc)
+    ns, _ = sub_codes(*_whole(t, enc, "model", "scope", "region"), rows)
     ct = ex.ct_code[rows]
     n_ct = max(len(ex.call_types), 1)
     lengths = ex.lengths[rows]
@@ -250,18 +261,23 @@ def _units(t: pa.Table, ex: Exploded, rows: np.ndarray, enc: dict[str, tuple[np.
 
 def _fingerprint(t: pa.Table, ex: Exploded, unit: np.ndarray, opts: CachingOptions, ts: np.ndarray,
                  prices: RequestRates, new: dict[str, np.ndarray], max_depth: int,
-                 enc: dict[str, tuple[np.ndarray, list[Any]]]) -> bytes:
+                 enc: dict[Any, Any]) -> bytes:
     """A digest of everything a unit's replay reads (equal digest: equal inputs, so an equal result): its
     requests' times, price keys and call types, prefixes and token buckets. Rates, minimum tokens and TTLs follow
     from keys and tokens through the catalog, which is one for a memo's lifetime."""
     h = hashlib.sha256()
-    grp, groups = codes(t, "call_type", "model", "scope", "region", rows=unit, cache=enc)
+    grp, groups = sub_codes(*_whole(t, enc, "call_type", "model", "scope", "region"), unit)
     lengths = ex.lengths[unit]
     total = int(lengths.sum())
     idx = (np.repeat(ex.starts[unit] - (np.cumsum(lengths) - lengths), lengths) + np.arange(total)) if total \
         else np.zeros(0, np.int64)
-    keys = prices.code[unit]
-    used = sorted(set(np.unique(keys).tolist()))
+    code = prices.code[unit]
+    # price keys numbered by their values, not by where they first occur in this table (a step that added a
+    # key elsewhere, e.g. batch or a routed model, renumbers the codes, not this unit's inputs)
+    used = sorted(np.unique(code).tolist(), key=lambda k: prices.keys[k])
+    lut = np.zeros(len(prices.keys), np.int64)
+    lut[used] = np.arange(len(used))
+    keys = lut[code]
     h.update(repr((opts.model_dump(), groups, [prices.keys[k] for k in used], max_depth, unit.size)).encode())
     for arr in (ts[unit], keys, grp, lengths, ex.seg[idx], ex.tokens[idx], *(new[c][unit] for c in sorted(new))):
         h.update(np.ascontiguousarray(arr).view(np.uint8))
@@ -273,15 +289,15 @@ def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, 
                  model_code: np.ndarray,
                  model_names: list[str], offered: dict[str, list[int]], min_tok: np.ndarray,
                  new: dict[str, np.ndarray], evidence: dict[str, Any],
-                 enc: dict[str, tuple[np.ndarray, list[Any]]], max_depth: int) -> list[int]:
+                 enc: dict[Any, Any], max_depth: int) -> list[int]:
     """Replay one unit (`rows` in arrival order); returns each evidence group's first position in `rows`."""
     enc.setdefault("call_type", (ex.ct_code, ex.call_types))
-    ns_code, _ = codes(t, "model", "scope", "region", rows=rows, cache=enc)
+    ns_code, _ = sub_codes(*_whole(t, enc, "model", "scope", "region"), rows)
     flat = build_flat(ex, rows, opts.stable_prefix_tokens, ns_code, tin[rows])
     T = tin[rows]
     r_ts = ts[rows]
     p_in, p_read = prices.per_token("input", rows), prices.per_token("cache_read", rows)
-    grp_code, groups = codes(t, "call_type", "model", "scope", "region", rows=rows, cache=enc)
+    grp_code, groups = sub_codes(*_whole(t, enc, "call_type", "model", "scope", "region"), rows)
     G = len(groups)
     grp_ns = np.zeros(G, np.int64)
     grp_ns[grp_code] = ns_code
@@ -337,11 +353,18 @@ def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, 
         for c in new:
             new[c][rows] = orig[c]
         use = choice[grp_code] >= 0
-        if use.any():
+        if use.all() and prev is not None:  # every request replayed: the candidates' flat arrays and touches
+            sub = np.arange(rows.size)
+            fflat = flat
+            touches = _replay.Touches(prev, flat.req, np.ascontiguousarray(r_ts, np.int64),
+                                      np.ascontiguousarray(ttl_row * US, np.int64), opts.same_timestamp_hits)
+        elif use.any():
+            flat = prev = None  # a subset: its own arrays (the whole unit's are freed first)
             sub = np.flatnonzero(use)
-            ns_sub, _ = codes(t, "model", "scope", "region", rows=rows[sub], cache=enc)
+            ns_sub, _ = sub_codes(*_whole(t, enc, "model", "scope", "region"), rows[sub])
             fflat = build_flat(ex, rows[sub], opts.stable_prefix_tokens, ns_sub, T[sub])
             touches = _replay.prepare(fflat, r_ts[sub], ttl_row[sub] * US, same_ts_hits=opts.same_timestamp_hits)
+        if use.any():
             cr = np.zeros(fflat.size, bool)
             sub_choice = choice[grp_code[sub]]
             for j, (fixed, last) in enumerate(placements):

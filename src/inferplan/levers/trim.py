@@ -60,6 +60,8 @@ def apply(t: pa.Table, opts: TrimOptions, stable: dict[str, int] | None = None, 
             "cap_input_tokens": rule.cap_input_tokens, "input_tokens_before": int(tin[rows].sum()),
             "input_tokens_after": int(new_total[rows].sum()), "stable_prefix_tokens": int(pre[rows].sum())})
     cut = tin - new_total
+    if not cut.any():  # nothing to cut (the stable prefix is the whole input): the input, unchanged
+        return t, evidence
     cols: dict[str, Any] = {}
     for c in ("input_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "cache_read_tokens"):
         v = col(t, c).astype(np.int64)

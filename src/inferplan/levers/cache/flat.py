@@ -129,6 +129,58 @@ def from_arrays(offsets: np.ndarray, seg: np.ndarray, tokens: np.ndarray, total_
     return Flat(n, offsets, req, depth, seg, key, tok, cum)
 
 
+@numba.njit(cache=True)
+def _gather_build(rows: np.ndarray, lengths: np.ndarray, starts: np.ndarray, seg_all: np.ndarray,
+                  tok_all: np.ndarray, cap: np.ndarray, salt: np.ndarray):  # noqa: ANN202
+    """`_build` over the elements of `rows` gathered from shared flat arrays, in the same pass."""
+    n = rows.size
+    offsets = np.empty(n + 1, np.int64)
+    offsets[0] = 0
+    for r in range(n):
+        offsets[r + 1] = offsets[r] + lengths[rows[r]]
+    m = offsets[n]
+    req = np.empty(m, np.int64)
+    depth = np.empty(m, np.int64)
+    seg = np.empty(m, np.uint64)
+    tok = np.empty(m, np.int64)
+    cum = np.empty(m, np.int64)
+    key = np.empty(m, np.uint64)
+    for r in range(n):
+        src = starts[rows[r]]
+        run = np.int64(0)
+        h = salt[r]
+        c = cap[r]
+        lo = offsets[r]
+        for d in range(offsets[r + 1] - lo):
+            i = lo + d
+            sg = seg_all[src + d]
+            k = tok_all[src + d]
+            nxt = run + (k if k > 0 else 0)
+            if c >= 0 and nxt > c:
+                nxt = c
+            req[i] = r
+            depth[i] = d
+            seg[i] = sg
+            tok[i] = nxt - run
+            cum[i] = nxt
+            run = nxt
+            h = h + _mix(sg * np.uint64(0x9E3779B97F4A7C15) ^ (np.uint64(d) * np.uint64(0xD6E8FEB86659FD93)))
+            key[i] = h
+    return offsets, req, depth, seg, tok, cum, key
+
+
+def gather(lengths: np.ndarray, starts: np.ndarray, seg: np.ndarray, tokens: np.ndarray, rows: np.ndarray,
+           total_input: np.ndarray, namespace: np.ndarray) -> Flat:
+    """`from_arrays` of the prefixes of `rows` (in that order), read from shared flat arrays (per row: length,
+    first element; per element: segment id, tokens): one compiled pass, no gathered temporaries."""
+    salt = splitmix64(np.asarray(namespace).astype(np.uint64) + np.uint64(0x5851F42D4C957F2D))
+    offsets, req, depth, sg, tok, cum, key = _gather_build(
+        np.ascontiguousarray(rows, np.int64), np.ascontiguousarray(lengths, np.int64),
+        np.ascontiguousarray(starts, np.int64), np.ascontiguousarray(seg, np.uint64),
+        np.ascontiguousarray(tokens, np.int64), np.ascontiguousarray(total_input, np.int64), salt)
+    return Flat(int(rows.size), offsets, req, depth, sg, key, tok, cum)
+
+
 def from_prefix_column(prefix: pa.Array | pa.ChunkedArray, total_input: np.ndarray | None = None,
                        namespace: np.ndarray | None = None) -> Flat:
     """Explode a canonical `prefix` column (nulls are requests with no known prefix)."""

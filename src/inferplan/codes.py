@@ -9,14 +9,46 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+_MEMO: dict[tuple, tuple[Any, np.ndarray, list[Any]]] = {}
+_MEMO_SIZE = 6
+
+
+def column_id(column: pa.ChunkedArray | pa.Array) -> tuple:
+    """The identity of a column's memory (buffer addresses and sizes, its dictionary's too): equal while the
+    column lives, so a column a lever kept from its input is recognised without a scan."""
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    parts: list[Any] = [len(column)]
+    for chunk in chunks:
+        bufs = list(chunk.buffers())
+        if pa.types.is_dictionary(chunk.type):
+            bufs += chunk.dictionary.buffers()
+        parts += [(b.address, b.size) if b is not None else None for b in bufs]
+    return tuple(parts)
+
 
 def encode(t: pa.Table | pa.Array | pa.ChunkedArray, name: str | None = None) -> tuple[np.ndarray, list[Any]]:
     """A string column as (int64 code per row, distinct values): dictionary encoding, nulls kept as a value
     (None), codes in order of first occurrence. A dictionary-typed column is recoded from its integer indices
-    (its strings are never materialised per row)."""
+    (its strings are never materialised per row).
+
+    The codes of the last few columns are remembered by the column's memory (`column_id`; the column is kept
+    alive with them, so its addresses are not reused): the levers encode the same call type, model and tier
+    columns of every table they pass along. Callers must not write into the codes."""
     c = t.column(name) if name is not None else t
     if len(c) == 0:
         return np.zeros(0, np.int64), []
+    key = column_id(c)
+    if key in _MEMO:
+        return _MEMO[key][1], _MEMO[key][2]
+    code, values = _encode(c)
+    code.flags.writeable = False
+    if len(_MEMO) >= _MEMO_SIZE:
+        _MEMO.pop(next(iter(_MEMO)))
+    _MEMO[key] = (c, code, values)
+    return code, values
+
+
+def _encode(c: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, list[Any]]:
     if isinstance(c, pa.ChunkedArray):
         c = c.combine_chunks()
     if pa.types.is_dictionary(c.type):

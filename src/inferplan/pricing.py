@@ -36,7 +36,7 @@ import pyarrow.compute as pc
 from . import engine
 from .catalog import Catalog
 from .catalog.schema import BedrockPrice, ProvisionedPrice
-from .codes import encode
+from .codes import column_id, encode
 from .errors import ConfigError, MissingPriceError
 from .workload import (
     BUCKET,
@@ -482,24 +482,12 @@ _KEY_MEMO: dict[tuple, tuple[list[Any], np.ndarray, list[Key]]] = {}
 _KEY_MEMO_SIZE = 4
 
 
-def _column_id(column: pa.ChunkedArray) -> tuple:
-    """The identity of a column's memory (buffer addresses and sizes, its dictionary's too): equal while the
-    column lives, so a lever's output that kept its input's key columns is recognised without a scan."""
-    parts: list[Any] = [len(column)]
-    for chunk in column.chunks:
-        bufs = list(chunk.buffers())
-        if pa.types.is_dictionary(chunk.type):
-            bufs += chunk.dictionary.buffers()
-        parts += [(b.address, b.size) if b is not None else None for b in bufs]
-    return tuple(parts)
-
-
 def _key_codes(table: pa.Table, fixed: Mapping[str, str]) -> tuple[np.ndarray, list[Key]]:
     """Per request its index into the distinct (model, scope, region, tier) keys, and the keys (first
     occurrence), remembered for the last few sets of key columns (the columns are kept alive with it)."""
     n = table.num_rows
     live = [table.column(k) for k in KEYS if k not in fixed]
-    memo_key = (tuple(sorted(fixed.items())), *(_column_id(c) for c in live))
+    memo_key = (tuple(sorted(fixed.items())), *(column_id(c) for c in live))
     if memo_key in _KEY_MEMO:
         return _KEY_MEMO[memo_key][1], _KEY_MEMO[memo_key][2]
     combined = np.zeros(n, np.int64)

@@ -143,31 +143,46 @@ def evaluate(workload: Workload | ibis.Table | pa.Table, catalog: Catalog, lever
         base = totals(baseline).total_usd  # the bill's own total (its priced roll-up: no pass over requests)
     wanted = [((name,), f"replaying {name}") for name in names]
     wanted += [(_sequence(names[:k]), f"compounding {' + '.join(names[:k])}") for k in range(2, len(names) + 1)]
-    # partial results a later sequence starts with: (table, its price or None), kept while needed
-    kept: dict[tuple[str, ...], tuple[pa.Table, tuple[float, dict[str, float], list[str]] | None]] = {
-        (): (table, base_price)}
+    Price = tuple[float, dict[str, float], list[str]]
+    same: set[tuple[tuple[str, ...], str]] = set()  # (levers that changed the table, lever): it changed nothing
+
+    def canon(seq: tuple[str, ...]) -> tuple[str, ...]:
+        """The levers of `seq` that changed the table (as far as known): equal canon, equal table."""
+        c: tuple[str, ...] = ()
+        for name in seq:
+            if (c, name) not in same:
+                c = (*c, name)
+        return c
+
+    # results a later sequence starts with, by canon: (table, its price or None), kept while needed
+    kept: dict[tuple[str, ...], tuple[pa.Table, Price | None]] = {(): (table, base_price)}
+    priced: dict[tuple[str, ...], Price] = {(): base_price}
     results: dict[tuple[str, ...], tuple[float, dict[str, float], dict[str, Any]]] = {}
     for i, (seq, label) in enumerate(wanted):
-        later = [s for s, _ in wanted[i + 1:]]
-        if seq in results:
-            continue
+        later = [canon(s) for s, _ in wanted[i + 1:]]
         phase(label)
-        start = max((p for p in kept if seq[:len(p)] == p), key=len)
-        t, price = kept[start]
+        # a lever alone is applied for its evidence; a compounded step starts from the longest kept result
+        j = 0 if len(seq) == 1 else max(k for k in range(len(seq) + 1) if canon(seq[:k]) in kept)
+        c = canon(seq[:j])
+        t = kept[c][0]
         evidence: dict[str, Any] = {}
-        for j in range(len(start), len(seq)):
+        for name in seq[j:]:
+            if (c, name) in same:
+                continue
             src = t
-            t, evidence = _apply_one(t, catalog, seq[j], opts, prefixes, replays, breakers=len(seq) == 1)
-            if t is not src:
-                price = None
-            if any(s[:j + 1] == seq[:j + 1] and len(s) > j + 1 for s in later):
-                kept[seq[:j + 1]] = (t, price)
-        if price is None:
-            price = _price(t, catalog)
-        if seq in kept:
-            kept[seq] = (t, price)
+            t, evidence = _apply_one(t, catalog, name, opts, prefixes, replays, breakers=len(seq) == 1)
+            if t is src:
+                same.add((c, name))
+                continue
+            c = (*c, name)
+            if any(s[:len(c)] == c for s in later):
+                kept[c] = (t, None)
+        price = priced.get(c) or _price(t, catalog)
+        priced[c] = price
+        if c in kept:
+            kept[c] = (kept[c][0], price)
         results[seq] = (price[0], price[1], evidence)
-        del t
+        t = src = None  # this step's table is not kept here
         for p in [p for p in kept if p and not any(s[:len(p)] == p for s in later)]:
             del kept[p]  # no later sequence starts with it: its table is freed now
         pa.default_memory_pool().release_unused()  # and its memory returned, not kept by the allocator

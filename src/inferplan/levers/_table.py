@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .. import engine
 from ..workload import TOKEN_COLUMNS
 from .cache.flat import Prefixes
 
@@ -23,11 +24,27 @@ COLUMNS = ("ts", *STRINGS, *TOKEN_COLUMNS, "interactive")
 BATCH_ROWS = 1 << 20
 
 
+def _in_file_order(table: ibis.Table) -> ibis.Table:
+    """A table the readers resolved (a join of the logged model ids to catalog models: a parallel join does
+    not keep the rows' order), as the table before resolution with the ids mapped in place: the same rows in
+    the input's order, so position-seeded levers (routing) give the same answer on every run. Other tables
+    as they are."""
+    found = engine.rewrites.find(("resolved", table.op()))
+    if found is None:
+        return table
+    pre, resolved, _ = found
+    ids = dict(resolved)
+    model = pre.model.substitute({i: r.model for i, r in ids.items()}, else_=ibis.null("string"))
+    scope = pre.scope.fill_null(pre.model.substitute({i: r.scope for i, r in ids.items()}, else_=ibis.null("string")))
+    return pre.mutate(model=model, scope=scope).select(*table.columns)
+
+
 def lever_table(table: ibis.Table, *, batch_rows: int = BATCH_ROWS) -> tuple[pa.Table, Prefixes]:
     """The lever columns of a canonical Ibis table (plus `_row`) and its prefixes, streamed in batches.
 
     Each batch is copied out of the engine's memory at once (a kept column would keep its whole batch, the
     segment lists and all, alive) and each column ends as one chunk, so every lever reads it without a copy."""
+    table = _in_file_order(table)
     prefix = table.prefix
     expr = table.select(*COLUMNS, _seg=prefix.map(lambda s: s["hash"].hash()),
                         _tok=prefix.map(lambda s: s["tokens"]))

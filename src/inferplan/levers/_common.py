@@ -21,7 +21,7 @@ def col(t: pa.Table, name: str) -> np.ndarray:
     c = t.column(name)
     if pa.types.is_timestamp(c.type):
         c = c.cast(pa.int64())
-    return pc.fill_null(c, 0).to_numpy(zero_copy_only=False)
+    return (pc.fill_null(c, 0) if c.null_count else c).to_numpy(zero_copy_only=False)
 
 
 def mask(code: np.ndarray, values: list[Any], keep: Any) -> np.ndarray:

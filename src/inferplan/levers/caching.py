@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..catalog import Catalog
-from ..pricing import RequestRates, request_costs, request_rates, token_counts
+from ..pricing import KINDS, RequestRates, request_costs, request_rates, token_counts
 from . import breakers as brk
 from ._common import codes, col, encode, lookup, mask, replace_columns, sub_codes, total_input
 from .cache import replay as _replay
@@ -55,7 +55,7 @@ def candidate_placements(opts: CachingOptions, max_depth: int) -> list[Placement
 
 
 def build_flat(t: pa.Table | Exploded, rows: np.ndarray, stable: dict[str, int], namespace: np.ndarray,
-               tin: np.ndarray) -> Flat:
+               tin: np.ndarray, *, lean: bool = False) -> Flat:
     """Flat segments of `rows` (in that order); rows without a prefix get their call type's declared
     stable prefix as one segment. `t`: a canonical table, or its `explode()` (reused across calls)."""
     ex = t if isinstance(t, Exploded) else explode(t)
@@ -64,7 +64,7 @@ def build_flat(t: pa.Table | Exploded, rows: np.ndarray, stable: dict[str, int],
     decl_any = bool(stable) and n > 0 and bool(
         ((lookup(ex.ct_code[rows], ex.call_types, stable, 0, np.int64) > 0) & (ex.lengths[rows] == 0)).any())
     if not decl_any:  # no declared stable prefix to add: one compiled gather
-        return gather(ex.lengths, ex.starts, ex.seg, ex.tokens, rows, tin, namespace)
+        return gather(ex.lengths, ex.starts, ex.seg, ex.tokens, rows, tin, namespace, lean=lean)
     lengths = ex.lengths[rows]
     total = int(lengths.sum())
     if total:
@@ -137,11 +137,10 @@ def _apply(t: pa.Table, catalog: Catalog, opts: CachingOptions, ex: Exploded | N
     if n == 0:
         return t, evidence
     tin = total_input(t)
-    ts = col(t, "ts").astype(np.int64)
+    ts = col(t, "ts").astype(np.int64, copy=False)
     enc: dict[Any, Any] = {}  # each string column dictionary-encoded once
     prices = request_rates(t, catalog)  # the bill's rates per request (long context included)
-    counts = token_counts(t)
-    prices.check(counts)  # the bill's error for any unpriced tokens, as pricing the table would raise
+    prices.check(token_counts(t))  # the bill's error for any unpriced tokens, as pricing the table would raise
     model_code, models = codes(t, "model", cache=enc)
     model_names = [m[0] for m in models]
     mins, offered = _model_cache_rules(catalog, model_names)
@@ -156,7 +155,7 @@ def _apply(t: pa.Table, catalog: Catalog, opts: CachingOptions, ex: Exploded | N
     no_cache_models = sorted({model_names[i] for i in np.unique(model_code[cache_tier & (min_tok < 0)])})
     if no_cache_models:
         evidence["notes"].append(f"no prompt caching on {', '.join(no_cache_models)} (catalog)")
-    new = {c: col(t, c).astype(np.int64).copy() for c in
+    new = {c: np.array(col(t, c), np.int64) for c in
            ("input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens")}
 
     # stated read fractions (traffic without prefix identity)
@@ -175,30 +174,30 @@ def _apply(t: pa.Table, catalog: Catalog, opts: CachingOptions, ex: Exploded | N
     arrival = np.argsort(ts, kind="stable")
     rows = arrival[elig[arrival]]  # eligible rows in arrival order
     if rows.size:
-        _replay_units(t, ex, rows, catalog, opts, tin, ts, prices, counts, model_code, model_names, offered,
+        _replay_units(t, ex, rows, catalog, opts, tin, ts, prices, model_code, model_names, offered,
                       min_tok, new, evidence, enc, memo)
     out = replace_columns(t, new)
     return out, evidence
 
 
 def _replay_units(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, opts: CachingOptions,
-                  tin: np.ndarray, ts: np.ndarray, prices: RequestRates, counts: dict[str, np.ndarray],
+                  tin: np.ndarray, ts: np.ndarray, prices: RequestRates,
                   model_code: np.ndarray, model_names: list[str], offered: dict[str, list[int]],
                   min_tok: np.ndarray, new: dict[str, np.ndarray], evidence: dict[str, Any],
                   enc: dict[Any, Any], memo: dict[bytes, Any] | None) -> None:
     """Replay each independent unit (see `apply`), reusing remembered units; evidence in arrival order."""
-    lengths = ex.lengths[rows]
-    decl = lookup(ex.ct_code[rows], ex.call_types, opts.stable_prefix_tokens, 0, np.int64) \
-        if opts.stable_prefix_tokens else np.zeros(rows.size, np.int64)
-    if not ((lengths > 0) | (decl > 0)).any():
+    depth = ex.lengths[rows]
+    if opts.stable_prefix_tokens:
+        depth = np.maximum(depth, lookup(ex.ct_code[rows], ex.call_types, opts.stable_prefix_tokens, 0, np.int64) > 0)
+    max_depth = int(depth.max())
+    del depth
+    if max_depth == 0:
         evidence["notes"].append("no request has a `prefix` or a declared stable prefix: nothing to replay; "
                                  "declare `stable_prefix_tokens` per call type in the scenario")
         return
-    max_depth = int(np.maximum(lengths, (decl > 0).astype(np.int64)).max())
-    rank = np.empty(ts.size, np.int64)
-    rank[rows] = np.arange(rows.size)
     found: list[tuple[int, dict[str, Any]]] = []
-    for unit in _units(t, ex, rows, enc):
+    for pos_in_rows in _unit_positions(t, ex, rows, enc):
+        unit = rows[pos_in_rows]
         key = _fingerprint(t, ex, unit, opts, ts, prices, new, max_depth, enc) if memo is not None else None
         if key is not None and key in memo:
             values, groups = memo[key]
@@ -207,20 +206,24 @@ def _replay_units(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog,
             groups = copy.deepcopy(groups)
         else:
             part: dict[str, Any] = {"groups": [], "notes": []}
-            firsts = _replay_rows(t, ex, unit, catalog, opts, tin, ts, prices, counts, model_code, model_names,
+            firsts = _replay_rows(t, ex, unit, catalog, opts, tin, ts, prices, model_code, model_names,
                                   offered, min_tok, new, part, enc, max_depth)
             groups = list(zip(firsts, part["groups"], strict=True))  # (position in the unit, evidence)
             if key is not None:
                 memo[key] = ({c: v[unit].copy() for c, v in new.items()}, copy.deepcopy(groups))
-        found += [(int(rank[unit[pos]]), g) for pos, g in groups]
+        found += [(int(pos_in_rows[pos]), g) for pos, g in groups]  # ordered by arrival
     evidence["groups"] = [g for _, g in sorted(found, key=lambda x: x[0])]
     evidence["same_timestamp_hits"] = opts.same_timestamp_hits
 
 
-def _units(t: pa.Table, ex: Exploded, rows: np.ndarray, enc: dict[Any, Any]
-           ) -> list[np.ndarray]:
+def _units(t: pa.Table, ex: Exploded, rows: np.ndarray, enc: dict[Any, Any]) -> list[np.ndarray]:
     """`rows` (arrival order) split into independent units: a namespace and the call types in it whose
     prefixes share a first segment (every cache entry descends from its first segment), each in arrival order."""
+    return [rows[p] for p in _unit_positions(t, ex, rows, enc)]
+
+
+def _unit_positions(t: pa.Table, ex: Exploded, rows: np.ndarray, enc: dict[Any, Any]) -> list[np.ndarray]:
+    """`_units` as positions in `rows`."""
     ns, _ = sub_codes(*_whole(t, enc, "model", "scope", "region"), rows)
     ct = ex.ct_code[rows]
     n_ct = max(len(ex.call_types), 1)
@@ -251,12 +254,12 @@ def _units(t: pa.Table, ex: Exploded, rows: np.ndarray, enc: dict[Any, Any]
                 a_, b_ = root(members[0]), root(m)
                 if a_ != b_:
                     parent[b_] = a_
-    uniq = np.unique(node)
+    uniq = np.flatnonzero(np.bincount(node))  # the few (namespace, call type) nodes present, sorted
     roots = np.array([root(int(x)) for x in uniq.tolist()], np.int64)
-    unit = roots[np.searchsorted(uniq, node)]
-    order = np.argsort(unit, kind="stable")
-    bounds = np.flatnonzero(np.diff(unit[order])) + 1
-    return [rows[o] for o in np.split(order, bounds)]
+    lut = np.zeros(int(uniq[-1]) + 1, np.int64)
+    lut[uniq] = roots
+    unit = lut[node]
+    return [np.flatnonzero(unit == u) for u in np.unique(roots).tolist()]  # each in arrival order; few units
 
 
 def _fingerprint(t: pa.Table, ex: Exploded, unit: np.ndarray, opts: CachingOptions, ts: np.ndarray,
@@ -285,7 +288,7 @@ def _fingerprint(t: pa.Table, ex: Exploded, unit: np.ndarray, opts: CachingOptio
 
 
 def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, opts: CachingOptions,
-                 tin: np.ndarray, ts: np.ndarray, prices: RequestRates, counts: dict[str, np.ndarray],
+                 tin: np.ndarray, ts: np.ndarray, prices: RequestRates,
                  model_code: np.ndarray,
                  model_names: list[str], offered: dict[str, list[int]], min_tok: np.ndarray,
                  new: dict[str, np.ndarray], evidence: dict[str, Any],
@@ -293,7 +296,7 @@ def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, 
     """Replay one unit (`rows` in arrival order); returns each evidence group's first position in `rows`."""
     enc.setdefault("call_type", (ex.ct_code, ex.call_types))
     ns_code, _ = sub_codes(*_whole(t, enc, "model", "scope", "region"), rows)
-    flat = build_flat(ex, rows, opts.stable_prefix_tokens, ns_code, tin[rows])
+    flat = build_flat(ex, rows, opts.stable_prefix_tokens, ns_code, tin[rows], lean=True)
     T = tin[rows]
     r_ts = ts[rows]
     p_in, p_read = prices.per_token("input", rows), prices.per_token("cache_read", rows)
@@ -304,7 +307,8 @@ def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, 
     placements = candidate_placements(opts, max_depth)
     ttl_choices = [300, 3600] if opts.ttl == "auto" else [int(opts.ttl)]
     none_cost = np.bincount(grp_code, T * p_in, minlength=G)
-    observed = prices.costs({k: v[rows] for k, v in counts.items()}, rows).input_side
+    # the unit's buckets are still the table's here (each unit writes only its own rows)
+    observed = prices.costs({kind: new[c][rows] for kind, c in KINDS.items() if c in new}, rows).input_side
     obs_cost = np.bincount(grp_code, observed, minlength=G)
     mt = min_tok[rows]
     # cost[ttl_i][placement_j] per group, plus per-request read/write for the evidence
@@ -347,11 +351,10 @@ def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, 
     # share prefixes, so one that only paid because another wrote for it may lose when that one stops
     # caching: switch such call types off and replay again (they only switch off, so this ends).
     ttl_row = np.array(ttl_choices)[ns_ttl[ns_code]]
-    orig = {c: v[rows].copy() for c, v in new.items()}
     fallback = np.minimum(obs_cost, none_cost)
-    for _ in range(G + 1):
-        for c in new:
-            new[c][rows] = orig[c]
+    for it in range(G + 1):
+        for c in new if it else ():  # again: the unit's buckets as the table has them
+            new[c][rows] = col(t, c)[rows]
         use = choice[grp_code] >= 0
         if use.all() and prev is not None:  # every request replayed: the candidates' flat arrays and touches
             sub = np.arange(rows.size)
@@ -362,7 +365,7 @@ def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, 
             flat = prev = None  # a subset: its own arrays (the whole unit's are freed first)
             sub = np.flatnonzero(use)
             ns_sub, _ = sub_codes(*_whole(t, enc, "model", "scope", "region"), rows[sub])
-            fflat = build_flat(ex, rows[sub], opts.stable_prefix_tokens, ns_sub, T[sub])
+            fflat = build_flat(ex, rows[sub], opts.stable_prefix_tokens, ns_sub, T[sub], lean=True)
             touches = _replay.prepare(fflat, r_ts[sub], ttl_row[sub] * US, same_ts_hits=opts.same_timestamp_hits)
         if use.any():
             cr = np.zeros(fflat.size, bool)

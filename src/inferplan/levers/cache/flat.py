@@ -170,14 +170,18 @@ def _gather_build(rows: np.ndarray, lengths: np.ndarray, starts: np.ndarray, seg
 
 
 def gather(lengths: np.ndarray, starts: np.ndarray, seg: np.ndarray, tokens: np.ndarray, rows: np.ndarray,
-           total_input: np.ndarray, namespace: np.ndarray) -> Flat:
+           total_input: np.ndarray, namespace: np.ndarray, *, lean: bool = False) -> Flat:
     """`from_arrays` of the prefixes of `rows` (in that order), read from shared flat arrays (per row: length,
-    first element; per element: segment id, tokens): one compiled pass, no gathered temporaries."""
+    first element; per element: segment id, tokens): one compiled pass, no gathered temporaries. `lean`: only
+    what a managed-cache replay reads (offsets, request, chain key, cumulative tokens); `depth`, `seg` and
+    `tokens` are then None."""
     salt = splitmix64(np.asarray(namespace).astype(np.uint64) + np.uint64(0x5851F42D4C957F2D))
     offsets, req, depth, sg, tok, cum, key = _gather_build(
         np.ascontiguousarray(rows, np.int64), np.ascontiguousarray(lengths, np.int64),
         np.ascontiguousarray(starts, np.int64), np.ascontiguousarray(seg, np.uint64),
         np.ascontiguousarray(tokens, np.int64), np.ascontiguousarray(total_input, np.int64), salt)
+    if lean:
+        return Flat(int(rows.size), offsets, req, None, None, key, None, cum)  # type: ignore[arg-type]
     return Flat(int(rows.size), offsets, req, depth, sg, key, tok, cum)
 
 

@@ -27,17 +27,22 @@ import numpy as np
 from .flat import Flat
 
 
-@numba.njit(cache=True)
 def previous_occurrence(keys: np.ndarray) -> np.ndarray:
     """For each element, the index of the previous element with the same key (-1: none): one pass over an
-    open-addressing hash table (keys are already well-mixed 64-bit hashes)."""
+    open-addressing hash table (keys are already well-mixed 64-bit hashes), at most 2/3 full, positions
+    stored in 32 bits where they fit (12 bytes a slot)."""
     n = keys.size
     size = 1
-    while size < 2 * n:
+    while size < n + n // 2 + 1:
         size *= 2
-    mask = np.uint64(size - 1)
-    slot_key = np.empty(size, np.uint64)
-    slot_pos = np.full(size, -1, np.int64)
+    slot_pos = np.full(size, -1, np.int32 if n < 2**31 - 1 else np.int64)
+    return _previous_occurrence(keys, np.empty(size, np.uint64), slot_pos)
+
+
+@numba.njit(cache=True)
+def _previous_occurrence(keys: np.ndarray, slot_key: np.ndarray, slot_pos: np.ndarray) -> np.ndarray:
+    n = keys.size
+    mask = np.uint64(slot_key.size - 1)
     prev = np.empty(n, np.int64)
     for i in range(n):
         k = keys[i]

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.s3_standin import s3, s3_endpoint  # noqa: F401 - fixtures: S3 on the loopback (moto's server)
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # Never read a real user's catalog (~/.config/inferplan/catalog.yaml): the config folder is an empty temporary

@@ -105,23 +105,16 @@ def test_application_profile_arn_needs_mapping(catalog, tmp_path):
         read_workload([f], catalog)
 
 
-def test_s3_prefix(catalog, tmp_path, monkeypatch):
-    moto = pytest.importorskip("moto")
-    import boto3
-
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with moto.mock_aws():
-        s3 = boto3.client("s3", region_name="us-east-1")
-        s3.create_bucket(Bucket="acme-bedrock-logs")
-        key = "bedrock/AWSLogs/123456789012/BedrockModelInvocationLogs/us-east-1/2026/01/05/09/x.json.gz"
-        s3.put_object(Bucket="acme-bedrock-logs", Key=key, Body=gzip.compress((FIX / "invocations.jsonl").read_bytes()))
-        s3.put_object(Bucket="acme-bedrock-logs", Key="other/ignored.json.gz", Body=b"{}")
-        w = read_workload(["s3://acme-bedrock-logs/bedrock/"], catalog)
-        assert w.count() == 4
-        with pytest.raises(InputError, match="no objects"):
-            read_workload(["s3://acme-bedrock-logs/nothing-here/"], catalog)
+def test_s3_prefix(catalog, s3):
+    """A prefix read in place (moto's S3 server on the loopback; more in test_s3_streaming.py)."""
+    s3.create_bucket(Bucket="acme-bedrock-logs")
+    key = "bedrock/AWSLogs/123456789012/BedrockModelInvocationLogs/us-east-1/2026/01/05/09/x.json.gz"
+    s3.put_object(Bucket="acme-bedrock-logs", Key=key, Body=gzip.compress((FIX / "invocations.jsonl").read_bytes()))
+    s3.put_object(Bucket="acme-bedrock-logs", Key="other/ignored.json.gz", Body=b"{}")
+    w = read_workload(["s3://acme-bedrock-logs/bedrock/"], catalog)
+    assert w.count() == 4
+    with pytest.raises(InputError, match="no objects"):
+        read_workload(["s3://acme-bedrock-logs/nothing-here/"], catalog)
 
 
 def test_cache_counts_from_the_body_when_the_log_has_none(catalog):

@@ -55,8 +55,10 @@ def _catalog(catalog: Catalog | PathLike | None) -> Catalog:
     return catalog if isinstance(catalog, Catalog) else load_catalog(None if catalog is None else Path(catalog))
 
 
-def _paths(paths: PathLike | Sequence[PathLike]) -> list[Path]:
-    return [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
+def _paths(paths: PathLike | Sequence[PathLike]) -> list[str | Path]:
+    """Local paths as `Path`s; `s3://` URLs kept as they are (a `Path` would fold their `//`)."""
+    given = [paths] if isinstance(paths, str | Path) else list(paths)
+    return [p if str(p).startswith("s3://") else Path(p) for p in given]
 
 
 def analyze(paths: PathLike | Sequence[PathLike], *, model: str | None = None, region: str = "us-east-1",

@@ -64,7 +64,7 @@ def _emit(summary: dict[str, Any], as_json: bool, kind: str = "analyze", *, html
 @app.command()
 @friendly
 def analyze(
-    paths: Annotated[list[Path], typer.Argument(help="Usage files or folders.")],
+    paths: Annotated[list[str], typer.Argument(help="Usage files or folders.")],
     format: UsageFormatOpt = "auto",
     model: ModelOpt = None,
     region: RegionOpt = "us-east-1",

@@ -56,7 +56,7 @@ def render_breakeven(rows: list[dict[str, Any]], mc: dict[str, Any] | None, titl
 @app.command("breakeven")
 @friendly
 def breakeven_cmd(
-    paths: Annotated[list[Path], typer.Argument(help="Usage files or folders, or a demand series.")],
+    paths: Annotated[list[str], typer.Argument(help="Usage files or folders, or a demand series.")],
     format: FormatOpt = "auto",
     model: ModelOpt = None,
     region: RegionOpt = "us-east-1",

@@ -89,7 +89,7 @@ def render(summary: dict[str, Any]) -> None:
 @app.command("compare")
 @friendly
 def compare_cmd(
-    paths: Annotated[list[Path], typer.Argument(help="Usage files or folders, or a demand series (demand CSV, "
+    paths: Annotated[list[str], typer.Argument(help="Usage files or folders, or a demand series (demand CSV, "
                                                 "CloudWatch get-metric-data JSON, ServeGen rates).")],
     format: FormatOpt = "auto",
     model: ModelOpt = None,

@@ -35,7 +35,7 @@ from ._common import (
 @app.command()
 @friendly
 def convert(
-    paths: Annotated[list[Path], typer.Argument(help="Usage files or folders (any format `analyze` reads).")],
+    paths: Annotated[list[str], typer.Argument(help="Usage files or folders (any format `analyze` reads).")],
     out_path: Annotated[Path, typer.Option("--out", "-o", help="Output file: .parquet (or .csv, .jsonl).")],
     format: UsageFormatOpt = "auto",
     model: ModelOpt = None,

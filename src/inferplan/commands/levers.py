@@ -60,7 +60,7 @@ def _read_for_cache(paths: list[Path], fmt: str, catalog: Any) -> Any:
 @app.command("cache-curve")
 @friendly
 def cache_curve(
-    paths: Annotated[list[Path], typer.Argument(help="Traces or logs with prefix hashes (e.g. Mooncake JSONL).")],
+    paths: Annotated[list[str], typer.Argument(help="Traces or logs with prefix hashes (e.g. Mooncake JSONL).")],
     format: UsageFormatOpt = "auto",
     ttl: Annotated[float | None, typer.Option("--ttl", help="Seconds a block stays cached after its last "
                                               "use (default: no expiry).")] = None,

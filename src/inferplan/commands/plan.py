@@ -103,7 +103,7 @@ def render_plan(s: dict[str, Any]) -> None:
 @app.command("plan")
 @friendly
 def plan_cmd(
-    paths: Annotated[list[Path], typer.Argument(help="Usage files or folders.")],
+    paths: Annotated[list[str], typer.Argument(help="Usage files or folders.")],
     format: UsageFormatOpt = "auto",
     model: ModelOpt = None,
     region: RegionOpt = "us-east-1",

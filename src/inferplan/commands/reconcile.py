@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -19,8 +18,8 @@ from ._common import CatalogOpt, JsonOpt, ModelOpt, OnErrorOpt, RegionOpt, app, 
 @app.command()
 @friendly
 def reconcile(
-    logs: Annotated[list[Path], typer.Option("--logs", help="Usage logs (files or folders; repeatable).")],
-    cur: Annotated[list[Path], typer.Option("--cur", help="CUR 2.0 export(s), CSV or Parquet (repeatable).")],
+    logs: Annotated[list[str], typer.Option("--logs", help="Usage logs (files or folders; repeatable).")],
+    cur: Annotated[list[str], typer.Option("--cur", help="CUR 2.0 export(s), CSV or Parquet (repeatable).")],
     format: Annotated[str, typer.Option("--format", "-f", help="Format of the logs: auto or a name.")] = "auto",
     model: ModelOpt = None,
     region: RegionOpt = "us-east-1",

@@ -30,6 +30,8 @@ import pyarrow.csv as pcsv
 from ..catalog import Catalog
 from ..errors import InputError
 from ..pricing import price_rollup, resolve_prices
+from ..readers._s3 import S3Object
+from ..readers.base import as_file, head_bytes
 from ..regions import check_region
 from ..workload import BUCKET, KEYS, PERIOD, TOKEN_COLUMNS, UNTAGGED
 from . import DemandSeries, GroupKey
@@ -40,12 +42,11 @@ METRICS = {"invocations": "requests", "inputtokencount": "input_tokens", "output
 _ROWS = ("requests", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_5m_tokens")
 
 
-def sniff(path: Path) -> str | None:
+def sniff(path: Path | S3Object) -> str | None:
     """Which demand format a file is in, from its first bytes (None: not a demand file)."""
     try:
-        with path.open("rb") as fh:
-            head = fh.read(4096).lstrip(b"\xef\xbb\xbf")
-    except OSError:
+        head = head_bytes(path).lstrip(b"\xef\xbb\xbf")
+    except InputError:
         return None
     if head.startswith(b"ts,total_rps"):
         return "servegen-rates"
@@ -57,11 +58,11 @@ def sniff(path: Path) -> str | None:
     return None
 
 
-def read_demand(paths: Sequence[str | Path], catalog: Catalog, fmt: str = "auto", *, model: str | None = None,
-                region: str = "us-east-1", on_error: str = "raise") -> DemandSeries:
+def read_demand(paths: Sequence[str | Path | S3Object], catalog: Catalog, fmt: str = "auto", *,
+                model: str | None = None, region: str = "us-east-1", on_error: str = "raise") -> DemandSeries:
     """Read demand files (all of one format) into one priced series."""
     check_region(region, "--region")
-    files = [Path(p) for p in paths]
+    files = [as_file(p) for p in paths]
     parts: list[dict[str, np.ndarray]] = []
     notes: list[str] = []
     skipped = 0

@@ -108,7 +108,8 @@ def read_workload(
 ) -> Workload:
     """Read files of one or more formats into one canonical workload.
 
-    `s3://` prefixes of canonical Parquet are streamed in place (`_s3`); other S3 objects are downloaded first.
+    `s3://` prefixes are read in place, never downloaded (`_s3`): a prefix of canonical Parquet only is scanned
+    as a pyarrow dataset (or `s3a://` on Spark); any other is listed and each object read as a file would be.
     """
     options = options or ReadOptions()
     streamed: list[tuple[str, Raw]] = []
@@ -119,7 +120,11 @@ def read_workload(
     notes: list[str] = []
     explicit = {Path(p) for p in paths if not str(p).startswith("s3://") and Path(p).is_file()}
     ignored: list[str] = []
+    payloads = 0
     for f in files:
+        if f not in explicit and bedrock_logs.side_object(f):
+            payloads += 1  # a large body or the permission check Bedrock writes beside its logs: no records
+            continue
         if fmt == "auto" and f not in explicit:
             try:  # a file found in a folder (LICENSE, README...) that is no usage format is left out, and said
                 name = detect(f)
@@ -133,6 +138,9 @@ def read_workload(
         groups.setdefault(name, []).append(f)
     if fmt == "auto":
         notes += [f"format {name}: {len(fs)} file(s)" for name, fs in groups.items()]
+    if payloads:
+        notes.append(f"left out {payloads} Bedrock large-payload object(s) (data/: bodies over 100 KB, counted in "
+                     "their records) or permission-check object(s)")
     if ignored:
         notes.append(f"left out {len(ignored)} file(s) in no known format: " + ", ".join(sorted(set(ignored))[:5]))
     if not groups and not streamed:
@@ -152,7 +160,7 @@ def read_workload(
         try:
             raws.append((label, FORMATS[name].read(fs, options)))
         except duckdb.Error as exc:  # the engine could not read the input at all: say so, with where and why
-            raise InputError(explain_duckdb_error(Path(label), exc)) from None
+            raise InputError(explain_duckdb_error(label, exc)) from None
     for label, raw in raws:
         pre, constants = prepared(raw.table, options.defaults, source=label)
         pre, bad, roll = check(pre, source=label, on_error=options.on_error, thresholds=catalog.lc_thresholds,
@@ -171,7 +179,9 @@ def read_workload(
         notes += raw.notes
     table = tables[0] if len(tables) == 1 else ibis.union(*tables)
     # the validation scan's roll-up, remapped to catalog models, is the resolved table's: pricing reuses it
-    remember_rollup(table, catalog.lc_thresholds, pa.concat_tables(rollups), catalog.price_periods_us)
+    # (sources of several formats roll up the same columns, not always in the same order)
+    remember_rollup(table, catalog.lc_thresholds, pa.concat_tables([r.select(rollups[0].column_names)
+                                                                    for r in rollups]), catalog.price_periods_us)
     # and the table before resolution, which later roll-ups group by logged id (workload.rollup_by)
     same = {k: v for k, v in fixed[0].items() if all(k in f and f[k] == v for f in fixed[1:])}
     remember_resolution(table, pres[0] if len(pres) == 1 else ibis.union(*pres), resolved, same)
@@ -179,10 +189,11 @@ def read_workload(
     return Workload(table=table, sources=sources, skipped=skipped, notes=notes)
 
 
-def _stream_s3(paths: Sequence[str | Path]) -> tuple[list[str | Path], list[tuple[str, Raw]]]:
+def _stream_s3(paths: Sequence[str | Path]) -> tuple[list[str | Path | _s3.S3Object], list[tuple[str, Raw]]]:
     """Split off the `s3://` prefixes that hold canonical Parquet only, as tables scanned in place on the chosen
-    engine (DuckDB: a pyarrow S3 dataset; Spark: s3a); the other inputs are returned to be read as files."""
-    rest: list[str | Path] = []
+    engine (DuckDB: a pyarrow S3 dataset; Spark: s3a); the other inputs are returned to be read as files (the
+    objects of the other prefixes, listed once)."""
+    rest: list[str | Path | _s3.S3Object] = []
     out: list[tuple[str, Raw]] = []
     for p in paths:
         if not str(p).startswith("s3://"):
@@ -190,7 +201,7 @@ def _stream_s3(paths: Sequence[str | Path]) -> tuple[list[str | Path], list[tupl
             continue
         listing = _s3.list_prefix(str(p))
         if not listing.all_parquet():
-            rest.append(p)  # other formats: downloaded by expand_paths
+            rest.extend(listing.objects)  # other formats: each object read in place by its reader
             continue
         if engine.name() == "duckdb":
             con = engine.connection()

@@ -10,6 +10,7 @@ import duckdb
 from ibis.backends.duckdb import Backend
 
 from ..errors import InputError
+from ._s3 import S3Object
 
 _counter = itertools.count()
 
@@ -32,7 +33,7 @@ def _safe(value: str) -> str:
     return f"<{len(value)} characters withheld>"
 
 
-def explain_duckdb_error(path: Path, exc: Exception) -> str:
+def explain_duckdb_error(path: object, exc: Exception) -> str:
     """A one-line reason from a DuckDB CSV/JSON error, without echoing the row's content."""
     msg = str(exc)
     line = re.search(r"[Ll]ine:?\s*(\d+)", msg)
@@ -50,7 +51,7 @@ def explain_duckdb_error(path: Path, exc: Exception) -> str:
     return f"{path}: {where}: {what}; fix the record or pass --on-error skip to skip bad records"
 
 
-def read_csv_checked(con: Backend, path: Path, columns: dict[str, str], on_error: str,
+def read_csv_checked(con: Backend, path: Path | S3Object, columns: dict[str, str], on_error: str,
                      header: bool = True) -> tuple[str, dict[str, int]]:
     """Load a CSV with the given column types into a temp table; return its name and skipped counts.
 

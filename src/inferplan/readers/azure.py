@@ -13,14 +13,14 @@ import ibis
 
 from ..engine import connection
 from ._csv import read_csv_checked
-from .base import Raw, ReadOptions
+from .base import InputFile, Raw, ReadOptions
 
 NAME = "azure2023"
 HEADER = "TIMESTAMP,ContextTokens,GeneratedTokens"
 _SERVICE_NAMES = {"conv": "conversation"}
 
 
-def sniff(path: Path, head: bytes) -> bool:
+def sniff(path: InputFile, head: bytes) -> bool:
     return head.lstrip(b"\xef\xbb\xbf").startswith(HEADER.encode())
 
 
@@ -30,7 +30,7 @@ def call_type_of(path: Path) -> str:
     return _SERVICE_NAMES.get(service, service)
 
 
-def read(paths: list[Path], options: ReadOptions) -> Raw:
+def read(paths: list[InputFile], options: ReadOptions) -> Raw:
     columns = {"TIMESTAMP": "TIMESTAMP", "ContextTokens": "BIGINT", "GeneratedTokens": "BIGINT"}
     parts = []
     skipped: dict[str, int] = {}

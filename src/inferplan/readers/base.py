@@ -1,6 +1,9 @@
 """What every reader shares: the options it is given, the raw table it returns, and how it finds and peeks
 at its files. Its own module, so that each reader imports these at the top and the package (which imports
-every reader) is never needed by one."""
+every reader) is never needed by one.
+
+A reader's file is an `InputFile`: a local `Path`, or an `S3Object` under an `s3://` prefix, which reads in
+place (see `_s3`): readers put `str(file)` in their DuckDB SQL and `file.open()` in Python either way."""
 
 from __future__ import annotations
 
@@ -15,8 +18,9 @@ import ibis
 
 from ..errors import InferplanError, InputError
 from ..workload import Defaults
-from ._s3 import download
+from ._s3 import S3Object, list_prefix
 
+InputFile = Path | S3Object
 OnError = Literal["raise", "skip"]
 
 
@@ -55,20 +59,24 @@ def read_options(*, model: str | None, region: str, tier: str = "standard", on_e
                        call_type_key=call_type_key)
 
 
-def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
-    """Files as given; folders expanded recursively (sorted, hidden files skipped)."""
-    out: list[Path] = []
-    local = []
+def as_file(p: str | Path | S3Object) -> InputFile:
+    """A path as the readers take it (an `S3Object` stays one)."""
+    return p if isinstance(p, S3Object) else Path(p)
+
+
+def expand_paths(paths: Iterable[str | Path | S3Object]) -> list[InputFile]:
+    """Files as given; folders expanded recursively (sorted, hidden files skipped); `s3://` prefixes listed
+    (every object under them, sorted by key; nothing is downloaded)."""
+    out: list[InputFile] = []
     for p in paths:
-        if str(p).startswith("s3://"):  # read_workload streams canonical Parquet prefixes; these are the rest
-            out.extend(download(str(p)))
-        else:
-            local.append(p)
-    for p in map(Path, local):
-        if p.is_dir():
-            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith(".")))
-        elif p.is_file():
+        if isinstance(p, S3Object):
             out.append(p)
+        elif str(p).startswith("s3://"):
+            out.extend(list_prefix(str(p)).objects)
+        elif (q := Path(p)).is_dir():
+            out.extend(sorted(f for f in q.rglob("*") if f.is_file() and not f.name.startswith(".")))
+        elif q.is_file():
+            out.append(q)
         else:
             raise InputError(f"{p}: no such file or folder")
     if not out:
@@ -76,13 +84,19 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
-def head_bytes(path: Path, n: int = 4096) -> bytes:
-    """The first bytes of a file, decompressed if gzipped."""
-    with path.open("rb") as fh:
-        start = fh.read(2)
-    opener = gzip.open if start == b"\x1f\x8b" else open
+def head_bytes(path: InputFile, n: int = 4096) -> bytes:
+    """The first bytes of a file, decompressed if gzipped (an S3 object's are fetched once, then kept)."""
+    if isinstance(path, S3Object) and n in path.heads:
+        return path.heads[n]
     try:
-        with opener(path, "rb") as fh:  # type: ignore[operator]
-            return fh.read(n)
+        with path.open("rb") if isinstance(path, Path) else path.open("rb", block_size=n) as fh:
+            head = fh.read(n)
+            if head[:2] == b"\x1f\x8b":
+                fh.seek(0)
+                with gzip.GzipFile(fileobj=fh) as gz:
+                    head = gz.read(n)
     except (OSError, EOFError) as exc:
         raise InputError(f"{path}: cannot read ({exc})") from None
+    if isinstance(path, S3Object):
+        path.heads[n] = head
+    return head

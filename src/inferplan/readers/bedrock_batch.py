@@ -27,13 +27,13 @@ import ibis
 from ..errors import InputError
 from ._csv import _quote
 from ._jsonl import collect, json_int, lines_sql
-from .base import Raw, ReadOptions, head_bytes
+from .base import InputFile, Raw, ReadOptions, head_bytes
 
 NAME = "bedrock-batch"
 MANIFEST = "manifest.json.out"
 
 
-def sniff(path: Path, head: bytes) -> bool:
+def sniff(path: InputFile, head: bytes) -> bool:
     if path.name == MANIFEST or _is_job(head):
         return True
     return b'"recordId"' in head and (b'"modelOutput"' in head or b'"modelInput"' in head)
@@ -101,7 +101,7 @@ def _first(*paths: str) -> str:
     return "coalesce(" + ", ".join(json_int(f"json_extract(j, '$.modelOutput.{p}')") for p in paths) + ")"
 
 
-def read(paths: list[Path], options: ReadOptions) -> Raw:
+def read(paths: list[InputFile], options: ReadOptions) -> Raw:
     manifests = [p for p in paths if p.name == MANIFEST]
     job_files = [p for p in paths if p.name != MANIFEST and _is_job(head_bytes(p))]
     records = [p for p in paths if p.name != MANIFEST and p not in job_files]

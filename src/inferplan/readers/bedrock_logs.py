@@ -34,7 +34,7 @@ from ..regions import explain, reason_sql, unknown_sql
 from ._csv import _quote
 from ._jsonl import bad_count, json_absent, json_count
 from ._tags import dropped_note, dropped_tags_sql, safe_tags_sql
-from .base import Raw, ReadOptions, head_bytes
+from .base import InputFile, Raw, ReadOptions, head_bytes
 
 NAME = "bedrock-logs"
 _n = itertools.count()
@@ -44,10 +44,20 @@ TOP = {"timestamp": "VARCHAR", "requestId": "VARCHAR", "operation": "VARCHAR", "
        "requestMetadata": "JSON", "errorCode": "VARCHAR", "schemaType": "VARCHAR"}
 
 
-def sniff(path: Path, head: bytes) -> bool:
+def sniff(path: InputFile, head: bytes) -> bool:
     if b"ModelInvocationLog" in head:
         return True
     return b'"modelId"' in head and b'"operation"' in head and b'"input"' in head
+
+
+def side_object(path: InputFile) -> bool:
+    """An object Bedrock writes beside its logs that holds no record: a large body under `data/` (inputs and
+    outputs over 100 KB, which the record points to with `inputBodyS3Path`/`outputBodyS3Path`) or the
+    `amazon-bedrock-logs-permission-check` marker."""
+    if path.name == "amazon-bedrock-logs-permission-check":
+        return True
+    parts = str(path).split("/")
+    return "BedrockModelInvocationLogs" in parts and "data" in parts[parts.index("BedrockModelInvocationLogs"):-1]
 
 
 def _tmpdir() -> Path:
@@ -91,7 +101,7 @@ def _fast_source(files: list[Path], ndjson: bool) -> str:
             "compression='auto_detect', maximum_object_size=268435456)")
 
 
-def _line_source(file: Path, pretty: bool = False) -> str:
+def _line_source(file: InputFile | str, pretty: bool = False) -> str:
     """The robust path: a file read as lines, each parsed on its own, with its line number. `pretty`: records
     are pretty-printed objects, one after another, each opening with `{` at the start of a line; the lines of
     each are joined and parsed on their own, numbered by their first line."""
@@ -246,7 +256,7 @@ RAW_COLUMNS = ("ts", "request_id", "model_id", "region", "tier", "call_type", "i
 NULL_COLUMNS = (*RAW_COLUMNS, "_dropped", "_disagree")
 
 
-def read(paths: list[Path], options: ReadOptions) -> Raw:
+def read(paths: list[InputFile], options: ReadOptions) -> Raw:
     con = connection()
     con.raw_sql("SET TimeZone = 'UTC'")
     groups: dict[bool, list[Path]] = {}
@@ -322,7 +332,7 @@ def _where(con: ibis.BaseBackend, file: str, line: int | None, reason: str, ndjs
            options: ReadOptions) -> str:
     """`file: line N` of the first record with `reason` (re-reading that one file by lines if needed)."""
     if line is None and ndjson:
-        q = _extract(f"SELECT * EXCLUDE (_valid) FROM ({_line_source(Path(file))}) WHERE _valid",
+        q = _extract(f"SELECT * EXCLUDE (_valid) FROM ({_line_source(file)}) WHERE _valid",
                      options.call_type_key)
         row = con.raw_sql(f"SELECT min(_line) FROM ({q}) WHERE _reason = {_quote(reason)}").fetchone()
         line = row[0] if row else None

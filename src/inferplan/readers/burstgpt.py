@@ -9,23 +9,21 @@ Rows with zero response tokens (failed requests in BurstGPT) are kept and report
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import ibis
 
 from ..engine import connection
 from ._csv import _quote, read_csv_checked
-from .base import Raw, ReadOptions, head_bytes
+from .base import InputFile, Raw, ReadOptions, head_bytes
 
 NAME = "burstgpt"
 
 
-def sniff(path: Path, head: bytes) -> bool:
+def sniff(path: InputFile, head: bytes) -> bool:
     first = head.split(b"\n", 1)[0]
     return b"Request tokens" in first and b"Response tokens" in first and b"Log Type" in first
 
 
-def read(paths: list[Path], options: ReadOptions) -> Raw:
+def read(paths: list[InputFile], options: ReadOptions) -> Raw:
     con = connection()
     parts = []
     skipped: dict[str, int] = {}

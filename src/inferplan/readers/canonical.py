@@ -17,7 +17,7 @@ from ..engine import connection
 from ..errors import InputError
 from ..workload import COLUMNS, IBIS_SCHEMA
 from ._csv import _quote, explain_duckdb_error, read_csv_checked
-from .base import Raw, ReadOptions, head_bytes
+from .base import InputFile, Raw, ReadOptions, head_bytes
 
 NAME = "canonical"
 _KEY = (b"input_tokens", b"output_tokens")
@@ -32,7 +32,7 @@ _SQL_TYPES = {
 RENAMED = {"cache_write_tokens": "cache_write_5m_tokens"}
 
 
-def sniff(path: Path, head: bytes) -> bool:
+def sniff(path: InputFile, head: bytes) -> bool:
     """Parquet (other Parquet formats sniff first), or CSV/JSON lines with `ts` and a token column."""
     if head.startswith(b"PAR1"):
         return True
@@ -58,7 +58,7 @@ SPARK_HINT = ("--engine spark starts from canonical Parquet: convert other forma
               "`inferplan convert INPUT... --out workload.parquet` (DuckDB, on one machine), then analyze the Parquet")
 
 
-def read(paths: list[Path], options: ReadOptions) -> Raw:
+def read(paths: list[InputFile], options: ReadOptions) -> Raw:
     if engine.name() != "duckdb":
         spark_renamed: dict[str, int] = {}
         return Raw(table=with_canonical_names(_read_on_engine(paths, head_bytes), spark_renamed),

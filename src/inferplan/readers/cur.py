@@ -24,7 +24,7 @@ from ..catalog import Catalog
 from ..engine import connection
 from ..errors import InputError, UnknownModelError
 from ._csv import _quote, explain_duckdb_error
-from .base import Raw, ReadOptions, expand_paths
+from .base import InputFile, Raw, ReadOptions, expand_paths, head_bytes
 
 NAME = "cur"
 _n = itertools.count()
@@ -269,11 +269,10 @@ _COLS = ("line_item_usage_type", "line_item_usage_amount", "line_item_unblended_
 _USAGE_ITEMS = ("Usage", "DiscountedUsage", "SavingsPlanCoveredUsage")
 
 
-def _load(path: Path) -> str:
+def _load(path: InputFile) -> str:
     """SQL relation over one CUR file with the columns we need, `product_name` pulled from `product`."""
     con = connection()
-    head = path.open("rb").read(4)
-    fn = "read_parquet" if head == b"PAR1" else "read_csv"
+    fn = "read_parquet" if head_bytes(path, 4) == b"PAR1" else "read_csv"
     opts = "" if fn == "read_parquet" else ", header=true, all_varchar=true"
     src = f"{fn}({_quote(str(path))}{opts})"
     try:
@@ -425,10 +424,11 @@ def read_cur(paths: list[str | Path], catalog: Catalog, *, on_error: str = "rais
     return Cur(table=table, notes=notes, skipped=skipped, unreconciled=unreconciled)
 
 
-def sniff(path: Path, head: bytes) -> bool:
+def sniff(path: InputFile, head: bytes) -> bool:
     if head.startswith(b"PAR1"):
         try:
-            cols = duckdb.sql(f"SELECT * FROM read_parquet({_quote(str(path))}) LIMIT 0").columns
+            cols = [d[0] for d in connection().raw_sql(f"SELECT * FROM read_parquet({_quote(str(path))}) LIMIT 0"
+                                                       ).description]
         except duckdb.Error:
             return False
         return "line_item_usage_type" in cols
@@ -436,6 +436,6 @@ def sniff(path: Path, head: bytes) -> bool:
     return b"line_item_usage_type" in first and b"line_item_unblended_cost" in first
 
 
-def read(paths: list[Path], options: ReadOptions) -> Raw:
+def read(paths: list[InputFile], options: ReadOptions) -> Raw:
     raise InputError(f"{paths[0]}: this is a Cost and Usage Report (daily cost, not requests); compare it with "
                      "your logs with `inferplan reconcile --logs LOGS --cur CUR`")

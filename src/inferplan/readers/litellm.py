@@ -18,7 +18,7 @@ from . import _usage as usage
 from ._csv import _quote
 from ._jsonl import bad_count, collect, is_ndjson, json_count, lines_sql
 from ._tags import dropped_note, dropped_tags_sql, safe_tags_sql
-from .base import Raw, ReadOptions, head_bytes
+from .base import InputFile, Raw, ReadOptions, head_bytes
 from .openai_usage import strip_provider
 
 NAME = "litellm"
@@ -34,7 +34,7 @@ REGION_SQL = (r"nullif(regexp_extract(lower(coalesce(json_extract_string(j, '$.a
               r"'^https?://bedrock[a-z-]*\.([a-z]{2}(-[a-z]+)+-[0-9]+)\.(amazonaws\.com|api\.aws)', 1), '')")
 
 
-def sniff(path: Path, head: bytes) -> bool:
+def sniff(path: InputFile, head: bytes) -> bool:
     return all(k in head for k in _KEYS) and (b"spend" in head or b"model_group" in head)
 
 
@@ -49,7 +49,7 @@ def _source(p: Path, head: bytes) -> str:
             f"FROM read_csv({_quote(str(p))}, header=true, all_varchar=true) r")
 
 
-def read(paths: list[Path], options: ReadOptions) -> Raw:
+def read(paths: list[InputFile], options: ReadOptions) -> Raw:
     keys = [options.call_type_key] if options.call_type_key else ["call_type", "feature"]
     ct = "coalesce(" + ", ".join(f"json_extract_string(md, '$.requester_metadata.{k}'), "
                                  f"json_extract_string(md, '$.{k}')" for k in keys) + ")"

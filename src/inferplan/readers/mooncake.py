@@ -10,23 +10,21 @@ in arrival order. The trace has no model: it comes from `--model`. Call type: `c
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ._jsonl import collect, json_int, lines_sql
-from .base import Raw, ReadOptions
+from .base import InputFile, Raw, ReadOptions
 
 NAME = "mooncake"
 BLOCK = 512
 
 
-def sniff(path: Path, head: bytes) -> bool:
+def sniff(path: InputFile, head: bytes) -> bool:
     return b'"hash_ids"' in head and b'"input_length"' in head and b'"chat_id"' not in head
 
 
 READ_AS = "a Mooncake trace: hash_ids of 512-token blocks, timestamp in ms, no chat_id"
 
 
-def read(paths: list[Path], options: ReadOptions) -> Raw:
+def read(paths: list[InputFile], options: ReadOptions) -> Raw:
     start = options.trace_start.isoformat()
     query = f"""
     WITH l AS ({lines_sql(paths)}),

@@ -24,7 +24,7 @@ from . import _usage as usage
 from ._csv import _quote
 from ._jsonl import bad_count, collect, is_ndjson, json_absent, json_count, lines_sql
 from ._tags import dropped_note, dropped_tags_sql, safe_tags_sql
-from .base import Raw, ReadOptions, head_bytes
+from .base import InputFile, Raw, ReadOptions, head_bytes
 
 NAME = "openai-usage"
 _REGION = "json_extract_string(b, '$.region')"
@@ -43,7 +43,7 @@ TIER_SQL = ("(CASE {x} WHEN 'default' THEN 'standard' WHEN 'auto' THEN 'standard
 CREATED_OK = "(_cs BETWEEN 0 AND 253402300799)"
 
 
-def sniff(path: Path, head: bytes) -> bool:
+def sniff(path: InputFile, head: bytes) -> bool:
     """JSON lines, or one response / an array of them (as the API reference prints them)."""
     doc = head.lstrip().startswith((b"{", b"[")) and b'"startTime"' not in head
     return (is_ndjson(head) or doc) and b'"prompt_tokens"' in head and b'"usage"' in head
@@ -82,7 +82,7 @@ def strip_provider(expr: str) -> str:
     return f"regexp_replace({expr}, '^(bedrock/)?((converse|invoke)/)?', '')"
 
 
-def read(paths: list[Path], options: ReadOptions) -> Raw:
+def read(paths: list[InputFile], options: ReadOptions) -> Raw:
     keys = [options.call_type_key] if options.call_type_key else ["call_type", "feature"]
     ct = "coalesce(" + ", ".join(f"json_extract_string(b, '$.metadata.{k}')" for k in keys) + ", NULL)"
 

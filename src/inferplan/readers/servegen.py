@@ -35,7 +35,7 @@ import pyarrow as pa
 from ..engine import connection
 from ..errors import InputError
 from ._csv import read_csv_checked
-from .base import Raw, ReadOptions, head_bytes
+from .base import InputFile, Raw, ReadOptions, as_file, head_bytes
 
 NAME = "servegen"
 MEAN_INPUT, MEAN_OUTPUT, CV = 914.0, 155.0, 1.0
@@ -57,7 +57,7 @@ def _is_chunk(head: bytes) -> bool:
     return bool(_CHUNK_LINE.match(head.split(b"\n", 1)[0]))
 
 
-def sniff(path: Path, head: bytes) -> bool:
+def sniff(path: InputFile, head: bytes) -> bool:
     m = _CHUNK_NAME.match(path.name)
     if m and m.group(2) == "dataset.json":
         return True
@@ -124,7 +124,7 @@ def read_rate_files(paths: list[str | Path]) -> pa.Table:
     `cv`, `pattern` (`Gamma`/`Weibull`, null when idle), `pattern_shape`, `pattern_scale`, `active_clients`
     (derived series only), `source` (the file). Sum `rate_rps x window_s` by `window_start_s` for the total
     demand. Dataset files among `paths` are ignored."""
-    files = [Path(p) for p in paths if not str(p).endswith("-dataset.json")]
+    files = [as_file(p) for p in paths if not str(p).endswith("-dataset.json")]
     if not files:
         raise InputError("no ServeGen rate files given")
     return pa.concat_tables([_read_one(f)[0] for f in files])
@@ -203,7 +203,7 @@ def _draw_tokens(rng: np.random.Generator, t_s: np.ndarray, ds: dict[int, dict[s
     return np.maximum(out, 1) if field == "input_tokens" else out
 
 
-def read(paths: list[Path], options: ReadOptions) -> Raw:
+def read(paths: list[InputFile], options: ReadOptions) -> Raw:
     rng = np.random.default_rng(options.seed)
     start_us = int(options.trace_start.timestamp() * 1e6)
     datasets = {(p.parent, _client(p)): p for p in paths if p.name.endswith("-dataset.json")}

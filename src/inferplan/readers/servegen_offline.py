@@ -20,14 +20,14 @@ from pathlib import Path
 import ibis
 
 from ._jsonl import collect, json_int, lines_sql
-from .base import Raw, ReadOptions
+from .base import InputFile, Raw, ReadOptions
 
 NAME = "servegen-offline"
 BLOCK = 16
 READ_AS = "an Alibaba/ServeGen offline trace: chat_id, timestamp in seconds, hash_ids of {} -token blocks"
 
 
-def sniff(path: Path, head: bytes) -> bool:
+def sniff(path: InputFile, head: bytes) -> bool:
     return b'"hash_ids"' in head and b'"chat_id"' in head and b'"input_length"' in head
 
 
@@ -40,7 +40,7 @@ def block_size(path: Path) -> int:
     return int(m.group(1)) if m and int(m.group(1)) > 0 else BLOCK
 
 
-def read(paths: list[Path], options: ReadOptions) -> Raw:
+def read(paths: list[InputFile], options: ReadOptions) -> Raw:
     start = options.trace_start.isoformat()
     parts, skipped, sizes = [], {}, set()
     for f in paths:

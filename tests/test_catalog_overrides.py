@@ -159,3 +159,22 @@ def test_merge_never_warns_when_fields_are_only_given(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         make_catalog(tmp_path, {"bedrock_prices": [{**KEY, "input_usd_per_mtok": 1.9, **SRC}]})
+
+
+@pytest.mark.parametrize("section,row", [
+    ("bedrock_prices", {**KEY, "region": "us-east1", "input_usd_per_mtok": 1, "output_usd_per_mtok": 5}),
+    ("bedrock_discounts", {"region": "eu-west1", "percent_off": 10}),
+    ("provisioned_prices", {"model": M, "region": "useast-1", "term": "none", "usd_per_model_unit_hour": 20}),
+])
+def test_a_mistyped_region_in_a_user_row_is_an_error_naming_the_real_ones(tmp_path, section, row):
+    """A row under a region no request can have would never match, and its traffic would silently price at
+    the `*` row: refused with the closest real regions."""
+    with pytest.raises(CatalogError, match=r"unknown AWS region '.*'; closest real regions: (us-east-1|eu-west-1)"):
+        make_catalog(tmp_path, {section: [{**row, **SRC}]})
+
+
+def test_region_patterns_and_star_stay_allowed(tmp_path):
+    cat = make_catalog(tmp_path, {"bedrock_discounts": [{"region": "eu-*", "percent_off": 10, **SRC}],
+                                  "bedrock_prices": [{**KEY, "region": "eu-west-1", "input_usd_per_mtok": 3,
+                                                      "output_usd_per_mtok": 12, **SRC}]})
+    assert cat.price(M, "in-region", "eu-west-1", "standard").input_usd_per_mtok == pytest.approx(2.7)

@@ -82,7 +82,11 @@ def _read_csv(path: Path | Any, model: type[R]) -> list[R]:
 
 
 def _short_validation(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+    """Pydantic's errors in one line: `field: message`, a row-level check by its message alone."""
+    def one(e: Any) -> str:
+        msg = e["msg"].removeprefix("Value error, ")
+        return f"{'.'.join(map(str, e['loc']))}: {msg}" if e["loc"] else msg
+    return "; ".join(one(e) for e in exc.errors())
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..regions import REGIONS, unknown_message
+
 TIERS = ("standard", "batch", "flex", "priority", "provisioned")
 TOKEN_KINDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
 # Scope of a Bedrock price: `in-region` (plain model id), `global` (global. profile) or a geography
@@ -29,6 +31,15 @@ class Row(BaseModel):
 
     source: str = Field(min_length=1)
     checked: date
+
+    @model_validator(mode="after")
+    def _real_region(self) -> Row:
+        """A row's `region` is `*`, a shell pattern (discounts) or an AWS region: a typo (`us-east1`) would
+        otherwise be a row no request ever matches, and its traffic would price at the `*` row."""
+        region = getattr(self, "region", None)
+        if isinstance(region, str) and not any(ch in region for ch in "*?[") and region not in REGIONS:
+            raise ValueError(unknown_message(region))
+        return self
 
 
 NonNeg = Field(default=None, ge=0)

@@ -62,10 +62,10 @@ def test_the_traffic_region_picks_the_rows(eu_catalog):
     assert instance_catalog(cat, None, None, "ap-south-1").instance_region == "ap-south-1"  # no data: --region
 
 
-def _compare(region: str, env: dict[str, str], shared_data: Path) -> subprocess.CompletedProcess:
+def _compare(region: str, env: dict[str, str], shared_data: Path, *more: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(BIN), "compare", str(shared_data / "traces/azure2023"), "--model",
                            "us.anthropic.claude-haiku-4-5-20251001-v1:0", "--region", region, "--self-host",
-                           "llama-3.1-8b", "--instance", "g5.xlarge", "--json"],
+                           "llama-3.1-8b", "--instance", "g5.xlarge", "--json", *more],
                           capture_output=True, text=True, env=env, check=False)
 
 
@@ -85,3 +85,52 @@ def test_compare_prices_the_instance_in_the_traffics_region(eu_catalog, shared_d
     assert o_us["replicas"] == o_eu["replicas"]
     # same fleet, hourly price 1.123 instead of 1.006
     assert o_eu["monthly_usd"] == pytest.approx(o_us["monthly_usd"] * 1.123 / 1.006, rel=1e-9)
+    # a Standard 1-year RI read from the fixture's Reserved terms: the fixed fleet at $0.634/h instead of $1.123/h
+    ri = json.loads(_compare("eu-west-1", env, shared_data, "--purchase", "reserved-1y").stdout)
+    fixed = next(o for o in ri["options"] if o["kind"] == "ec2" and "fixed" in o["name"])
+    assert "reserved-1y" in fixed["name"] and any("committed (reserved-1y)" in n for n in fixed["notes"])
+    od = next(o for n, o in ec2[1].items() if "fixed" in n)
+    assert fixed["replicas"] == od["replicas"]
+    assert fixed["monthly_usd"] == pytest.approx(od["monthly_usd"] * 0.634 / 1.123, rel=1e-6)
+
+
+def test_reserved_terms_price_the_reserved_purchase_options(eu_catalog, catalog):
+    """The Price List's Standard RI terms become per-type, per-region `reserved-instance` rows: `reserved-1y`
+    costs the term's effective hourly; a term the file lacks (3-year no upfront) falls back to the TYPICAL `*`
+    row, named in its source; SageMaker has no RIs: its commitment stays the SageMaker Savings Plan."""
+    from inferplan.perf.cost import find_discount, hourly_prices
+
+    _, cat = eu_catalog
+    for region, on_demand in (("us-east-1", 1.006), ("eu-west-1", 1.123)):
+        c = cat.for_region(region)
+        p = ec2_prices(c, "g5.xlarge", "reserved-1y")
+        assert (p.on_demand, p.committed_label) == (on_demand, "reserved-1y")
+        assert p.committed == pytest.approx(0.634, abs=1e-6)  # 1yr No Upfront $0.634/h in both fixture regions
+        d = find_discount(c, c.ec2("g5.xlarge"), "reserved-instance", 1, "no-upfront")
+        assert (d.applies_to, d.region) == ("g5.xlarge", region) and "Reserved term" in d.source
+        three = find_discount(c, c.ec2("g5.xlarge"), "reserved-instance", 3, "no-upfront")
+        assert (three.applies_to, three.region) == ("*", "*") and "TYPICAL" in three.source
+        assert hourly_prices(c, c.ec2("g5.xlarge"))["reserved-3y"] == pytest.approx(on_demand * (1 - 0.53))
+        # all upfront over 3 years: $10,594 (us-east-1) over 26,280 h
+        if region == "us-east-1":
+            d3 = find_discount(c, c.ec2("g5.xlarge"), "reserved-instance", 3, "all-upfront")
+            assert on_demand * (1 - d3.discount_fraction) == pytest.approx(10594 / 26280, abs=1e-6)
+        sm = sagemaker_prices(c, "g5.xlarge", "reserved-1y")
+        assert sm is not None and sm[1].committed_label == "sagemaker-savings-plan-1y"
+    # the packaged catalog (no Reserved terms read): the TYPICAL `*` fraction
+    assert ec2_prices(catalog, "g5.xlarge", "reserved-1y").committed == pytest.approx(1.006 * (1 - 0.32))
+
+
+def test_serverless_prices_per_region(eu_catalog, catalog):
+    """SageMaker Serverless rows per region from the Price List (`EU-ServerlessInf:Mem-4GB`): the traffic's
+    region's rows only, none there is an empty list (the serverless option then says what to add), never
+    us-east-1's price for another region."""
+    _, cat = eu_catalog
+    eu = cat.for_region("eu-west-1").sagemaker_serverless
+    assert [(r.region, r.memory_gb, r.usd_per_gb_second) for r in eu] == [("eu-west-1", 4, pytest.approx(0.0000224))]
+    assert "EU-ServerlessInf:Mem-4GB" in eu[0].source
+    assert [r.memory_gb for r in cat.for_region("us-east-1").sagemaker_serverless] == [1, 2, 3, 4, 5, 6]
+    assert cat.for_region("ap-south-1").sagemaker_serverless == []
+    # no region set (the packaged defaults): one row per size, us-east-1's
+    assert {r.region for r in cat.sagemaker_serverless} == {"us-east-1"} and len(cat.sagemaker_serverless) == 6
+    assert {r.region for r in catalog.sagemaker_serverless} == {"us-east-1"}

@@ -26,7 +26,8 @@ def test_perf_mix_json_has_the_promised_keys():
     for k in ("decode_step_ms", "prefill_ms", "max_batch", "tokens_per_s", "usd_per_mtok"):
         assert d[k] is not None, k
     assert d["feasible"] and d["tpot_ms"] <= 50 and d["ttft_ms"] <= 1000
-    assert set(d["usd_per_mtok"]) == {"on-demand", "spot", "savings-plan-1y", "savings-plan-3y"}
+    assert set(d["usd_per_mtok"]) == {"on-demand", "spot", "savings-plan-1y", "savings-plan-3y", "reserved-1y",
+                                      "reserved-3y"}
     assert d["usd_per_mtok"]["savings-plan-3y"] < d["usd_per_mtok"]["on-demand"]
 
 

@@ -39,7 +39,7 @@ def test_offer_index_is_followed_and_only_catalog_products_kept(catalog):
     up = read_price_list([V1 / "index.json"], catalog)
     assert _stats(up) == {
         ("AmazonBedrock", "20260301000000"): (10, 8, 8),  # latency-optimized and image usage dropped
-        ("AmazonSageMaker", "20260301000000"): (5, 2, 2),  # training, notebook, ml.m5 (not in catalog) dropped
+        ("AmazonSageMaker", "20260301000000"): (7, 4, 4),  # training, notebook, ml.m5 (not in catalog) dropped
         ("AmazonEC2", "us-east-1"): (7, 2, 2),  # Windows, Dedicated, unused reservation, c4, p6-b200 dropped
         ("AmazonEC2", "eu-west-1"): (7, 2, 2),
     }
@@ -54,6 +54,9 @@ def test_offer_index_is_followed_and_only_catalog_products_kept(catalog):
     assert "USG5XLLINUX00001" in ec2_rows[("g5.xlarge", "us-east-1")]["source"]
     sm = {(r["instance"], r["region"]): r["usd_per_hour"] for r in rows["sagemaker_instances"]}
     assert sm == {("ml.g5.xlarge", "us-east-1"): 1.408, ("ml.g5.xlarge", "eu-west-1"): 1.5738}
+    # serverless inference per region: $/second of a memory size over its GB (USE1-ServerlessInf:Mem-4GB)
+    sls = {(r["region"], r["memory_gb"]): r["usd_per_gb_second"] for r in rows["sagemaker_serverless"]}
+    assert sls == {("us-east-1", 4): 0.00002, ("eu-west-1", 4): pytest.approx(0.0000224, abs=1e-15)}
     br = {(r["model"], r["region"], r["tier"]): r for r in rows["bedrock_prices"]}
     assert br[(HAIKU, "us-east-1", "standard")]["input_usd_per_mtok"] == 0.25  # $0.00025 per 1K tokens
     assert br[("amazon.nova-pro-v1:0", "us-east-1", "batch")]["input_usd_per_mtok"] == 0.4
@@ -61,7 +64,16 @@ def test_offer_index_is_followed_and_only_catalog_products_kept(catalog):
     # v1 equals the packaged us-east-1 figures: only the new regions change
     changed = {(d["item"], d["region"], d["field"]) for d in diff}
     assert ("g5.xlarge", "eu-west-1", "on_demand_usd_per_hour") in changed
-    assert not any(d["region"] == "us-east-1" for d in diff)
+    assert not any(d["region"] == "us-east-1" for d in diff if d["table"] != "discounts")
+    # Standard Reserved terms become per-type, per-region reserved-instance discounts (the diff: TYPICAL -> read)
+    ri_rows = {(r["applies_to"], r["region"], r["term_years"], r["payment"]): r["discount_fraction"]
+               for r in rows["discounts"]}
+    assert ri_rows == {("g5.xlarge", "us-east-1", 1, "no-upfront"): pytest.approx(1 - 0.634 / 1.006, abs=1e-6),
+                       ("g5.xlarge", "us-east-1", 3, "all-upfront"): pytest.approx(1 - 10594 / 26280 / 1.006, abs=1e-6),
+                       ("g5.xlarge", "eu-west-1", 1, "no-upfront"): pytest.approx(1 - 0.634 / 1.123, abs=1e-6),
+                       ("g5.xlarge", "eu-west-1", 3, "all-upfront"): pytest.approx(0.641033, abs=1e-6)}
+    ri_diff = {(d["region"], d["plan"]): (d["old"], d["new"]) for d in diff if d["table"] == "discounts"}
+    assert ri_diff[("us-east-1", "reserved-instance 1y no-upfront")] == (0.32, pytest.approx(0.369781, abs=1e-6))
     # Reserved terms of kept products: effective hourly and discount off on-demand
     ri = {(r["instance"], r["region"], r["term_years"], r["payment"]): r for r in up.reserved}
     r3 = ri[("g5.xlarge", "us-east-1", 3, "All Upfront")]
@@ -83,14 +95,20 @@ def test_price_change_between_versions_shows_in_diff_and_repriced_total(cfg, cat
     cat1 = load_catalog(warn_stale=False)
     up2 = read_price_list([V2 / "index.json"], cat1)
     rows, diff = plan_rows(up2, cat1)
-    got = {(d["item"], d["region"], d["field"]): (d["old"], d["new"], d["percent"]) for d in diff}
+    got = {(d["item"], d["region"], d["field"], d.get("plan")): (d["old"], d["new"], d["percent"]) for d in diff}
+    got = {k[:3] if k[3] is None else k: v for k, v in got.items()}
     assert got == {
         ("g5.xlarge", "us-east-1", "on_demand_usd_per_hour"): (1.006, 0.905, pytest.approx(-10.0398, abs=1e-4)),
         ("ml.g5.xlarge", "us-east-1", "usd_per_hour"): (1.408, 1.2672, pytest.approx(-10.0, abs=1e-9)),
         (HAIKU, "us-east-1", "input_usd_per_mtok"): (0.25, 0.3, pytest.approx(20.0, abs=1e-9)),
+        # the RI hourly rates are unchanged, so against the lower on-demand price they are a smaller discount
+        ("g5.xlarge", "us-east-1", "discount_fraction", "reserved-instance 1y no-upfront"): (
+            0.369781, pytest.approx(1 - 0.634 / 0.905, abs=1e-6), pytest.approx(-19.0202, abs=1e-4)),
+        ("g5.xlarge", "us-east-1", "discount_fraction", "reserved-instance 3y all-upfront"): (
+            0.599284, pytest.approx(1 - 10594 / 26280 / 0.905, abs=1e-6), pytest.approx(-7.4624, abs=1e-4)),
     }
     # every term of v2 is effective 2026-06-01: each change is a new row from then, the old one kept
-    assert {d["effective_from"] for d in diff} == {"2026-06-01"}
+    assert {d["effective_from"] for d in diff if d["table"] != "discounts"} == {"2026-06-01"}
     haiku = sorted((r.get("effective_from") or "", r.get("effective_to"), r["input_usd_per_mtok"])
                    for r in rows["bedrock_prices"] if r["model"] == HAIKU and r["region"] == "us-east-1"
                    and r["tier"] == "standard")
@@ -112,6 +130,16 @@ def test_price_change_between_versions_shows_in_diff_and_repriced_total(cfg, cat
     # instances are priced at the row in force today; the closed row stays for what ran before
     assert cat2.ec2_in("g5.xlarge", "us-east-1").on_demand_usd_per_hour == 0.905
     assert cat2.sagemaker_in("ml.g5.xlarge", "us-east-1").usd_per_hour == 1.2672
+    # the RI discount is dated alike (it is a fraction of the on-demand price of the same file): both change on
+    # 2026-06-01, and the reserved hourly stays the term's $0.634
+    from inferplan.serving.selfhost import ec2_prices
+
+    ri = sorted((r.get("effective_from") or "", r.get("effective_to"), r["discount_fraction"])
+                for r in rows["discounts"] if (r["applies_to"], r["term_years"]) == ("g5.xlarge", 1)
+                and r["region"] == "us-east-1")
+    assert ri == [("", "2026-06-01", 0.369781), ("2026-06-01", None, pytest.approx(1 - 0.634 / 0.905, abs=1e-6))]
+    assert ec2_prices(cat2.for_region("us-east-1"), "g5.xlarge", "reserved-1y").committed == pytest.approx(0.634,
+                                                                                                          abs=1e-6)
     # reading v2 again, or v1 after it, changes nothing: each term equals the row in force on its date
     for again in (V2, V1):
         assert plan_rows(read_price_list([again / "index.json"], cat2), cat2)[1] == []
@@ -160,11 +188,12 @@ def test_console_script_writes_the_config_catalog_and_json(tmp_path):
     doc = json.loads(r.stdout)
     assert doc["kind"] == "prices-update" and errors(doc) == []
     assert doc["written"] == str(tmp_path / "cfg" / "catalog.yaml")
-    assert doc["rows"] == {"bedrock_prices": 4, "sagemaker_instances": 2, "ec2_instances": 4}
+    assert doc["rows"] == {"bedrock_prices": 4, "sagemaker_instances": 2, "sagemaker_serverless": 2,
+                           "ec2_instances": 4, "discounts": 4}
     r = subprocess.run([str(exe), "prices", "update", "--aws-price-list", str(V2 / "index.json"), "--json",
                         "--dry-run"], capture_output=True, text=True, env=env, check=True)
     doc = json.loads(r.stdout)
-    assert doc["written"] is None and len(doc["changed"]) == 3
+    assert doc["written"] is None and len(doc["changed"]) == 5  # 3 prices, 2 RI discount fractions
 
 
 def test_console_script_dated_update_diff_and_prices_show(tmp_path):

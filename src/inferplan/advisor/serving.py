@@ -35,7 +35,8 @@ class Endpoint(BaseModel):
     count: int = Field(default=1, ge=1)
     model: str = Field(description="open-weights model spec it serves (catalog model_specs key)")
     precision: str = "bf16"
-    purchase: Literal["on-demand", "spot", "savings-plan-1y", "savings-plan-3y"] = "on-demand"
+    purchase: Literal["on-demand", "spot", "savings-plan-1y", "savings-plan-3y", "reserved-1y",
+                      "reserved-3y"] = "on-demand"
     call_types: list[str] = Field(min_length=1, description="the call types of these logs it serves")
     replica_rps: float | None = Field(default=None, gt=0, description="requests/s one instance sustains (your "
                                       "load test); default: the throughput model")

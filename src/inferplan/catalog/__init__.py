@@ -215,7 +215,16 @@ class Catalog:
 
     @cached_property
     def sagemaker_serverless(self) -> list[SagemakerServerless]:
-        return list(self.rows("sagemaker_serverless"))  # type: ignore[arg-type]
+        """Serverless prices in force today, one per memory size: the `instance_region`'s (none there: empty, and
+        the serverless option says what to add), or (no region set) us-east-1's where a size has several."""
+        by_size: dict[int, SagemakerServerless] = {}
+        for r in self.current("sagemaker_serverless"):
+            if self.instance_region is not None:
+                if r.region == self.instance_region:  # type: ignore[attr-defined]
+                    by_size[r.memory_gb] = r  # type: ignore[attr-defined,assignment]
+            elif r.memory_gb not in by_size or r.region == "us-east-1":  # type: ignore[attr-defined]
+                by_size[r.memory_gb] = r  # type: ignore[attr-defined,assignment]
+        return [by_size[k] for k in sorted(by_size)]
 
     @cached_property
     def discounts(self) -> list[Discount]:
@@ -674,7 +683,7 @@ def load_catalog(user_file: str | Path | None = None, *, warn_stale: bool = True
 def _check_windows(cat: Catalog) -> None:
     """The dated rows of one price key may not overlap: two prices in force on one day would be a guess."""
     groups: dict[tuple[str, tuple], list[Any]] = {}
-    for table in ("bedrock_prices", "ec2_instances", "sagemaker_instances"):
+    for table in ("bedrock_prices", "ec2_instances", "sagemaker_instances", "sagemaker_serverless", "discounts"):
         keys = TABLES[table][1][:-1]  # the key without effective_from
         for r in cat.rows(table):
             groups.setdefault((table, tuple(getattr(r, k) for k in keys)), []).append(r)

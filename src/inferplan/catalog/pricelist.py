@@ -237,11 +237,29 @@ def _ec2(path: Path, header: dict, cat: Catalog, up: Update, regions: set[str] |
             if not years:
                 continue
             effective = hrs + upfront / (years * 8760)
+            fraction = round(1 - effective / usd, 6)
             up.reserved.append({"instance": info["instance"], "region": info["region"], "term_years": years,
                                 "payment": ta.get("PurchaseOption"), "offering_class": ta.get("OfferingClass"),
                                 "usd_per_hour": hrs, "upfront_usd": upfront, "effective_usd_per_hour": effective,
-                                "discount_fraction": round(1 - effective / usd, 6), "sku": sku})
+                                "discount_fraction": fraction, "sku": sku})
+            payment = _PAYMENTS.get(str(ta.get("PurchaseOption")))
+            if str(ta.get("OfferingClass", "")).lower() != "standard" or payment is None or not 0 <= fraction < 1:
+                st.skip("Reserved term not written (convertible, other purchase option, or no discount)")
+                continue
+            # a Standard RI of this type in this region: the `reserved-1y` / `reserved-3y` purchase options
+            up.put("discounts", {
+                "plan": "reserved-instance", "term_years": years, "payment": payment, "applies_to": info["instance"],
+                "region": info["region"], "discount_fraction": fraction, "_family": spec.family,
+                "source": f"AWS Price List {st.offer} {st.publication} sku {sku} Reserved term "
+                          f"{t.get('offerTermCode', '')} (Standard {years}yr {ta.get('PurchaseOption')}: "
+                          f"${hrs:g}/h + ${upfront:g} upfront = ${effective:.6g}/h effective over {years * 8760:,} h, "
+                          f"on-demand ${usd:g}/h)",
+                "checked": st.publication or date.today().isoformat(), "_effective": _effective({"_term": t})})
     return st
+
+
+_SERVERLESS = re.compile(r"-ServerlessInf:Mem-(\d+)GB$")
+_PAYMENTS = {"No Upfront": "no-upfront", "Partial Upfront": "partial-upfront", "All Upfront": "all-upfront"}
 
 
 def _hourly(terms: dict) -> tuple[dict, float] | None:
@@ -263,6 +281,15 @@ def _sagemaker(path: Path, header: dict, cat: Catalog, up: Update, regions: set[
         a = p.get("attributes") or {}
         name = a.get("instanceName") or a.get("instanceType") or ""
         region, usage = a.get("regionCode"), a.get("usagetype", "")
+        if p.get("productFamily") == "ML Serverless":  # on-demand serverless inference: <REGION>-ServerlessInf:Mem-4GB
+            m = _SERVERLESS.search(usage)
+            if m is None:
+                st.skip("serverless usage type not read (provisioned concurrency, ...)")
+                return None
+            if regions and region not in regions:
+                st.skip("region not asked for")
+                return None
+            return {"serverless_gb": int(m[1]), "region": region, "usagetype": usage}
         # real-time inference hosting: component Hosting, usage type <REGION>-Host:ml.<type>
         if a.get("component") != "Hosting" or "-Host:ml." not in usage or not name.startswith("ml."):
             st.skip("not real-time inference hosting")
@@ -278,6 +305,21 @@ def _sagemaker(path: Path, header: dict, cat: Catalog, up: Update, regions: set[
     header, kept, od, _res, st.products_read, st.terms_read = stream_offer(path, keep)
     st.products_kept = len(kept)
     for sku, info in kept.items():
+        if "serverless_gb" in info:
+            dims = [(d, v) for d in _price_dims(od.get(sku, {})) if "second" in str(d.get("unit", "")).lower()
+                    and (v := _usd(d))]
+            if not dims:
+                st.skip("no on-demand per-second serverless price")
+                continue
+            d, usd = dims[0]
+            gb = info["serverless_gb"]
+            up.put("sagemaker_serverless", {
+                "region": info["region"], "memory_gb": gb, "usd_per_gb_second": float(f"{usd / gb:.10g}"),
+                "source": f"AWS Price List {st.offer} {st.publication} sku {sku} ({info['usagetype']}, "
+                          f"${usd:g} per second for {gb} GB)",
+                "checked": st.publication or date.today().isoformat(), "_effective": _effective(d)})
+            st.rows += 1
+            continue
         found = _hourly(od.get(sku, {}))
         if found is None:
             st.skip("no on-demand hourly price")
@@ -500,11 +542,26 @@ PRICE_FIELDS = {
                             ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")),
     "ec2_instances": ("on_demand_usd_per_hour", "spot_usd_per_hour"),
     "sagemaker_instances": ("usd_per_hour",),
+    "discounts": ("discount_fraction",),
+    "sagemaker_serverless": ("usd_per_gb_second",),
 }
 
 
 def _same_key(table: str) -> tuple[str, ...]:
-    return TABLES[table][1][:-1]  # the key without effective_from: the rows of one price over time
+    return tuple(k for k in TABLES[table][1] if k != "effective_from")  # the rows of one price over time
+
+
+def _discount_fallback(cat: Catalog, row: dict[str, Any], family: str | None, on: date) -> dict[str, Any] | None:
+    """The family or `*` discount row the catalog uses on `on` where this type and region have none (as
+    `perf.cost.find_discount`): what a per-type row read from the Price List replaces, for the diff."""
+    rows = [d for d in cat.discounts if (d.plan, d.term_years, d.payment) ==
+            (row["plan"], row["term_years"], row["payment"]) and d.in_force(on)]
+    for applies in (family, "*"):
+        for region in (row["region"], "*"):
+            for d in rows:
+                if d.applies_to == applies and d.region == region:
+                    return d.model_dump(mode="json")
+    return None
 
 
 def _rows_of(cat: Catalog, table: str, row: dict[str, Any], region: str | None = None) -> list[Any]:
@@ -553,8 +610,11 @@ def plan_rows(up: Update, cat: Catalog) -> tuple[dict[str, list[dict[str, Any]]]
             skus = new.pop("_skus", None)
             eff = new.pop("_effective", None)
             on = date.fromisoformat(eff) if eff else None
+            family = new.pop("_family", None)
             old, own = _current(cat, table, new, on or today)
             merged = {**(old or {}), **new}
+            if table == "discounts" and old is None:  # compared with the family or `*` row it replaces
+                old = _discount_fallback(cat, new, family, on or today)
             if table == "bedrock_prices":
                 if old is None:
                     merged = new
@@ -580,11 +640,14 @@ def plan_rows(up: Update, cat: Catalog) -> tuple[dict[str, list[dict[str, Any]]]
                 out.setdefault(table, []).append({k: v for k, v in closed.items() if v is not None})
                 since = eff
             merged = {k: v for k, v in merged.items() if v is not None}
-            item = merged.get("model") or merged.get("instance")
+            item = merged.get("model") or merged.get("instance") or merged.get("applies_to") or \
+                (f"serverless {merged['memory_gb']} GB" if table == "sagemaker_serverless" else None)
+            plan = {"plan": f"{merged['plan']} {merged['term_years']}y {merged['payment']}"} if table == "discounts" \
+                else {}
             for f in changed:
                 o, n = (old or {}).get(f), merged.get(f)
                 diff.append({"table": table, "item": item, "region": merged.get("region"),
-                             "scope": merged.get("scope"), "tier": merged.get("tier"), "field": f, "old": o,
+                             "scope": merged.get("scope"), "tier": merged.get("tier"), **plan, "field": f, "old": o,
                              "new": n, "percent": None if not o or n is None else round((n - o) / o * 100, 4),
                              "effective_from": since})
             out.setdefault(table, []).append(merged)

@@ -198,23 +198,31 @@ class SagemakerInstance(Row, Dated):
     usd_per_hour: float = Field(gt=0)
 
 
-class SagemakerServerless(Row):
-    """SageMaker Serverless Inference compute price for one memory size."""
+class SagemakerServerless(Row, Dated):
+    """SageMaker Serverless Inference compute price for one memory size in one region (`prices update` reads
+    the Price List's `<REGION>-ServerlessInf:Mem-<N>GB` products)."""
 
     region: str = "us-east-1"
     memory_gb: int = Field(gt=0)
     usd_per_gb_second: float = Field(gt=0)
 
 
-class Discount(Row):
-    """A commitment discount off on-demand: Savings Plans and Reserved Instances."""
+class Discount(Row, Dated):
+    """A commitment discount off on-demand: Savings Plans and Reserved Instances, in force for a window of days
+    (the row in force today prices a commitment; a fraction read from the Price List is against the on-demand
+    price of the same file, so both change on the same day).
+
+    `applies_to` is an instance type (`g5.xlarge`: what `prices update` writes from the Price List's Reserved
+    terms), an instance family (`g5`) or `*`; `region` a region or `*`. The most specific row wins: type, then
+    family, then `*`, each in the region before `*` (`perf.cost.find_discount`)."""
 
     plan: Literal["compute-savings-plan", "ec2-instance-savings-plan", "reserved-instance",
                   "sagemaker-savings-plan"]
     term_years: int = Field(ge=1, le=3, description="1 or 3")
     payment: Literal["no-upfront", "partial-upfront", "all-upfront"]
     discount_fraction: float = Field(ge=0, lt=1)
-    applies_to: str = Field(default="*", description="instance family or * for all")
+    applies_to: str = Field(default="*", description="instance type, instance family or * for all")
+    region: str = Field(default="*", description="region the rate holds in, or * for every region")
 
 
 class ModelSpec(Row):
@@ -263,8 +271,8 @@ TABLES: dict[str, tuple[type[Row], tuple[str, ...]]] = {
     "accelerators": (Accelerator, ("accelerator",)),
     "ec2_instances": (Ec2Instance, ("instance", "region", "effective_from")),
     "sagemaker_instances": (SagemakerInstance, ("instance", "region", "effective_from")),
-    "sagemaker_serverless": (SagemakerServerless, ("region", "memory_gb")),
-    "discounts": (Discount, ("plan", "term_years", "payment", "applies_to")),
+    "sagemaker_serverless": (SagemakerServerless, ("region", "memory_gb", "effective_from")),
+    "discounts": (Discount, ("plan", "term_years", "payment", "applies_to", "region", "effective_from")),
     "model_specs": (ModelSpec, ("spec",)),
     "profile_arns": (ProfileArn, ("arn",)),
 }

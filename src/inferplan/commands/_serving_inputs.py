@@ -18,7 +18,9 @@ SelfHostOpt = Annotated[list[str] | None, typer.Option("--self-host", help="Open
                                                        "self-host (default: the catalog's twins).")]
 InstanceOpt = Annotated[list[str] | None, typer.Option(help="EC2 instance type(s) (default: from rightsize).")]
 PrecisionOpt = Annotated[str | None, typer.Option(help="Weight precision: bf16, fp8, int8, int4.")]
-PurchaseOpt = Annotated[str | None, typer.Option(help="on-demand, spot, savings-plan-1y or savings-plan-3y.")]
+PurchaseOpt = Annotated[str | None, typer.Option(
+    help="on-demand, spot, savings-plan-1y, savings-plan-3y, reserved-1y or reserved-3y (Standard Reserved "
+    "Instances, no upfront).")]
 ReplicaRpsOpt = Annotated[float | None, typer.Option("--replica-rps", help="Requests/s one replica sustains "
                                                      "(your load test); overrides the throughput model.")]
 SloTtftOpt = Annotated[float | None, typer.Option("--slo-ttft-ms", help="Time-to-first-token target.")]

@@ -72,10 +72,10 @@ def prices_update(
     d = Table(title=f"changed: {len(diff)} field(s)", title_justify="left",
               caption="in force from: the new price's first day (the Price List term's effectiveDate); the old row "
               "is kept until then, so older usage reprices at the old price")
-    for h in ("model or instance", "region", "scope/tier", "field", "old", "new", "percent", "in force from"):
+    for h in ("model or instance", "region", "scope/tier or plan", "field", "old", "new", "percent", "in force from"):
         d.add_column(h, justify="right" if h in ("old", "new", "percent") else "left")
     for c in diff:
-        st = "/".join(x for x in (c["scope"], c["tier"]) if x)
+        st = c.get("plan") or "/".join(x for x in (c["scope"], c["tier"]) if x)
         pct = "new" if c["old"] is None else f"{c['percent']:+.2f}%" if c["percent"] is not None else ""
         d.add_row(c["item"], c["region"], st, c["field"], "" if c["old"] is None else f"{c['old']:g}",
                   f"{c['new']:g}", pct, c.get("effective_from") or "")

@@ -1,32 +1,42 @@
 """Cost per token of an instance at full use, for each purchase option.
 
-Hourly prices come from the catalog (`ec2_instances`: on-demand and typical Spot; `discounts`: Savings Plans).
-A missing Spot price is reported as missing (None), never as zero or a guess.
+Hourly prices come from the catalog (`ec2_instances`: on-demand and typical Spot; `discounts`: Savings Plans and
+Reserved Instances, per instance type and region where `prices update` read the Price List's Reserved terms, else
+by family or `*`). A missing Spot price is reported as missing (None), never as zero or a guess.
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from ..catalog import Catalog
 from ..catalog.schema import Discount, Ec2Instance
 from ..errors import MissingPriceError
 
-# (label, plan, term years, payment). The default Savings Plan is the 1-year no-upfront Compute SP.
+# (label, plan, term years, payment). The default Savings Plan is the 1-year no-upfront Compute SP; the reserved
+# options are Standard Reserved Instances, no upfront (the Price List's Reserved terms, `prices update`).
 PURCHASE_OPTIONS: tuple[tuple[str, str | None, int | None, str | None], ...] = (
     ("on-demand", None, None, None),
     ("spot", None, None, None),
     ("savings-plan-1y", "compute-savings-plan", 1, "no-upfront"),
     ("savings-plan-3y", "compute-savings-plan", 3, "no-upfront"),
+    ("reserved-1y", "reserved-instance", 1, "no-upfront"),
+    ("reserved-3y", "reserved-instance", 3, "no-upfront"),
 )
+COMMITMENT_YEARS = {label: term for label, plan, term, _ in PURCHASE_OPTIONS if plan is not None and term}
 OPTION_NAMES = tuple(o[0] for o in PURCHASE_OPTIONS)
 
 
 def find_discount(cat: Catalog, inst: Ec2Instance, plan: str, term: int, payment: str) -> Discount:
-    """The discount row for an instance family (a family row wins over `*`)."""
-    rows = [d for d in cat.discounts if d.plan == plan and d.term_years == term and d.payment == payment]
-    for applies in (inst.family, "*"):
-        for d in rows:
-            if d.applies_to == applies:
-                return d
+    """The discount row for an instance: its type's, then its family's, then `*`, each in its region first."""
+    today = datetime.now(UTC).date()
+    rows = [d for d in cat.discounts if d.plan == plan and d.term_years == term and d.payment == payment
+            and d.in_force(today)]
+    for applies in (inst.instance, inst.family, "*"):
+        for region in (inst.region, "*"):
+            for d in rows:
+                if d.applies_to == applies and d.region == region:
+                    return d
     raise MissingPriceError(f"no {plan} {term}-year {payment} discount for {inst.instance} in the catalog; add a "
                             "`discounts:` row to your catalog file (--catalog FILE)")
 

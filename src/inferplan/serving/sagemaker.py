@@ -54,8 +54,10 @@ def serverless(demand: DemandSeries, cat: Catalog, cs: CompareSpec, capacities: 
     for cap in _first_per_model(capacities):
         name = f"SageMaker Serverless ({cap.spec} {cap.precision})"
         if not rows:
+            where = f" in {cat.instance_region}" if cat.instance_region else ""
             out.append(OptionResult(name=name, kind="sagemaker-serverless", monthly_usd=None, feasible=False,
-                                    reason="the catalog has no `sagemaker_serverless:` price rows; add them"))
+                                    reason=f"the catalog has no `sagemaker_serverless:` price rows{where}; run "
+                                    "`inferplan prices update` with the AmazonSageMaker offer file, or add them"))
             continue
         spec = cat.model_spec(cap.spec)
         weights_gb = spec.params_b_total * 1e9 * precision_bytes(cap.precision) / 1e9

@@ -29,7 +29,7 @@ from ..catalog import Catalog
 from ..demand import HOURS_PER_MONTH, DemandSeries
 from ..errors import MissingPriceError
 from ..fleet import FleetRun, Policy, latency_on_timeline, simulate
-from ..perf.cost import find_discount, hourly_prices
+from ..perf.cost import COMMITMENT_YEARS, find_discount, hourly_prices
 from . import defaults
 from .bedrock import per_mtok, tokens
 from .capacity import Capacity
@@ -37,7 +37,7 @@ from .hybrid import optimal_base
 from .result import HybridResult, OptionResult
 from .spec import CompareSpec
 
-PLAN = {"savings-plan-1y": 1, "savings-plan-3y": 3}
+PLAN = COMMITMENT_YEARS  # purchase option -> commitment term (Savings Plans and Reserved Instances)
 
 
 @dataclass
@@ -55,8 +55,10 @@ def ec2_prices(cat: Catalog, instance: str, purchase: str) -> Prices:
     hp = hourly_prices(cat, inst)
     committed = hp.get(purchase) if purchase in PLAN else None
     if purchase in PLAN and committed is None:
-        raise MissingPriceError(f"no {purchase} price for {instance}: add a compute-savings-plan `discounts:` row to "
-                                "your catalog file (--catalog FILE)")
+        plan = "reserved-instance" if purchase.startswith("reserved") else "compute-savings-plan"
+        raise MissingPriceError(f"no {purchase} price for {instance}: add a {plan} `discounts:` row to your catalog "
+                                "file (--catalog FILE), or run `inferplan prices update` with the AmazonEC2 offer "
+                                "file of its region (Reserved terms)")
     if purchase == "spot" and hp["spot"] is None:
         raise MissingPriceError(f"no Spot price for {instance} in the catalog: add spot_usd_per_hour to its "
                                 "`ec2_instances:` row in your catalog file (--catalog FILE)")
@@ -74,11 +76,11 @@ def sagemaker_prices(cat: Catalog, instance: str, purchase: str) -> tuple[str, P
     if ml is None:
         return None
     committed = None
-    if purchase in PLAN:
+    if purchase in PLAN:  # SageMaker has no Reserved Instances: its commitment is the SageMaker Savings Plan
         d = find_discount(cat, cat.ec2(instance), "sagemaker-savings-plan", PLAN[purchase], "no-upfront")
         committed = ml.usd_per_hour * (1.0 - d.discount_fraction)
     return ml.instance, Prices(on_demand=ml.usd_per_hour, committed=committed, spot=None,
-                               committed_label=f"sagemaker-{purchase}" if committed else None)
+                               committed_label=f"sagemaker-savings-plan-{PLAN[purchase]}y" if committed else None)
 
 
 def _default(cs_value: float | None, key: str) -> float:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..errors import ConfigError
 from ..scenario import section as scenario_section
 
-Purchase = Literal["on-demand", "spot", "savings-plan-1y", "savings-plan-3y"]
+Purchase = Literal["on-demand", "spot", "savings-plan-1y", "savings-plan-3y", "reserved-1y", "reserved-3y"]
 SpotBand = Literal["<5%", "5-10%", "10-15%", "15-20%", ">20%"]
 
 

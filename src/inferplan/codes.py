@@ -26,6 +26,11 @@ def column_id(column: pa.ChunkedArray | pa.Array) -> tuple:
     return tuple(parts)
 
 
+def clear_memo() -> None:
+    """Forget the remembered codes (a caller that dropped the tables whose columns they keep alive)."""
+    _MEMO.clear()
+
+
 def encode(t: pa.Table | pa.Array | pa.ChunkedArray, name: str | None = None) -> tuple[np.ndarray, list[Any]]:
     """A string column as (int64 code per row, distinct values): dictionary encoding, nulls kept as a value
     (None), codes in order of first occurrence. A dictionary-typed column is recoded from its integer indices

@@ -482,6 +482,11 @@ _KEY_MEMO: dict[tuple, tuple[list[Any], np.ndarray, list[Key]]] = {}
 _KEY_MEMO_SIZE = 4
 
 
+def clear_key_codes() -> None:
+    """Forget the remembered key codes (a caller that dropped the tables whose columns they keep alive)."""
+    _KEY_MEMO.clear()
+
+
 def _key_codes(table: pa.Table, fixed: Mapping[str, str]) -> tuple[np.ndarray, list[Key]]:
     """Per request its index into the distinct (model, scope, region, tier) keys, and the keys (first
     occurrence), remembered for the last few sets of key columns (the columns are kept alive with it)."""

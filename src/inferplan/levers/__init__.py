@@ -19,8 +19,9 @@ import pyarrow as pa
 
 from ..attribution import totals
 from ..catalog import Catalog
+from ..codes import clear_memo
 from ..errors import ConfigError
-from ..pricing import Bill, excluded_notes, request_rates, token_counts
+from ..pricing import Bill, clear_key_codes, excluded_notes, request_rates, token_counts
 from ..progress import phase
 from ..workload import Workload
 from . import batch, caching, routing, trim
@@ -79,15 +80,18 @@ def apply_levers(table: pa.Table, catalog: Catalog, names: list[str], opts: Leve
 
 
 def _apply_one(t: pa.Table, catalog: Catalog, name: str, opts: LeverOptions, prefixes: Prefixes | None,
-               replays: dict[bytes, Any] | None, *, breakers: bool) -> tuple[pa.Table, dict[str, Any]]:
-    """One lever on one table (a lever that changes nothing returns its input object)."""
+               replays: dict[bytes, Any] | None, *, breakers: bool, remember: bool = True
+               ) -> tuple[pa.Table, dict[str, Any]]:
+    """One lever on one table (a lever that changes nothing returns its input object); `remember=False`: no
+    later step replays the cache, so this one's units need not be remembered."""
     if name == "trim":
         return trim.apply(t, opts.trim, opts.caching.stable_prefix_tokens, prefixes=prefixes)
     if name == "batch":
         return batch.apply(t, catalog, opts.batch)
     if name == "routing":
         return routing.apply(t, catalog, opts.routing)
-    return caching.apply(t, catalog, opts.caching, prefixes=prefixes, memo=replays, breakers=breakers)
+    return caching.apply(t, catalog, opts.caching, prefixes=prefixes, memo=replays, breakers=breakers,
+                         remember=remember)
 
 
 def price_table(table: pa.Table, catalog: Catalog) -> tuple[float, dict[str, float]]:
@@ -169,8 +173,11 @@ def evaluate(workload: Workload | ibis.Table | pa.Table, catalog: Catalog, lever
         for name in seq[j:]:
             if (c, name) in same:
                 continue
+            for p in [p for p in kept if p and p != c and not any(s[:len(p)] == p for s in later)]:
+                del kept[p]  # neither this step (it goes on from `t`) nor a later one needs it: freed first
             src = t
-            t, evidence = _apply_one(t, catalog, name, opts, prefixes, replays, breakers=len(seq) == 1)
+            t, evidence = _apply_one(t, catalog, name, opts, prefixes, replays, breakers=len(seq) == 1,
+                                     remember=any("caching" in s for s in later))
             if t is src:
                 same.add((c, name))
                 continue
@@ -185,6 +192,8 @@ def evaluate(workload: Workload | ibis.Table | pa.Table, catalog: Catalog, lever
         t = src = None  # this step's table is not kept here
         for p in [p for p in kept if p and not any(s[:len(p)] == p for s in later)]:
             del kept[p]  # no later sequence starts with it: its table is freed now
+        clear_memo()  # codes (and key codes) of columns that only dropped tables had
+        clear_key_codes()
         pa.default_memory_pool().release_unused()  # and its memory returned, not kept by the allocator
     alone: dict[str, Any] = {}
     for name in names:

@@ -109,7 +109,8 @@ def _model_cache_rules(catalog: Catalog, models: list[str]) -> tuple[dict[str, i
 
 
 def apply(t: pa.Table, catalog: Catalog, opts: CachingOptions, *, breakers: bool = True,
-          prefixes: Prefixes | None = None, memo: dict[bytes, Any] | None = None) -> tuple[pa.Table, dict[str, Any]]:
+          prefixes: Prefixes | None = None, memo: dict[bytes, Any] | None = None,
+          remember: bool = True) -> tuple[pa.Table, dict[str, Any]]:
     """The caching counterfactual of a canonical table, with the evidence per call type and model (and the
     cache breakers found, with the dollars that moving each to the end of the prefix would save). A lever
     table (`levers._table`: `_row` instead of `prefix`) takes its prefixes from `prefixes`.
@@ -117,9 +118,10 @@ def apply(t: pa.Table, catalog: Catalog, opts: CachingOptions, *, breakers: bool
     The traffic is replayed in independent units: one namespace (model, scope, region) and the call types in
     it that share a prompt prefix (no entry can be shared across units). With a `memo` (a dict the caller
     keeps for one catalog), a unit whose inputs are byte for byte those of a unit replayed before (the same
-    requests, times, tokens, rates and prefixes: a compounded step that left it alone) reuses that result."""
+    requests, times, tokens, rates and prefixes: a compounded step that left it alone) reuses that result;
+    `remember=False` only looks units up (the caller's last replay: what it would add is never asked for)."""
     ex = explode(t, prefixes)
-    out, evidence = _apply(t, catalog, opts, ex, memo)
+    out, evidence = _apply(t, catalog, opts, ex, memo, remember)
     if breakers and evidence["groups"]:
 
         def input_usd(tab: pa.Table, moved: Exploded | None = None) -> float:
@@ -131,7 +133,7 @@ def apply(t: pa.Table, catalog: Catalog, opts: CachingOptions, *, breakers: bool
 
 
 def _apply(t: pa.Table, catalog: Catalog, opts: CachingOptions, ex: Exploded | None = None,
-           memo: dict[bytes, Any] | None = None) -> tuple[pa.Table, dict[str, Any]]:
+           memo: dict[bytes, Any] | None = None, remember: bool = True) -> tuple[pa.Table, dict[str, Any]]:
     n = t.num_rows
     evidence: dict[str, Any] = {"groups": [], "notes": []}
     if n == 0:
@@ -173,9 +175,10 @@ def _apply(t: pa.Table, catalog: Catalog, opts: CachingOptions, ex: Exploded | N
 
     arrival = np.argsort(ts, kind="stable")
     rows = arrival[elig[arrival]]  # eligible rows in arrival order
+    del arrival, elig, cache_tier
     if rows.size:
         _replay_units(t, ex, rows, catalog, opts, tin, ts, prices, model_code, model_names, offered,
-                      min_tok, new, evidence, enc, memo)
+                      min_tok, new, evidence, enc, memo, remember)
     out = replace_columns(t, new)
     return out, evidence
 
@@ -184,7 +187,7 @@ def _replay_units(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog,
                   tin: np.ndarray, ts: np.ndarray, prices: RequestRates,
                   model_code: np.ndarray, model_names: list[str], offered: dict[str, list[int]],
                   min_tok: np.ndarray, new: dict[str, np.ndarray], evidence: dict[str, Any],
-                  enc: dict[Any, Any], memo: dict[bytes, Any] | None) -> None:
+                  enc: dict[Any, Any], memo: dict[bytes, Any] | None, remember: bool = True) -> None:
     """Replay each independent unit (see `apply`), reusing remembered units; evidence in arrival order."""
     depth = ex.lengths[rows]
     if opts.stable_prefix_tokens:
@@ -209,8 +212,9 @@ def _replay_units(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog,
             firsts = _replay_rows(t, ex, unit, catalog, opts, tin, ts, prices, model_code, model_names,
                                   offered, min_tok, new, part, enc, max_depth)
             groups = list(zip(firsts, part["groups"], strict=True))  # (position in the unit, evidence)
-            if key is not None:
-                memo[key] = ({c: v[unit].copy() for c, v in new.items()}, copy.deepcopy(groups))
+            if key is not None and remember:  # token counts fit 32 bits: half the memory
+                memo[key] = ({c: v[unit].astype(np.int32) if v[unit].max(initial=0) < 2**31 else v[unit].copy()
+                              for c, v in new.items()}, copy.deepcopy(groups))
         found += [(int(pos_in_rows[pos]), g) for pos, g in groups]  # ordered by arrival
     evidence["groups"] = [g for _, g in sorted(found, key=lambda x: x[0])]
     evidence["same_timestamp_hits"] = opts.same_timestamp_hits

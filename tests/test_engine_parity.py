@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from inferplan.readers import ReadOptions, read_workload
 from inferplan.readers.canonical import write
 from inferplan.workload import Defaults, base_dims, hour_dim, rollup, rollup_by
 from tests.helpers import make_catalog, rows_table
+from tests.s3_standin import ENV as S3_ENV
 
 # around the epoch, day and hour boundaries, the last microsecond of a day, a leap day, far future
 EDGE_TIMES = [datetime(1970, 1, 1, tzinfo=UTC), datetime(1969, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
@@ -188,11 +190,15 @@ def spark_engine():
             pytest.skip("no java: `make test` installs openjdk-17-jre-headless")
     from pyspark.sql import SparkSession
 
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # Python workers (the S3 data source) in this venv
     session = (SparkSession.builder.master("local[2]").appName("inferplan-parity")
                .config("spark.sql.shuffle.partitions", "2").config("spark.ui.enabled", "false")
                .config("spark.default.parallelism", "2").config("spark.driver.memory", "1g")
                .config("spark.sql.session.timeZone", "UTC").config("spark.ui.showConsoleProgress", "false")
-               .config("spark.sql.execution.arrow.pyspark.enabled", "true").getOrCreate())
+               .config("spark.sql.execution.arrow.pyspark.enabled", "true"))
+    for k, v in S3_ENV.items():  # the Python workers' credentials for the loopback S3 (their own boto3 chain)
+        session = session.config(f"spark.executorEnv.{k}", v)
+    session = session.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     engine.spark(session)
     yield session
@@ -371,3 +377,32 @@ def test_dated_prices_alike(spark_engine, parquets, catalog, tmp_path):
     flat_days = {r["key"]: r["total_usd"] for r in flat["breakdowns"]["day"]}
     assert days["2026-01-05"] == pytest.approx(flat_days["2026-01-05"], abs=1e-9)  # before the change
     assert days["2026-01-06"] > flat_days["2026-01-06"] + 0.01  # after it
+
+
+def test_s3_parquet_prefix_on_spark_without_s3a(spark_engine, parquets, catalog, s3):
+    """pyspark from PyPI has no S3A connector (hadoop-aws): Spark reads an `s3://` prefix of canonical Parquet
+    through inferplan's Python data source (each object read on an executor by ranged GETs, nothing copied), with
+    the same summary to the cent as DuckDB reading the prefix and as the local file."""
+    pytest.importorskip("pyspark.sql.datasource")
+    t = pq.read_table(parquets["synth"])
+    s3.create_bucket(Bucket="canonical")
+    half = t.num_rows // 2
+    for i, part in enumerate((t.slice(0, half), t.slice(half).drop_columns(["tags"]))):  # 2nd object: no tags
+        sink = pa.BufferOutputStream()
+        pq.write_table(part, sink)
+        s3.put_object(Bucket="canonical", Key=f"usage/2026/01/part-{i}.parquet", Body=sink.getvalue().to_pybytes())
+    url = "s3://canonical/usage/"
+
+    def bill(name: str, path) -> tuple[list[str], dict]:  # noqa: ANN001 - a URL or a path
+        with engine.using(name):
+            wl = read_workload([path], catalog)
+            b = price_workload(wl, catalog)
+            return wl.notes, {"totals": totals(b), "call_type": breakdown(b, "call_type")}
+
+    (_, duck), (notes, spark) = bill("duckdb", url), bill("spark", url)
+    assert any("inferplan's S3 data source" in n for n in notes)
+    assert duck["totals"].requests == t.num_rows
+    assert _cents(spark["call_type"]) == _cents(duck["call_type"])
+    assert abs(spark["totals"].total_usd - duck["totals"].total_usd) < 1e-6
+    here = bill("duckdb", parquets["synth"])[1]["totals"]
+    assert (duck["totals"].requests, round(duck["totals"].total_usd, 9)) == (here.requests, round(here.total_usd, 9))

@@ -287,3 +287,18 @@ def test_cli_reads_an_s3_prefix(s3, s3_endpoint, catalog, tmp_path):
     here = totals(price_workload(read_workload([root], catalog), catalog))
     assert remote["requests"] == here.requests > 0
     assert remote["total_usd"] == pytest.approx(here.total_usd, abs=1e-9)
+
+
+def test_parquet_objects_with_different_columns_keep_them_all(s3, tmp_path):
+    """A column only later objects have (here `latency_ms`) is kept, null where an object lacks it: the scan's
+    schema is every object's, not the first one's."""
+    s3.create_bucket(Bucket="usage")
+    first, second = _canonical_rows(4), _canonical_rows(3)
+    second = second.append_column("latency_ms", pa.array([120.0, 80.0, 95.0]))
+    for i, t in enumerate((first, second)):
+        sink = pa.BufferOutputStream()
+        pq.write_table(t, sink)
+        s3.put_object(Bucket="usage", Key=f"canonical/part-{i}.parquet", Body=sink.getvalue().to_pybytes())
+    rows = read_workload(["s3://usage/canonical/"], make_catalog(tmp_path)).table.to_pyarrow()
+    assert rows.num_rows == 7
+    assert sorted(v for v in rows.column("latency_ms").to_pylist() if v is not None) == [80.0, 95.0, 120.0]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator, Sequence
@@ -143,6 +144,10 @@ def spark_session(master: str | None = None) -> SparkSession:
             builder = builder.master(DEFAULT_SPARK_MASTER)
     for k, v in SPARK_CONF.items():
         builder = builder.config(k, v)
+    if (master or DEFAULT_SPARK_MASTER).startswith("local"):
+        # local mode's Python workers run on this machine: this interpreter, which has inferplan (the S3 data
+        # source, `readers._s3_spark`, runs there), not whatever `python3` is first on the PATH
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     session = builder.getOrCreate()
     for k, v in SPARK_CONF.items():  # an existing session (getOrCreate) gets the settings that matter too
         if k.startswith("spark.sql."):
@@ -168,11 +173,14 @@ def read_parquet(paths: Sequence[str]) -> ibis.Table:
         con = connection()
         files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
         return con.sql(f"SELECT * FROM read_parquet([{files}])")
-    be = spark()
-    df = be._session.read.parquet(*[str(p) for p in paths])
+    return spark_table(spark()._session.read.parquet(*[str(p) for p in paths]))
+
+
+def spark_table(df: Any) -> ibis.Table:
+    """A Spark DataFrame as a table of the Ibis PySpark backend (through a temporary view)."""
     view = f"inferplan_parquet_{next(_views)}"
     df.createOrReplaceTempView(view)
-    return be.table(view)
+    return spark().table(view)
 
 
 def to_pyarrow(expr: ibis.Table) -> pa.Table:

@@ -203,22 +203,39 @@ def _stream_s3(paths: Sequence[str | Path]) -> tuple[list[str | Path | _s3.S3Obj
         if not listing.all_parquet():
             rest.extend(listing.objects)  # other formats: each object read in place by its reader
             continue
+        how = ""
         if engine.name() == "duckdb":
             con = engine.connection()
             view = f"_s3_{len(out)}_{id(listing)}"
             con.con.register(view, _s3.parquet_dataset(listing))
             table = con.table(view)
         else:
-            try:
-                table = engine.read_parquet(_s3.s3a_urls(listing))
-            except Exception as exc:  # noqa: BLE001 - Spark's own error (py4j), said with the fix
-                raise InputError(f"{p}: Spark cannot read it as s3a:// ({str(exc).splitlines()[0][:200]}); the "
-                                 "cluster needs Hadoop's S3A connector (hadoop-aws and its AWS SDK jars, present "
-                                 "on EMR, Glue and Databricks: --packages org.apache.hadoop:hadoop-aws:VERSION)"
-                                 ) from None
+            table, how = _spark_s3(str(p), listing)
         canonical.check_columns(p, table.columns)
         old_names: dict[str, int] = {}
         table = canonical.with_canonical_names(table, old_names)
-        out.append((str(p), Raw(table=table, notes=[f"{p}: {len(listing.keys)} Parquet object(s) streamed",
+        out.append((str(p), Raw(table=table, notes=[f"{p}: {len(listing.keys)} Parquet object(s) streamed{how}",
                                                     *canonical.rename_notes(old_names)])))
     return rest, out
+
+
+_S3A_FIX = ("the cluster needs Hadoop's S3A connector (hadoop-aws and its AWS SDK jars, present on EMR, Glue and "
+            "Databricks; elsewhere --packages org.apache.hadoop:hadoop-aws:<Spark's Hadoop version>), or pyspark 4+, "
+            "whose Python data sources inferplan reads S3 through without it")
+
+
+def _spark_s3(url: str, listing: _s3.Listing) -> tuple[ibis.Table, str]:
+    """A Parquet prefix on Spark: `s3a://` where the cluster has the S3A connector; else (pyspark from PyPI has
+    none) inferplan's Python data source, which reads each object on an executor by ranged GETs."""
+    try:
+        return engine.read_parquet(_s3.s3a_urls(listing)), " (Spark s3a)"
+    except Exception as exc:  # noqa: BLE001 - Spark's own error (py4j), said with the fix
+        first = str(exc).splitlines()[0][:200]
+        if "s3a" not in str(exc).lower() or not ("No FileSystem for scheme" in str(exc) or "S3AFileSystem" in str(exc)):
+            raise InputError(f"{url}: Spark cannot read it as s3a:// ({first}); {_S3A_FIX}") from None
+    try:
+        from . import _s3_spark  # pyspark 4+ only (Python data sources); pyspark is optional
+    except ImportError:
+        raise InputError(f"{url}: Spark has no S3A connector ({first}); {_S3A_FIX}") from None
+    return engine.spark_table(_s3_spark.read(engine.spark()._session, listing)), \
+        " (Spark, inferplan's S3 data source: no S3A connector on this cluster)"

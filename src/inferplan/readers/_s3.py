@@ -10,7 +10,8 @@ as it reads from disk:
   boto3 client, a read-ahead block at a time (`BLOCK` bytes), sizes known from the listing (no HEAD per object);
 - Python code that reads a head to sniff, or a small document (a batch manifest, a job list), opens the same way;
 - a prefix of canonical Parquet only is scanned as a pyarrow dataset over `pyarrow.fs.S3FileSystem` (the row
-  groups and columns a query needs; `read_workload`), or as `s3a://` URLs on Spark (Hadoop's S3A connector).
+  groups and columns a query needs; `read_workload`); on Spark as `s3a://` URLs where the cluster has Hadoop's
+  S3A connector, else through inferplan's Python data source (`_s3_spark`).
 
 Not used, and why: DuckDB's `httpfs` extension is downloaded at run time (an offline machine cannot), and the
 PyPI packages that carry it (`duckdb-extension-httpfs`, `duckdb-ext-httpfs`) stop at DuckDB 1.5.5 while an
@@ -29,7 +30,10 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.dataset as ds
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
+from pyarrow import fs as pafs
 
 from ..engine import connection
 from ..errors import InputError
@@ -316,8 +320,6 @@ def head(obj: S3Object, n: int = 4096) -> bytes:
 
 def filesystem(client: Any) -> Any:
     """A pyarrow S3 filesystem with boto3's credentials, region and endpoint (so a stand-in works the same)."""
-    from pyarrow import fs
-
     creds = client._request_signer._credentials  # the client's resolved credential chain
     frozen = creds.get_frozen_credentials() if creds is not None else None
     endpoint = client.meta.endpoint_url
@@ -329,15 +331,18 @@ def filesystem(client: Any) -> Any:
     if endpoint and not endpoint.rstrip("/").endswith("amazonaws.com"):
         scheme, _, host = endpoint.partition("://")
         kwargs.update(endpoint_override=host.rstrip("/"), scheme=scheme)
-    return fs.S3FileSystem(**kwargs)
+    return pafs.S3FileSystem(**kwargs)
 
 
 def parquet_dataset(listing: Listing) -> Any:
     """The prefix's Parquet objects as one lazily scanned pyarrow dataset (nothing is downloaded here)."""
-    import pyarrow.dataset as ds
-
-    return ds.dataset([f"{listing.bucket}/{k}" for k in listing.keys], filesystem=filesystem(listing.client),
-                      format="parquet")
+    paths, fs = [f"{listing.bucket}/{k}" for k in listing.keys], filesystem(listing.client)
+    found = ds.dataset(paths, filesystem=fs, format="parquet")
+    # every object's columns (an optional column only later objects have is kept, not dropped as the first
+    # object's schema alone would): one footer read per object
+    schema = pa.unify_schemas([f.physical_schema.remove_metadata() for f in found.get_fragments()],
+                              promote_options="permissive")
+    return ds.dataset(paths, schema=schema, filesystem=fs, format="parquet")
 
 
 def s3a_urls(listing: Listing) -> list[str]:

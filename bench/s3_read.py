@@ -87,7 +87,15 @@ def child(url: str) -> None:
     tot = totals(price_workload(read_workload([url], cat), cat))
     s = time.perf_counter() - t
     print(json.dumps({"s": round(s, 3), "requests": tot.requests, "usd": round(tot.total_usd, 6),
-                      "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}))
+                      "rss_mb": peak_rss_mb()}))
+
+
+def peak_rss_mb() -> int:
+    """This process's peak RSS (VmHWM: its own; ru_maxrss would carry the parent's across fork and exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024)
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
 def run_child(url: str, env: dict) -> dict:

@@ -39,9 +39,11 @@ def dated_file(path: Path) -> Path:
     rows = []
     for model, scope in KEYS:
         p = cat.price(model, scope, "us-east-1", "standard")
-        for i, day in enumerate(CHANGES, start=1):
+        for i, day in enumerate(CHANGES, start=1):  # one file: each row's window explicit (no overlap)
+            end = {"effective_to": CHANGES[i]} if i < len(CHANGES) else {}
             rows.append({"model": model, "scope": scope, "region": p.region, "tier": "standard",
-                         "effective_from": day, "input_usd_per_mtok": round(p.input_usd_per_mtok * 1.05 ** i, 10),
+                         "effective_from": day, **end,
+                         "input_usd_per_mtok": round(p.input_usd_per_mtok * 1.05 ** i, 10),
                          "source": "bench: +5% input", "checked": day})
     path.write_text(yaml.safe_dump({"bedrock_prices": rows}))
     return path

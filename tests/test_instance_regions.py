@@ -134,3 +134,27 @@ def test_serverless_prices_per_region(eu_catalog, catalog):
     # no region set (the packaged defaults): one row per size, us-east-1's
     assert {r.region for r in cat.sagemaker_serverless} == {"us-east-1"} and len(cat.sagemaker_serverless) == 6
     assert {r.region for r in catalog.sagemaker_serverless} == {"us-east-1"}
+
+
+def test_the_most_specific_discount_row_wins(tmp_path):
+    """Instance type before family before `*`; within each, the instance's region before `*`."""
+    import yaml
+
+    from inferplan.perf.cost import find_discount
+
+    def row(applies, region, fraction):
+        return {"plan": "reserved-instance", "term_years": 1, "payment": "no-upfront", "applies_to": applies,
+                "region": region, "discount_fraction": fraction, "source": f"{applies}/{region}",
+                "checked": "2026-11-01"}
+
+    def pick(*rows):
+        path = tmp_path / "d.yaml"
+        path.write_text(yaml.safe_dump({"discounts": list(rows)}))
+        cat = load_catalog(path, warn_stale=False, user_config=False).for_region("us-east-1")
+        return find_discount(cat, cat.ec2("g5.xlarge"), "reserved-instance", 1, "no-upfront").source
+
+    assert pick(row("g5", "us-east-1", 0.4), row("g5.xlarge", "*", 0.41)) == "g5.xlarge/*"
+    assert pick(row("g5.xlarge", "*", 0.41), row("g5.xlarge", "us-east-1", 0.45)) == "g5.xlarge/us-east-1"
+    assert pick(row("g5", "*", 0.4), row("g5", "us-east-1", 0.42)) == "g5/us-east-1"
+    assert pick(row("g5", "*", 0.4)) == "g5/*"
+    assert "TYPICAL" in pick(row("g5.xlarge", "eu-west-1", 0.5))  # another region's row: the packaged `*` row

@@ -124,11 +124,19 @@ def test_dated_long_context_batch_and_region_rows(tmp_path):
 def test_read_workload_fast_path_and_portable_twin_agree_on_dated_prices(tmp_path):
     """The bill of a file the readers resolved joins the table before resolution (engine.rewrites); its twin
     joins the resolved table: both price each request in its period."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from inferplan import engine
+
     cat = dated_catalog(tmp_path)
-    t = two_requests(cat, [{**SHORT, "model": "us.test.claude-like-v1:0", "ts": AFTER, "request_id": "us"}])
+    # a file with no scope column (the fast path's case: the logged id gives the scope)
     path = tmp_path / "w.parquet"
-    t.to_parquet(path)
+    pq.write_table(pa.table({
+        "ts": pa.array([BEFORE, AFTER, AFTER], pa.timestamp("us", tz="UTC")), "request_id": ["before", "after", "us"],
+        "model": [M, M, f"us.{M}"], "input_tokens": [500] * 3, "output_tokens": [100] * 3}), path)
     wl = read_workload([path], cat)
+    assert engine.rewrites.find(("resolved", wl.table.op()))[2]["scope"] is None  # the fast path applies
     bill = price_workload(wl, cat)
     fast = pricing.per_request_costs(wl.table, bill.prices, bill.periods).order_by("request_id").to_pyarrow()
     twin_t = pricing._with_rates(wl.table, bill.prices, fast=False, periods=bill.periods)
@@ -186,6 +194,8 @@ def test_overlapping_windows_are_a_catalog_error_naming_both_rows(tmp_path):
         make_catalog(tmp_path, {"bedrock_prices": [{**rows[0], "effective_to": None}, rows[1]]})
     with pytest.raises(CatalogError, match="effective_to 2026-01-01 must be after effective_from 2026-06-01"):
         make_catalog(tmp_path, {"bedrock_prices": [{**rows[1], "effective_to": "2026-01-01"}]})
+    with pytest.raises(CatalogError, match="must be after"):  # an empty window
+        make_catalog(tmp_path, {"bedrock_prices": [{**rows[1], "effective_to": "2026-06-01"}]})
     # touching windows are fine
     cat = make_catalog(tmp_path, {"bedrock_prices": [{**rows[0], "effective_to": "2026-06-01"}, rows[1]]})
     assert cat.price(M, "in-region", "ap-south-1", "standard", date(2026, 5, 31)).source == "row A"
@@ -242,108 +252,62 @@ def test_period_bucket_matches_searchsorted_at_the_boundaries(tmp_path):
     assert got == np.searchsorted(np.array(bounds), np.array(us), side="right").tolist() == [0, 1, 1, 2, 2, 3, 0]
 
 
-# ---- reconcile of an older period, and the CLI ----------------------------------------------------------------
+def test_report_diff_names_each_window_of_a_dated_key(tmp_path):
+    """`inferplan diff` of May (old row) against May + June (both rows): the June row is "now priced" with its
+    window, the May row is the same row in both (no price change reported for it)."""
+    from inferplan.analysis import summarize
+    from inferplan.report import stamp
+    from inferplan.report.diff import diff
 
-HAIKU = "anthropic.claude-haiku-4-5-20251001-v1:0"
-# three days in May and three in June around a Haiku `us.` price change on 2026-06-01
-TRAFFIC = {"call_types": {
-    "rag": {"model": f"us.{HAIKU}", "per_hour": 12, "input_tokens": 3000, "output_tokens": 200,
-            "prefix": {"tokens": 2000}, "cache": "5m"},
-    "triage": {"model": "amazon.nova-pro-v1:0", "per_hour": 6, "input_tokens": 800, "output_tokens": 50}}}
-
-
-@pytest.fixture(scope="module")
-def periods(tmp_path_factory):
-    """The packaged catalog (old prices), one with Haiku `us.` input +20% from 2026-06-01 (dated) and one with it
-    +20% at every date (new prices); a May and a June CUR as AWS billed them (dated catalog); the logs."""
-    from inferplan import synth, writers
-
-    d = tmp_path_factory.mktemp("periods")
-    old = load_catalog(warn_stale=False)
-    row = old.price(HAIKU, "us", "us-east-1", "standard")
-    new_input = round(row.input_usd_per_mtok * 1.2, 10)
-    change = {"model": HAIKU, "scope": "us", "region": row.region, "tier": "standard",
-              "input_usd_per_mtok": new_input, "source": "test: Haiku input +20%", "checked": "2026-06-01"}
-    dated_f = write(d, {"bedrock_prices": [{**change, "effective_from": "2026-06-01"}]}, "dated.yaml")
-    new_f = write(d, {"bedrock_prices": [change]}, "new.yaml")
-    cats = {"old": old, "dated": load_catalog(dated_f, warn_stale=False), "new": load_catalog(new_f, warn_stale=False)}
-    out = {"cats": cats, "files": {"dated": dated_f, "new": new_f}, "row": row, "new_input": new_input}
-    for month, start in (("may", "2026-05-29T00:00:00Z"), ("june", "2026-06-01T00:00:00Z")):
-        traffic = synth.generate({"start": start, "days": 3, **TRAFFIC}, seed=3)
-        wl = synth.to_workload(traffic, cats["dated"])
-        out[f"{month}_cur"] = writers.write_cur(wl, cats["dated"], d / f"cur-{month}.parquet")
-        out[f"{month}_logs"] = writers.write_bedrock_logs(traffic, d / f"logs-{month}") and d / f"logs-{month}"
-    return out
+    cat = dated_catalog(tmp_path)
+    may = price_workload(rows_table([{**SHORT, "ts": BEFORE}], cat, Defaults(region="us-east-1")), cat)
+    both = price_workload(two_requests(cat), cat)
+    d = diff(stamp(summarize(may, cat), "analyze"), stamp(summarize(both, cat), "analyze"))
+    assert f"now priced: {M} in-region/*/standard (from 2026-06-01)" in d["why"]
+    assert not any(w.startswith("price ") for w in d["why"])
 
 
-def test_reconcile_of_a_month_before_a_price_change_uses_that_months_prices(periods):
-    from inferplan.readers.cur import read_cur
-    from inferplan.reconcile import reconcile
-
-    cats = periods["cats"]
-    for month, zero_with, off_with in (("may", ("dated", "old"), "new"), ("june", ("dated", "new"), "old")):
-        cur = read_cur([periods[f"{month}_cur"]], cats["dated"])
-        for name in zero_with:
-            logs = read_workload([periods[f"{month}_logs"]], cats[name])
-            rec = reconcile(logs, cur, cats[name])
-            assert rec.differences.num_rows == 0, (month, name)
-            assert rec.summary()["difference_usd"] == pytest.approx(0, abs=0.005)
-        logs = read_workload([periods[f"{month}_logs"]], cats[off_with])
-        rec = reconcile(logs, cur, cats[off_with])
-        diffs = rec.differences.to_pylist()
-        # exactly Haiku's input tokens differ, on each of the three days, by 20% of the old input dollars
-        assert {(r["model"], r["token_kind"]) for r in diffs} == {(HAIKU, "input")}, month
-        assert len({r["day"] for r in diffs}) == 3
-        old_rate, new_rate = periods["row"].input_usd_per_mtok, periods["new_input"]
-        for r in diffs:
-            assert r["diff_tokens"] == 0
-            billed_rate = old_rate if month == "may" else new_rate
-            assert r["bill_usd"] == pytest.approx(r["bill_tokens"] * billed_rate / 1e6, rel=1e-9)
-            assert r["diff_usd"] == pytest.approx(r["bill_tokens"] * (billed_rate - (new_rate if month == "may"
-                                                                                     else old_rate)) / 1e6, rel=1e-9)
+def test_a_price_history_in_one_file_carries_the_fields_it_does_not_give(tmp_path):
+    """Rows of one file do not split each other: each but the last gives its effective_to; a row starting where
+    the previous one ended starts with that row's fields (only input changes here: output, cache and long-context
+    prices come along), the first splits the earlier layer's open row."""
+    hist = [{**KEY, "effective_from": "2026-06-01", "effective_to": "2026-07-01", "input_usd_per_mtok": 3, **SRC},
+            {**KEY, "effective_from": "2026-07-01", "input_usd_per_mtok": 4, **SRC}]
+    cat = layered(tmp_path, {"bedrock_prices": hist})
+    got = [(r.effective_from, r.effective_to, r.input_usd_per_mtok, r.output_usd_per_mtok, r.lc_input_usd_per_mtok)
+           for r in cat._price_index[tuple(KEY.values())]]
+    assert got == [(None, CHANGE, 2, 10, 4), (CHANGE, date(2026, 7, 1), 3, 10, 4), (date(2026, 7, 1), None, 4, 10, 4)]
+    # a third row follows the latest one that ended (output 11 from July), not an older one
+    three = [hist[0], {**hist[1], "effective_to": "2026-08-01", "output_usd_per_mtok": 11},
+             {**KEY, "effective_from": "2026-08-01", "input_usd_per_mtok": 5, **SRC}]
+    last = layered(tmp_path, {"bedrock_prices": three}).price(M, "in-region", "us-east-1", "standard", date(2026, 8, 1))
+    assert (last.input_usd_per_mtok, last.output_usd_per_mtok) == (5, 11)
+    t = rows_table([{**SHORT, "ts": ts} for ts in (BEFORE, AFTER, datetime(2026, 7, 1, tzinfo=UTC))], cat,
+                   Defaults(region="us-east-1"))
+    assert request_costs(t.order_by("ts").to_pyarrow(), cat).total.tolist() == pytest.approx(
+        [500 * r / 1e6 + 100 * 10 / 1e6 for r in (2, 3, 4)], abs=1e-15)
+    # without the first row's effective_to the two rows overlap: an error naming both
+    with pytest.raises(CatalogError, match="overlap"):
+        layered(tmp_path, {"bedrock_prices": [{k: v for k, v in hist[0].items() if k != "effective_to"}, hist[1]]})
 
 
-def _cli(*args):
-    import json
-    import subprocess
-    import sys
-    from pathlib import Path
+def test_a_request_without_a_time_has_no_dated_price(tmp_path):
+    """With dated prices a null `ts` is no period's: an error, not the earliest row (the readers reject a null
+    `ts` before pricing; the in-memory rate card checks it too)."""
+    import pyarrow as pa
 
-    exe = Path(sys.executable).parent / "inferplan"
-    res = subprocess.run([str(exe), *map(str, args)], capture_output=True, text=True, timeout=300)
-    assert res.returncode == 0, res.stderr
-    return json.loads(res.stdout) if "--json" in args else res.stdout
+    cat = dated_catalog(tmp_path)
+    t = two_requests(cat).order_by("ts").to_pyarrow()
+    t = t.set_column(t.schema.get_field_index("ts"), "ts", pa.array([None, AFTER], pa.timestamp("us", tz="UTC")))
+    with pytest.raises(MissingPriceError, match="no timestamp"):
+        request_costs(t, cat)
+    assert request_rates(t, cat, strict=False).priced("input").tolist() == [False, True]
 
 
-def test_cli_analyze_reconcile_and_prices_show_dated_rows(periods):
-    """Through the console script: analyze of May and June logs with the dated catalog bills May at the old
-    Haiku price and June at the new one, --json lists both rows with their windows (schema-valid), --explain
-    shows the window; reconcile of May with zero differences; prices show lists the windows."""
-    from inferplan.report.schema import errors
+def test_price_windows_read_as_days():
+    from inferplan.report.fmt import price_window
 
-    dated = periods["files"]["dated"]
-    may = _cli("analyze", periods["may_logs"], "--catalog", dated, "--json")
-    both = _cli("analyze", periods["may_logs"], periods["june_logs"], "--catalog", dated, "--json")
-    june = _cli("analyze", periods["june_logs"], "--catalog", dated, "--json")
-    assert errors(both) == []
-    assert both["total_usd"] == pytest.approx(may["total_usd"] + june["total_usd"], abs=1e-6)
-    haiku = sorted([(p["effective_from"], p["effective_to"], p["input_usd_per_mtok"]) for p in both["prices"]
-                    if p["model"] == HAIKU], key=lambda x: x[0] or "")
-    assert haiku == [(None, "2026-06-01", periods["row"].input_usd_per_mtok), ("2026-06-01", None,
-                                                                               periods["new_input"])]
-    assert [p["effective_from"] for p in may["prices"] if p["model"] == HAIKU] == [None]
-    flat_june = _cli("analyze", periods["june_logs"], "--json")
-    assert june["total_usd"] > flat_june["total_usd"]
-    assert _cli("analyze", periods["may_logs"], "--json")["total_usd"] == pytest.approx(may["total_usd"], abs=1e-9)
-    text = _cli("analyze", periods["may_logs"], periods["june_logs"], "--catalog", dated, "--explain")
-    assert "in force" in text and "until 2026-05-31" in text and "from 2026-06-01" in text
-    rec = _cli("reconcile", "--logs", periods["may_logs"], "--cur", periods["may_cur"], "--catalog", dated, "--json")
-    assert rec["keys_differing"] == 0
-    rec = _cli("reconcile", "--logs", periods["may_logs"], "--cur", periods["may_cur"], "--catalog",
-               periods["files"]["new"], "--json")
-    assert rec["keys_differing"] == 3
-    show = _cli("prices", "show", HAIKU, "--catalog", dated, "--json")
-    assert errors(show) == []
-    assert sorted((r["effective_from"] or "", r["effective_to"]) for r in show["bedrock_prices"]
-                  if r["scope"] == "us" and r["tier"] == "standard") == [("", "2026-06-01"), ("2026-06-01", None)]
-    assert "from 2026-06-01" in _cli("prices", "show", HAIKU, "--catalog", dated)
+    assert price_window({}) == "always"
+    assert price_window({"effective_from": "2026-06-01"}) == "from 2026-06-01"
+    assert price_window({"effective_to": "2026-06-01"}) == "until 2026-05-31"  # the exclusive end's day before
+    assert price_window({"effective_from": "2026-01-01", "effective_to": "2026-03-01"}) == "2026-01-01 .. 2026-02-28"

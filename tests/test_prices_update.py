@@ -215,3 +215,30 @@ def test_console_script_dated_update_diff_and_prices_show(tmp_path):
             show["ec2_instance_history"]] == [(None, "2026-06-01", 1.006), ("2026-06-01", None, 0.905)]
     text = run("prices", "show", "g5.xlarge", "--region", "us-east-1")
     assert "prices in force by date" in text and "until 2026-05-31" in text and "from 2026-06-01" in text
+
+
+def test_a_correction_on_the_same_day_replaces_the_row_in_place(cfg, catalog, tmp_path):
+    """A term whose effectiveDate equals the start of the row in force, with another price (AWS corrected the
+    file): that row's price is replaced, no zero-length window is opened; a key's rows read from several SKUs
+    take the latest of their effective dates."""
+    from inferplan.catalog.pricelist import Update, write_catalog
+
+    write_catalog(cfg / "catalog.yaml", plan_rows(read_price_list([V1 / "index.json"], catalog), catalog)[0])
+    cat1 = load_catalog(warn_stale=False)
+    write_catalog(cfg / "catalog.yaml", plan_rows(read_price_list([V2 / "index.json"], cat1), cat1)[0])
+    cat2 = load_catalog(warn_stale=False)
+    src = V2 / "AmazonBedrock" / "20260601000000" / "index.json"
+    fixed = tmp_path / "bedrock-corrected.json"
+    text = src.read_text()
+    assert text.count('"USD": "0.0003000000"') == 1
+    fixed.write_text(text.replace('"USD": "0.0003000000"', '"USD": "0.0003100000"'))
+    rows, diff = plan_rows(read_price_list([fixed], cat2), cat2)
+    assert [(d["field"], d["old"], d["new"], d["effective_from"]) for d in diff] == [
+        ("input_usd_per_mtok", 0.3, 0.31, None)]
+    haiku = [r for r in rows["bedrock_prices"] if r["model"] == HAIKU and r["region"] == "us-east-1"]
+    assert [(r.get("effective_from"), r.get("effective_to"), r["input_usd_per_mtok"]) for r in haiku] == [
+        ("2026-06-01", None, 0.31)]
+    up = Update()
+    up.put("ec2_instances", {"instance": "x", "region": "us-east-1", "_effective": "2026-06-01"})
+    up.put("ec2_instances", {"instance": "x", "region": "us-east-1", "_effective": "2026-03-01"})
+    assert up.rows["ec2_instances"][("x", "us-east-1", None)]["_effective"] == "2026-06-01"

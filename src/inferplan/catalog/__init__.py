@@ -550,6 +550,17 @@ def _merge_user(tables: dict[str, list[Row]], path: Path, notes: list[str],
                                       name, i, notes, since=start)
                         current[tuple(_norm(getattr(row, k)) for k in keys)] = row
                         continue
+                    # else it follows the latest row of its key that ended by then (a price history written row
+                    # by row): it starts with that row's fields, the fields given here replacing them
+                    before = [r for k, r in current.items() if k[:-1] == nkey[:-1]  # type: ignore[index]
+                              and r.effective_to is not None and r.effective_to <= start]
+                    if before:
+                        prev = max(before, key=lambda r: r.effective_to)
+                        follow = {"effective_to": None, **raw}
+                        row = _merged(model, keys, prev.model_copy(update={"effective_from": start}), follow, path,
+                                      name, i, notes, since=start)
+                        current[tuple(_norm(getattr(row, k)) for k in keys)] = row
+                        continue
             if base is None:
                 values = {k: v for k, v in raw.items() if v is not None}
                 try:

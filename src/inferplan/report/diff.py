@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from .fmt import signed_usd, tokens, usd
+from .fmt import price_window, signed_usd, tokens, usd
 from .view import month_factor, parts
 
 KINDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
@@ -90,8 +90,13 @@ def effects(b: dict[str, Any] | None, a: dict[str, Any] | None, min_usd: float =
 
 def _price_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     def rows(s: dict[str, Any]) -> dict[tuple, dict[str, Any]]:
+        """Price rows by key and window (a key has one row per window it was in force over)."""
         spend = parts(s).get("spend") or {}
-        return {(p["model"], p["scope"], p["region"], p["tier"]): p for p in spend.get("prices") or []}
+        return {(p["model"], p["scope"], p["region"], p["tier"], price_window(p)): p
+                for p in spend.get("prices") or []}
+
+    def name(k: tuple) -> str:
+        return f"{k[0]} {k[1]}/{k[2]}/{k[3]}" + ("" if k[4] == "always" else f" ({k[4]})")
 
     rb, ra = rows(before), rows(after)
     out = []
@@ -100,10 +105,9 @@ def _price_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
                       "cache_write_5m_usd_per_mtok", "cache_write_1h_usd_per_mtok"):
             x, y = rb[key].get(field), ra[key].get(field)
             if x != y:
-                out.append(f"price {key[0]} {key[1]}/{key[2]}/{key[3]} {field.removesuffix('_usd_per_mtok')}: "
-                           f"{x} → {y} $/Mtok")
-    out += [f"now priced: {k[0]} {k[1]}/{k[2]}/{k[3]}" for k in sorted(set(ra) - set(rb))]
-    out += [f"no longer used: {k[0]} {k[1]}/{k[2]}/{k[3]}" for k in sorted(set(rb) - set(ra))]
+                out.append(f"price {name(key)} {field.removesuffix('_usd_per_mtok')}: {x} → {y} $/Mtok")
+    out += [f"now priced: {name(k)}" for k in sorted(set(ra) - set(rb))]
+    out += [f"no longer used: {name(k)}" for k in sorted(set(rb) - set(ra))]
     return out
 
 

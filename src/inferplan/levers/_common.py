@@ -10,10 +10,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..codes import encode
+from ..workload import TOKEN_COLUMNS
 
 __all__ = ["encode", "col", "mask", "lookup", "codes", "first_occurrence", "total_input", "replace_columns"]
 
-TOKEN_COLS = ("input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "output_tokens")
 
 
 def col(t: pa.Table, name: str) -> np.ndarray:
@@ -86,7 +86,7 @@ def codes(t: pa.Table, *names: str, rows: np.ndarray | None = None,
 
 
 def total_input(t: pa.Table) -> np.ndarray:
-    return sum(col(t, c).astype(np.int64) for c in TOKEN_COLS[:4])
+    return sum(col(t, c).astype(np.int64) for c in TOKEN_COLUMNS[:4])
 
 
 def replace_columns(t: pa.Table, cols: dict[str, Any]) -> pa.Table:

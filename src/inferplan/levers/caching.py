@@ -390,8 +390,9 @@ def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, 
         for c in ("cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens"):
             new[c][off] = 0
         after_in = np.zeros(rows.size)
-        for c, kind in (("input_tokens", "input"), ("cache_read_tokens", "cache_read"),
-                        ("cache_write_5m_tokens", "cache_write_5m"), ("cache_write_1h_tokens", "cache_write_1h")):
+        for kind, c in KINDS.items():  # the input-side buckets, by the rate card's kind names
+            if c not in new:
+                continue
             v = new[c][rows]
             after_in += np.where(v > 0, v * np.nan_to_num(prices.per_token(kind, rows)), 0.0)
         after_g = np.bincount(grp_code, after_in, minlength=G)

@@ -138,6 +138,7 @@ def test_bedrock_logs_real_layout_streamed(s3, catalog, tmp_path, no_copies):
     ("gateway_cache", "auto", None),
     ("batch/out", "auto", None),
     ("servegen_offline", "auto", ReadOptions(defaults=Defaults(model="claude-haiku-4.5"))),
+    ("servegen", "auto", ReadOptions(defaults=Defaults(model="claude-haiku-4.5"), rate_scale=20.0, seed=4)),
 ])
 def test_every_format_streams_equal_to_local(s3, catalog, tmp_path, no_copies, local, fmt, options):
     src = FIX / local
@@ -302,3 +303,18 @@ def test_parquet_objects_with_different_columns_keep_them_all(s3, tmp_path):
     rows = read_workload(["s3://usage/canonical/"], make_catalog(tmp_path)).table.to_pyarrow()
     assert rows.num_rows == 7
     assert sorted(v for v in rows.column("latency_ms").to_pylist() if v is not None) == [80.0, 95.0, 120.0]
+
+
+@pytest.mark.parametrize("name", ["demand.csv", "cloudwatch_bedrock.json"])
+def test_demand_series_stream(s3, catalog, name):
+    """Demand series (`compare`, `breakeven`, `plan` inputs) from S3: the same series as from disk."""
+    from inferplan.commands._serving_inputs import read_input
+
+    local = Path(__file__).parent / "fixtures" / "demand" / name
+    s3.create_bucket(Bucket="metrics")
+    s3.put_object(Bucket="metrics", Key=f"exports/{name}", Body=local.read_bytes())
+    (_, remote), (_, here) = (read_input([p], catalog, "auto", model="claude-haiku-4.5", region="us-east-1",
+                                         on_error="raise") for p in ("s3://metrics/exports/", str(local)))
+    assert remote is not None and [str(g) for g in remote.groups] == [str(g) for g in here.groups]
+    assert remote.requests.tolist() == here.requests.tolist() and remote.requests.sum() > 0
+    assert remote.bedrock_usd.round(9).tolist() == here.bedrock_usd.round(9).tolist()

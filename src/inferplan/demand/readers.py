@@ -89,9 +89,17 @@ def read_demand(paths: Sequence[str | Path | S3Object], catalog: Catalog, fmt: s
 
 
 # ---- the demand CSV -------------------------------------------------------------------------------------
+def _source(path: Path | S3Object) -> object:
+    """What pyarrow's CSV reader takes: a local path (it gunzips `.gz` itself), or an S3 object's stream."""
+    if not isinstance(path, S3Object):
+        return path
+    fh = path.open("rb")
+    return pa.CompressedInputStream(fh, "gzip") if path.name.endswith(".gz") else fh
+
+
 def _read_csv(path: Path, on_error: str) -> tuple[dict[str, np.ndarray], int]:
     try:
-        t = pcsv.read_csv(path, convert_options=pcsv.ConvertOptions(strings_can_be_null=True,
+        t = pcsv.read_csv(_source(path), convert_options=pcsv.ConvertOptions(strings_can_be_null=True,
                                                                      column_types=_string_columns(path)))
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"{path}: cannot read as CSV ({exc})") from None
@@ -243,7 +251,7 @@ def _read_servegen(path: Path) -> dict[str, np.ndarray]:
     from ..readers.servegen import MEAN_INPUT, MEAN_OUTPUT
 
     try:
-        t = pcsv.read_csv(path)
+        t = pcsv.read_csv(_source(path))
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"{path}: cannot read ServeGen rates ({exc})") from None
     ts = t.column("ts").to_numpy(zero_copy_only=False).astype(np.float64)

@@ -539,11 +539,13 @@ def _with_periods(inv: np.ndarray, keys: list[Key], table: pa.Table, periods: tu
     if ts.null_count:
         period[pc.is_null(ts).to_numpy(zero_copy_only=False)] = -1
     span = len(periods) + 2
-    combined = inv.astype(np.int64) * span + period + 1
-    enc = pc.dictionary_encode(pa.array(combined))  # hash, first occurrence: no sort of every request
-    codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    out = [(*keys[u // span], u % span - 1) for u in enc.dictionary.to_pylist()]  # distinct (key, period) pairs
-    return codes, out  # type: ignore[return-value]
+    combined = inv.astype(np.int64) * span + period + 1  # a small dense space: keys x periods
+    used = np.zeros(max(len(keys), 1) * span, bool)
+    used[combined] = True
+    present = np.flatnonzero(used)  # the distinct (key, period) pairs, by code: no hashing of every request
+    remap = np.cumsum(used) - 1
+    out = [(*keys[u // span], int(u % span) - 1) for u in present.tolist()]
+    return remap[combined], out  # type: ignore[return-value]
 
 
 def request_rates(table: pa.Table, catalog: Catalog, *, tier: str | None = None, model: str | None = None,

@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.s3_standin import s3, s3_endpoint  # noqa: F401 - fixtures: S3 on the loopback (moto's server)
 
@@ -15,6 +16,12 @@ ROOT = Path(__file__).resolve().parents[1]
 # Never read a real user's catalog (~/.config/inferplan/catalog.yaml): the config folder is an empty temporary
 # one for the whole run, subprocesses (the console script) included.
 os.environ["INFERPLAN_CONFIG_DIR"] = tempfile.mkdtemp(prefix="inferplan-config-")
+
+# Property tests draw the same examples on every run (`make test` and CI are reproducible: a failure is not luck);
+# HYPOTHESIS_PROFILE=explore draws fresh, and more, examples to hunt for new failures.
+settings.register_profile("repeatable", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False, max_examples=1000, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 def shared_data_dir() -> Path:

@@ -155,4 +155,11 @@ def test_demand_csv_old_cache_write_column_name(catalog, tmp_path):
     base.write_text("ts,requests,input_tokens,output_tokens,call_type,interactive\n"
                     + rows.replace(",{w}", ""))
     assert got["cache_write_tokens"] == got["cache_write_5m_tokens"]
+    old = read_demand([tmp_path / "cache_write_tokens.csv"], catalog, model="claude-haiku-4.5")
+    assert any("'cache_write_tokens' read as 'cache_write_5m_tokens'" in n for n in old.notes)
+    both = tmp_path / "both.csv"
+    both.write_text("ts,requests,input_tokens,output_tokens,cache_write_tokens,cache_write_5m_tokens\n"
+                    "2026-01-05T00:00:00Z,1,10,1,2,2\n")
+    with pytest.raises(InputError, match="both 'cache_write_tokens' and 'cache_write_5m_tokens'"):
+        read_demand([both], catalog, model="claude-haiku-4.5")
     assert got["cache_write_tokens"] > read_demand([base], catalog, model="claude-haiku-4.5").bedrock_usd.sum()

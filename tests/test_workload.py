@@ -135,3 +135,11 @@ def test_canonical_files_with_different_optional_columns_read_together(tmp_path,
     # tcl in-region standard (tests/helpers.py): $2 input, $10 output, $0.2 reads; both under the lc threshold
     assert totals(price_workload(wl, cat)).total_usd == pytest.approx(
         (100 * 2 + 100 * 10 + 200 * 2 + 400 * 0.2 + 100 * 10) / 1e6, abs=1e-15)
+
+
+def test_a_file_without_a_required_column_is_named_among_several(tmp_path, cat):
+    (tmp_path / "a.csv").write_text("ts,input_tokens,output_tokens\n2026-01-01T00:00:00Z,100,100\n")
+    (tmp_path / "b.csv").write_text("ts,output_tokens\n2026-01-01T00:00:00Z,100\n")
+    for on_error in ("raise", "skip"):  # a missing column is not a bad row: never skipped
+        with pytest.raises(Exception, match=r"b.csv: missing required column\(s\) \['input_tokens'\]"):
+            read_workload([tmp_path], cat, options=ReadOptions(defaults=Defaults(model="tcl"), on_error=on_error))

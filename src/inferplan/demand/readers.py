@@ -71,8 +71,11 @@ def read_demand(paths: Sequence[str | Path | S3Object], catalog: Catalog, fmt: s
             raise InputError(f"{f}: no such file")
         kind = sniff(f) if fmt == "auto" else fmt
         if kind == "demand":
-            part, bad = _read_csv(f, on_error)
+            part, bad, renamed = _read_csv(f, on_error)
             skipped += bad
+            if renamed:
+                notes.append(f"{f.name}: the column 'cache_write_tokens' read as 'cache_write_5m_tokens' (its "
+                             "canonical name since each token bucket got one name; rename it to silence this note)")
         elif kind == "cloudwatch":
             part, more = _read_cloudwatch(f)
             notes += more
@@ -97,14 +100,19 @@ def _source(path: Path | S3Object) -> object:
     return pa.CompressedInputStream(fh, "gzip") if path.name.endswith(".gz") else fh
 
 
-def _read_csv(path: Path, on_error: str) -> tuple[dict[str, np.ndarray], int]:
+def _read_csv(path: Path, on_error: str) -> tuple[dict[str, np.ndarray], int, bool]:
+    """The columns of a demand CSV, the bad rows skipped, and whether it used the old cache-write column name."""
     try:
         t = pcsv.read_csv(_source(path), convert_options=pcsv.ConvertOptions(strings_can_be_null=True,
                                                                      column_types=_string_columns(path)))
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"{path}: cannot read as CSV ({exc})") from None
     cols = {c.lower(): c for c in t.column_names}
-    if "cache_write_tokens" in cols and "cache_write_5m_tokens" not in cols:  # the column's old name
+    renamed = "cache_write_tokens" in cols  # the 5-minute writes' old column name
+    if renamed and "cache_write_5m_tokens" in cols:
+        raise InputError(f"{path}: both 'cache_write_tokens' and 'cache_write_5m_tokens' are columns; they are the "
+                         "same bucket under its old and new name: keep only 'cache_write_5m_tokens'")
+    if renamed:
         cols["cache_write_5m_tokens"] = cols.pop("cache_write_tokens")
     missing = [c for c in ("ts", "requests", "input_tokens", "output_tokens") if c not in cols]
     if missing:
@@ -142,7 +150,7 @@ def _read_csv(path: Path, on_error: str) -> tuple[dict[str, np.ndarray], int]:
                                  "--on-error skip to skip and count bad rows")
             bad |= mask
     keep = ~bad
-    return {k: v[keep] for k, v in out.items()}, int(bad.sum())
+    return {k: v[keep] for k, v in out.items()}, int(bad.sum()), renamed
 
 
 def _string_columns(path: Path) -> dict[str, pa.DataType]:

@@ -89,14 +89,21 @@ def read(paths: list[InputFile], options: ReadOptions) -> Raw:
                 t = _typed_json(con, p, t.columns)
         t = with_canonical_names(t, old_names)
         parts.append(_decode_json_columns(t))
-    return Raw(table=parts[0] if len(parts) == 1 else ibis.union(*_aligned(parts), distinct=False),
+    return Raw(table=parts[0] if len(parts) == 1 else ibis.union(*_aligned(parts, paths), distinct=False),
                skipped=skipped, notes=rename_notes(old_names))
 
 
-def _aligned(parts: list[ibis.Table]) -> list[ibis.Table]:
+REQUIRED = ("ts", "input_tokens", "output_tokens")
+
+
+def _aligned(parts: list[ibis.Table], paths: list[Path]) -> list[ibis.Table]:
     """Files that carry different optional columns (a CSV export beside a Parquet one) union on the columns
     any of them has, in canonical order and types; a file without a column has nulls there, which the
-    defaults then fill and count like any other missing value."""
+    defaults then fill and count like any other missing value. A file without a required column is named."""
+    for t, p in zip(parts, paths, strict=True):
+        missing = [c for c in REQUIRED if c not in t.columns]
+        if missing:
+            raise InputError(f"{p}: missing required column(s) {missing}; canonical columns are {list(COLUMNS)}")
     present = {c for t in parts for c in t.columns}
     cols = [c for c in COLUMNS if c in present]
     return [t.select(*[(t[c].cast(IBIS_SCHEMA[c]) if c in t.columns else ibis.null(IBIS_SCHEMA[c])).name(c)

@@ -293,6 +293,42 @@ def test_bad_rows_skipped_and_counted_alike(spark_engine, tmp_path, catalog):
     assert got["duckdb"][1].requests == 1
 
 
+
+def _differing_parquets(root: Path) -> list[Path]:
+    """Three canonical Parquet files written at different times: required columns only; with cache reads and a
+    call type; with the 5-minute writes under their old name (int32 input counts too)."""
+    ts, i64 = pa.timestamp("us", tz="UTC"), pa.int64()
+    files = {
+        "a.parquet": pa.table({"ts": pa.array([datetime(2026, 1, 5, 1, tzinfo=UTC)], ts), "model": [HAIKU],
+                               "input_tokens": pa.array([1000], i64), "output_tokens": pa.array([100], i64)}),
+        "b.parquet": pa.table({"ts": pa.array([datetime(2026, 1, 5, 2, tzinfo=UTC)], ts), "model": [HAIKU],
+                               "input_tokens": pa.array([1000], i64), "output_tokens": pa.array([100], i64),
+                               "cache_read_tokens": pa.array([5000], pa.int64()), "call_type": ["rag"]}),
+        "c.parquet": pa.table({"ts": pa.array([datetime(2026, 1, 5, 3, tzinfo=UTC)], ts), "model": [HAIKU],
+                               "input_tokens": pa.array([1000], pa.int32()), "output_tokens": pa.array([100], i64),
+                               "cache_write_tokens": pa.array([3000], pa.int64())}),
+    }
+    for name, t in files.items():
+        pq.write_table(t, root / name)
+    return [root / n for n in files]
+
+
+def test_files_with_different_columns_alike_on_both_engines(spark_engine, tmp_path, catalog):
+    """No column is lost because the first file lacks it: reads, writes under the old name, call types."""
+    paths = _differing_parquets(tmp_path)
+    got = {}
+    for name in ("duckdb", "spark"):
+        with engine.using(name):
+            wl = read_workload(paths, catalog)
+            rows = sorted(wl.table.select("ts", "cache_read_tokens", "cache_write_5m_tokens", "call_type")
+                          .to_pyarrow().to_pylist(), key=lambda r: r["ts"])
+            got[name] = ([(r["cache_read_tokens"], r["cache_write_5m_tokens"], r["call_type"]) for r in rows],
+                         round(totals(price_workload(wl, catalog)).total_usd, 9),
+                         any("'cache_write_tokens', read as" in n for n in wl.notes))
+    assert got["duckdb"][0] == [(0, 0, "untagged"), (5000, 0, "rag"), (0, 3000, "untagged")]
+    assert got["duckdb"][2]
+    assert got["spark"] == got["duckdb"]
+
 def test_cli_convert_then_analyze_on_spark(spark_engine, tmp_path, catalog):
     """`inferplan convert` (the console script, --json) writes canonical Parquet; `--engine spark analyze` on
     it gives the DuckDB answer."""

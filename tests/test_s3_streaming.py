@@ -200,6 +200,46 @@ def test_parquet_prefix_scanned_in_place(s3, tmp_path, no_copies):
     no_copies(_objects(s3, "usage"))  # pyarrow scans the objects itself: nothing written to disk either
 
 
+
+def test_parquet_objects_with_different_columns_lose_none(s3, catalog, tmp_path, no_copies):
+    """The first object has the required columns only; later ones add cache reads, a call type and the old
+    name of the 5-minute writes: read from S3 exactly as the same files read from disk."""
+    from tests.test_engine_parity import _differing_parquets
+
+    root = tmp_path / "w"
+    root.mkdir()
+    _differing_parquets(root)
+    s3.create_bucket(Bucket="usage")
+    put_tree(s3, "usage", "w/", root)
+    wl = _same_read("s3://usage/w/", root, catalog)
+    got = sorted(wl.table.select("ts", "cache_read_tokens", "cache_write_5m_tokens").to_pyarrow().to_pylist(),
+                 key=lambda r: r["ts"])
+    assert [(r["cache_read_tokens"], r["cache_write_5m_tokens"]) for r in got] == [(0, 0), (5000, 0), (0, 3000)]
+    assert any("'cache_write_tokens', read as" in n for n in wl.notes)
+    no_copies(_objects(s3, "usage"))
+
+
+def test_an_s3_url_names_an_object_or_a_whole_folder_and_listed_objects_are_read_once(s3, tmp_path):
+    """`w/day1` is the folder day1/, never day10.csv; `w/day1.csv` is that object, never day1.csv.bak; objects
+    already listed (what expand_paths gives cache-curve and compare) are read as they are, not listed again."""
+    from inferplan.readers import expand_paths
+
+    cat = make_catalog(tmp_path)
+    s3.create_bucket(Bucket="usage")
+    body = f"ts,model,call_type,input_tokens,output_tokens\n{T0.isoformat()},{M},x,7,1\n".encode()
+    for key in ("w/day1.csv", "w/day1.csv.bak", "w/day10.csv", "w/day1/a.csv", "w/day1/b.csv"):
+        s3.put_object(Bucket="usage", Key=key, Body=body)
+    def keys(url):
+        return sorted(str(o) for o in expand_paths([url]))
+    assert keys("s3://usage/w/day1.csv") == ["s3://usage/w/day1.csv"]
+    assert keys("s3://usage/w/day1") == ["s3://usage/w/day1/a.csv", "s3://usage/w/day1/b.csv"]
+    assert len(keys("s3://usage/w/")) == 5
+    listed = expand_paths(["s3://usage/w/day1.csv", "s3://usage/w/day1"])
+    wl = read_workload(listed, cat)
+    assert wl.count() == 3 and len(wl.sources) == 3
+    with pytest.raises(InputError, match="no object of that name"):
+        read_workload(["s3://usage/w/day"], cat)
+
 def test_mixed_prefix_reads_each_object_in_place(s3, tmp_path, no_copies):
     """Parquet beside another format: each object goes to its own reader, still read from S3."""
     cat = make_catalog(tmp_path)
@@ -260,7 +300,7 @@ def test_bad_csv_line_named_by_key(s3, tmp_path):
 def test_missing_bucket_prefix_and_credentials_are_clear_errors(s3, tmp_path, monkeypatch):
     cat = make_catalog(tmp_path)
     s3.create_bucket(Bucket="usage")
-    with pytest.raises(InputError, match="s3://usage/nothing/: no objects under this prefix"):
+    with pytest.raises(InputError, match="s3://usage/nothing/: no object of that name and no objects in that folder"):
         read_workload(["s3://usage/nothing/"], cat)
     with pytest.raises(InputError, match="bucket 'no-such-bucket' does not exist"):
         read_workload(["s3://no-such-bucket/logs/"], cat)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 from types import ModuleType
 
 import duckdb
@@ -196,7 +197,7 @@ def _stream_s3(paths: Sequence[str | Path]) -> tuple[list[str | Path | _s3.S3Obj
     rest: list[str | Path | _s3.S3Object] = []
     out: list[tuple[str, Raw]] = []
     for p in paths:
-        if not str(p).startswith("s3://"):
+        if not str(p).startswith("s3://") or isinstance(p, _s3.S3Object):  # an object listed already: as it is
             rest.append(p)
             continue
         listing = _s3.list_prefix(str(p))
@@ -204,16 +205,20 @@ def _stream_s3(paths: Sequence[str | Path]) -> tuple[list[str | Path | _s3.S3Obj
             rest.extend(listing.objects)  # other formats: each object read in place by its reader
             continue
         how = ""
+        schemas = _s3.parquet_schemas(listing)
+        for key, schema in zip(listing.keys, schemas, strict=True):  # each object, as a local file is checked
+            canonical.check_columns(f"s3://{listing.bucket}/{key}", schema.names)
+            canonical.check_required(f"s3://{listing.bucket}/{key}", schema.names)
         if engine.name() == "duckdb":
             con = engine.connection()
             view = f"_s3_{len(out)}_{id(listing)}"
-            con.con.register(view, _s3.parquet_dataset(listing))
+            con.con.register(view, _s3.parquet_dataset(listing, schemas))
             table = con.table(view)
         else:
-            table, how = _spark_s3(str(p), listing)
-        canonical.check_columns(p, table.columns)
-        old_names: dict[str, int] = {}
-        table = canonical.with_canonical_names(table, old_names)
+            table, how = _spark_s3(str(p), listing, schemas)
+        old_names = {o: sum(o in sc.names for sc in schemas) for o in canonical.RENAMED}
+        old_names = {o: n for o, n in old_names.items() if n}
+        table = canonical.aligned(canonical.with_canonical_names(table, {}))
         out.append((str(p), Raw(table=table, notes=[f"{p}: {len(listing.keys)} Parquet object(s) streamed{how}",
                                                     *canonical.rename_notes(old_names)])))
     return rest, out
@@ -224,11 +229,11 @@ _S3A_FIX = ("the cluster needs Hadoop's S3A connector (hadoop-aws and its AWS SD
             "whose Python data sources inferplan reads S3 through without it")
 
 
-def _spark_s3(url: str, listing: _s3.Listing) -> tuple[ibis.Table, str]:
+def _spark_s3(url: str, listing: _s3.Listing, schemas: list[Any]) -> tuple[ibis.Table, str]:
     """A Parquet prefix on Spark: `s3a://` where the cluster has the S3A connector; else (pyspark from PyPI has
     none) inferplan's Python data source, which reads each object on an executor by ranged GETs."""
     try:
-        return engine.read_parquet(_s3.s3a_urls(listing)), " (Spark s3a)"
+        return canonical.engine_parquet(_s3.s3a_urls(listing), schemas), " (Spark s3a)"
     except Exception as exc:  # noqa: BLE001 - Spark's own error (py4j), said with the fix
         first = str(exc).splitlines()[0][:200]
         if "s3a" not in str(exc).lower() or not ("No FileSystem for scheme" in str(exc) or "S3AFileSystem" in str(exc)):

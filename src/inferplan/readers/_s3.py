@@ -291,23 +291,31 @@ def register(con: Any) -> None:
 
 
 def list_prefix(url: str) -> Listing:
-    """Every object under the prefix, recursively (an InputError when there is none, or S3 refuses)."""
+    """The object the URL names, or every object in the folder it names, recursively (an InputError when there is
+    none, or S3 refuses). A folder is a whole path segment: `s3://b/w/day1` is `w/day1/...`, never `w/day10.csv`,
+    and `s3://b/w/day1.csv` is that object, never `w/day1.csv.bak` too."""
     _, errors = _boto()
     bucket, prefix = split(url)
     fs = files()
     objects: list[S3Object] = []
+    folder = prefix if prefix == "" or prefix.endswith("/") else prefix + "/"
     try:
         for page in fs.client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             for obj in page.get("Contents", []):
                 key = obj["Key"]
                 if key.endswith("/") or posixpath.basename(key).startswith("."):
                     continue
+                if key != prefix and not key.startswith(folder):
+                    continue  # another object or folder that merely starts with the same characters
                 fs.remember(bucket, key, int(obj["Size"]), obj.get("LastModified"))
                 objects.append(S3Object(bucket, key, int(obj["Size"]), obj.get("LastModified"), fs))
     except (errors.BotoCoreError, errors.ClientError) as exc:
         raise InputError(explain(url, exc)) from None
+    exact = [o for o in objects if o.key == prefix]
+    objects = exact or objects  # a key that is also a folder's name: the object named
     if not objects:
-        raise InputError(f"{url}: no objects under this prefix (check the bucket and prefix; listing is recursive)")
+        raise InputError(f"{url}: no object of that name and no objects in that folder (check the bucket and "
+                         "prefix; a folder is listed recursively, by whole path segments)")
     register(connection().con)  # the readers' DuckDB connection reads s3:// through the same client
     return Listing(url=url, bucket=bucket, objects=sorted(objects), client=fs.client)
 
@@ -334,15 +342,27 @@ def filesystem(client: Any) -> Any:
     return pafs.S3FileSystem(**kwargs)
 
 
-def parquet_dataset(listing: Listing) -> Any:
-    """The prefix's Parquet objects as one lazily scanned pyarrow dataset (nothing is downloaded here)."""
-    paths, fs = [f"{listing.bucket}/{k}" for k in listing.keys], filesystem(listing.client)
-    found = ds.dataset(paths, filesystem=fs, format="parquet")
-    # every object's columns (an optional column only later objects have is kept, not dropped as the first
-    # object's schema alone would): one footer read per object
-    schema = pa.unify_schemas([f.physical_schema.remove_metadata() for f in found.get_fragments()],
-                              promote_options="permissive")
-    return ds.dataset(paths, schema=schema, filesystem=fs, format="parquet")
+def parquet_schemas(listing: Listing) -> list[pa.Schema]:
+    """Each Parquet object's schema, from its footer (ranged GETs, a few objects at a time): objects written at
+    different times may carry different optional columns, and a dataset would otherwise take the first one's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pyarrow.parquet as pq
+
+    fsys = filesystem(listing.client)
+    with ThreadPoolExecutor(8) as pool:
+        return [sc.remove_metadata() for sc in
+                pool.map(lambda k: pq.read_schema(f"{listing.bucket}/{k}", filesystem=fsys), listing.keys)]
+
+
+def parquet_dataset(listing: Listing, schemas: list[pa.Schema] | None = None) -> Any:
+    """The prefix's Parquet objects as one lazily scanned pyarrow dataset on the union of every object's
+    columns (an optional column only later objects have is kept, not dropped as the first object's schema
+    alone would; an object without it reads nulls there); nothing is downloaded here."""
+    schemas = parquet_schemas(listing) if schemas is None else schemas
+    unified = pa.unify_schemas(schemas, promote_options="permissive")
+    return ds.dataset([f"{listing.bucket}/{k}" for k in listing.keys], filesystem=filesystem(listing.client),
+                      format="parquet", schema=unified)
 
 
 def s3a_urls(listing: Listing) -> list[str]:

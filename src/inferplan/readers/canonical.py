@@ -8,9 +8,11 @@ skipped and counted). Missing optional columns take their defaults.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import ibis
+import pyarrow.parquet as pq
 
 from .. import engine
 from ..engine import connection
@@ -61,8 +63,8 @@ SPARK_HINT = ("--engine spark starts from canonical Parquet: convert other forma
 def read(paths: list[InputFile], options: ReadOptions) -> Raw:
     if engine.name() != "duckdb":
         spark_renamed: dict[str, int] = {}
-        return Raw(table=with_canonical_names(_read_on_engine(paths, head_bytes), spark_renamed),
-                   notes=rename_notes(spark_renamed))
+        table = aligned(with_canonical_names(_read_on_engine(paths, head_bytes, spark_renamed), {}))
+        return Raw(table=table, notes=rename_notes(spark_renamed))
     con = connection()
     parts = []
     skipped: dict[str, int] = {}
@@ -96,18 +98,29 @@ def read(paths: list[InputFile], options: ReadOptions) -> Raw:
 REQUIRED = ("ts", "input_tokens", "output_tokens")
 
 
+def check_required(path: Path | str, columns: list[str]) -> None:
+    """A file (or object) of several read together has the required columns itself, named when it has not."""
+    missing = [c for c in REQUIRED if c not in columns]
+    if missing:
+        raise InputError(f"{path}: missing required column(s) {missing}; canonical columns are {list(COLUMNS)}")
+
+
+def aligned(t: ibis.Table, cols: list[str] | None = None) -> ibis.Table:
+    """The table's canonical columns (or `cols`, nulls where it has none) in canonical order and types."""
+    cols = [c for c in COLUMNS if c in t.columns] if cols is None else cols
+    return t.select(*[(t[c].cast(IBIS_SCHEMA[c]) if c in t.columns else ibis.null(IBIS_SCHEMA[c])).name(c)
+                      for c in cols])
+
+
 def _aligned(parts: list[ibis.Table], paths: list[Path]) -> list[ibis.Table]:
     """Files that carry different optional columns (a CSV export beside a Parquet one) union on the columns
     any of them has, in canonical order and types; a file without a column has nulls there, which the
     defaults then fill and count like any other missing value. A file without a required column is named."""
     for t, p in zip(parts, paths, strict=True):
-        missing = [c for c in REQUIRED if c not in t.columns]
-        if missing:
-            raise InputError(f"{p}: missing required column(s) {missing}; canonical columns are {list(COLUMNS)}")
+        check_required(p, t.columns)
     present = {c for t in parts for c in t.columns}
     cols = [c for c in COLUMNS if c in present]
-    return [t.select(*[(t[c].cast(IBIS_SCHEMA[c]) if c in t.columns else ibis.null(IBIS_SCHEMA[c])).name(c)
-                       for c in cols]) for t in parts]
+    return [aligned(t, cols) for t in parts]
 
 
 def rename_notes(renamed: dict[str, int]) -> list[str]:
@@ -128,25 +141,50 @@ def check_columns(path: Path, columns: list[str]) -> None:
 
 
 def with_canonical_names(t: ibis.Table, counts: dict[str, int]) -> ibis.Table:
-    """Old column names mapped to canonical ones, counted (per file) for the reader's note."""
-    old = {new: o for o, new in RENAMED.items() if o in t.columns}
-    for o in old.values():
+    """Old column names mapped to canonical ones, counted (per file) for the reader's note. A table of several
+    files (S3, Spark) may hold both names, each file one of them (checked per file): one column of the two."""
+    for o, new in RENAMED.items():
+        if o not in t.columns:
+            continue
         counts[o] = counts.get(o, 0) + 1
-    return t.rename(old) if old else t
+        if new in t.columns:
+            t = t.mutate(**{new: ibis.coalesce(t[new], t[o].cast(t[new].type()))}).drop(o)
+        else:
+            t = t.rename({new: o})
+    return t
 
 
-def _read_on_engine(paths: list[Path], head_bytes) -> ibis.Table:  # noqa: ANN001 - the readers' helper
+def _read_on_engine(paths: list[Path], head_bytes, old_names: dict[str, int]) -> ibis.Table:  # noqa: ANN001
     """Canonical Parquet on the chosen engine (Spark): checked to be Parquet with canonical columns only."""
     for p in paths:
         if not head_bytes(p, 4).startswith(b"PAR1"):
             raise InputError(f"{p}: not Parquet; {SPARK_HINT}")
+    for p in paths:  # each file checked on its own (its footer), as on DuckDB
+        names = pq.read_schema(p).names
+        check_columns(p, names)
+        check_required(p, names)
+        for o in (o for o in RENAMED if o in names):
+            old_names[o] = old_names.get(o, 0) + 1
     try:
-        t = engine.read_parquet([str(p) for p in paths])
+        return engine_parquet([str(p) for p in paths], [pq.read_schema(p) for p in paths])
     except Exception as exc:  # noqa: BLE001 - the engine's own error type (py4j/pyspark), named with the files
         raise InputError(f"{paths[0]}{' and others' if len(paths) > 1 else ''}: the {engine.name()} engine "
                          f"cannot read it ({str(exc).splitlines()[0]})") from None
-    check_columns(paths[0], t.columns)
-    return t
+
+
+def engine_parquet(urls: list[str], schemas: list[Any]) -> ibis.Table:
+    """Parquet files on the chosen engine, read once per distinct schema and unioned on canonical names and
+    types: files written at different times carry different optional columns (or int32 beside int64), which
+    one read would resolve to the first file's schema (Spark without mergeSchema) or refuse (with it)."""
+    groups: dict[Any, list[str]] = {}
+    for url, schema in zip(urls, schemas, strict=True):
+        groups.setdefault(schema, []).append(url)
+    parts = [with_canonical_names(engine.read_parquet(g), {}) for g in groups.values()]
+    if len(parts) == 1:
+        return parts[0]
+    present = {c for t in parts for c in t.columns}
+    cols = [c for c in COLUMNS if c in present]
+    return ibis.union(*[aligned(t, cols) for t in parts], distinct=False)
 
 
 # JSON-text columns of a canonical CSV: the DuckDB type each must cast to, and what that means in words

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 from types import ModuleType
+from typing import Any
 
 import duckdb
 import ibis

@@ -70,20 +70,21 @@ def test_litellm_region_from_a_bedrock_api_base(catalog, tmp_path):
     rows = []
     for i, api_base in enumerate(["https://bedrock-runtime.eu-west-1.amazonaws.com/model/x/converse",
                                   "https://bedrock-runtime-fips.us-east-2.amazonaws.com", "",
-                                  "https://api.openai.com/v1"]):
+                                  "https://api.openai.com/v1",
+                                  "https://vpce-0a1b2c3d-4e5f.bedrock-runtime.ap-northeast-1.vpce.amazonaws.com"]):
         rows.append(json.dumps({**base, "request_id": f"r{i}", "api_base": api_base,
                                 "model": "bedrock/anthropic.claude-haiku-4-5-20251001-v1:0"}))
     f = tmp_path / "spend.jsonl"
     f.write_text("\n".join(rows) + "\n")
     w = read_workload([f], catalog, options=ReadOptions(defaults=Defaults(region="us-west-2")))
     got = {r["request_id"]: r["region"] for r in w.table.to_pyarrow().to_pylist()}
-    assert got == {"r0": "eu-west-1", "r1": "us-east-2", "r2": "us-west-2", "r3": "us-west-2"}
-    assert any("region us-west-2 assumed for 2 of 4 requests" in n for n in w.notes), w.notes
+    assert got == {"r0": "eu-west-1", "r1": "us-east-2", "r2": "us-west-2", "r3": "us-west-2", "r4": "ap-northeast-1"}
+    assert any("region us-west-2 assumed for 2 of 5 requests" in n for n in w.notes), w.notes
     bill = {r["request_id"]: r for r in price_workload(w, catalog).table.to_pyarrow().to_pylist()}
     for rid, region in got.items():
         p = catalog.price("anthropic.claude-haiku-4-5-20251001-v1:0", "in-region", region, "standard")
         assert bill[rid]["input_usd"] == pytest.approx(bill[rid]["input_tokens"] * p.input_usd_per_mtok / 1e6)
-    assert totals(price_workload(w, catalog)).requests == 4
+    assert totals(price_workload(w, catalog)).requests == 5
 
 def test_bedrock_batch_output(catalog):
     opts = ReadOptions(defaults=Defaults(model="claude-haiku-4.5"))

@@ -422,7 +422,9 @@ class RequestRates:
         """USD per value of `by` (an integer code per request), exact as the bill's roll-up: integer token sums
         per (code, price key, long-context) group, times that group's rates."""
         self.check(tokens)
-        R = max(2 * len(self.keys), 2)
+        if not self.keys:  # no requests: nothing to price (the arrays below would be indexed empty)
+            return np.zeros(n_by)
+        R = 2 * len(self.keys)
         group = np.asarray(by, np.int64) * R + self.rate_code
         if n_by * R <= 1 << 22:  # few groups: count into every possible one
             inv, uniq = group, np.arange(n_by * R, dtype=np.int64)
@@ -533,7 +535,7 @@ def _with_periods(inv: np.ndarray, keys: list[Key], table: pa.Table, periods: tu
         return inv, [(*k, 0) for k in keys]  # type: ignore[misc]
     if "ts" not in table.column_names:
         raise ConfigError("the catalog's prices are dated, so pricing needs each request's `ts`; the table has none")
-    ts = table.column("ts").cast(pa.timestamp("us", tz="UTC"))
+    ts = pc.cast(table.column("ts"), pa.timestamp("us", tz="UTC"), safe=False)  # ns (pandas) truncated, as the engine
     us = pc.fill_null(ts.cast(pa.int64()), 0).to_numpy(zero_copy_only=False).astype(np.int64)
     period = np.searchsorted(np.asarray(periods, np.int64), us, side="right").astype(np.int64)
     if ts.null_count:

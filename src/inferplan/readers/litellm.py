@@ -29,9 +29,11 @@ COLUMNS = ["ts", "request_id", "model_id", "region", "call_type", "input_tokens"
 # uncached part only, see `_usage`)
 ANTHROPIC_CALLS = "_litellm_call IN ('anthropic_messages', 'aanthropic_messages')"
 # The region of a Bedrock call is in LiteLLM's `api_base` (https://bedrock-runtime.<region>.amazonaws.com/...,
-# also -fips and bedrock-mantle hosts); other hosts, or none, leave it to --region (and the defaults note).
+# also -fips, bedrock-mantle and PrivateLink `vpce-...` hosts); other hosts, or none, leave it to --region (and
+# the defaults note).
 REGION_SQL = (r"nullif(regexp_extract(lower(coalesce(json_extract_string(j, '$.api_base'), '')), "
-              r"'^https?://bedrock[a-z-]*\.([a-z]{2}(-[a-z]+)+-[0-9]+)\.(amazonaws\.com|api\.aws)', 1), '')")
+              r"'^https?://([a-z0-9-]+\.)?bedrock[a-z-]*\.([a-z]{2}(-[a-z]+)+-[0-9]+)\.(vpce\.)?"
+              r"(amazonaws\.com|api\.aws)', 2), '')")
 
 
 def sniff(path: InputFile, head: bytes) -> bool:

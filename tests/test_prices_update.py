@@ -242,3 +242,28 @@ def test_a_correction_on_the_same_day_replaces_the_row_in_place(cfg, catalog, tm
     up.put("ec2_instances", {"instance": "x", "region": "us-east-1", "_effective": "2026-06-01"})
     up.put("ec2_instances", {"instance": "x", "region": "us-east-1", "_effective": "2026-03-01"})
     assert up.rows["ec2_instances"][("x", "us-east-1", None)]["_effective"] == "2026-06-01"
+
+
+def test_a_local_zone_product_is_skipped_and_a_bad_write_keeps_the_old_file(tmp_path, catalog):
+    """Offer files carry Local Zone products (regionCode us-west-2-lax-1): skipped and counted, never written as
+    a row the catalog would refuse; and a file that does not validate never replaces the user's catalog."""
+    from inferplan.catalog.pricelist import write_catalog
+
+    doc = json.loads((V1 / "AmazonEC2" / "20260301000000" / "us-east-1" / "index.json").read_text())
+    sku = next(k for k, p in doc["products"].items() if p["attributes"].get("instanceType") == "g5.xlarge"
+               and p["attributes"].get("operatingSystem") == "Linux")
+    doc["products"][sku]["attributes"]["regionCode"] = "us-west-2-lax-1"
+    f = tmp_path / "lz.json"
+    f.write_text(json.dumps(doc))
+    up = read_price_list([f], catalog)
+    assert any("not an AWS region" in reason for s in up.stats for reason in s.skipped)
+    rows, _ = plan_rows(up, catalog)
+    assert all(r["region"] != "us-west-2-lax-1" for t in rows.values() for r in t)
+
+    target = tmp_path / "catalog.yaml"
+    target.write_text("bedrock_prices: []\n")
+    bad = {"ec2_instances": [{"instance": "g5.xlarge", "region": "us-west-2-lax-1", "source": "x",
+                              "checked": "2026-03-01", "on_demand_usd_per_hour": 1.0}]}
+    with pytest.raises(CatalogError, match=r"catalog.yaml.tmp: `ec2_instances` row 1"):
+        write_catalog(target, bad, check=lambda p: load_catalog(p, warn_stale=False, user_config=False))
+    assert target.read_text() == "bedrock_prices: []\n" and not list(tmp_path.glob("*.tmp"))

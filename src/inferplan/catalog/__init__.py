@@ -350,7 +350,12 @@ class Catalog:
         """The price row for one model/scope/region/tier in force on a day: `on` (default: today, UTC), or the
         first day of pricing `period` (see `price_periods`). The region's own row in force then wins over the
         `*` row in force then. No row in force is a MissingPriceError naming the dates and the row to add."""
-        if period is not None and period < 0:
+        if period is not None and period < 0:  # no timestamp: only a row in force at every date can price it
+            rows = (self._price_index.get((model, scope, region, tier))
+                    or self._price_index.get((model, scope, "*", tier)) or [])  # the region's own rows, else `*`
+            always = [r for r in rows if r.effective_from is None and r.effective_to is None]
+            if always:
+                return always[0]
             raise MissingPriceError(f"requests of model {model!r} ({scope}/{region}/{tier}) have no timestamp, and "
                                     "the catalog's prices are dated: give every request its `ts`")
         if period is not None:
@@ -496,6 +501,18 @@ def _row_key(model: type[Row], keys: tuple[str, ...], raw: dict[str, Any]) -> tu
                  for v in out)
 
 
+def _star_row(current: dict[tuple, Row], keys: tuple[str, ...], nkey: tuple, start: date) -> Row | None:
+    """The `*`-region row of a region row's key in force on `start` (None where the key has no region)."""
+    if "region" not in keys:
+        return None
+    at = keys.index("region")
+    if nkey[at] == "*":
+        return None
+    want = (*nkey[:at], "*", *nkey[at + 1:-1])
+    hits = [r for k, r in current.items() if k[:-1] == want and r.in_force(start)]
+    return hits[0] if hits else None
+
+
 def _merge_user(tables: dict[str, list[Row]], path: Path, notes: list[str],
                 discounts: list[tuple[BedrockDiscount, Path]] | None = None) -> None:
     """Apply a user YAML file field by field.
@@ -559,6 +576,16 @@ def _merge_user(tables: dict[str, list[Row]], path: Path, notes: list[str],
                         follow = {"effective_to": None, **raw}
                         row = _merged(model, keys, prev.model_copy(update={"effective_from": start}), follow, path,
                                       name, i, notes, since=start)
+                        current[tuple(_norm(getattr(row, k)) for k in keys)] = row
+                        continue
+                    # else a region's first row of its own over the `*` row its requests priced at until then
+                    # (a regional price change): it starts with that row's fields, the fields given replacing them
+                    star = _star_row(current, keys, nkey, start)
+                    if star is not None:
+                        over = {"effective_to": star.effective_to, **raw}
+                        base_row = star.model_copy(update={"region": raw["region"], "effective_from": start,
+                                                           "effective_to": None})
+                        row = _merged(model, keys, base_row, over, path, name, i, notes, since=start)
                         current[tuple(_norm(getattr(row, k)) for k in keys)] = row
                         continue
             if base is None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -25,6 +25,7 @@ import ijson
 import yaml
 
 from ..errors import CatalogError
+from ..regions import REGIONS
 from . import Catalog
 from .schema import TABLES
 
@@ -188,6 +189,9 @@ def _ec2(path: Path, header: dict, cat: Catalog, up: Update, regions: set[str] |
         if not str(p.get("productFamily", "")).startswith("Compute Instance") or not itype or not region:
             st.skip("not a compute instance")
             return None
+        if region not in REGIONS:
+            st.skip("not an AWS region (a Local or Wavelength Zone, or newer than inferplan's region list)")
+            return None
         if regions and region not in regions:
             st.skip("region not asked for")
             return None
@@ -281,6 +285,9 @@ def _sagemaker(path: Path, header: dict, cat: Catalog, up: Update, regions: set[
         a = p.get("attributes") or {}
         name = a.get("instanceName") or a.get("instanceType") or ""
         region, usage = a.get("regionCode"), a.get("usagetype", "")
+        if region not in REGIONS:
+            st.skip("not an AWS region (a Local or Wavelength Zone, or newer than inferplan's region list)")
+            return None
         if p.get("productFamily") == "ML Serverless":  # on-demand serverless inference: <REGION>-ServerlessInf:Mem-4GB
             m = _SERVERLESS.search(usage)
             if m is None:
@@ -654,8 +661,11 @@ def plan_rows(up: Update, cat: Catalog) -> tuple[dict[str, list[dict[str, Any]]]
     return out, diff
 
 
-def write_catalog(path: Path, rows: dict[str, list[dict[str, Any]]]) -> None:
-    """Merge rows into the user catalog file at `path` (rows with the same key replaced, others kept)."""
+def write_catalog(path: Path, rows: dict[str, list[dict[str, Any]]],
+                  check: Callable[[Path], object] | None = None) -> None:
+    """Merge rows into the user catalog file at `path` (rows with the same key replaced, others kept). The new
+    file is written beside it and `check`ed (loaded, validated) before it replaces the old one: a bad row never
+    leaves the user with a config catalog every command refuses."""
     doc: dict[str, Any] = {}
     if path.is_file():
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -671,4 +681,10 @@ def write_catalog(path: Path, rows: dict[str, list[dict[str, Any]]]) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text("# written by `inferplan prices update`; merged over the packaged catalog on load\n"
                    + yaml.safe_dump(doc, sort_keys=False, width=200), encoding="utf-8")
+    if check is not None:
+        try:
+            check(tmp)
+        except Exception:
+            tmp.unlink(missing_ok=True)
+            raise
     tmp.replace(path)

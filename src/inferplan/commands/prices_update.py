@@ -47,8 +47,8 @@ def prices_update(
     rows, diff = plan_rows(up, cat)
     target = out_file or user_catalog_path()
     if not dry_run and rows:
-        write_catalog(target, rows)
-        load_catalog(target, warn_stale=False, user_config=False)  # what was written loads and validates
+        # what is written must load and validate before it replaces the user's file
+        write_catalog(target, rows, check=lambda p: load_catalog(p, warn_stale=False, user_config=False))
     result: dict[str, Any] = {
         "written": None if dry_run or not rows else str(target),
         "files": [{"path": s.path, "offer": s.offer, "publication": s.publication, "products_read": s.products_read,

@@ -226,6 +226,9 @@ def _units(t: pa.Table, ex: Exploded, rows: np.ndarray, enc: dict[Any, Any]) -> 
     return [rows[p] for p in _unit_positions(t, ex, rows, enc)]
 
 
+_FEW_UNITS = 16  # up to this many replay units, one scan each finds their rows; above, one stable sort
+
+
 def _unit_positions(t: pa.Table, ex: Exploded, rows: np.ndarray, enc: dict[Any, Any]) -> list[np.ndarray]:
     """`_units` as positions in `rows`."""
     ns, _ = sub_codes(*_whole(t, enc, "model", "scope", "region"), rows)
@@ -263,7 +266,12 @@ def _unit_positions(t: pa.Table, ex: Exploded, rows: np.ndarray, enc: dict[Any, 
     lut = np.zeros(int(uniq[-1]) + 1, np.int64)
     lut[uniq] = roots
     unit = lut[node]
-    return [np.flatnonzero(unit == u) for u in np.unique(roots).tolist()]  # each in arrival order; few units
+    units = np.unique(roots)
+    if units.size <= _FEW_UNITS:  # few units: one scan each, no sort
+        return [np.flatnonzero(unit == u) for u in units.tolist()]
+    # many (call types by the hundred): one stable sort keeps each unit's rows in arrival order
+    order = np.argsort(unit, kind="stable")
+    return np.split(order, np.cumsum(np.bincount(np.searchsorted(units, unit), minlength=units.size))[:-1])
 
 
 def _fingerprint(t: pa.Table, ex: Exploded, unit: np.ndarray, opts: CachingOptions, ts: np.ndarray,

@@ -23,6 +23,7 @@ from inferplan.pricing import price_workload
 from inferplan.readers import ReadOptions, read_workload
 from inferplan.readers.canonical import write
 from inferplan.workload import Defaults, base_dims, hour_dim, rollup, rollup_by
+from tests.conftest import shared_data_dir
 from tests.helpers import make_catalog, rows_table
 from tests.s3_standin import ENV as S3_ENV
 
@@ -160,7 +161,6 @@ def test_rollup_by_logged_id_matches_the_plain_rollup(tmp_path):
 # ---- the same cases on DuckDB and Spark ------------------------------------------------------------------------
 
 DEMO = Path(__file__).resolve().parents[1] / "src" / "inferplan" / "data" / "demo" / "azure2023"
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "traces"
 HAIKU = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 SYNTH = {"start": "2026-01-05T00:00:00Z", "days": 2, "call_types": {
     "rag": {"model": HAIKU, "per_hour": 40, "input_tokens": 6000, "output_tokens": {"dist": "lognormal", "mean": 300},
@@ -218,7 +218,8 @@ def parquets(tmp_path_factory, catalog):
     out = {}
     haiku = ReadOptions(defaults=Defaults(model=HAIKU))
     cases = {"demo": ([DEMO / f"AzureLLMInferenceTrace_{s}.csv" for s in ("code", "conv")], "azure2023", haiku),
-             "mooncake": ([SHARED / "mooncake" / "conversation_trace.jsonl"], "mooncake", haiku)}
+             "mooncake": ([shared_data_dir() / "traces" / "mooncake" / "conversation_trace.jsonl"], "mooncake",
+                          haiku)}
     for name, (paths, fmt, opts) in cases.items():
         if all(p.exists() for p in paths):
             write(read_workload(paths, catalog, fmt, opts).table, d / f"{name}.parquet")

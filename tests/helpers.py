@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,20 @@ def make_catalog(tmp_path: Path, extra: dict[str, list[dict[str, Any]]] | None =
     path.write_text(yaml.safe_dump(doc))
     return load_catalog(path, warn_stale=False)
 
+
+
+def layered_catalog(tmp_path: Path, path: Path) -> Catalog:
+    """The hand-built catalog (`make_catalog(tmp_path)` first) as the user's config file, then `path` as
+    --catalog over it: the two user layers merge as they do for a user."""
+    cfg = tmp_path / "cfg"
+    cfg.mkdir(exist_ok=True)
+    (cfg / "catalog.yaml").write_text((tmp_path / "catalog.yaml").read_text())
+    old = os.environ["INFERPLAN_CONFIG_DIR"]
+    os.environ["INFERPLAN_CONFIG_DIR"] = str(cfg)
+    try:
+        return load_catalog(path, warn_stale=False)
+    finally:
+        os.environ["INFERPLAN_CONFIG_DIR"] = old
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -11,7 +11,7 @@ from inferplan.catalog import load_catalog
 from inferplan.errors import CatalogError, MissingPriceError
 from inferplan.pricing import price_workload
 from inferplan.workload import Defaults
-from tests.helpers import SRC, make_catalog, rows_table
+from tests.helpers import SRC, layered_catalog, make_catalog, rows_table
 
 SONNET = "anthropic.claude-sonnet-4-5-20250929-v1:0"
 M = "test.claude-like-v1:0"
@@ -58,26 +58,11 @@ def test_explicit_null_removes_a_field_with_a_warning(tmp_path):
     make_catalog(tmp_path)  # writes the hand-built catalog.yaml
     path = write(tmp_path, {"bedrock_prices": [{**KEY, "cache_write_1h_usd_per_mtok": None, **SRC}]})
     with pytest.warns(UserWarning, match="removes cache_write_1h_usd_per_mtok"):
-        cat = _layered(tmp_path, path)
+        cat = layered_catalog(tmp_path, path)
     assert cat.price(M, "in-region", "us-east-1", "standard").cache_write_1h_usd_per_mtok is None
     assert any("removes cache_write_1h_usd_per_mtok" in n for n in cat.notes)
     with pytest.raises(MissingPriceError, match="cache_write_1h_usd_per_mtok"):
         total(cat, [SHORT])
-
-
-def _layered(tmp_path, path):
-    """The hand-built catalog as the user's config file, then `path` as --catalog: the two layers merge."""
-    import os
-
-    cfg = tmp_path / "cfg"
-    cfg.mkdir(exist_ok=True)
-    (cfg / "catalog.yaml").write_text((tmp_path / "catalog.yaml").read_text())
-    old = os.environ["INFERPLAN_CONFIG_DIR"]
-    os.environ["INFERPLAN_CONFIG_DIR"] = str(cfg)
-    try:
-        return load_catalog(path, warn_stale=False)
-    finally:
-        os.environ["INFERPLAN_CONFIG_DIR"] = old
 
 
 def test_config_folder_catalog_is_read_before_catalog_file(tmp_path, monkeypatch):

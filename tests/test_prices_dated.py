@@ -15,7 +15,7 @@ from inferplan.errors import CatalogError, MissingPriceError
 from inferplan.pricing import price_workload, request_costs, request_rates
 from inferplan.readers import read_workload
 from inferplan.workload import Defaults
-from tests.helpers import SRC, TEST_MODELS, TEST_PRICES, make_catalog, rows_table
+from tests.helpers import SRC, TEST_MODELS, TEST_PRICES, layered_catalog, make_catalog, rows_table
 
 M = "test.claude-like-v1:0"
 KEY = {"model": M, "scope": "in-region", "region": "*", "tier": "standard"}
@@ -39,15 +39,7 @@ def write(tmp_path, doc, name="over.yaml"):
 def layered(tmp_path, doc):
     """The hand-built catalog as the user's config file, `doc` as --catalog over it."""
     make_catalog(tmp_path)
-    cfg = tmp_path / "cfg"
-    cfg.mkdir(exist_ok=True)
-    (cfg / "catalog.yaml").write_text((tmp_path / "catalog.yaml").read_text())
-    old = os.environ["INFERPLAN_CONFIG_DIR"]
-    os.environ["INFERPLAN_CONFIG_DIR"] = str(cfg)
-    try:
-        return load_catalog(write(tmp_path, doc), warn_stale=False)
-    finally:
-        os.environ["INFERPLAN_CONFIG_DIR"] = old
+    return layered_catalog(tmp_path, write(tmp_path, doc))
 
 
 def dated_catalog(tmp_path):

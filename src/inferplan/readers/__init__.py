@@ -206,9 +206,7 @@ def _stream_s3(paths: Sequence[str | Path]) -> tuple[list[str | Path | _s3.S3Obj
             continue
         how = ""
         schemas = _s3.parquet_schemas(listing)
-        for key, schema in zip(listing.keys, schemas, strict=True):  # each object, as a local file is checked
-            canonical.check_columns(f"s3://{listing.bucket}/{key}", schema.names)
-            canonical.check_required(f"s3://{listing.bucket}/{key}", schema.names)
+        old_names = canonical.check_each([f"s3://{listing.bucket}/{k}" for k in listing.keys], schemas)
         if engine.name() == "duckdb":
             con = engine.connection()
             view = f"_s3_{len(out)}_{id(listing)}"
@@ -216,8 +214,6 @@ def _stream_s3(paths: Sequence[str | Path]) -> tuple[list[str | Path | _s3.S3Obj
             table = con.table(view)
         else:
             table, how = _spark_s3(str(p), listing, schemas)
-        old_names = {o: sum(o in sc.names for sc in schemas) for o in canonical.RENAMED}
-        old_names = {o: n for o, n in old_names.items() if n}
         table = canonical.aligned(canonical.with_canonical_names(table, {}))
         out.append((str(p), Raw(table=table, notes=[f"{p}: {len(listing.keys)} Parquet object(s) streamed{how}",
                                                     *canonical.rename_notes(old_names)])))

@@ -159,17 +159,25 @@ def _read_on_engine(paths: list[Path], head_bytes, old_names: dict[str, int]) ->
     for p in paths:
         if not head_bytes(p, 4).startswith(b"PAR1"):
             raise InputError(f"{p}: not Parquet; {SPARK_HINT}")
-    for p in paths:  # each file checked on its own (its footer), as on DuckDB
-        names = pq.read_schema(p).names
-        check_columns(p, names)
-        check_required(p, names)
-        for o in (o for o in RENAMED if o in names):
-            old_names[o] = old_names.get(o, 0) + 1
+    schemas = [pq.read_schema(p) for p in paths]  # each file checked on its own (its footer), as on DuckDB
+    old_names.update(check_each([str(p) for p in paths], schemas))
     try:
-        return engine_parquet([str(p) for p in paths], [pq.read_schema(p) for p in paths])
+        return engine_parquet([str(p) for p in paths], schemas)
     except Exception as exc:  # noqa: BLE001 - the engine's own error type (py4j/pyspark), named with the files
         raise InputError(f"{paths[0]}{' and others' if len(paths) > 1 else ''}: the {engine.name()} engine "
                          f"cannot read it ({str(exc).splitlines()[0]})") from None
+
+
+def check_each(names: list[str], schemas: list[Any]) -> dict[str, int]:
+    """Parquet files (or objects) read as one table, each checked as a lone file is (canonical columns, the
+    required ones, not a bucket under both names); how many use each old column name, for the note."""
+    old_names: dict[str, int] = {}
+    for name, schema in zip(names, schemas, strict=True):
+        check_columns(name, schema.names)
+        check_required(name, schema.names)
+        for o in (o for o in RENAMED if o in schema.names):
+            old_names[o] = old_names.get(o, 0) + 1
+    return old_names
 
 
 def engine_parquet(urls: list[str], schemas: list[Any]) -> ibis.Table:

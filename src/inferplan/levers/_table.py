@@ -2,13 +2,14 @@
 
 A canonical workload row carries text the levers never read (request ids, tags, latency) and a `prefix` of
 (hash string, tokens) pairs. Pulling it whole to memory cost about 1.7 KB a request. Here the engine streams
-only the lever columns, with the segment hashes already hashed to 64-bit integers in the query, batch by
-batch; strings become dictionary codes per batch, the segments one flat array of dense ids (encoded once
-per workload and shared by every lever and step through `Prefixes`), and each row keeps `_row`, its index
-in the workload, to find its prefix.
+only the lever columns, batch by batch: strings as integer codes, the segment hashes already hashed to
+64-bit ids in the query (one flat array per workload, shared by every lever and step through `Prefixes`),
+and each row keeps `_row`, its index in the workload, to find its prefix.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import ibis
 import numpy as np
@@ -39,43 +40,67 @@ def _in_file_order(table: ibis.Table) -> ibis.Table:
     return pre.mutate(model=model, scope=scope).select(*table.columns)
 
 
+def _string_values(table: ibis.Table) -> dict[str, list[str]]:
+    """The distinct non-null values of each string lever column (one small aggregate in the engine), sorted:
+    the dictionaries of the lever table."""
+    combos = table.select(*STRINGS).distinct().to_pyarrow()
+    return {c: sorted(v for v in set(combos.column(c).to_pylist()) if v is not None) for c in STRINGS}
+
+
+def _code(column: ibis.Value, values: list[str]) -> ibis.Value:
+    """A string column as its index in `values` (null: `len(values)`), computed in the engine by a CASE over
+    the few values (portable): integers cross to Python, not a string per row."""
+    if not values:
+        return ibis.literal(0, "int32")
+    return column.substitute({v: i for i, v in enumerate(values)}, else_=ibis.literal(len(values), "int32")
+                             ).cast("int32")
+
+
 def lever_table(table: ibis.Table, *, batch_rows: int = BATCH_ROWS) -> tuple[pa.Table, Prefixes]:
     """The lever columns of a canonical Ibis table (plus `_row`) and its prefixes, streamed in batches.
 
-    Each batch is copied out of the engine's memory at once (a kept column would keep its whole batch, the
-    segment lists and all, alive) and each column ends as one chunk, so every lever reads it without a copy."""
+    String columns arrive as integer codes (the dictionaries from one distinct query), the prefix lists as
+    64-bit hashes and tokens read straight from each batch's list buffers; every batch is copied to numpy at
+    once (a kept arrow column would keep its whole batch, the segment lists and all, alive) and each column
+    ends as one chunk, so every lever reads it without a copy."""
     table = _in_file_order(table)
+    values = _string_values(table)
     prefix = table.prefix
-    expr = table.select(*COLUMNS, _seg=prefix.map(lambda s: s["hash"].hash()),
-                        _tok=prefix.map(lambda s: s["tokens"]))
-    cols: dict[str, list[pa.Array]] = {c: [] for c in COLUMNS}
+    nums = [c for c in COLUMNS if c not in STRINGS]
+    expr = table.select(*nums, **{c: _code(table[c], values[c]) for c in STRINGS},
+                        _seg=prefix.map(lambda s: s["hash"].hash()), _tok=prefix.map(lambda s: s["tokens"]))
+    schema = expr.schema().to_pyarrow()
+    cols: dict[str, list[Any]] = {c: [] for c in COLUMNS}
     lengths: list[np.ndarray] = []
     segs: list[np.ndarray] = []
     toks: list[np.ndarray] = []
-    schema = expr.schema().to_pyarrow()
     for b in expr.to_pyarrow_batches(chunk_size=batch_rows):
-        for c in COLUMNS:
+        for c in nums:  # a copy: the batch's memory is freed with the batch
             arr = b.column(c)
-            if c in STRINGS:
-                arr = pc.dictionary_encode(arr.cast(pa.string()))
-            else:
-                arr = arr.cast(schema.field(c).type) if arr.type != schema.field(c).type else arr
-                arr = pa.concat_arrays([arr])  # a copy: the batch's memory is freed with the batch
-            cols[c].append(arr)
-        seg = b.column("_seg")
-        lengths.append(pc.fill_null(pc.list_value_length(seg), 0).to_numpy(zero_copy_only=False).astype(np.int64))
-        segs.append(np.array(pc.fill_null(pc.list_flatten(seg), 0).to_numpy(zero_copy_only=False).view(np.uint64)))
-        toks.append(pc.fill_null(pc.list_flatten(b.column("_tok")), 0).to_numpy(zero_copy_only=False)
-                    .astype(np.int64))
-        del b, seg
-    arrays = {}
+            typ = schema.field(c).type
+            cols[c].append(pa.concat_arrays([arr.cast(typ) if arr.type != typ else arr]))
+        for c in STRINGS:
+            cols[c].append(b.column(c).to_numpy(zero_copy_only=False).astype(np.int32))
+        for name, out, dtype in (("_seg", segs, np.uint64), ("_tok", toks, np.int64)):
+            lst = b.column(name)
+            flat = pc.list_flatten(lst)  # the values of valid lists only
+            vals = (pc.fill_null(flat, 0) if flat.null_count else flat).to_numpy(zero_copy_only=False)
+            out.append(vals.view(np.uint64) if dtype is np.uint64 else np.array(vals, np.int64))
+            if name == "_seg":
+                lengths.append(pc.fill_null(pc.list_value_length(lst), 0).to_numpy(zero_copy_only=False)
+                               .astype(np.int64))
+        del b
+    arrays: dict[str, pa.ChunkedArray] = {}
     for c in COLUMNS:
-        typ = pa.dictionary(pa.int32(), pa.string()) if c in STRINGS else schema.field(c).type
         chunks = cols.pop(c)
-        if not chunks:
-            arrays[c] = pa.chunked_array([], type=typ)
-        elif c in STRINGS:  # one dictionary, one chunk
-            arrays[c] = pa.chunked_array([pa.chunked_array(chunks, type=typ).unify_dictionaries().combine_chunks()])
+        if c in STRINGS:
+            code = np.concatenate(chunks) if chunks else np.zeros(0, np.int32)
+            dictionary = pa.array(values[c], pa.string())
+            null = code >= len(dictionary)  # the CASE's else: a null value
+            indices = pa.array(code, pa.int32(), mask=null if null.any() else None)
+            arrays[c] = pa.chunked_array([pa.DictionaryArray.from_arrays(indices, dictionary)])
+        elif not chunks:
+            arrays[c] = pa.chunked_array([], type=schema.field(c).type)
         else:
             arrays[c] = pa.chunked_array([pa.concat_arrays(chunks) if len(chunks) > 1 else chunks[0]])
         del chunks
@@ -84,12 +109,10 @@ def lever_table(table: ibis.Table, *, batch_rows: int = BATCH_ROWS) -> tuple[pa.
     out = pa.table(arrays)
     length = np.concatenate(lengths) if lengths else np.zeros(0, np.int64)
     del lengths
-    hashed = np.concatenate(segs) if segs else np.zeros(0, np.uint64)
+    # the engine's 64-bit hash of each segment's hash string is its id (equal text, equal id; two texts share
+    # one with probability about n^2 / 2^65, as chain keys do): no pass over the elements to renumber them
+    seg = np.concatenate(segs) if segs else np.zeros(0, np.uint64)
     del segs
-    # dense ids (1..k, first occurrence): equal hash, equal id, as `segment_ids` gives for hash strings
-    dense = (pc.dictionary_encode(pa.array(hashed.view(np.int64))).indices.to_numpy(zero_copy_only=False)
-             .astype(np.int64) + 1).astype(np.uint64) if hashed.size else np.zeros(0, np.uint64)
-    del hashed
     starts = (np.cumsum(length) - length).astype(np.int64)
     tokens = np.maximum(np.concatenate(toks) if toks else np.zeros(0, np.int64), 0)
-    return out, Prefixes(length, starts, dense, tokens)
+    return out, Prefixes(length, starts, seg, tokens)

@@ -18,7 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..workload import PREFIX_TYPE
-from .cache.flat import Exploded, explode
+from .cache.flat import Exploded, explode, splitmix64
+from .cache.replay import previous_occurrence
 
 
 def _exploded(t: pa.Table, ex: Exploded | None = None) -> tuple[dict[str, np.ndarray], list[Any]]:
@@ -54,10 +55,10 @@ def _position_stats(el: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, 
     g = rank[enc.indices.to_numpy(zero_copy_only=False)]
     n = np.bincount(g, minlength=groups.size)
     tokens = np.bincount(g, tok.astype(np.float64), minlength=groups.size) / n
-    width = int(seg.max()) + 1
-    pairs = np.sort(g.astype(np.int64) * width + seg.astype(np.int64))
-    first = np.concatenate([[True], pairs[1:] != pairs[:-1]])
-    distinct = np.bincount(pairs[first] // width, minlength=groups.size)
+    # distinct segments per group: the elements that are the first of their (group, segment) pair, found by
+    # one pass over a hash table (segment ids may be any 64-bit values; the group salt is a bijection per group)
+    key = seg.astype(np.uint64) ^ splitmix64(g.astype(np.uint64) + np.uint64(0x2545F4914F6CDD1D))
+    distinct = np.bincount(g[previous_occurrence(key) < 0], minlength=groups.size)
     return groups // nd, groups % nd, n, distinct, tokens
 
 

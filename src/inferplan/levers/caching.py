@@ -22,7 +22,7 @@ from ..pricing import KINDS, RequestRates, request_costs, request_rates, token_c
 from . import breakers as brk
 from ._common import codes, col, encode, lookup, mask, replace_columns, sub_codes, total_input
 from .cache import replay as _replay
-from .cache.flat import Exploded, Flat, Prefixes, explode, from_arrays, gather
+from .cache.flat import Exploded, Flat, Prefixes, explode, from_arrays, gather, splitmix64
 from .options import CachingOptions
 
 CACHE_TIERS = ("standard", "flex", "priority")
@@ -79,11 +79,11 @@ def build_flat(t: pa.Table | Exploded, rows: np.ndarray, stable: dict[str, int],
         decl = lookup(ct, ex.call_types, stable, 0, np.int64)
         add = (lengths == 0) & (decl > 0)
         if add.any():
-            base = np.uint64(seg.max() + 1 if seg.size else 1)
+            # one id per call type's declared prefix, salted apart from real segment ids (64-bit values)
             names = sorted(stable)
             ct_id = lookup(ct, ex.call_types, {c: names.index(c) for c in names}, 0, np.uint64)
             req = np.concatenate([req, np.flatnonzero(add)])
-            seg = np.concatenate([seg, base + ct_id[add]])
+            seg = np.concatenate([seg, splitmix64(ct_id[add] + np.uint64(0x6A09E667F3BCC908))])
             tok = np.concatenate([tok, decl[add]])
             o = np.argsort(req, kind="stable")
             req, seg, tok = req[o], seg[o], tok[o]
@@ -236,12 +236,15 @@ def _unit_positions(t: pa.Table, ex: Exploded, rows: np.ndarray, enc: dict[Any, 
     n_ct = max(len(ex.call_types), 1)
     lengths = ex.lengths[rows]
     first = np.where(lengths > 0, ex.seg[np.minimum(ex.starts[rows], max(ex.seg.size - 1, 0))]
-                     if ex.seg.size else 0, 0).astype(np.int64)
+                     if ex.seg.size else 0, 0).astype(np.uint64)
     # a row without segments (or with only a declared stable prefix, one id per call type) shares with no other
-    # call type: its own call type stands in for its first segment
-    s0 = np.where(lengths > 0, first + n_ct, ct)
+    # call type: its own call type stands in for its first segment. Pairs are numbered by a 64-bit mix of
+    # (namespace, first segment): two pairs that shared a number would only replay as one unit, still exact.
+    s0 = np.where(lengths > 0, splitmix64(first), ct.astype(np.uint64))
     node = ns * n_ct + ct
-    pair = pc.dictionary_encode(pa.array(ns * (1 << 44) + s0)).indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    with np.errstate(over="ignore"):
+        mixed = (s0 ^ splitmix64(ns.astype(np.uint64) + np.uint64(0x3C6EF372FE94F82B))).view(np.int64)
+    pair = pc.dictionary_encode(pa.array(mixed)).indices.to_numpy(zero_copy_only=False).astype(np.int64)
     triple = pc.dictionary_encode(pa.array(pair * n_ct + ct)).dictionary.to_numpy(zero_copy_only=False)
     tp, tct = triple // n_ct, triple % n_ct
     parent: dict[int, int] = {}

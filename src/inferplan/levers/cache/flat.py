@@ -218,7 +218,7 @@ class Exploded:
 
 @dataclass
 class Prefixes:
-    """A workload's `prefix` column encoded once (dense segment ids, tokens), for lever tables that carry a
+    """A workload's `prefix` column encoded once (64-bit segment ids, tokens), for lever tables that carry a
     `_row` column (their row's index in the workload) instead of the column: every lever and step gathers
     from the same arrays, and the segment hash strings never leave the engine (`levers._table`)."""
 

@@ -32,7 +32,7 @@ def clear_memo() -> None:
 
 
 def encode(t: pa.Table | pa.Array | pa.ChunkedArray, name: str | None = None) -> tuple[np.ndarray, list[Any]]:
-    """A string column as (int64 code per row, distinct values): dictionary encoding, nulls kept as a value
+    """A string column as (int32 code per row, distinct values): dictionary encoding, nulls kept as a value
     (None), codes in order of first occurrence. A dictionary-typed column is recoded from its integer indices
     (its strings are never materialised per row).
 
@@ -41,7 +41,7 @@ def encode(t: pa.Table | pa.Array | pa.ChunkedArray, name: str | None = None) ->
     columns of every table they pass along. Callers must not write into the codes."""
     c = t.column(name) if name is not None else t
     if len(c) == 0:
-        return np.zeros(0, np.int64), []
+        return np.zeros(0, np.int32), []
     key = column_id(c)
     if key in _MEMO:
         return _MEMO[key][1], _MEMO[key][2]
@@ -62,7 +62,7 @@ def _encode(c: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, list[Any]]:
         enc = pc.dictionary_encode(raw)  # first occurrence, on integers
         distinct = [values[i] for i in enc.dictionary.to_pylist()]
         if len(set(distinct)) == len(distinct):
-            return enc.indices.to_numpy(zero_copy_only=False).astype(np.int64), distinct
+            return enc.indices.to_numpy(zero_copy_only=False).astype(np.int32), distinct
         c = c.cast(c.type.value_type)  # a dictionary with repeated values: encode the strings
     enc = pc.dictionary_encode(c, null_encoding="encode")
-    return enc.indices.to_numpy(zero_copy_only=False).astype(np.int64), enc.dictionary.to_pylist()
+    return enc.indices.to_numpy(zero_copy_only=False).astype(np.int32), enc.dictionary.to_pylist()

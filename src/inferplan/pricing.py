@@ -509,10 +509,10 @@ def _key_codes(table: pa.Table, fixed: Mapping[str, str]) -> tuple[np.ndarray, l
         per_col.append(values)
     if n:
         enc = pc.dictionary_encode(pa.array(combined))  # hash, first occurrence: no sort of every request
-        inv = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        inv = enc.indices.to_numpy(zero_copy_only=False).astype(np.int32)  # 4 bytes a request
         uniq = enc.dictionary.to_pylist()
     else:
-        inv, uniq = np.zeros(0, np.int64), []
+        inv, uniq = np.zeros(0, np.int32), []
     keys: list[Key] = []
     for u in uniq:  # distinct keys, not requests
         parts = []
@@ -547,7 +547,7 @@ def _with_periods(inv: np.ndarray, keys: list[Key], table: pa.Table, periods: tu
     present = np.flatnonzero(used)  # the distinct (key, period) pairs, by code: no hashing of every request
     remap = np.cumsum(used) - 1
     out = [(*keys[u // span], int(u % span) - 1) for u in present.tolist()]
-    return remap[combined], out  # type: ignore[return-value]
+    return remap.astype(np.int32)[combined], out  # type: ignore[return-value]
 
 
 def request_rates(table: pa.Table, catalog: Catalog, *, tier: str | None = None, model: str | None = None,

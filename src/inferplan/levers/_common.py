@@ -41,7 +41,7 @@ def first_occurrence(code: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if code.size == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     enc = pc.dictionary_encode(pa.array(code, pa.int64()))
-    return (enc.indices.to_numpy(zero_copy_only=False).astype(np.int64),
+    return (enc.indices.to_numpy(zero_copy_only=False).astype(np.int32),
             enc.dictionary.to_numpy(zero_copy_only=False).astype(np.int64))
 
 

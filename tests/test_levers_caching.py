@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -298,3 +299,22 @@ def test_all_placements_in_one_pass_equal_one_replay_each(trace, ttl, same_ts, d
         np.testing.assert_allclose(got[j], np.bincount(grp, c, minlength=3), rtol=1e-12, atol=1e-18)
         want_ck |= np.bincount(grp, res.last_checkpoint > 0, minlength=3) > 0
     assert any_ck.tolist() == want_ck.tolist()
+
+
+@settings(max_examples=60)
+@given(st.lists(st.tuples(st.sampled_from([None, "a", "b", "c"]),
+                          st.one_of(st.none(), st.lists(st.tuples(st.sampled_from(["h0", "h1", "h2", "h3"]),
+                                                                  st.integers(1, 9)), max_size=4))),
+                min_size=1, max_size=40))
+def test_breaker_position_stats_from_flat_arrays_equal_the_per_element_count(rows):
+    """The compiled per-depth count (no array per element) against the per-element group-by it replaced."""
+    from inferplan.levers import breakers
+    from inferplan.levers.cache.flat import explode
+
+    t = canonical_table(len(rows), call_type=pa.array([c for c, _ in rows], pa.string()),
+                        prefix=[p for _, p in rows])
+    ex = explode(t)
+    oracle = breakers._position_stats(breakers._exploded(t, ex)[0])
+    fast = breakers.position_stats(ex)
+    for a, b in zip(oracle, fast, strict=True):
+        assert a.shape == b.shape and np.allclose(a, b)

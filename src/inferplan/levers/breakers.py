@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numba
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -62,16 +63,74 @@ def _position_stats(el: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, 
     return groups // nd, groups % nd, n, distinct, tokens
 
 
+@numba.njit(cache=True)
+def _depth_distinct(lengths: np.ndarray, starts: np.ndarray, seg: np.ndarray, ct: np.ndarray, d: int,
+                    n_ct: int, size: int) -> np.ndarray:
+    """Distinct segments at depth `d` per call type: one pass over the rows, an open-addressing set of exact
+    (call type, segment) pairs sized for that depth's elements (at most 2/3 full)."""
+    slot_seg = np.empty(size, np.uint64)
+    slot_ct = np.full(size, -1, np.int32)
+    mask = np.uint64(size - 1)
+    out = np.zeros(n_ct, np.int64)
+    for r in range(lengths.size):
+        c = ct[r]
+        if c < 0 or lengths[r] <= d:
+            continue
+        v = seg[starts[r] + d]
+        z = v ^ (np.uint64(c) * np.uint64(0x9E3779B97F4A7C15))
+        z = (z ^ (z >> np.uint64(31))) * np.uint64(0xBF58476D1CE4E5B9)
+        h = (z ^ (z >> np.uint64(29))) & mask
+        while True:
+            if slot_ct[h] < 0:
+                slot_ct[h] = c
+                slot_seg[h] = v
+                out[c] += 1
+                break
+            if slot_ct[h] == c and slot_seg[h] == v:
+                break
+            h = (h + np.uint64(1)) & mask
+    return out
+
+
+def position_stats(ex: Exploded) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`_position_stats` straight from flat arrays: per-depth counts by bincount over rows, distinct segments
+    by one compiled pass per depth; no array per element is made (the exploded arrays cost ~50 bytes each)."""
+    n_ct = len(ex.call_types)
+    ct_of = np.array([-1 if v is None else i for i, v in enumerate(ex.call_types)], np.int32)
+    ct = ct_of[ex.ct_code] if ex.ct_code.size else np.zeros(0, np.int32)
+    lengths = np.where(ct >= 0, ex.lengths, 0)
+    if n_ct == 0 or not lengths.any():
+        z = np.zeros(0, np.int64)
+        return z, z, z, z, z.astype(np.float64)
+    nd = int(lengths.max())
+    g_ct, g_depth, g_n, g_distinct, g_tokens = [], [], [], [], []
+    for d in range(nd):
+        has = lengths > d
+        n = np.bincount(ct[has], minlength=n_ct)
+        tok = np.bincount(ct[has], ex.tokens[ex.starts[has] + d], minlength=n_ct)
+        size = 1
+        while size < int(n.sum()) * 3 // 2 + 1:
+            size *= 2
+        distinct = _depth_distinct(ex.lengths, ex.starts, ex.seg, ct, d, n_ct, size)
+        present = np.flatnonzero(n)
+        g_ct.append(present)
+        g_depth.append(np.full(present.size, d))
+        g_n.append(n[present])
+        g_distinct.append(distinct[present])
+        g_tokens.append(tok[present] / n[present])
+    order = np.lexsort((np.concatenate(g_depth), np.concatenate(g_ct)))  # by call type, then depth
+    return tuple(np.concatenate(a)[order] for a in (g_ct, g_depth, g_n, g_distinct, g_tokens))  # type: ignore[return-value]
+
+
 def find(t: pa.Table, *, unique_ratio: float = 0.9, repeat_ratio: float = 0.5, min_requests: int = 20,
          exploded: Exploded | None = None) -> list[dict[str, Any]]:
     """Candidate breakers (call type, 1-based position), without their saving. `exploded`: `explode(t)`,
     when the caller has it already."""
     if ("prefix" not in t.column_names and exploded is None) or t.num_rows == 0:
         return []
-    el, names = _exploded(t, exploded)
-    if el["depth"].size == 0:
-        return []
-    g_ct, g_depth, g_n, g_distinct, g_tokens = _position_stats(el)
+    ex = explode(t) if exploded is None else exploded
+    names = ex.call_types
+    g_ct, g_depth, g_n, g_distinct, g_tokens = position_stats(ex)
     ratio = g_distinct / g_n
     out = []
     for i in range(g_ct.size):

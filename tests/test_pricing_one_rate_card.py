@@ -91,6 +91,32 @@ def test_request_costs_equal_the_bill_per_request_and_to_the_cent():
     assert by_ct == pytest.approx({r["key"]: r["total_usd"] for r in breakdown(bill, "call_type")}, rel=1e-12)
 
 
+def test_input_usd_in_blocks_is_exactly_the_input_side_of_costs():
+    """The caching lever's block-by-block input dollars (`RequestRates.input_usd`) against `costs().input_side`:
+    equal bit for bit, on all rows and on a subset, with provisioned (excluded) requests among them; and the
+    same error for cache tokens with no price."""
+    rng = np.random.default_rng(11)
+    n = 300
+    t = canonical_table(n, model="lc", tier=rng.choice(["standard", "provisioned"], n).tolist(),
+                        input_tokens=rng.integers(0, 1500, n), cache_read_tokens=rng.integers(0, 400, n),
+                        cache_write_5m_tokens=rng.integers(0, 400, n), cache_write_1h_tokens=rng.integers(0, 400, n),
+                        output_tokens=rng.integers(0, 50, n))
+    r = request_rates(t, catalog())
+    tok = {k: np.asarray(t.column(f"{k}_tokens")) for k in ("input", "cache_read", "cache_write_5m", "cache_write_1h")}
+    assert r.excluded.any() and (~r.excluded).any()
+    assert np.array_equal(r.input_usd(tok, chunk=7), r.costs(tok).input_side)
+    rows = np.sort(rng.choice(n, 90, replace=False))
+    sub = {k: v[rows] for k, v in tok.items()}
+    assert np.array_equal(r.input_usd(sub, rows, chunk=16), r.costs(sub, rows).input_side)
+    eu = canonical_table(2, model="lc", region="eu-west-1", input_tokens=10, cache_read_tokens=[0, 5])
+    re_ = request_rates(eu, catalog())
+    with pytest.raises(MissingPriceError) as a:
+        re_.input_usd({"input": np.array([10, 10]), "cache_read": np.array([0, 5])})
+    with pytest.raises(MissingPriceError) as b:
+        re_.costs({"input": np.array([10, 10]), "cache_read": np.array([0, 5])})
+    assert str(a.value) == str(b.value)
+
+
 @pytest.mark.parametrize("bucket", ["cache_write_5m_tokens", "cache_write_1h_tokens", "cache_read_tokens"])
 def test_long_context_counts_every_input_bucket(bucket):
     """400 plain + 601 in one cache bucket = 1,001 > 1,000: the whole request at long-context rates, in the bill

@@ -403,6 +403,27 @@ class RequestRates:
         sub = (lambda a: a) if rows is None else (lambda a: a[rows])
         return RequestCosts(usd=usd, long_context=sub(self.long_context), excluded=sub(self.excluded))
 
+    def input_usd(self, tokens: Mapping[str, np.ndarray], rows: np.ndarray | None = None, *,
+                  chunk: int = 1 << 20) -> np.ndarray:
+        """`costs(tokens, rows).input_side` (input, cache read and write dollars per request: what caching
+        changes), the same arithmetic block by block: a float array per request, not one per kind and block."""
+        code = self.rate_code if rows is None else self.rate_code[rows]
+        self.check(tokens, rows)
+        keep = ~self._excluded_codes
+        side = ("input", "cache_read", "cache_write_5m", "cache_write_1h")
+        rate = {k: np.where(keep, np.nan_to_num(self.rates[k]), 0.0) for k in side}  # per rate code: few
+        out = np.empty(code.size)
+        for lo in range(0, code.size, chunk):
+            c = code[lo:lo + chunk]
+            acc = None
+            for k in side:
+                tok = tokens.get(k)
+                part = np.zeros(c.size) if tok is None else np.where(tok[lo:lo + chunk] > 0,
+                                                                     tok[lo:lo + chunk] * rate[k][c], 0.0)
+                acc = part if acc is None else acc + part
+            out[lo:lo + chunk] = acc
+        return out
+
     def check(self, tokens: Mapping[str, np.ndarray], rows: np.ndarray | None = None) -> None:
         """The bill's MissingPriceError where a request has tokens of a kind its key has no price for (`rows`:
         `tokens` are for those requests only)."""

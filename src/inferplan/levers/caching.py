@@ -323,7 +323,7 @@ def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, 
     ttl_choices = [300, 3600] if opts.ttl == "auto" else [int(opts.ttl)]
     none_cost = np.bincount(grp_code, T * p_in, minlength=G)
     # the unit's buckets are still the table's here (each unit writes only its own rows)
-    observed = prices.costs({kind: new[c][rows] for kind, c in KINDS.items() if c in new}, rows).input_side
+    observed = prices.input_usd({kind: new[c][rows] for kind, c in KINDS.items() if c in new}, rows)
     obs_cost = np.bincount(grp_code, observed, minlength=G)
     mt = min_tok[rows]
     # cost[ttl_i][placement_j] per group, plus per-request read/write for the evidence
@@ -400,13 +400,9 @@ def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, 
         new["input_tokens"][off] = tin[off]
         for c in ("cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens"):
             new[c][off] = 0
-        after_in = np.zeros(rows.size)
-        for kind, c in KINDS.items():  # the input-side buckets, by the rate card's kind names
-            if c not in new:
-                continue
-            v = new[c][rows]
-            after_in += np.where(v > 0, v * np.nan_to_num(prices.per_token(kind, rows)), 0.0)
+        after_in = prices.input_usd({kind: new[c][rows] for kind, c in KINDS.items() if c in new}, rows)
         after_g = np.bincount(grp_code, after_in, minlength=G)
+        del after_in
         worse = (choice >= 0) & (after_g > fallback * (1 + 1e-12) + 1e-15)
         if not worse.any():
             break

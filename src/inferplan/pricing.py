@@ -325,11 +325,13 @@ def price_workload(workload: Workload | ibis.Table, catalog: Catalog) -> Bill:
 # ---- per-request pricing of in-memory tables (the levers' counterfactuals) ------------------------------------
 
 def _count(t: pa.Table, name: str) -> np.ndarray:
-    """A token column as int64 (nulls as 0); read-only where arrow's memory could be used as it is."""
+    """A token column as integers (nulls as 0): int64, or the int32 of a lever table (`levers._table`), not
+    copied to 64 bits (consumers sum in int64 or float64); read-only where arrow's memory is used as it is."""
     c = t.column(name)
     if c.null_count:
         c = pc.fill_null(c, 0)
-    return c.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    a = c.to_numpy(zero_copy_only=False)
+    return a if a.dtype in (np.int32, np.int64) else a.astype(np.int64)
 
 
 @dataclass

@@ -56,6 +56,18 @@ def _code(column: ibis.Value, values: list[str]) -> ibis.Value:
                              ).cast("int32")
 
 
+def _narrow_tokens(table: ibis.Table) -> set[str]:
+    """The token columns whose every value fits 32 bits (one aggregate in the engine): the lever table holds
+    those as int32, half the memory of the canonical int64 (a request's tokens are far below 2^31; a column
+    that does not fit stays int64, and a lever's result that would not fit is an arrow cast error, never a
+    wrapped count)."""
+    agg = table.aggregate(**{f"{c}_{f}": getattr(table[c], f)() for c in TOKEN_COLUMNS for f in ("min", "max")})
+    row = agg.to_pyarrow().to_pylist()[0]
+    lo, hi = -(2**31), 2**31 - 1
+    return {c for c in TOKEN_COLUMNS if (row[f"{c}_min"] is None or row[f"{c}_min"] >= lo)
+            and (row[f"{c}_max"] is None or row[f"{c}_max"] <= hi)}
+
+
 def lever_table(table: ibis.Table, *, batch_rows: int = BATCH_ROWS) -> tuple[pa.Table, Prefixes]:
     """The lever columns of a canonical Ibis table (plus `_row`) and its prefixes, streamed in batches.
 
@@ -67,6 +79,7 @@ def lever_table(table: ibis.Table, *, batch_rows: int = BATCH_ROWS) -> tuple[pa.
     values = _string_values(table)
     prefix = table.prefix
     nums = [c for c in COLUMNS if c not in STRINGS]
+    narrow = _narrow_tokens(table)
     expr = table.select(*nums, **{c: _code(table[c], values[c]) for c in STRINGS},
                         _seg=prefix.map(lambda s: s["hash"].hash()), _tok=prefix.map(lambda s: s["tokens"]))
     schema = expr.schema().to_pyarrow()
@@ -77,7 +90,7 @@ def lever_table(table: ibis.Table, *, batch_rows: int = BATCH_ROWS) -> tuple[pa.
     for b in expr.to_pyarrow_batches(chunk_size=batch_rows):
         for c in nums:  # a copy: the batch's memory is freed with the batch
             arr = b.column(c)
-            typ = schema.field(c).type
+            typ = pa.int32() if c in narrow else schema.field(c).type
             cols[c].append(pa.concat_arrays([arr.cast(typ) if arr.type != typ else arr]))
         for c in STRINGS:
             cols[c].append(b.column(c).to_numpy(zero_copy_only=False).astype(np.int32))
@@ -100,7 +113,7 @@ def lever_table(table: ibis.Table, *, batch_rows: int = BATCH_ROWS) -> tuple[pa.
             indices = pa.array(code, pa.int32(), mask=null if null.any() else None)
             arrays[c] = pa.chunked_array([pa.DictionaryArray.from_arrays(indices, dictionary)])
         elif not chunks:
-            arrays[c] = pa.chunked_array([], type=schema.field(c).type)
+            arrays[c] = pa.chunked_array([], type=pa.int32() if c in narrow else schema.field(c).type)
         else:
             arrays[c] = pa.chunked_array([pa.concat_arrays(chunks) if len(chunks) > 1 else chunks[0]])
         del chunks

@@ -157,7 +157,7 @@ def _apply(t: pa.Table, catalog: Catalog, opts: CachingOptions, ex: Exploded | N
     no_cache_models = sorted({model_names[i] for i in np.unique(model_code[cache_tier & (min_tok < 0)])})
     if no_cache_models:
         evidence["notes"].append(f"no prompt caching on {', '.join(no_cache_models)} (catalog)")
-    new = {c: np.array(col(t, c), np.int64) for c in
+    new = {c: np.array(col(t, c)) for c in  # int64, or a lever table's int32 (every count fits its input's)
            ("input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens")}
 
     # stated read fractions (traffic without prefix identity)

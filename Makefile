@@ -39,7 +39,7 @@ java:
 
 test: $(STAMP) chromium java
 	$(BIN)/ruff check src tests bench scripts
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2  # two workers (pytest-xdist): 262 s here, 440 s on one
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts

@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from .. import engine
 from ..workload import TOKEN_COLUMNS
 from .cache.flat import Prefixes
+from .cache.flat import narrow as narrow_ints
 
 STRINGS = ("call_type", "model", "scope", "region", "tier")
 COLUMNS = ("ts", *STRINGS, *TOKEN_COLUMNS, "interactive")
@@ -40,11 +41,22 @@ def _in_file_order(table: ibis.Table) -> ibis.Table:
     return pre.mutate(model=model, scope=scope).select(*table.columns)
 
 
-def _string_values(table: ibis.Table) -> dict[str, list[str]]:
-    """The distinct non-null values of each string lever column (one small aggregate in the engine), sorted:
-    the dictionaries of the lever table."""
-    combos = table.select(*STRINGS).distinct().to_pyarrow()
-    return {c: sorted(v for v in set(combos.column(c).to_pylist()) if v is not None) for c in STRINGS}
+def _scan(table: ibis.Table) -> tuple[dict[str, list[str]], set[str]]:
+    """One aggregate in the engine, grouped by the string lever columns: their distinct non-null values, sorted
+    (the dictionaries of the lever table), and the token columns whose every value fits 32 bits (held as int32,
+    half the memory of the canonical int64: a request's tokens are far below 2^31; a column that does not fit
+    stays int64, and a lever's result that would not fit is an arrow cast error, never a wrapped count)."""
+    agg = table.group_by(list(STRINGS)).aggregate(
+        **{f"{c}_{f}": getattr(table[c], f)() for c in TOKEN_COLUMNS for f in ("min", "max")}).to_pyarrow()
+    values = {c: sorted(v for v in set(agg.column(c).to_pylist()) if v is not None) for c in STRINGS}
+    lo, hi = -(2**31), 2**31 - 1
+    narrow = set()
+    for c in TOKEN_COLUMNS:
+        mins = [v for v in agg.column(f"{c}_min").to_pylist() if v is not None]
+        maxes = [v for v in agg.column(f"{c}_max").to_pylist() if v is not None]
+        if min(mins, default=0) >= lo and max(maxes, default=0) <= hi:
+            narrow.add(c)
+    return values, narrow
 
 
 def _code(column: ibis.Value, values: list[str]) -> ibis.Value:
@@ -56,18 +68,6 @@ def _code(column: ibis.Value, values: list[str]) -> ibis.Value:
                              ).cast("int32")
 
 
-def _narrow_tokens(table: ibis.Table) -> set[str]:
-    """The token columns whose every value fits 32 bits (one aggregate in the engine): the lever table holds
-    those as int32, half the memory of the canonical int64 (a request's tokens are far below 2^31; a column
-    that does not fit stays int64, and a lever's result that would not fit is an arrow cast error, never a
-    wrapped count)."""
-    agg = table.aggregate(**{f"{c}_{f}": getattr(table[c], f)() for c in TOKEN_COLUMNS for f in ("min", "max")})
-    row = agg.to_pyarrow().to_pylist()[0]
-    lo, hi = -(2**31), 2**31 - 1
-    return {c for c in TOKEN_COLUMNS if (row[f"{c}_min"] is None or row[f"{c}_min"] >= lo)
-            and (row[f"{c}_max"] is None or row[f"{c}_max"] <= hi)}
-
-
 def lever_table(table: ibis.Table, *, batch_rows: int = BATCH_ROWS) -> tuple[pa.Table, Prefixes]:
     """The lever columns of a canonical Ibis table (plus `_row`) and its prefixes, streamed in batches.
 
@@ -76,10 +76,9 @@ def lever_table(table: ibis.Table, *, batch_rows: int = BATCH_ROWS) -> tuple[pa.
     once (a kept arrow column would keep its whole batch, the segment lists and all, alive) and each column
     ends as one chunk, so every lever reads it without a copy."""
     table = _in_file_order(table)
-    values = _string_values(table)
+    values, narrow = _scan(table)
     prefix = table.prefix
     nums = [c for c in COLUMNS if c not in STRINGS]
-    narrow = _narrow_tokens(table)
     expr = table.select(*nums, **{c: _code(table[c], values[c]) for c in STRINGS},
                         _seg=prefix.map(lambda s: s["hash"].hash()), _tok=prefix.map(lambda s: s["tokens"]))
     schema = expr.schema().to_pyarrow()
@@ -87,7 +86,7 @@ def lever_table(table: ibis.Table, *, batch_rows: int = BATCH_ROWS) -> tuple[pa.
     lengths: list[np.ndarray] = []
     segs: list[np.ndarray] = []
     toks: list[np.ndarray] = []
-    for b in expr.to_pyarrow_batches(chunk_size=batch_rows):
+    for b in expr.to_pyarrow_batches(chunk_size=batch_rows):  # every array copied: the batch is freed with it
         for c in nums:  # a copy: the batch's memory is freed with the batch
             arr = b.column(c)
             typ = pa.int32() if c in narrow else schema.field(c).type
@@ -98,10 +97,10 @@ def lever_table(table: ibis.Table, *, batch_rows: int = BATCH_ROWS) -> tuple[pa.
             lst = b.column(name)
             flat = pc.list_flatten(lst)  # the values of valid lists only
             vals = (pc.fill_null(flat, 0) if flat.null_count else flat).to_numpy(zero_copy_only=False)
-            out.append(vals.view(np.uint64) if dtype is np.uint64 else np.array(vals, np.int64))
+            out.append(np.array(vals.view(np.uint64) if dtype is np.uint64 else vals, dtype))
             if name == "_seg":
                 lengths.append(pc.fill_null(pc.list_value_length(lst), 0).to_numpy(zero_copy_only=False)
-                               .astype(np.int64))
+                               .astype(np.int32))  # segments per request
         del b
     arrays: dict[str, pa.ChunkedArray] = {}
     for c in COLUMNS:
@@ -118,14 +117,14 @@ def lever_table(table: ibis.Table, *, batch_rows: int = BATCH_ROWS) -> tuple[pa.
             arrays[c] = pa.chunked_array([pa.concat_arrays(chunks) if len(chunks) > 1 else chunks[0]])
         del chunks
     n = sum(len(x) for x in lengths)
-    arrays["_row"] = pa.chunked_array([pa.array(np.arange(n, dtype=np.int64))])
+    arrays["_row"] = pa.chunked_array([pa.array(np.arange(n, dtype=np.int32 if n < 2**31 else np.int64))])
     out = pa.table(arrays)
-    length = np.concatenate(lengths) if lengths else np.zeros(0, np.int64)
+    length = np.concatenate(lengths) if lengths else np.zeros(0, np.int32)
     del lengths
     # the engine's 64-bit hash of each segment's hash string is its id (equal text, equal id; two texts share
     # one with probability about n^2 / 2^65, as chain keys do): no pass over the elements to renumber them
     seg = np.concatenate(segs) if segs else np.zeros(0, np.uint64)
     del segs
-    starts = (np.cumsum(length) - length).astype(np.int64)
-    tokens = np.maximum(np.concatenate(toks) if toks else np.zeros(0, np.int64), 0)
+    starts = (np.cumsum(length, dtype=np.int64) - length).astype(np.int64)
+    tokens = narrow_ints(np.maximum(np.concatenate(toks) if toks else np.zeros(0, np.int64), 0))
     return out, Prefixes(length, starts, seg, tokens)

@@ -22,7 +22,7 @@ from ..pricing import KINDS, RequestRates, request_costs, request_rates, token_c
 from . import breakers as brk
 from ._common import codes, col, encode, lookup, mask, replace_columns, sub_codes, total_input
 from .cache import replay as _replay
-from .cache.flat import Exploded, Flat, Prefixes, explode, from_arrays, gather, splitmix64
+from .cache.flat import Exploded, Flat, Prefixes, explode, from_arrays, gather, narrow, splitmix64
 from .options import CachingOptions
 
 CACHE_TIERS = ("standard", "flex", "priority")
@@ -119,7 +119,8 @@ def apply(t: pa.Table, catalog: Catalog, opts: CachingOptions, *, breakers: bool
     it that share a prompt prefix (no entry can be shared across units). With a `memo` (a dict the caller
     keeps for one catalog), a unit whose inputs are byte for byte those of a unit replayed before (the same
     requests, times, tokens, rates and prefixes: a compounded step that left it alone) reuses that result;
-    `remember=False` only looks units up (the caller's last replay: what it would add is never asked for)."""
+    `remember=False` only looks units up, and takes what it finds out of the memo (the caller's last replay:
+    nothing is asked for again)."""
     ex = explode(t, prefixes)
     out, evidence = _apply(t, catalog, opts, ex, memo, remember)
     if breakers and evidence["groups"]:
@@ -138,7 +139,7 @@ def _apply(t: pa.Table, catalog: Catalog, opts: CachingOptions, ex: Exploded | N
     evidence: dict[str, Any] = {"groups": [], "notes": []}
     if n == 0:
         return t, evidence
-    tin = total_input(t)
+    tin = narrow(total_input(t))  # int32 where every request's input fits (as it does): 4 bytes a request
     ts = col(t, "ts").astype(np.int64, copy=False)
     enc: dict[Any, Any] = {}  # each string column dictionary-encoded once
     prices = request_rates(t, catalog)  # the bill's rates per request (long context included)
@@ -150,11 +151,11 @@ def _apply(t: pa.Table, catalog: Catalog, opts: CachingOptions, ex: Exploded | N
     ex = explode(t) if ex is None else ex
     ct_code, cts = ex.ct_code, ex.call_types
     cache_tier = mask(tier_code, tiers, lambda v: v in CACHE_TIERS)
-    min_tok = np.array([mins[m] if mins[m] is not None else -1 for m in model_names], np.int64)[model_code]
-    elig = cache_tier & (min_tok >= 0) & prices.priced("input", "cache_read")
+    min_tok = np.array([mins[m] if mins[m] is not None else -1 for m in model_names], np.int64)  # per model code
+    elig = cache_tier & (min_tok >= 0)[model_code] & prices.priced("input", "cache_read")
     if opts.call_types is not None:
         elig &= mask(ct_code, cts, lambda v, keep=set(opts.call_types): v in keep)
-    no_cache_models = sorted({model_names[i] for i in np.unique(model_code[cache_tier & (min_tok < 0)])})
+    no_cache_models = sorted({model_names[i] for i in np.unique(model_code[cache_tier & (min_tok < 0)[model_code]])})
     if no_cache_models:
         evidence["notes"].append(f"no prompt caching on {', '.join(no_cache_models)} (catalog)")
     new = {c: np.array(col(t, c)) for c in  # int64, or a lever table's int32 (every count fits its input's)
@@ -174,7 +175,7 @@ def _apply(t: pa.Table, catalog: Catalog, opts: CachingOptions, ex: Exploded | N
     elig &= ~stated
 
     arrival = np.argsort(ts, kind="stable")
-    rows = arrival[elig[arrival]]  # eligible rows in arrival order
+    rows = narrow(arrival[elig[arrival]])  # eligible rows in arrival order (int32 where they fit)
     del arrival, elig, cache_tier
     if rows.size:
         _replay_units(t, ex, rows, catalog, opts, tin, ts, prices, model_code, model_names, offered,
@@ -202,8 +203,8 @@ def _replay_units(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog,
     for pos_in_rows in _unit_positions(t, ex, rows, enc):
         unit = rows[pos_in_rows]
         key = _fingerprint(t, ex, unit, opts, ts, prices, new, max_depth, enc) if memo is not None else None
-        if key is not None and key in memo:
-            values, groups = memo[key]
+        if key is not None and key in memo:  # the caller's last replay takes it out: its memory goes now
+            values, groups = memo[key] if remember else memo.pop(key)
             for c, v in values.items():
                 new[c][unit] = v
             groups = copy.deepcopy(groups)
@@ -314,26 +315,27 @@ def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, 
     flat = build_flat(ex, rows, opts.stable_prefix_tokens, ns_code, tin[rows], lean=True)
     T = tin[rows]
     r_ts = ts[rows]
-    p_in, p_read = prices.per_token("input", rows), prices.per_token("cache_read", rows)
+    rc = prices.rate_code[rows]  # the rates are read per code in the compiled passes: no float array per request
+    p_in, p_read = prices.rates["input"], prices.rates["cache_read"]
     grp_code, groups = sub_codes(*_whole(t, enc, "call_type", "model", "scope", "region"), rows)
     G = len(groups)
     grp_ns = np.zeros(G, np.int64)
     grp_ns[grp_code] = ns_code
     placements = candidate_placements(opts, max_depth)
     ttl_choices = [300, 3600] if opts.ttl == "auto" else [int(opts.ttl)]
-    none_cost = np.bincount(grp_code, T * p_in, minlength=G)
+    none_cost = np.bincount(grp_code, T * p_in[rc], minlength=G)
     # the unit's buckets are still the table's here (each unit writes only its own rows)
-    observed = prices.input_usd({kind: new[c][rows] for kind, c in KINDS.items() if c in new}, rows)
-    obs_cost = np.bincount(grp_code, observed, minlength=G)
-    mt = min_tok[rows]
+    obs_cost = np.bincount(grp_code, prices.input_usd({kind: new[c][rows] for kind, c in KINDS.items() if c in new},
+                                                      rows), minlength=G)
+    mt = min_tok[model_code[rows]]
     # cost[ttl_i][placement_j] per group, plus per-request read/write for the evidence
     cost = np.full((len(ttl_choices), len(placements), G), np.inf)
     any_checkpoint = np.zeros(G, bool)
     prev: np.ndarray | None = None
     for i, ttl in enumerate(ttl_choices):
         allowed = np.array([ttl in offered[m] for m in model_names], bool)[model_code[rows]]
-        p_w = prices.per_token("cache_write_5m" if ttl == 300 else "cache_write_1h", rows)
-        allowed &= ~np.isnan(p_w)
+        p_w = prices.rates["cache_write_5m" if ttl == 300 else "cache_write_1h"]  # per rate code
+        allowed &= ~np.isnan(p_w)[rc]
         if not allowed.any():
             continue
         if prev is None:  # previous touch of each entry: the same for every TTL and placement
@@ -341,7 +343,7 @@ def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, 
         bad_groups = np.bincount(grp_code, ~allowed, minlength=G) > 0
         g, ck = _replay.placement_costs(flat, prev, r_ts, np.full(rows.size, ttl * US, np.int64), placements, mt,
                                         allowed, T, p_in, p_read, np.nan_to_num(p_w), grp_code, G,
-                                        same_ts_hits=opts.same_timestamp_hits)
+                                        same_ts_hits=opts.same_timestamp_hits, rate_code=rc)
         any_checkpoint |= ck
         g[:, bad_groups] = np.inf
         cost[i] = g

@@ -129,23 +129,26 @@ def from_arrays(offsets: np.ndarray, seg: np.ndarray, tokens: np.ndarray, total_
     return Flat(n, offsets, req, depth, seg, key, tok, cum)
 
 
+def ints(a: np.ndarray) -> np.ndarray:
+    """An integer array as it is (contiguous), any other as int64: compiled passes take int32 or int64 alike,
+    so a 32-bit column is not widened (a copy of 8 bytes a row) only to be read."""
+    a = np.asarray(a)
+    return np.ascontiguousarray(a) if a.dtype.kind in "iu" else np.ascontiguousarray(a, np.int64)
+
+
+def narrow(a: np.ndarray) -> np.ndarray:
+    """Non-negative integers as int32 where they all fit (half the memory of int64), else as they are."""
+    return a.astype(np.int32) if a.size and a.dtype.itemsize > 4 and 0 <= a.min() and a.max() < 2**31 else a
+
+
 @numba.njit(cache=True)
 def _gather_build(rows: np.ndarray, lengths: np.ndarray, starts: np.ndarray, seg_all: np.ndarray,
-                  tok_all: np.ndarray, cap: np.ndarray, salt: np.ndarray):  # noqa: ANN202
-    """`_build` over the elements of `rows` gathered from shared flat arrays, in the same pass."""
-    n = rows.size
-    offsets = np.empty(n + 1, np.int64)
-    offsets[0] = 0
-    for r in range(n):
-        offsets[r + 1] = offsets[r] + lengths[rows[r]]
-    m = offsets[n]
-    req = np.empty(m, np.int64)
-    depth = np.empty(m, np.int64)
-    seg = np.empty(m, np.uint64)
-    tok = np.empty(m, np.int64)
-    cum = np.empty(m, np.int64)
-    key = np.empty(m, np.uint64)
-    for r in range(n):
+                  tok_all: np.ndarray, cap: np.ndarray, salt: np.ndarray, offsets: np.ndarray, req: np.ndarray,
+                  depth: np.ndarray, seg: np.ndarray, tok: np.ndarray, cum: np.ndarray, key: np.ndarray,
+                  lean: bool) -> None:
+    """`_build` over the elements of `rows` gathered from shared flat arrays, in the same pass, into arrays
+    the caller sized from `offsets` (`lean`: `depth`, `seg` and `tok` are not written)."""
+    for r in range(rows.size):
         src = starts[rows[r]]
         run = np.int64(0)
         h = salt[r]
@@ -159,30 +162,41 @@ def _gather_build(rows: np.ndarray, lengths: np.ndarray, starts: np.ndarray, seg
             if c >= 0 and nxt > c:
                 nxt = c
             req[i] = r
-            depth[i] = d
-            seg[i] = sg
-            tok[i] = nxt - run
+            if not lean:
+                depth[i] = d
+                seg[i] = sg
+                tok[i] = nxt - run
             cum[i] = nxt
             run = nxt
             h = h + _mix(sg * np.uint64(0x9E3779B97F4A7C15) ^ (np.uint64(d) * np.uint64(0xD6E8FEB86659FD93)))
             key[i] = h
-    return offsets, req, depth, seg, tok, cum, key
 
 
 def gather(lengths: np.ndarray, starts: np.ndarray, seg: np.ndarray, tokens: np.ndarray, rows: np.ndarray,
            total_input: np.ndarray, namespace: np.ndarray, *, lean: bool = False) -> Flat:
     """`from_arrays` of the prefixes of `rows` (in that order), read from shared flat arrays (per row: length,
     first element; per element: segment id, tokens): one compiled pass, no gathered temporaries. `lean`: only
-    what a managed-cache replay reads (offsets, request, chain key, cumulative tokens); `depth`, `seg` and
-    `tokens` are then None."""
+    what a managed-cache replay reads (offsets, request, chain key, cumulative tokens), request and cumulative
+    tokens in 32 bits where they fit; `depth`, `seg` and `tokens` are then None."""
+    rows = ints(rows)
+    n = rows.size
+    cap = ints(total_input)
     salt = splitmix64(np.asarray(namespace).astype(np.uint64) + np.uint64(0x5851F42D4C957F2D))
-    offsets, req, depth, sg, tok, cum, key = _gather_build(
-        np.ascontiguousarray(rows, np.int64), np.ascontiguousarray(lengths, np.int64),
-        np.ascontiguousarray(starts, np.int64), np.ascontiguousarray(seg, np.uint64),
-        np.ascontiguousarray(tokens, np.int64), np.ascontiguousarray(total_input, np.int64), salt)
+    offsets = np.zeros(n + 1, np.int64)
+    if n:
+        np.cumsum(np.asarray(lengths)[rows], out=offsets[1:])
+    m = int(offsets[-1])
+    small = lean and n < 2**31 and (cap.size == 0 or int(cap.max()) < 2**31)  # cum <= cap: fits 32 bits
+    req = np.empty(m, np.int32 if small else np.int64)
+    cum = np.empty(m, np.int32 if small else np.int64)
+    key = np.empty(m, np.uint64)
+    depth, sg, tok = (np.empty(0, np.int64), np.empty(0, np.uint64), np.empty(0, np.int64)) if lean else \
+        (np.empty(m, np.int64), np.empty(m, np.uint64), np.empty(m, np.int64))
+    _gather_build(rows, ints(lengths), ints(starts), np.ascontiguousarray(seg, np.uint64), ints(tokens), cap, salt,
+                  offsets, req, depth, sg, tok, cum, key, lean)
     if lean:
-        return Flat(int(rows.size), offsets, req, None, None, key, None, cum)  # type: ignore[arg-type]
-    return Flat(int(rows.size), offsets, req, depth, sg, key, tok, cum)
+        return Flat(n, offsets, req, None, None, key, None, cum)  # type: ignore[arg-type]
+    return Flat(n, offsets, req, depth, sg, key, tok, cum)
 
 
 def from_prefix_column(prefix: pa.Array | pa.ChunkedArray, total_input: np.ndarray | None = None,
@@ -208,10 +222,10 @@ class Exploded:
     """The `prefix` column of a whole table as flat arrays (one dictionary encoding of the segment hashes),
     with each row's call type code: any subset of rows gathers from it with numpy, no arrow `take`."""
 
-    lengths: np.ndarray  # int64 per row
+    lengths: np.ndarray  # int32 or int64 per row
     starts: np.ndarray  # int64 per row: first element
     seg: np.ndarray  # uint64 per element: segment id (equal hash, equal id)
-    tokens: np.ndarray  # int64 per element
+    tokens: np.ndarray  # int32 or int64 per element
     ct_code: np.ndarray  # int64 per row
     call_types: list[Any]  # distinct call types (None for null)
 
@@ -222,14 +236,14 @@ class Prefixes:
     `_row` column (their row's index in the workload) instead of the column: every lever and step gathers
     from the same arrays, and the segment hash strings never leave the engine (`levers._table`)."""
 
-    lengths: np.ndarray  # int64 per workload row
+    lengths: np.ndarray  # int32 (or int64) per workload row
     starts: np.ndarray  # int64 per workload row: first element
     seg: np.ndarray  # uint64 per element
-    tokens: np.ndarray  # int64 per element
+    tokens: np.ndarray  # int32 where every count fits (else int64) per element
     _per_row: np.ndarray | None = None
 
     def rows(self, t: pa.Table) -> np.ndarray:
-        return t.column("_row").to_numpy().astype(np.int64, copy=False) if t.num_rows else np.zeros(0, np.int64)
+        return ints(t.column("_row").to_numpy()) if t.num_rows else np.zeros(0, np.int64)
 
     def explode(self, t: pa.Table) -> Exploded:
         rows = self.rows(t)
@@ -240,7 +254,7 @@ class Prefixes:
         """Tokens of each row's prefix (0 without one); elements are stored row by row, in workload order."""
         if self._per_row is None:
             req = np.repeat(np.arange(self.lengths.size), self.lengths)
-            self._per_row = np.bincount(req, self.tokens, minlength=self.lengths.size).astype(np.int64)
+            self._per_row = narrow(np.bincount(req, self.tokens, minlength=self.lengths.size).astype(np.int64))
         return self._per_row[self.rows(t)]
 
 

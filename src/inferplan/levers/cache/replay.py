@@ -24,25 +24,26 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from .flat import Flat
+from .flat import Flat, ints
 
 
 def previous_occurrence(keys: np.ndarray) -> np.ndarray:
     """For each element, the index of the previous element with the same key (-1: none): one pass over an
-    open-addressing hash table (keys are already well-mixed 64-bit hashes), at most 2/3 full, positions
-    stored in 32 bits where they fit (12 bytes a slot)."""
+    open-addressing hash table (keys are already well-mixed 64-bit hashes), at most 2/3 full. A slot holds only
+    the position of the latest element of its key (32 bits where positions fit), the key itself read from
+    `keys`: 4 bytes a slot, not 12 (the table is the largest transient of a replay)."""
     n = keys.size
     size = 1
     while size < n + n // 2 + 1:
         size *= 2
     slot_pos = np.full(size, -1, np.int32 if n < 2**31 - 1 else np.int64)
-    return _previous_occurrence(keys, np.empty(size, np.uint64), slot_pos)
+    return _previous_occurrence(keys, slot_pos)
 
 
 @numba.njit(cache=True)
-def _previous_occurrence(keys: np.ndarray, slot_key: np.ndarray, slot_pos: np.ndarray) -> np.ndarray:
+def _previous_occurrence(keys: np.ndarray, slot_pos: np.ndarray) -> np.ndarray:
     n = keys.size
-    mask = np.uint64(slot_key.size - 1)
+    mask = np.uint64(slot_pos.size - 1)
     prev = np.empty(n, np.int64)
     for i in range(n):
         k = keys[i]
@@ -50,11 +51,10 @@ def _previous_occurrence(keys: np.ndarray, slot_key: np.ndarray, slot_pos: np.nd
         while True:
             p = slot_pos[h]
             if p < 0:
-                slot_key[h] = k
                 slot_pos[h] = i
                 prev[i] = -1
                 break
-            if slot_key[h] == k:
+            if keys[p] == k:
                 prev[i] = p
                 slot_pos[h] = i
                 break
@@ -182,7 +182,8 @@ def checkpoints(flat: Flat, fixed: tuple[int, ...], last: bool, min_tokens: np.n
 def _placement_costs(offsets: np.ndarray, cum: np.ndarray, req: np.ndarray, prev: np.ndarray, ts: np.ndarray,
                      ttl: np.ndarray, same_ts_hits: bool, depth_bits: np.ndarray, last_bits: np.uint64,
                      n_placements: int, min_tokens: np.ndarray, allowed: np.ndarray, total: np.ndarray,
-                     p_in: np.ndarray, p_read: np.ndarray, p_w: np.ndarray, grp: np.ndarray, n_groups: int):  # noqa: ANN202
+                     rate: np.ndarray, p_in: np.ndarray, p_read: np.ndarray, p_w: np.ndarray, grp: np.ndarray,
+                     n_groups: int):  # noqa: ANN202
     """Every placement in one pass: bit p of an element's creator/alive/through word is placement p.
 
     The same rules as `checkpoints` + `alive` + `replay` (one run per placement), evaluated together: the touches
@@ -234,28 +235,33 @@ def _placement_costs(offsets: np.ndarray, cum: np.ndarray, req: np.ndarray, prev
                     if creator & bit:
                         lc[p] = d1
         g = grp[r]
+        k = rate[r]
         for p in range(n_placements):
-            read = cum[lo + rd[p] - 1] if rd[p] > 0 else 0
-            write = cum[lo + lc[p] - 1] - read if lc[p] > rd[p] else 0
+            read = np.int64(cum[lo + rd[p] - 1]) if rd[p] > 0 else np.int64(0)
+            write = np.int64(cum[lo + lc[p] - 1]) - read if lc[p] > rd[p] else np.int64(0)
             if lc[p] > 0:
                 any_ck[g] = True
-            cost[p, g] += (total[r] - read - write) * p_in[r] + read * p_read[r] + write * p_w[r]
+            cost[p, g] += (total[r] - read - write) * p_in[k] + read * p_read[k] + write * p_w[k]
     return cost, any_ck
 
 
 def placement_costs(flat: Flat, prev: np.ndarray, ts: np.ndarray, ttl: np.ndarray, placements: list,
                     min_tokens: np.ndarray, allowed: np.ndarray, total: np.ndarray, p_in: np.ndarray,
                     p_read: np.ndarray, p_w: np.ndarray, grp: np.ndarray, n_groups: int, *,
-                    same_ts_hits: bool = True) -> tuple[np.ndarray, np.ndarray]:
+                    same_ts_hits: bool = True, rate_code: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Input USD per (placement, group) of every candidate placement ((fixed depths, last) pairs), each as if
     replayed alone (`checkpoints` + `replay`), in one compiled pass per 64 placements. `prev` from
     `previous_occurrence(flat.key)`; per request: `ts`, `ttl`, `min_tokens`, `allowed` (may checkpoint),
-    `total` input tokens and USD-per-token rates. Also: whether each group got any checkpoint."""
+    `total` input tokens and USD-per-token rates, or with `rate_code` (per request) the rates per code (a
+    request's rate is read in the pass: no float array per request). Also: whether each group got any
+    checkpoint."""
     out = np.zeros((len(placements), n_groups))
     any_ck = np.zeros(n_groups, bool)
-    args = [np.ascontiguousarray(a, dt) for a, dt in ((ts, np.int64), (ttl, np.int64), (min_tokens, np.int64),
-                                                        (allowed, np.bool_), (total, np.int64), (p_in, np.float64),
-                                                        (p_read, np.float64), (p_w, np.float64), (grp, np.int64))]
+    rate = np.arange(flat.n_requests, dtype=np.int64) if rate_code is None else ints(rate_code)
+    ts_, ttl_, mt_, tot_, grp_ = (ints(a) for a in (ts, ttl, min_tokens, total, grp))
+    al_ = np.ascontiguousarray(allowed, np.bool_)
+    pin_, prd_, pw_ = (np.ascontiguousarray(a, np.float64) for a in (p_in, p_read, p_w))
+    prev_ = ints(prev)
     for start in range(0, len(placements), 64):
         chunk = placements[start:start + 64]
         top = max((max(fixed) for fixed, _ in chunk if fixed), default=0)
@@ -266,10 +272,9 @@ def placement_costs(flat: Flat, prev: np.ndarray, ts: np.ndarray, ttl: np.ndarra
                 depth_bits[d] |= np.uint64(1 << p)
             if last:
                 last_bits |= 1 << p
-        ts_, ttl_, mt_, al_, tot_, pin_, prd_, pw_, grp_ = args
-        c, a = _placement_costs(flat.offsets, flat.cum, flat.req, np.ascontiguousarray(prev, np.int64), ts_, ttl_,
-                                bool(same_ts_hits), depth_bits, np.uint64(last_bits), len(chunk), mt_, al_, tot_,
-                                pin_, prd_, pw_, grp_, int(n_groups))
+        c, a = _placement_costs(flat.offsets, flat.cum, flat.req, prev_, ts_, ttl_, bool(same_ts_hits), depth_bits,
+                                np.uint64(last_bits), len(chunk), mt_, al_, tot_, rate, pin_, prd_, pw_, grp_,
+                                int(n_groups))
         out[start:start + len(chunk)] = c
         any_ck |= a
     return out, any_ck

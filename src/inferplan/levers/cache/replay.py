@@ -28,9 +28,9 @@ from .flat import Flat, ints
 
 
 def previous_occurrence(keys: np.ndarray) -> np.ndarray:
-    """For each element, the index of the previous element with the same key (-1: none): one pass over an
-    open-addressing hash table (keys are already well-mixed 64-bit hashes), at most 2/3 full. A slot holds only
-    the position of the latest element of its key (32 bits where positions fit), the key itself read from
+    """For each element, the index of the previous element with the same key (-1: none), as int32 where
+    positions fit: one pass over an open-addressing hash table (keys are already well-mixed 64-bit hashes), at
+    most 2/3 full. A slot holds only the position of the latest element of its key, the key itself read from
     `keys`: 4 bytes a slot, not 12 (the table is the largest transient of a replay)."""
     n = keys.size
     size = 1
@@ -44,7 +44,7 @@ def previous_occurrence(keys: np.ndarray) -> np.ndarray:
 def _previous_occurrence(keys: np.ndarray, slot_pos: np.ndarray) -> np.ndarray:
     n = keys.size
     mask = np.uint64(slot_pos.size - 1)
-    prev = np.empty(n, np.int64)
+    prev = np.empty(n, slot_pos.dtype)  # positions in 32 bits where they fit, as in the table
     for i in range(n):
         k = keys[i]
         h = k & mask

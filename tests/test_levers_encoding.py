@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from inferplan.codes import first_order
 from inferplan.levers import apply_levers, breakers, evaluate, price_table, routing
 from inferplan.levers._build import canonical_table
 from inferplan.levers._common import codes, encode, lookup, mask
@@ -46,6 +47,31 @@ def test_codes_match_a_python_reference_and_a_taken_table(rows, data):
         ref_code, ref_keys = reference_codes(t.take(pa.array(sub, pa.int64())), *names)
         assert code.tolist() == ref_code and keys == ref_keys
         assert set(cache) == (set(names) if sub.size else set())
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.integers(0, 40), st.integers(-(2**62), 2**62)), max_size=60), st.booleans())
+def test_first_order_numbers_by_first_occurrence_on_both_paths(values, small):
+    """The lookup-table pass (small non-negative values) and the hash path (any other) number as a Python
+    reference does."""
+    arr = np.array([v % 41 for v in values] if small else values, np.int64)
+    code, first = first_order(arr)
+    seen: dict[int, int] = {}
+    ref = [seen.setdefault(int(v), len(seen)) for v in arr]
+    assert code.dtype == np.int32 and code.tolist() == ref and first.tolist() == list(seen)
+    if small and arr.size:  # int32 input (dictionary indices) takes the same path, same answer
+        code32, first32 = first_order(arr.astype(np.int32))
+        assert code32.tolist() == ref and first32.tolist() == list(seen)
+
+
+def test_encode_dictionary_columns_with_nulls_and_repeated_values():
+    idx = pa.array([2, None, 0, 2, 1, None], pa.int32())
+    col = pa.DictionaryArray.from_arrays(idx, pa.array(["a", "b", "c"]))
+    code, vals = encode(pa.table({"c": col}), "c")
+    assert [vals[i] for i in code] == ["c", None, "a", "c", "b", None] and vals == ["c", None, "a", "b"]
+    rep = pa.DictionaryArray.from_arrays(pa.array([0, 1, 2], pa.int8()), pa.array(["x", "y", "x"]))
+    code, vals = encode(pa.table({"c": rep}), "c")  # a dictionary repeating a value: one code for it
+    assert code.tolist() == [0, 1, 0] and vals == ["x", "y"]
 
 
 def test_encode_keeps_nulls_and_per_value_helpers():

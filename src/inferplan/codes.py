@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numba
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -53,16 +54,54 @@ def encode(t: pa.Table | pa.Array | pa.ChunkedArray, name: str | None = None) ->
     return code, values
 
 
+_LUT_MAX = 1 << 20  # integer codes below this are renumbered through a lookup table, others by a hash
+
+
+@numba.njit(cache=True)
+def _first_order(values: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Values in [0, k) as dense codes in order of first occurrence (one pass, a k-entry table), and the
+    value of each code."""
+    remap = np.full(k, -1, np.int32)
+    firsts = np.empty(k, np.int64)
+    out = np.empty(values.size, np.int32)
+    m = 0
+    for i in range(values.size):
+        v = values[i]
+        c = remap[v]
+        if c < 0:
+            c = m
+            remap[v] = m
+            firsts[m] = v
+            m += 1
+        out[i] = c
+    return out, firsts[:m]
+
+
+def first_order(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Integer values as dense int32 codes 0..k-1 in order of first occurrence, and the value (int64) of each:
+    a compiled pass through a lookup table where the values are small and non-negative (dictionary indices and
+    their combinations), arrow's hash encoding otherwise. Both number alike."""
+    values = np.asarray(values)
+    if values.size == 0:
+        return np.zeros(0, np.int32), np.zeros(0, np.int64)
+    lo, hi = int(values.min()), int(values.max())
+    if lo >= 0 and hi < _LUT_MAX:
+        return _first_order(np.ascontiguousarray(values), hi + 1)
+    enc = pc.dictionary_encode(pa.array(values))
+    return (enc.indices.to_numpy(zero_copy_only=False).astype(np.int32),
+            enc.dictionary.to_numpy(zero_copy_only=False).astype(np.int64))
+
+
 def _encode(c: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, list[Any]]:
     if isinstance(c, pa.ChunkedArray):
         c = c.combine_chunks()
     if pa.types.is_dictionary(c.type):
         values = [*c.dictionary.to_pylist(), None]
-        raw = pc.fill_null(c.indices.cast(pa.int64()), len(values) - 1)
-        enc = pc.dictionary_encode(raw)  # first occurrence, on integers
-        distinct = [values[i] for i in enc.dictionary.to_pylist()]
+        idx = pc.fill_null(c.indices, len(values) - 1) if c.null_count else c.indices
+        code, first = first_order(idx.to_numpy(zero_copy_only=False))  # first occurrence, on integers
+        distinct = [values[i] for i in first.tolist()]
         if len(set(distinct)) == len(distinct):
-            return enc.indices.to_numpy(zero_copy_only=False).astype(np.int32), distinct
+            return code, distinct
         c = c.cast(c.type.value_type)  # a dictionary with repeated values: encode the strings
     enc = pc.dictionary_encode(c, null_encoding="encode")
     return enc.indices.to_numpy(zero_copy_only=False).astype(np.int32), enc.dictionary.to_pylist()

@@ -36,7 +36,7 @@ import pyarrow.compute as pc
 from . import engine
 from .catalog import Catalog
 from .catalog.schema import BedrockPrice, ProvisionedPrice
-from .codes import column_id, encode
+from .codes import column_id, encode, first_order
 from .errors import ConfigError, MissingPriceError
 from .workload import (
     BUCKET,
@@ -531,9 +531,8 @@ def _key_codes(table: pa.Table, fixed: Mapping[str, str]) -> tuple[np.ndarray, l
         combined = combined * k + code
         per_col.append(values)
     if n:
-        enc = pc.dictionary_encode(pa.array(combined))  # hash, first occurrence: no sort of every request
-        inv = enc.indices.to_numpy(zero_copy_only=False).astype(np.int32)  # 4 bytes a request
-        uniq = enc.dictionary.to_pylist()
+        inv, first = first_order(combined)  # first occurrence, no sort of every request; 4 bytes a request
+        uniq = first.tolist()
     else:
         inv, uniq = np.zeros(0, np.int32), []
     keys: list[Key] = []

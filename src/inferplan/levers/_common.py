@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..codes import encode
+from ..codes import encode, first_order
 from ..workload import TOKEN_COLUMNS
 
 __all__ = ["encode", "col", "mask", "lookup", "codes", "first_occurrence", "total_input", "replace_columns"]
@@ -40,9 +40,7 @@ def first_occurrence(code: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Dense codes 0..k-1 in order of first occurrence, and the original code of each."""
     if code.size == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    enc = pc.dictionary_encode(pa.array(code, pa.int64()))
-    return (enc.indices.to_numpy(zero_copy_only=False).astype(np.int32),
-            enc.dictionary.to_numpy(zero_copy_only=False).astype(np.int64))
+    return first_order(code)
 
 
 def codes(t: pa.Table, *names: str, rows: np.ndarray | None = None,

@@ -240,3 +240,25 @@ def test_replay_units_split_namespaces_and_unrelated_call_types_and_are_reused(m
     # alone: chat and nightly replayed; batch + caching: nightly moved to batch, chat unchanged: not replayed again
     assert len(calls) == 2
     assert lv["compounded"]["steps"][1]["new_usd"] < lv["compounded"]["steps"][0]["new_usd"]
+
+
+def test_splitmix64_compiled_equals_the_numpy_expression():
+    """The compiled mix (chain keys, unit numbers, routing's draws) against the plain numpy expression, for
+    negative, large, 32-bit and empty inputs: the same 64-bit values, so every seeded result is unchanged."""
+    from inferplan.levers.cache.flat import splitmix64
+
+    def numpy_mix(x):
+        z = x.astype(np.uint64, copy=True)
+        with np.errstate(over="ignore"):
+            z += np.uint64(0x9E3779B97F4A7C15)
+            z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+            z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+            z ^= z >> np.uint64(31)
+        return z
+
+    rng = np.random.default_rng(0)
+    for a in (rng.integers(-(2**62), 2**62, 500), rng.integers(0, 2**63, 500).astype(np.uint64),
+              np.arange(10, dtype=np.int32), np.zeros(0, np.int64)):
+        got = splitmix64(a)
+        assert got.dtype == np.uint64 and np.array_equal(got, numpy_mix(a))
+    assert int(splitmix64(np.array([0], np.uint64))[0]) == 0xE220A8397B1DCDAF  # splitmix64's first output, seed 0

@@ -25,14 +25,21 @@ _DEPTH = np.uint64(0xD6E8FEB86659FD93)
 
 
 def splitmix64(x: np.ndarray) -> np.ndarray:
-    """A strong 64-bit mix (splitmix64 finaliser), vectorised; wraps modulo 2^64 on purpose."""
-    z = x.astype(np.uint64, copy=True)
-    with np.errstate(over="ignore"):
-        z += _GOLD
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        z ^= z >> np.uint64(31)
+    """A strong 64-bit mix (splitmix64 finaliser) of each value taken as uint64; wraps modulo 2^64 on purpose.
+    One compiled pass in place on a copy (numpy's expression made five temporaries of 8 bytes a value)."""
+    z = np.array(x, dtype=np.uint64, copy=True)  # any integer array, numpy's cast (negatives wrap)
+    if z.size:
+        _mix_inplace(z.reshape(-1))
     return z
+
+
+@numba.njit(cache=True)
+def _mix_inplace(z: np.ndarray) -> None:
+    for i in range(z.size):
+        v = z[i] + np.uint64(0x9E3779B97F4A7C15)
+        v = (v ^ (v >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        v = (v ^ (v >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z[i] = v ^ (v >> np.uint64(31))
 
 
 @dataclass

@@ -262,3 +262,41 @@ def test_splitmix64_compiled_equals_the_numpy_expression():
         got = splitmix64(a)
         assert got.dtype == np.uint64 and np.array_equal(got, numpy_mix(a))
     assert int(splitmix64(np.array([0], np.uint64))[0]) == 0xE220A8397B1DCDAF  # splitmix64's first output, seed 0
+
+
+def test_unit_fingerprint_changes_with_every_input_a_replay_reads():
+    """A remembered replay is reused only on equal inputs: the digest is equal for an equal copy of the table and
+    differs when any one time, segment, segment's tokens, prefix length, token bucket, call type or model of
+    one request differs."""
+    from inferplan.levers import caching
+    from inferplan.levers.cache.flat import explode
+    from inferplan.levers.options import CachingOptions
+    from inferplan.pricing import request_rates
+
+    cat = tiny_catalog()
+    segs = [[("sys", 2000), (f"m{i}", 100)] for i in range(5)]
+
+    def digest(**kw):
+        args = {"model": "claude", "ts": np.arange(5) * 10 * S, "call_type": "chat", "input_tokens": 2100,
+                "output_tokens": 100, "prefix": segs, **kw}
+        t = canonical_table(5, **args)
+        ex = explode(t)
+        new = {c: np.array(t.column(c).to_numpy()) for c in ("input_tokens", "cache_read_tokens",
+                                                             "cache_write_5m_tokens", "cache_write_1h_tokens")}
+        return caching._fingerprint(t, ex, np.arange(5), CachingOptions(), t.column("ts").cast("int64").to_numpy(),
+                                    request_rates(t, cat), new, 2, {})
+
+    base = digest()
+    assert digest() == base
+    changed = {
+        "ts": digest(ts=np.array([0, 10, 20, 31, 40]) * S),
+        # (a canonical table's segment ids number its distinct texts: a replay reads which segments are equal)
+        "segment id": digest(prefix=[*segs[:4], [("sys", 2000), ("m3", 100)]]),
+        "segment tokens": digest(prefix=[*segs[:4], [("sys", 2000), ("m4", 101)]]),
+        "prefix length": digest(prefix=[*segs[:4], [("sys", 2000)]]),
+        "bucket": digest(input_tokens=[2100, 2100, 2000, 2100, 2100], cache_read_tokens=[0, 0, 100, 0, 0]),
+        "call type": digest(call_type=["chat", "chat", "chat", "chat", "other"]),
+        "model": digest(model=["claude", "claude", "claude", "claude", "nova"]),
+    }
+    for what, d in changed.items():
+        assert d != base, what

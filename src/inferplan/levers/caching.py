@@ -13,6 +13,7 @@ import hashlib
 from itertools import combinations
 from typing import Any
 
+import numba
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -22,7 +23,7 @@ from ..pricing import KINDS, RequestRates, request_costs, request_rates, token_c
 from . import breakers as brk
 from ._common import codes, col, encode, lookup, mask, replace_columns, sub_codes, total_input
 from .cache import replay as _replay
-from .cache.flat import Exploded, Flat, Prefixes, explode, from_arrays, gather, narrow, splitmix64
+from .cache.flat import Exploded, Flat, Prefixes, _mix, explode, from_arrays, gather, ints, narrow, splitmix64
 from .options import CachingOptions
 
 CACHE_TIERS = ("standard", "flex", "priority")
@@ -281,28 +282,60 @@ def _unit_positions(t: pa.Table, ex: Exploded, rows: np.ndarray, enc: dict[Any, 
     return np.split(order, np.cumsum(np.bincount(np.searchsorted(units, unit), minlength=units.size))[:-1])
 
 
+@numba.njit(cache=True)
+def _absorb(h1: np.uint64, h2: np.uint64, v: np.uint64) -> tuple[np.uint64, np.uint64]:
+    return _mix(h1 ^ v), _mix((h2 + v) * np.uint64(0xD1342543DE82EF95))
+
+
+@numba.njit(cache=True)
+def _digest(unit: np.ndarray, ts: np.ndarray, keys: np.ndarray, grp: np.ndarray, lengths: np.ndarray,
+            starts: np.ndarray, seg: np.ndarray, tokens: np.ndarray, c0: np.ndarray, c1: np.ndarray,
+            c2: np.ndarray, c3: np.ndarray) -> tuple[np.uint64, np.uint64]:
+    """A 128-bit digest (two independently seeded chains of a 64-bit bijective mix) of a unit's inputs, row by
+    row: time, price key, group, prefix length, then each segment's id and tokens, then the token buckets."""
+    h1 = np.uint64(0x243F6A8885A308D3)
+    h2 = np.uint64(0x13198A2E03707344)
+    h1, h2 = _absorb(h1, h2, np.uint64(unit.size))
+    for j in range(unit.size):
+        r = unit[j]
+        n = lengths[r]
+        h1, h2 = _absorb(h1, h2, np.uint64(ts[r]))
+        h1, h2 = _absorb(h1, h2, np.uint64(keys[j]))
+        h1, h2 = _absorb(h1, h2, np.uint64(grp[j]))
+        h1, h2 = _absorb(h1, h2, np.uint64(n))
+        s = starts[r]
+        for e in range(s, s + n):
+            h1, h2 = _absorb(h1, h2, seg[e])
+            h1, h2 = _absorb(h1, h2, np.uint64(tokens[e]))
+        h1, h2 = _absorb(h1, h2, np.uint64(c0[r]))
+        h1, h2 = _absorb(h1, h2, np.uint64(c1[r]))
+        h1, h2 = _absorb(h1, h2, np.uint64(c2[r]))
+        h1, h2 = _absorb(h1, h2, np.uint64(c3[r]))
+    return h1, h2
+
+
 def _fingerprint(t: pa.Table, ex: Exploded, unit: np.ndarray, opts: CachingOptions, ts: np.ndarray,
                  prices: RequestRates, new: dict[str, np.ndarray], max_depth: int,
                  enc: dict[Any, Any]) -> bytes:
     """A digest of everything a unit's replay reads (equal digest: equal inputs, so an equal result): its
     requests' times, price keys and call types, prefixes and token buckets. Rates, minimum tokens and TTLs follow
-    from keys and tokens through the catalog, which is one for a memo's lifetime."""
-    h = hashlib.sha256()
+    from keys and tokens through the catalog, which is one for a memo's lifetime. The per-request part is one
+    compiled pass to 128 bits (`_digest`: two different inputs share it with probability about 2^-128 a pair,
+    far below the chain keys' own 2^-64), no array gathered per element."""
     grp, groups = sub_codes(*_whole(t, enc, "call_type", "model", "scope", "region"), unit)
-    lengths = ex.lengths[unit]
-    total = int(lengths.sum())
-    idx = (np.repeat(ex.starts[unit] - (np.cumsum(lengths) - lengths), lengths) + np.arange(total)) if total \
-        else np.zeros(0, np.int64)
     code = prices.code[unit]
     # price keys numbered by their values, not by where they first occur in this table (a step that added a
     # key elsewhere, e.g. batch or a routed model, renumbers the codes, not this unit's inputs)
-    used = sorted(np.unique(code).tolist(), key=lambda k: prices.keys[k])
+    used = sorted(np.flatnonzero(np.bincount(code, minlength=len(prices.keys))).tolist(), key=lambda k: prices.keys[k])
     lut = np.zeros(len(prices.keys), np.int64)
     lut[used] = np.arange(len(used))
     keys = lut[code]
-    h.update(repr((opts.model_dump(), groups, [prices.keys[k] for k in used], max_depth, unit.size)).encode())
-    for arr in (ts[unit], keys, grp, lengths, ex.seg[idx], ex.tokens[idx], *(new[c][unit] for c in sorted(new))):
-        h.update(np.ascontiguousarray(arr).view(np.uint8))
+    cols = [ints(new[c]) for c in sorted(new)]
+    h1, h2 = _digest(ints(unit), ints(ts), keys, ints(grp), ints(ex.lengths), ints(ex.starts),
+                     np.ascontiguousarray(ex.seg, np.uint64), ints(ex.tokens), *cols)
+    h = hashlib.sha256(repr((opts.model_dump(), groups, [prices.keys[k] for k in used], max_depth, unit.size,
+                             sorted(new), str(ex.tokens.dtype))).encode())
+    h.update(np.array([h1, h2], np.uint64).tobytes())
     return h.digest()
 
 

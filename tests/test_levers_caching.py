@@ -318,3 +318,18 @@ def test_breaker_position_stats_from_flat_arrays_equal_the_per_element_count(row
     fast = breakers.position_stats(ex)
     for a, b in zip(oracle, fast, strict=True):
         assert a.shape == b.shape and np.allclose(a, b)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.integers(0, 5), st.integers(0, 2**64 - 1)), max_size=200))
+def test_previous_occurrence_against_a_dict(values):
+    """The hash pass (slots found by a multiply, probing wrapping at the end) against a dict of last
+    positions, for clustered small keys (dense segment ids) and any 64-bit keys."""
+    keys = np.array(values, np.uint64)
+    last: dict[int, int] = {}
+    ref = []
+    for i, k in enumerate(values):
+        ref.append(last.get(k, -1))
+        last[k] = i
+    got = _replay.previous_occurrence(keys)
+    assert got.tolist() == ref and got.dtype == np.int32

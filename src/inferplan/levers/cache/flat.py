@@ -230,7 +230,7 @@ class Exploded:
     with each row's call type code: any subset of rows gathers from it with numpy, no arrow `take`."""
 
     lengths: np.ndarray  # int32 or int64 per row
-    starts: np.ndarray  # int64 per row: first element
+    starts: np.ndarray  # int32 or int64 per row: first element
     seg: np.ndarray  # uint64 per element: segment id (equal hash, equal id)
     tokens: np.ndarray  # int32 or int64 per element
     ct_code: np.ndarray  # int64 per row
@@ -244,7 +244,7 @@ class Prefixes:
     from the same arrays, and the segment hash strings never leave the engine (`levers._table`)."""
 
     lengths: np.ndarray  # int32 (or int64) per workload row
-    starts: np.ndarray  # int64 per workload row: first element
+    starts: np.ndarray  # int32 (below 2^31 elements) or int64 per workload row: first element
     seg: np.ndarray  # uint64 per element
     tokens: np.ndarray  # int32 where every count fits (else int64) per element
     _per_row: np.ndarray | None = None

@@ -24,18 +24,19 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from .flat import Flat, ints
+from .flat import Flat, _mix, ints
 
 
 def previous_occurrence(keys: np.ndarray) -> np.ndarray:
     """For each element, the index of the previous element with the same key (-1: none), as int32 where
-    positions fit: one pass over an open-addressing hash table (keys are already well-mixed 64-bit hashes), at
-    most 2/3 full. A slot holds only the position of the latest element of its key, the key itself read from
-    `keys`: 4 bytes a slot, not 12 (the table is the largest transient of a replay)."""
+    positions fit: one pass over an open-addressing hash table (keys mixed again: any 64-bit values spread), 2/3
+    full at most. A slot holds only the position of the latest element of its key, the key itself read from
+    `keys`: 4 bytes a slot, not 12, and 1.5 slots an element (a slot is found from the key's high bits by a
+    multiply, so the size need not be a power of two) where a power of two would take up to 3."""
     n = keys.size
-    size = 1
-    while size < n + n // 2 + 1:
-        size *= 2
+    size = min(n + n // 2 + 1, 2**32 - 1)
+    if size <= n:
+        raise ValueError(f"{n:,} cache elements in one replay unit: more than a hash table of 2^32 slots holds")
     slot_pos = np.full(size, -1, np.int32 if n < 2**31 - 1 else np.int64)
     return _previous_occurrence(keys, slot_pos)
 
@@ -43,11 +44,11 @@ def previous_occurrence(keys: np.ndarray) -> np.ndarray:
 @numba.njit(cache=True)
 def _previous_occurrence(keys: np.ndarray, slot_pos: np.ndarray) -> np.ndarray:
     n = keys.size
-    mask = np.uint64(slot_pos.size - 1)
+    size = np.uint64(slot_pos.size)
     prev = np.empty(n, slot_pos.dtype)  # positions in 32 bits where they fit, as in the table
     for i in range(n):
         k = keys[i]
-        h = k & mask
+        h = ((_mix(k) >> np.uint64(32)) * size) >> np.uint64(32)  # in [0, size): high 32 bits of the mixed key
         while True:
             p = slot_pos[h]
             if p < 0:
@@ -58,7 +59,9 @@ def _previous_occurrence(keys: np.ndarray, slot_pos: np.ndarray) -> np.ndarray:
                 prev[i] = p
                 slot_pos[h] = i
                 break
-            h = (h + np.uint64(1)) & mask
+            h += np.uint64(1)
+            if h == size:
+                h = np.uint64(0)
     return prev
 
 

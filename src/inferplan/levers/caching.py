@@ -231,21 +231,28 @@ def _units(t: pa.Table, ex: Exploded, rows: np.ndarray, enc: dict[Any, Any]) -> 
 _FEW_UNITS = 16  # up to this many replay units, one scan each finds their rows; above, one stable sort
 
 
+@numba.njit(cache=True)
+def _first_keys(rows: np.ndarray, lengths: np.ndarray, starts: np.ndarray, seg: np.ndarray, ct_code: np.ndarray,
+                ns: np.ndarray, out: np.ndarray) -> None:
+    """Per row of `rows`: mix(first segment id), or its call type code without a segment, xor mix(namespace +
+    a salt): one pass, no temporaries (the numpy expression made five of 8 bytes a row)."""
+    for j in range(rows.size):
+        r = rows[j]
+        v = _mix(seg[starts[r]]) if lengths[r] > 0 else np.uint64(ct_code[r])
+        out[j] = v ^ _mix(np.uint64(ns[j]) + np.uint64(0x3C6EF372FE94F82B))
+
+
 def _unit_positions(t: pa.Table, ex: Exploded, rows: np.ndarray, enc: dict[Any, Any]) -> list[np.ndarray]:
     """`_units` as positions in `rows`."""
     ns, _ = sub_codes(*_whole(t, enc, "model", "scope", "region"), rows)
     ct = ex.ct_code[rows]
     n_ct = max(len(ex.call_types), 1)
-    lengths = ex.lengths[rows]
-    first = np.where(lengths > 0, ex.seg[np.minimum(ex.starts[rows], max(ex.seg.size - 1, 0))]
-                     if ex.seg.size else 0, 0).astype(np.uint64)
     # a row without segments (or with only a declared stable prefix, one id per call type) shares with no other
     # call type: its own call type stands in for its first segment. Pairs are numbered by a 64-bit mix of
     # (namespace, first segment): two pairs that shared a number would only replay as one unit, still exact.
-    s0 = np.where(lengths > 0, splitmix64(first), ct.astype(np.uint64))
-    del first, lengths  # every temporary here is 8 bytes a row: each freed as soon as it is used
-    with np.errstate(over="ignore"):
-        s0 ^= splitmix64(ns.astype(np.uint64) + np.uint64(0x3C6EF372FE94F82B))
+    s0 = np.empty(rows.size, np.uint64)
+    _first_keys(ints(rows), ints(ex.lengths), ints(ex.starts), np.ascontiguousarray(ex.seg, np.uint64),
+                ints(ex.ct_code), ints(ns), s0)
     pair = pc.dictionary_encode(pa.array(s0.view(np.int64))).indices.to_numpy(zero_copy_only=False).astype(np.int64)
     del s0
     triple = pc.dictionary_encode(pa.array(pair * n_ct + ct)).dictionary.to_numpy(zero_copy_only=False)
@@ -282,17 +289,22 @@ def _unit_positions(t: pa.Table, ex: Exploded, rows: np.ndarray, enc: dict[Any, 
     return np.split(order, np.cumsum(np.bincount(np.searchsorted(units, unit), minlength=units.size))[:-1])
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _absorb(h1: np.uint64, h2: np.uint64, v: np.uint64) -> tuple[np.uint64, np.uint64]:
-    return _mix(h1 ^ v), _mix((h2 + v) * np.uint64(0xD1342543DE82EF95))
+    """One value into two lanes, each a bijection of its state for a given value and an injection of the value
+    for a given state (rotate, xor, odd multiply): sequences that differ in one value always end apart."""
+    h1 = (((h1 << np.uint64(23)) | (h1 >> np.uint64(41))) ^ v) * np.uint64(0x9E3779B97F4A7C15)
+    h2 = (((h2 << np.uint64(37)) | (h2 >> np.uint64(27))) + v) * np.uint64(0xD1342543DE82EF95)
+    return h1, h2
 
 
 @numba.njit(cache=True)
 def _digest(unit: np.ndarray, ts: np.ndarray, keys: np.ndarray, grp: np.ndarray, lengths: np.ndarray,
             starts: np.ndarray, seg: np.ndarray, tokens: np.ndarray, c0: np.ndarray, c1: np.ndarray,
             c2: np.ndarray, c3: np.ndarray) -> tuple[np.uint64, np.uint64]:
-    """A 128-bit digest (two independently seeded chains of a 64-bit bijective mix) of a unit's inputs, row by
-    row: time, price key, group, prefix length, then each segment's id and tokens, then the token buckets."""
+    """A 128-bit digest (two differently seeded and stepped chains, finished by a strong mix) of a unit's
+    inputs, row by row: time, price key, group, prefix length, then each segment's id and tokens, then the
+    token buckets."""
     h1 = np.uint64(0x243F6A8885A308D3)
     h2 = np.uint64(0x13198A2E03707344)
     h1, h2 = _absorb(h1, h2, np.uint64(unit.size))
@@ -311,7 +323,7 @@ def _digest(unit: np.ndarray, ts: np.ndarray, keys: np.ndarray, grp: np.ndarray,
         h1, h2 = _absorb(h1, h2, np.uint64(c1[r]))
         h1, h2 = _absorb(h1, h2, np.uint64(c2[r]))
         h1, h2 = _absorb(h1, h2, np.uint64(c3[r]))
-    return h1, h2
+    return _mix(h1), _mix(h2 ^ _mix(h1))
 
 
 def _fingerprint(t: pa.Table, ex: Exploded, unit: np.ndarray, opts: CachingOptions, ts: np.ndarray,

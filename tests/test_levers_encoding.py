@@ -69,6 +69,10 @@ def test_encode_dictionary_columns_with_nulls_and_repeated_values():
     col = pa.DictionaryArray.from_arrays(idx, pa.array(["a", "b", "c"]))
     code, vals = encode(pa.table({"c": col}), "c")
     assert [vals[i] for i in code] == ["c", None, "a", "c", "b", None] and vals == ["c", None, "a", "b"]
+    names = pa.array([f"v{i}" for i in range(128)])
+    full = pa.DictionaryArray.from_arrays(pa.array([0, 5, None, 127], pa.int8()), names)
+    code, vals = encode(pa.table({"c": full}), "c")  # an int8 dictionary using its whole range, and a null
+    assert code.tolist() == [0, 1, 2, 3] and vals == ["v0", "v5", None, "v127"]
     rep = pa.DictionaryArray.from_arrays(pa.array([0, 1, 2], pa.int8()), pa.array(["x", "y", "x"]))
     code, vals = encode(pa.table({"c": rep}), "c")  # a dictionary repeating a value: one code for it
     assert code.tolist() == [0, 1, 0] and vals == ["x", "y"]

@@ -97,7 +97,8 @@ def _encode(c: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, list[Any]]:
         c = c.combine_chunks()
     if pa.types.is_dictionary(c.type):
         values = [*c.dictionary.to_pylist(), None]
-        idx = pc.fill_null(c.indices, len(values) - 1) if c.null_count else c.indices
+        # nulls as the extra value, in a type that holds it (an int8 dictionary of 128 values has no index 128)
+        idx = pc.fill_null(c.indices.cast(pa.int64()), len(values) - 1) if c.null_count else c.indices
         code, first = first_order(idx.to_numpy(zero_copy_only=False))  # first occurrence, on integers
         distinct = [values[i] for i in first.tolist()]
         if len(set(distinct)) == len(distinct):

@@ -125,6 +125,8 @@ def lever_table(table: ibis.Table, *, batch_rows: int = BATCH_ROWS) -> tuple[pa.
     # one with probability about n^2 / 2^65, as chain keys do): no pass over the elements to renumber them
     seg = np.concatenate(segs) if segs else np.zeros(0, np.uint64)
     del segs
-    starts = narrow_ints(np.cumsum(length, dtype=np.int64) - length)  # int32 below 2^31 elements
+    starts = np.cumsum(length, dtype=np.int64) - length
+    if int(length.sum(dtype=np.int64)) < 2**31:  # every element position fits 32 bits, not only every start
+        starts = starts.astype(np.int32)
     tokens = narrow_ints(np.maximum(np.concatenate(toks) if toks else np.zeros(0, np.int64), 0))
     return out, Prefixes(length, starts, seg, tokens)

@@ -34,9 +34,7 @@ def previous_occurrence(keys: np.ndarray) -> np.ndarray:
     `keys`: 4 bytes a slot, not 12, and 1.5 slots an element (a slot is found from the key's high bits by a
     multiply, so the size need not be a power of two) where a power of two would take up to 3."""
     n = keys.size
-    size = min(n + n // 2 + 1, 2**32 - 1)
-    if size <= n:
-        raise ValueError(f"{n:,} cache elements in one replay unit: more than a hash table of 2^32 slots holds")
+    size = n + n // 2 + 1
     slot_pos = np.full(size, -1, np.int32 if n < 2**31 - 1 else np.int64)
     return _previous_occurrence(keys, slot_pos)
 
@@ -48,7 +46,9 @@ def _previous_occurrence(keys: np.ndarray, slot_pos: np.ndarray) -> np.ndarray:
     prev = np.empty(n, slot_pos.dtype)  # positions in 32 bits where they fit, as in the table
     for i in range(n):
         k = keys[i]
-        h = ((_mix(k) >> np.uint64(32)) * size) >> np.uint64(32)  # in [0, size): high 32 bits of the mixed key
+        z = _mix(k)
+        # in [0, size): the mixed key's high 32 bits scaled by a multiply (a remainder past 2^32 slots)
+        h = ((z >> np.uint64(32)) * size) >> np.uint64(32) if size < np.uint64(2**32) else z % size
         while True:
             p = slot_pos[h]
             if p < 0:

@@ -108,10 +108,22 @@ def test_input_usd_in_blocks_is_exactly_the_input_side_of_costs():
     rows = np.sort(rng.choice(n, 90, replace=False))
     sub = {k: v[rows] for k, v in tok.items()}
     assert np.array_equal(r.input_usd(sub, rows, chunk=16), r.costs(sub, rows).input_side)
+    # group sums from whole columns (the caching lever's per-group dollars): bincount of the same, bit for bit,
+    # rows in any order, int32 or int64 counts, a kind left out
+    by = rng.integers(0, 5, rows.size)
+    shuffled = rng.permutation(rows)
+    for cols in (tok, {k: v.astype(np.int32) for k, v in tok.items()},
+                 {k: v for k, v in tok.items() if k != "cache_write_1h"}):
+        want = np.bincount(by, r.input_usd({k: v[shuffled] for k, v in cols.items()}, shuffled), minlength=6)
+        assert np.array_equal(r.input_usd_sums(cols, shuffled, by, 6), want)
     eu = canonical_table(2, model="lc", region="eu-west-1", input_tokens=10, cache_read_tokens=[0, 5])
     re_ = request_rates(eu, catalog())
     with pytest.raises(MissingPriceError) as a:
         re_.input_usd({"input": np.array([10, 10]), "cache_read": np.array([0, 5])})
+    with pytest.raises(MissingPriceError) as s_:
+        re_.input_usd_sums({"input": np.array([10, 10]), "cache_read": np.array([0, 5])}, np.arange(2),
+                           np.zeros(2, np.int64), 1)
+    assert str(s_.value) == str(a.value)
     with pytest.raises(MissingPriceError) as b:
         re_.costs({"input": np.array([10, 10]), "cache_read": np.array([0, 5])})
     assert str(a.value) == str(b.value)

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import ibis
+import numba
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -334,6 +335,35 @@ def _count(t: pa.Table, name: str) -> np.ndarray:
     return a if a.dtype in (np.int32, np.int64) else a.astype(np.int64)
 
 
+@numba.njit(cache=True)
+def _input_sums(rows: np.ndarray, code: np.ndarray, t0: np.ndarray, t1: np.ndarray, t2: np.ndarray, t3: np.ndarray,
+                r0: np.ndarray, r1: np.ndarray, r2: np.ndarray, r3: np.ndarray, u0: np.ndarray, u1: np.ndarray,
+                u2: np.ndarray, u3: np.ndarray, given: np.ndarray, by: np.ndarray, n_by: int
+                ) -> tuple[np.ndarray, bool]:
+    """Per value of `by`: the input side of each request of `rows` (input, cache read, 5m and 1h writes, each
+    `tok * rate` where tok > 0, summed left to right), added in row order; and whether a request has tokens of
+    a kind without a price."""
+    out = np.zeros(n_by)
+    bad = False
+    for j in range(rows.size):
+        i = rows[j]
+        c = code[i]
+        acc = 0.0
+        for k in range(4):
+            if not given[k]:
+                part = 0.0
+            else:
+                tok = (t0[i] if k == 0 else t1[i] if k == 1 else t2[i] if k == 2 else t3[i])
+                rate = (r0[c] if k == 0 else r1[c] if k == 1 else r2[c] if k == 2 else r3[c])
+                un = (u0[c] if k == 0 else u1[c] if k == 1 else u2[c] if k == 2 else u3[c])
+                part = tok * rate if tok > 0 else 0.0
+                if tok > 0 and un:
+                    bad = True
+            acc = part if k == 0 else acc + part
+        out[by[j]] += acc
+    return out, bad
+
+
 @dataclass
 class RequestRates:
     """USD per token of each request and token kind, long-context rates where the request is long (NaN: the
@@ -424,6 +454,25 @@ class RequestRates:
                                                                      tok[lo:lo + chunk] * rate[k][c], 0.0)
                 acc = part if acc is None else acc + part
             out[lo:lo + chunk] = acc
+        return out
+
+    def input_usd_sums(self, columns: Mapping[str, np.ndarray], rows: np.ndarray, by: np.ndarray, n_by: int
+                       ) -> np.ndarray:
+        """`np.bincount(by, input_usd({k: v[rows]}, rows), minlength=n_by)` bit for bit (the same products and
+        sums in the same order), from whole columns (`columns`: token kind -> one count per request of the
+        table) read at `rows` in one compiled pass: no gathered counts, no float per request. The same
+        MissingPriceError for tokens of a kind with no price."""
+        side = ("input", "cache_read", "cache_write_5m", "cache_write_1h")
+        keep = ~self._excluded_codes
+        zero = np.zeros(0, np.int64)
+        cols = [np.ascontiguousarray(columns[k]) if k in columns else zero for k in side]
+        rates = [np.where(keep, np.nan_to_num(self.rates[k]), 0.0) for k in side]
+        unpriced = [np.isnan(self.rates[k]) & keep if k in columns else np.zeros(keep.size, bool) for k in side]
+        rows_ = np.ascontiguousarray(rows)
+        out, bad = _input_sums(rows_, np.ascontiguousarray(self.rate_code), *cols, *rates, *unpriced,
+                               np.array([k in columns for k in side]), np.ascontiguousarray(by), int(n_by))
+        if bad:  # the bill's error, with its counts
+            self.check({k: np.asarray(v)[rows_] for k, v in columns.items()}, rows_)
         return out
 
     def check(self, tokens: Mapping[str, np.ndarray], rows: np.ndarray | None = None) -> None:

@@ -373,8 +373,8 @@ def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, 
     ttl_choices = [300, 3600] if opts.ttl == "auto" else [int(opts.ttl)]
     none_cost = np.bincount(grp_code, T * p_in[rc], minlength=G)
     # the unit's buckets are still the table's here (each unit writes only its own rows)
-    obs_cost = np.bincount(grp_code, prices.input_usd({kind: new[c][rows] for kind, c in KINDS.items() if c in new},
-                                                      rows), minlength=G)
+    buckets = {kind: new[c] for kind, c in KINDS.items() if c in new}  # whole columns, read at `rows`
+    obs_cost = prices.input_usd_sums(buckets, rows, grp_code, G)
     mt = min_tok[model_code[rows]]
     # cost[ttl_i][placement_j] per group, plus per-request read/write for the evidence
     cost = np.full((len(ttl_choices), len(placements), G), np.inf)
@@ -452,9 +452,7 @@ def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, 
         new["input_tokens"][off] = tin[off]
         for c in ("cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens"):
             new[c][off] = 0
-        after_in = prices.input_usd({kind: new[c][rows] for kind, c in KINDS.items() if c in new}, rows)
-        after_g = np.bincount(grp_code, after_in, minlength=G)
-        del after_in
+        after_g = prices.input_usd_sums(buckets, rows, grp_code, G)
         worse = (choice >= 0) & (after_g > fallback * (1 + 1e-12) + 1e-15)
         if not worse.any():
             break

@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from inferplan import advisor, planner
 from inferplan.economics import TcoOptions
@@ -140,3 +142,63 @@ def test_self_host_above_breakeven_fires_at_volume_only(catalog):
                                                     - e["option_total_monthly_usd"], abs=0.02)
     small = planner.run(_big(catalog, 50), catalog, spec, FAST, TcoOptions())
     assert not [f for f in small["findings"] if f["kind"].startswith("self-host")]
+
+
+def _shared_depths_per_element(t, cts):
+    """The per-element implementation `_shared_depths` replaced (one array per element, `np.unique` over
+    (call type, segment) pairs): the oracle."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    from inferplan.advisor.traffic import SHARED_DISTINCT_SHARE
+    from tests.oracles import _exploded, _position_stats
+
+    depth, tokens, recurring = {}, {}, {}
+    if "prefix" not in t.column_names or t.num_rows == 0:
+        return depth, tokens, recurring
+    el, names = _exploded(t)
+    if el["depth"].size == 0:
+        return depth, tokens, recurring
+    pair = np.stack([el["ct"].astype(np.int64), el["seg"].astype(np.uint64).view(np.int64)], axis=1)
+    _, inv, cnt = np.unique(pair, axis=0, return_inverse=True, return_counts=True)
+    seen = cnt[inv.ravel()]
+    g_ct, g_depth, g_n, g_distinct, g_tokens = _position_stats(el)
+    for i, name in enumerate(names):
+        if name is None:
+            continue
+        sel = np.flatnonzero(g_ct == i)
+        order = sel[np.argsort(g_depth[sel])]
+        d, tok = 0, 0.0
+        for j in order:
+            if g_depth[j] != d or (g_distinct[j] - 1) > SHARED_DISTINCT_SHARE * g_n[j]:
+                break
+            tok += float(g_tokens[j]) * g_n[j]
+            d += 1
+        depth[name] = d
+        n_ct = int(np.sum(pc.fill_null(pc.equal(t.column("call_type"), name), False).to_numpy(zero_copy_only=False)))
+        tokens[name] = tok / n_ct if n_ct else 0.0
+        rec = (el["ct"] == i) & (el["depth"] >= d) & (seen >= 2)
+        recurring[name] = float(el["tokens"][rec].sum()) / n_ct if n_ct else 0.0
+    return depth, tokens, recurring
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([None, "a", "b", "c"]),
+                          st.one_of(st.none(), st.lists(st.tuples(st.sampled_from(["h0", "h1", "h2", "h3", "h4"]),
+                                                                  st.integers(1, 9)), max_size=4))),
+                min_size=1, max_size=40))
+def test_shared_depths_from_flat_arrays_equal_the_per_element_count(rows):
+    """Shared leading depth, its tokens and the recurring tokens after it, per call type, from compiled passes
+    over the flat prefix arrays, against the per-element implementation they replaced."""
+    import pyarrow as pa
+
+    from inferplan.advisor.traffic import _shared_depths
+    from inferplan.levers._build import canonical_table
+
+    t = canonical_table(len(rows), call_type=pa.array([c for c, _ in rows], pa.string()),
+                        prefix=[p for _, p in rows])
+    got = _shared_depths(t, [])
+    want = _shared_depths_per_element(t, [])
+    assert got[0] == want[0]
+    for a, b in zip(got[1:], want[1:], strict=True):
+        assert a.keys() == b.keys() and all(a[k] == pytest.approx(b[k], rel=1e-12) for k in a)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numba
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -16,7 +17,8 @@ import pyarrow.compute as pc
 from ..catalog import Catalog
 from ..errors import MissingPriceError
 from ..levers._common import col, encode, total_input
-from ..levers.breakers import _exploded, _position_stats
+from ..levers.breakers import position_stats
+from ..levers.cache.flat import _mix, explode, ints
 
 # A model whose standard output price is at least this ($ per million tokens) is a frontier model here: the
 # Claude Sonnet/Opus tier and above (REFERENCE.md section 2). Easy traffic: short answers.
@@ -53,23 +55,67 @@ class CallTypeFacts:
         return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
 
 
+@numba.njit(cache=True)
+def _recurring(lengths: np.ndarray, starts: np.ndarray, seg: np.ndarray, tokens: np.ndarray, ct: np.ndarray,
+               from_depth: np.ndarray, n_ct: int, size: int) -> np.ndarray:
+    """Per call type: the tokens of its segments at depth >= `from_depth[call type]` whose (call type, segment)
+    pair is sent twice or more (at any depth). Two passes over the rows and an exact (call type, segment)
+    count table (at most 2/3 full): no array per element."""
+    slot_seg = np.empty(size, np.uint64)
+    slot_ct = np.full(size, -1, np.int32)
+    slot_n = np.zeros(size, np.int32)
+    mask = np.uint64(size - 1)
+    for r in range(lengths.size):
+        c = ct[r]
+        if c < 0:
+            continue
+        for e in range(starts[r], starts[r] + lengths[r]):
+            v = seg[e]
+            h = _mix(v ^ (np.uint64(c) * np.uint64(0x9E3779B97F4A7C15))) & mask
+            while True:
+                if slot_ct[h] < 0:
+                    slot_ct[h] = c
+                    slot_seg[h] = v
+                    slot_n[h] = 1
+                    break
+                if slot_ct[h] == c and slot_seg[h] == v:
+                    slot_n[h] += 1
+                    break
+                h = (h + np.uint64(1)) & mask
+    out = np.zeros(n_ct, np.int64)
+    for r in range(lengths.size):
+        c = ct[r]
+        if c < 0:
+            continue
+        for d in range(from_depth[c], lengths[r]):
+            e = starts[r] + d
+            v = seg[e]
+            h = _mix(v ^ (np.uint64(c) * np.uint64(0x9E3779B97F4A7C15))) & mask
+            while not (slot_ct[h] == c and slot_seg[h] == v):
+                h = (h + np.uint64(1)) & mask
+            if slot_n[h] >= 2:
+                out[c] += tokens[e]
+    return out
+
+
 def _shared_depths(t: pa.Table, cts: list[Any]) -> tuple[dict[str, int], dict[str, float], dict[str, float]]:
     """Per call type: the number of leading prefix positions whose content is the same on (nearly) every
     request, the mean tokens they hold, and the mean tokens per request after them in segments that recur
-    (sent by two requests or more)."""
+    (sent by two requests or more). From the flat prefix arrays by compiled passes (`breakers.position_stats`,
+    `_recurring`): no array per element."""
     depth: dict[str, int] = {}
     tokens: dict[str, float] = {}
     recurring: dict[str, float] = {}
     if "prefix" not in t.column_names or t.num_rows == 0:
         return depth, tokens, recurring
-    el, names = _exploded(t)
-    if el["depth"].size == 0:
+    ex = explode(t)
+    names = ex.call_types
+    if not ex.lengths.any():
         return depth, tokens, recurring
-    # occurrences of each (call type, segment) pair, per element
-    pair = np.stack([el["ct"].astype(np.int64), el["seg"].astype(np.uint64).view(np.int64)], axis=1)
-    _, inv, cnt = np.unique(pair, axis=0, return_inverse=True, return_counts=True)
-    seen = cnt[inv.ravel()]
-    g_ct, g_depth, g_n, g_distinct, g_tokens = _position_stats(el)
+    g_ct, g_depth, g_n, g_distinct, g_tokens = position_stats(ex)
+    from_depth = np.zeros(max(len(names), 1), np.int64)
+    per_ct = np.bincount(ex.ct_code, minlength=len(names))  # requests per call type (a null one too)
+    counts: dict[str, int] = {}
     for i, name in enumerate(names):
         if name is None:
             continue
@@ -82,10 +128,20 @@ def _shared_depths(t: pa.Table, cts: list[Any]) -> tuple[dict[str, int], dict[st
             tok += float(g_tokens[j]) * g_n[j]
             d += 1
         depth[name] = d
-        n_ct = int(np.sum(pc.equal(t.column("call_type"), name).to_numpy(zero_copy_only=False)))
+        from_depth[i] = d
+        counts[name] = n_ct = int(per_ct[i])
         tokens[name] = tok / n_ct if n_ct else 0.0
-        rec = (el["ct"] == i) & (el["depth"] >= d) & (seen >= 2)
-        recurring[name] = float(el["tokens"][rec].sum()) / n_ct if n_ct else 0.0
+    ct = np.array([-1 if v is None else i for i, v in enumerate(names)], np.int32)[ex.ct_code]
+    named = ct >= 0
+    elements = int(ex.lengths[named].sum())
+    size = 1
+    while size < elements * 3 // 2 + 1:
+        size *= 2
+    rec = _recurring(ints(ex.lengths), ints(ex.starts), np.ascontiguousarray(ex.seg, np.uint64), ints(ex.tokens), ct,
+                     from_depth, len(from_depth), size)
+    for i, name in enumerate(names):
+        if name is not None:
+            recurring[name] = float(rec[i]) / counts[name] if counts[name] else 0.0
     return depth, tokens, recurring
 
 

@@ -19,7 +19,6 @@ import pyarrow.compute as pc
 from .. import engine
 from ..workload import TOKEN_COLUMNS
 from .cache.flat import Prefixes
-from .cache.flat import narrow as narrow_ints
 
 STRINGS = ("call_type", "model", "scope", "region", "tier")
 COLUMNS = ("ts", *STRINGS, *TOKEN_COLUMNS, "interactive")
@@ -97,7 +96,11 @@ def lever_table(table: ibis.Table, *, batch_rows: int = BATCH_ROWS) -> tuple[pa.
             lst = b.column(name)
             flat = pc.list_flatten(lst)  # the values of valid lists only
             vals = (pc.fill_null(flat, 0) if flat.null_count else flat).to_numpy(zero_copy_only=False)
-            out.append(np.array(vals.view(np.uint64) if dtype is np.uint64 else vals, dtype))
+            if dtype is np.uint64:
+                out.append(np.array(vals.view(np.uint64), np.uint64))
+            elif vals.size:  # tokens: clamped at 0, 32 bits where this batch's fit (one concatenation widens)
+                tok = np.maximum(vals, 0)
+                out.append(tok.astype(np.int32) if tok.max() < 2**31 else tok.astype(np.int64))
             if name == "_seg":
                 lengths.append(pc.fill_null(pc.list_value_length(lst), 0).to_numpy(zero_copy_only=False)
                                .astype(np.int32))  # segments per request
@@ -125,8 +128,8 @@ def lever_table(table: ibis.Table, *, batch_rows: int = BATCH_ROWS) -> tuple[pa.
     # one with probability about n^2 / 2^65, as chain keys do): no pass over the elements to renumber them
     seg = np.concatenate(segs) if segs else np.zeros(0, np.uint64)
     del segs
-    starts = np.cumsum(length, dtype=np.int64) - length
-    if int(length.sum(dtype=np.int64)) < 2**31:  # every element position fits 32 bits, not only every start
-        starts = starts.astype(np.int32)
-    tokens = narrow_ints(np.maximum(np.concatenate(toks) if toks else np.zeros(0, np.int64), 0))
+    # every element position fits 32 bits (not only every start): starts in 32 bits, summed in place
+    starts = np.cumsum(length, dtype=np.int32 if int(length.sum(dtype=np.int64)) < 2**31 else np.int64)
+    starts -= length
+    tokens = np.concatenate(toks) if toks else np.zeros(0, np.int64)
     return out, Prefixes(length, starts, seg, tokens)

@@ -22,7 +22,7 @@ from inferplan.levers import batch, caching, evaluate, price_table
 from inferplan.levers._build import canonical_table
 from inferplan.levers._common import replace_columns
 from inferplan.levers.options import BatchOptions, CachingOptions
-from inferplan.pricing import parse_provisioned_units, price_workload, request_costs, request_rates
+from inferplan.pricing import parse_provisioned_units, price_workload, request_costs, request_rates, token_counts
 from inferplan.report import terminal
 from inferplan.report.markdown import render as render_markdown
 
@@ -294,3 +294,21 @@ def test_analyze_cli_provisioned_headline_and_units(shared_data):
     assert p["run_rate"]["monthly_usd"] == pytest.approx(39.6 * 730)
     r = CliRunner().invoke(app, [*args, "--provisioned-units", "anthropic.claude-instant-v1=1"])
     assert r.exit_code != 0 and "1-month, 6-month" in r.output
+
+
+def test_totals_by_integer_sums_equal_the_float_path_bit_for_bit():
+    """`totals_by` sums integer counts per group in a compiled pass; float counts take the bincount path: the
+    two give the same dollars bit for bit (sums exact either way below 2^53), excluded requests left out."""
+    rng = np.random.default_rng(5)
+    n = 400
+    t = canonical_table(n, model="lc", tier=rng.choice(["standard", "provisioned"], n).tolist(),
+                        input_tokens=rng.integers(0, 2500, n), cache_read_tokens=rng.integers(0, 400, n),
+                        output_tokens=rng.integers(0, 90, n))
+    r = request_rates(t, catalog())
+    counts = token_counts(t)
+    by = rng.integers(0, 4, n).astype(np.int32)
+    ints_ = r.totals_by(counts, by, 4)
+    floats = r.totals_by({k: np.asarray(v, np.float64) for k, v in counts.items()}, by, 4)
+    assert np.array_equal(ints_, floats) and ints_.sum() > 0
+    per_request = r.costs(counts).total
+    assert ints_ == pytest.approx(np.bincount(by, np.where(r.excluded, 0.0, per_request), minlength=4), rel=1e-12)

@@ -336,6 +336,15 @@ def _count(t: pa.Table, name: str) -> np.ndarray:
 
 
 @numba.njit(cache=True)
+def _sums_by(by: np.ndarray, rate_code: np.ndarray, n_rates: int, n: int, tok: np.ndarray) -> np.ndarray:
+    """Integer token sums per (value of `by`, rate code) group, `by * n_rates + rate_code`: exact."""
+    out = np.zeros(n, np.int64)
+    for i in range(by.size):
+        out[by[i] * n_rates + rate_code[i]] += tok[i]
+    return out
+
+
+@numba.njit(cache=True)
 def _input_sums(rows: np.ndarray, code: np.ndarray, t0: np.ndarray, t1: np.ndarray, t2: np.ndarray, t3: np.ndarray,
                 r0: np.ndarray, r1: np.ndarray, r2: np.ndarray, r3: np.ndarray, u0: np.ndarray, u1: np.ndarray,
                 u2: np.ndarray, u3: np.ndarray, given: np.ndarray, by: np.ndarray, n_by: int
@@ -497,19 +506,31 @@ class RequestRates:
         if not self.keys:  # no requests: nothing to price (the arrays below would be indexed empty)
             return np.zeros(n_by)
         R = 2 * len(self.keys)
-        group = np.asarray(by, np.int64) * R + self.rate_code
-        if n_by * R <= 1 << 22:  # few groups: count into every possible one
-            inv, uniq = group, np.arange(n_by * R, dtype=np.int64)
-        elif group.size:
-            enc = pc.dictionary_encode(pa.array(group))
-            inv = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-            uniq = enc.dictionary.to_numpy(zero_copy_only=False)
+        small = n_by * R <= 1 << 22
+        if small and all(np.asarray(t).dtype.kind in "iu" for t in tokens.values()):
+            # few groups: every possible one, integer sums in one compiled pass a kind (no float copy a request)
+            uniq = np.arange(n_by * R, dtype=np.int64)
+            by_, rc = np.ascontiguousarray(by), np.ascontiguousarray(self.rate_code)
+
+            def sums_of(tok: np.ndarray) -> np.ndarray:
+                return _sums_by(by_, rc, R, uniq.size, np.ascontiguousarray(tok)).astype(np.float64)
         else:
-            inv, uniq = np.zeros(0, np.int64), np.zeros(0, np.int64)
+            group = np.asarray(by, np.int64) * R + self.rate_code
+            if small:
+                inv, uniq = group, np.arange(n_by * R, dtype=np.int64)
+            elif group.size:
+                enc = pc.dictionary_encode(pa.array(group))
+                inv = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+                uniq = enc.dictionary.to_numpy(zero_copy_only=False)
+            else:
+                inv, uniq = np.zeros(0, np.int64), np.zeros(0, np.int64)
+
+            def sums_of(tok: np.ndarray) -> np.ndarray:
+                return np.bincount(inv, weights=np.asarray(tok, np.float64), minlength=uniq.size)  # exact < 2^53
         usd = np.zeros(uniq.size)
         keep = ~self._excluded_codes[uniq % R]
         for kind, tok in tokens.items():
-            sums = np.bincount(inv, weights=np.asarray(tok, np.float64), minlength=uniq.size)  # exact below 2^53
+            sums = sums_of(tok)
             rate = np.nan_to_num(self.rates[kind][uniq % R])
             usd += np.where(keep & (sums > 0), sums * rate, 0.0)
         return np.bincount(uniq // R, weights=usd, minlength=n_by)

@@ -259,10 +259,20 @@ class Prefixes:
 
     def tokens_per_row(self, t: pa.Table) -> np.ndarray:
         """Tokens of each row's prefix (0 without one); elements are stored row by row, in workload order."""
-        if self._per_row is None:
-            req = np.repeat(np.arange(self.lengths.size), self.lengths)
-            self._per_row = narrow(np.bincount(req, self.tokens, minlength=self.lengths.size).astype(np.int64))
+        if self._per_row is None:  # one compiled pass over the rows' elements, no array per element
+            self._per_row = narrow(_row_sums(ints(self.lengths), ints(self.starts), ints(self.tokens)))
         return self._per_row[self.rows(t)]
+
+
+@numba.njit(cache=True)
+def _row_sums(lengths: np.ndarray, starts: np.ndarray, tokens: np.ndarray) -> np.ndarray:
+    out = np.zeros(lengths.size, np.int64)
+    for r in range(lengths.size):
+        s = np.int64(0)
+        for e in range(starts[r], starts[r] + lengths[r]):
+            s += tokens[e]
+        out[r] = s
+    return out
 
 
 def explode(t: pa.Table, prefixes: Prefixes | None = None) -> Exploded:

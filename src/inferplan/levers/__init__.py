@@ -17,10 +17,12 @@ from typing import Any
 import ibis
 import pyarrow as pa
 
+from .. import memory
 from ..attribution import totals
 from ..catalog import Catalog
 from ..codes import clear_memo
 from ..errors import ConfigError
+from ..memory import keep_freed_memory
 from ..pricing import Bill, clear_key_codes, excluded_notes, request_rates, token_counts
 from ..progress import phase
 from ..workload import Workload
@@ -132,9 +134,16 @@ def evaluate(workload: Workload | ibis.Table | pa.Table, catalog: Catalog, lever
     Every counterfactual is a sequence of levers (in execution order) applied to the workload. The sequences
     are known up front, so a partial result (trim, then trim -> batch) is kept only while a later sequence
     starts with it, and each counterfactual is priced and dropped at once: memory holds the lever table and
-    the few shared steps, never every counterfactual."""
+    the few shared steps, never every counterfactual. Freed memory is kept for reuse while it runs
+    (`memory.keep_freed_memory`)."""
     names = parse_levers(levers)
     opts = load_options(scenario)
+    with keep_freed_memory():
+        return _evaluate(workload, catalog, names, opts, baseline)
+
+
+def _evaluate(workload: Workload | ibis.Table | pa.Table, catalog: Catalog, names: list[str], opts: LeverOptions,
+              baseline: Bill | None) -> dict[str, Any]:
     prefixes: Prefixes | None = None
     if isinstance(workload, pa.Table):
         table = workload
@@ -165,6 +174,8 @@ def evaluate(workload: Workload | ibis.Table | pa.Table, catalog: Catalog, lever
     for i, (seq, label) in enumerate(wanted):
         later = [canon(s) for s, _ in wanted[i + 1:]]
         phase(label)
+        if i == len(wanted) - 1 and len(wanted) > 1:
+            memory.give_back()  # the last step holds the peak: its pages fresh, the others' returned first
         # a lever alone is applied for its evidence; a compounded step starts from the longest kept result
         j = 0 if len(seq) == 1 else max(k for k in range(len(seq) + 1) if canon(seq[:k]) in kept)
         c = canon(seq[:j])

@@ -174,8 +174,8 @@ def _evaluate(workload: Workload | ibis.Table | pa.Table, catalog: Catalog, name
     for i, (seq, label) in enumerate(wanted):
         later = [canon(s) for s, _ in wanted[i + 1:]]
         phase(label)
-        if i == len(wanted) - 1 and len(wanted) > 1:
-            memory.give_back()  # the last step holds the peak: its pages fresh, the others' returned first
+        if i == len(wanted) - 1:  # the last step (a single lever's only one) holds the peak: it runs on the
+            memory.give_back()  # defaults, the earlier steps' kept pages returned first
         # a lever alone is applied for its evidence; a compounded step starts from the longest kept result
         j = 0 if len(seq) == 1 else max(k for k in range(len(seq) + 1) if canon(seq[:k]) in kept)
         c = canon(seq[:j])

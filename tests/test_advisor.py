@@ -146,11 +146,11 @@ def test_self_host_above_breakeven_fires_at_volume_only(catalog):
 
 def _shared_depths_per_element(t, cts):
     """The per-element implementation `_shared_depths` replaced (one array per element, `np.unique` over
-    (call type, segment) pairs): the oracle."""
+    (call type, segment) pairs, the per-element position statistics): the oracle."""
     import numpy as np
     import pyarrow.compute as pc
 
-    from inferplan.advisor.traffic import SHARED_DISTINCT_SHARE
+    from inferplan.advisor.traffic import shared_leading
     from tests.oracles import _exploded, _position_stats
 
     depth, tokens, recurring = {}, {}, {}
@@ -162,18 +162,11 @@ def _shared_depths_per_element(t, cts):
     pair = np.stack([el["ct"].astype(np.int64), el["seg"].astype(np.uint64).view(np.int64)], axis=1)
     _, inv, cnt = np.unique(pair, axis=0, return_inverse=True, return_counts=True)
     seen = cnt[inv.ravel()]
-    g_ct, g_depth, g_n, g_distinct, g_tokens = _position_stats(el)
+    stats = _position_stats(el)  # the per-element statistics; the depth rule itself is shared, not what changed
     for i, name in enumerate(names):
         if name is None:
             continue
-        sel = np.flatnonzero(g_ct == i)
-        order = sel[np.argsort(g_depth[sel])]
-        d, tok = 0, 0.0
-        for j in order:
-            if g_depth[j] != d or (g_distinct[j] - 1) > SHARED_DISTINCT_SHARE * g_n[j]:
-                break
-            tok += float(g_tokens[j]) * g_n[j]
-            d += 1
+        d, tok = shared_leading(i, *stats)
         depth[name] = d
         n_ct = int(np.sum(pc.fill_null(pc.equal(t.column("call_type"), name), False).to_numpy(zero_copy_only=False)))
         tokens[name] = tok / n_ct if n_ct else 0.0

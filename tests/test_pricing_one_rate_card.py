@@ -91,9 +91,10 @@ def test_request_costs_equal_the_bill_per_request_and_to_the_cent():
     assert by_ct == pytest.approx({r["key"]: r["total_usd"] for r in breakdown(bill, "call_type")}, rel=1e-12)
 
 
-def test_input_usd_in_blocks_is_exactly_the_input_side_of_costs():
-    """The caching lever's block-by-block input dollars (`RequestRates.input_usd`) against `costs().input_side`:
-    equal bit for bit, on all rows and on a subset, with provisioned (excluded) requests among them; and the
+def test_input_usd_sums_are_exactly_the_input_side_of_costs():
+    """The caching lever's per-group input dollars (`RequestRates.input_usd_sums`, one compiled pass over whole
+    columns) against the bincount of `costs().input_side`: equal bit for bit, on all rows and on a subset in any
+    order, with provisioned (excluded) requests among them, int32 or int64 counts, a kind left out; and the
     same error for cache tokens with no price."""
     rng = np.random.default_rng(11)
     n = 300
@@ -104,26 +105,23 @@ def test_input_usd_in_blocks_is_exactly_the_input_side_of_costs():
     r = request_rates(t, catalog())
     tok = {k: np.asarray(t.column(f"{k}_tokens")) for k in ("input", "cache_read", "cache_write_5m", "cache_write_1h")}
     assert r.excluded.any() and (~r.excluded).any()
-    assert np.array_equal(r.input_usd(tok, chunk=7), r.costs(tok).input_side)
+    every = np.arange(n)
+    by_all = rng.integers(0, 3, n)
+    assert np.array_equal(r.input_usd_sums(tok, every, by_all, 3),
+                          np.bincount(by_all, r.costs(tok).input_side, minlength=3))
     rows = np.sort(rng.choice(n, 90, replace=False))
-    sub = {k: v[rows] for k, v in tok.items()}
-    assert np.array_equal(r.input_usd(sub, rows, chunk=16), r.costs(sub, rows).input_side)
-    # group sums from whole columns (the caching lever's per-group dollars): bincount of the same, bit for bit,
-    # rows in any order, int32 or int64 counts, a kind left out
     by = rng.integers(0, 5, rows.size)
     shuffled = rng.permutation(rows)
     for cols in (tok, {k: v.astype(np.int32) for k, v in tok.items()},
                  {k: v for k, v in tok.items() if k != "cache_write_1h"}):
-        want = np.bincount(by, r.input_usd({k: v[shuffled] for k, v in cols.items()}, shuffled), minlength=6)
+        sub = {k: v[shuffled] for k, v in cols.items()}
+        want = np.bincount(by, r.costs(sub, shuffled).input_side, minlength=6)
         assert np.array_equal(r.input_usd_sums(cols, shuffled, by, 6), want)
     eu = canonical_table(2, model="lc", region="eu-west-1", input_tokens=10, cache_read_tokens=[0, 5])
     re_ = request_rates(eu, catalog())
     with pytest.raises(MissingPriceError) as a:
-        re_.input_usd({"input": np.array([10, 10]), "cache_read": np.array([0, 5])})
-    with pytest.raises(MissingPriceError) as s_:
         re_.input_usd_sums({"input": np.array([10, 10]), "cache_read": np.array([0, 5])}, np.arange(2),
                            np.zeros(2, np.int64), 1)
-    assert str(s_.value) == str(a.value)
     with pytest.raises(MissingPriceError) as b:
         re_.costs({"input": np.array([10, 10]), "cache_read": np.array([0, 5])})
     assert str(a.value) == str(b.value)

@@ -444,33 +444,12 @@ class RequestRates:
         sub = (lambda a: a) if rows is None else (lambda a: a[rows])
         return RequestCosts(usd=usd, long_context=sub(self.long_context), excluded=sub(self.excluded))
 
-    def input_usd(self, tokens: Mapping[str, np.ndarray], rows: np.ndarray | None = None, *,
-                  chunk: int = 1 << 20) -> np.ndarray:
-        """`costs(tokens, rows).input_side` (input, cache read and write dollars per request: what caching
-        changes), the same arithmetic block by block: a float array per request, not one per kind and block."""
-        code = self.rate_code if rows is None else self.rate_code[rows]
-        self.check(tokens, rows)
-        keep = ~self._excluded_codes
-        side = ("input", "cache_read", "cache_write_5m", "cache_write_1h")
-        rate = {k: np.where(keep, np.nan_to_num(self.rates[k]), 0.0) for k in side}  # per rate code: few
-        out = np.empty(code.size)
-        for lo in range(0, code.size, chunk):
-            c = code[lo:lo + chunk]
-            acc = None
-            for k in side:
-                tok = tokens.get(k)
-                part = np.zeros(c.size) if tok is None else np.where(tok[lo:lo + chunk] > 0,
-                                                                     tok[lo:lo + chunk] * rate[k][c], 0.0)
-                acc = part if acc is None else acc + part
-            out[lo:lo + chunk] = acc
-        return out
-
     def input_usd_sums(self, columns: Mapping[str, np.ndarray], rows: np.ndarray, by: np.ndarray, n_by: int
                        ) -> np.ndarray:
-        """`np.bincount(by, input_usd({k: v[rows]}, rows), minlength=n_by)` bit for bit (the same products and
-        sums in the same order), from whole columns (`columns`: token kind -> one count per request of the
-        table) read at `rows` in one compiled pass: no gathered counts, no float per request. The same
-        MissingPriceError for tokens of a kind with no price."""
+        """`np.bincount(by, costs({k: v[rows]}, rows).input_side, minlength=n_by)` bit for bit (input, cache read
+        and write dollars per request, what caching changes, summed per group in row order), from whole columns
+        (`columns`: token kind -> one count per request of the table) read at `rows` in one compiled pass: no
+        gathered counts, no float per request. The same MissingPriceError for tokens of a kind with no price."""
         side = ("input", "cache_read", "cache_write_5m", "cache_write_1h")
         keep = ~self._excluded_codes
         zero = np.zeros(0, np.int64)

@@ -98,6 +98,21 @@ def _recurring(lengths: np.ndarray, starts: np.ndarray, seg: np.ndarray, tokens:
     return out
 
 
+def shared_leading(i: int, g_ct: np.ndarray, g_depth: np.ndarray, g_n: np.ndarray, g_distinct: np.ndarray,
+                   g_tokens: np.ndarray) -> tuple[int, float]:
+    """Of call type code `i`, from per-(call type, depth) stats (`breakers.position_stats`): how many leading
+    positions are shared (the same content on all but `SHARED_DISTINCT_SHARE` of requests, from depth 0 without
+    a gap), and the tokens they hold summed over requests."""
+    sel = np.flatnonzero(g_ct == i)
+    d, tok = 0, 0.0
+    for j in sel[np.argsort(g_depth[sel])]:
+        if g_depth[j] != d or (g_distinct[j] - 1) > SHARED_DISTINCT_SHARE * g_n[j]:
+            break
+        tok += float(g_tokens[j]) * g_n[j]
+        d += 1
+    return d, tok
+
+
 def _shared_depths(t: pa.Table, cts: list[Any]) -> tuple[dict[str, int], dict[str, float], dict[str, float]]:
     """Per call type: the number of leading prefix positions whose content is the same on (nearly) every
     request, the mean tokens they hold, and the mean tokens per request after them in segments that recur
@@ -119,14 +134,7 @@ def _shared_depths(t: pa.Table, cts: list[Any]) -> tuple[dict[str, int], dict[st
     for i, name in enumerate(names):
         if name is None:
             continue
-        sel = np.flatnonzero(g_ct == i)
-        order = sel[np.argsort(g_depth[sel])]
-        d, tok = 0, 0.0
-        for j in order:
-            if g_depth[j] != d or (g_distinct[j] - 1) > SHARED_DISTINCT_SHARE * g_n[j]:
-                break
-            tok += float(g_tokens[j]) * g_n[j]
-            d += 1
+        d, tok = shared_leading(i, g_ct, g_depth, g_n, g_distinct, g_tokens)
         depth[name] = d
         from_depth[i] = d
         counts[name] = n_ct = int(per_ct[i])

@@ -22,7 +22,6 @@ from ..attribution import totals
 from ..catalog import Catalog
 from ..codes import clear_memo
 from ..errors import ConfigError
-from ..memory import keep_freed_memory
 from ..pricing import Bill, clear_key_codes, excluded_notes, request_rates, token_counts
 from ..progress import phase
 from ..workload import Workload
@@ -138,7 +137,7 @@ def evaluate(workload: Workload | ibis.Table | pa.Table, catalog: Catalog, lever
     (`memory.keep_freed_memory`)."""
     names = parse_levers(levers)
     opts = load_options(scenario)
-    with keep_freed_memory():
+    with memory.keep_freed_memory():
         return _evaluate(workload, catalog, names, opts, baseline)
 
 
@@ -174,8 +173,8 @@ def _evaluate(workload: Workload | ibis.Table | pa.Table, catalog: Catalog, name
     for i, (seq, label) in enumerate(wanted):
         later = [canon(s) for s, _ in wanted[i + 1:]]
         phase(label)
-        if i == len(wanted) - 1:  # the last step (a single lever's only one) holds the peak: it runs on the
-            memory.give_back()  # defaults, the earlier steps' kept pages returned first
+        if i == len(wanted) - 1:  # the last step (a single lever's only one) holds the peak: it runs on
+            memory.give_back()  # the allocator's defaults, the pages the earlier steps kept returned first
         # a lever alone is applied for its evidence; a compounded step starts from the longest kept result
         j = 0 if len(seq) == 1 else max(k for k in range(len(seq) + 1) if canon(seq[:k]) in kept)
         c = canon(seq[:j])

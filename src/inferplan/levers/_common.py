@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 from ..codes import encode, first_order
 from ..workload import TOKEN_COLUMNS
 
-__all__ = ["encode", "col", "mask", "lookup", "codes", "first_occurrence", "total_input", "replace_columns"]
+__all__ = ["encode", "col", "mask", "lookup", "codes", "total_input", "replace_columns"]
 
 
 
@@ -34,13 +34,6 @@ def lookup(code: np.ndarray, values: list[Any], table: Any, default: Any, dtype:
     if not values:
         return np.zeros(code.size, dtype)
     return np.array([table.get(v, default) for v in values], dtype)[code]
-
-
-def first_occurrence(code: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Dense codes 0..k-1 in order of first occurrence, and the original code of each."""
-    if code.size == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    return first_order(code)
 
 
 def codes(t: pa.Table, *names: str, rows: np.ndarray | None = None,
@@ -66,7 +59,7 @@ def codes(t: pa.Table, *names: str, rows: np.ndarray | None = None,
         combined = combined * max(len(values), 1) + code
     if rows is not None:
         combined = combined[rows]
-    dense, first = first_occurrence(combined)
+    dense, first = first_order(combined)
     parts = []
     rest = first
     for _code, values in reversed(per_col):
@@ -116,5 +109,5 @@ def set_where(column: pa.ChunkedArray | pa.Array, where: np.ndarray, value: str)
 def sub_codes(code: np.ndarray, keys: list[tuple], rows: np.ndarray) -> tuple[np.ndarray, list[tuple]]:
     """`codes(t, ..., rows=rows)` from the whole table's `codes(t, ...)`: the same numbering (first occurrence
     in `rows`), without passing over the whole table again."""
-    dense, first = first_occurrence(code[rows])
+    dense, first = first_order(code[rows])
     return dense, [keys[i] for i in first.tolist()]

@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from .. import engine
 from ..workload import TOKEN_COLUMNS
 from .cache.flat import Prefixes
+from .cache.flat import narrow as narrow_ints
 
 STRINGS = ("call_type", "model", "scope", "region", "tier")
 COLUMNS = ("ts", *STRINGS, *TOKEN_COLUMNS, "interactive")
@@ -85,7 +86,7 @@ def lever_table(table: ibis.Table, *, batch_rows: int = BATCH_ROWS) -> tuple[pa.
     lengths: list[np.ndarray] = []
     segs: list[np.ndarray] = []
     toks: list[np.ndarray] = []
-    for b in expr.to_pyarrow_batches(chunk_size=batch_rows):  # every array copied: the batch is freed with it
+    for b in expr.to_pyarrow_batches(chunk_size=batch_rows):
         for c in nums:  # a copy: the batch's memory is freed with the batch
             arr = b.column(c)
             typ = pa.int32() if c in narrow else schema.field(c).type
@@ -99,8 +100,7 @@ def lever_table(table: ibis.Table, *, batch_rows: int = BATCH_ROWS) -> tuple[pa.
             if dtype is np.uint64:
                 out.append(np.array(vals.view(np.uint64), np.uint64))
             elif vals.size:  # tokens: clamped at 0, 32 bits where this batch's fit (one concatenation widens)
-                tok = np.maximum(vals, 0)
-                out.append(tok.astype(np.int32) if tok.max() < 2**31 else tok.astype(np.int64))
+                out.append(narrow_ints(np.maximum(vals, 0).astype(np.int64, copy=False)))
             if name == "_seg":
                 lengths.append(pc.fill_null(pc.list_value_length(lst), 0).to_numpy(zero_copy_only=False)
                                .astype(np.int32))  # segments per request

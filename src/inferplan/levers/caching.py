@@ -215,8 +215,7 @@ def _replay_units(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog,
                                   offered, min_tok, new, part, enc, max_depth)
             groups = list(zip(firsts, part["groups"], strict=True))  # (position in the unit, evidence)
             if key is not None and remember:  # token counts fit 32 bits: half the memory
-                memo[key] = ({c: v[unit].astype(np.int32) if v[unit].max(initial=0) < 2**31 else v[unit].copy()
-                              for c, v in new.items()}, copy.deepcopy(groups))
+                memo[key] = ({c: narrow(v[unit]) for c, v in new.items()}, copy.deepcopy(groups))
         found += [(int(pos_in_rows[pos]), g) for pos, g in groups]  # ordered by arrival
     evidence["groups"] = [g for _, g in sorted(found, key=lambda x: x[0])]
     evidence["same_timestamp_hits"] = opts.same_timestamp_hits
@@ -345,8 +344,7 @@ def _fingerprint(t: pa.Table, ex: Exploded, unit: np.ndarray, opts: CachingOptio
     cols = [ints(new[c]) for c in sorted(new)]
     h1, h2 = _digest(ints(unit), ints(ts), keys, ints(grp), ints(ex.lengths), ints(ex.starts),
                      np.ascontiguousarray(ex.seg, np.uint64), ints(ex.tokens), *cols)
-    h = hashlib.sha256(repr((opts.model_dump(), groups, [prices.keys[k] for k in used], max_depth, unit.size,
-                             sorted(new), str(ex.tokens.dtype))).encode())
+    h = hashlib.sha256(repr((opts.model_dump(), groups, [prices.keys[k] for k in used], max_depth, unit.size)).encode())
     h.update(np.array([h1, h2], np.uint64).tobytes())
     return h.digest()
 

@@ -353,3 +353,28 @@ def test_a_request_without_a_time_prices_at_a_row_in_force_at_every_date_only(tm
     assert r.per_token("input")[0] == pytest.approx(2e-6)
     with pytest.raises(MissingPriceError, match="no timestamp"):
         request_rates(table("test.nova-like-v1:0", "eu-west-1"), cat)
+
+
+def test_remembered_price_codes_follow_a_changed_time_and_are_reused_for_changed_tokens(tmp_path):
+    """The rate card remembers each table's price-key codes (key and period) by its key and `ts` columns: a
+    table whose times moved across the change (same key columns) is priced at the new row, not from the memo;
+    one whose tokens alone changed (what trim and caching make) reuses them. Catches a memo keyed without `ts`."""
+    import pyarrow as pa
+
+    from inferplan.levers._common import replace_columns
+
+    cat = dated_catalog(tmp_path)
+    pricing.clear_key_codes()
+    t = two_requests(cat).order_by("ts").to_pyarrow()
+    assert request_costs(t, cat).total.tolist() == pytest.approx([OLD_USD, NEW_USD], abs=1e-15)
+    both_before = t.set_column(t.schema.get_field_index("ts"), "ts",
+                               pa.array([BEFORE, BEFORE], t.schema.field("ts").type))
+    assert request_costs(both_before, cat).total.tolist() == pytest.approx([OLD_USD, OLD_USD], abs=1e-15)
+    fewer = replace_columns(t, {"input_tokens": [250, 250]})
+    n = len(pricing._KEY_MEMO)
+    rates = request_rates(fewer, cat)
+    assert len(pricing._KEY_MEMO) == n  # found, not recomputed
+    assert [rates.keys[c][4] for c in rates.code] == [0, 1]
+    assert request_costs(fewer, cat).total.tolist() == pytest.approx(
+        [250 * 2 / 1e6 + 100 * 10 / 1e6, 250 * 3 / 1e6 + 100 * 12 / 1e6], abs=1e-15)
+    pricing.clear_key_codes()

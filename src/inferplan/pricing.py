@@ -552,7 +552,7 @@ class RequestCosts:
         return self.usd["input"] + self.usd["cache_read"] + self.usd["cache_write_5m"] + self.usd["cache_write_1h"]
 
 
-_KEY_MEMO: dict[tuple, tuple[list[Any], np.ndarray, list[Key]]] = {}
+_KEY_MEMO: dict[tuple, tuple[list[Any], np.ndarray, list[PriceKey]]] = {}
 _KEY_MEMO_SIZE = 4
 
 
@@ -563,12 +563,8 @@ def clear_key_codes() -> None:
 
 def _key_codes(table: pa.Table, fixed: Mapping[str, str]) -> tuple[np.ndarray, list[Key]]:
     """Per request its index into the distinct (model, scope, region, tier) keys, and the keys (first
-    occurrence), remembered for the last few sets of key columns (the columns are kept alive with it)."""
+    occurrence)."""
     n = table.num_rows
-    live = [table.column(k) for k in KEYS if k not in fixed]
-    memo_key = (tuple(sorted(fixed.items())), *(column_id(c) for c in live))
-    if memo_key in _KEY_MEMO:
-        return _KEY_MEMO[memo_key][1], _KEY_MEMO[memo_key][2]
     combined = np.zeros(n, np.int64)
     per_col: list[list[Any]] = []
     for name in KEYS:
@@ -592,10 +588,33 @@ def _key_codes(table: pa.Table, fixed: Mapping[str, str]) -> tuple[np.ndarray, l
             parts.append(values[u % k])
             u //= k
         keys.append(tuple(reversed(parts)))  # type: ignore[arg-type]
+    return inv, keys
+
+
+def _price_codes(table: pa.Table, fixed: Mapping[str, str], periods: tuple[int, ...]
+                 ) -> tuple[np.ndarray, list[PriceKey]]:
+    """Per request its price-key code (key and pricing period, `_with_periods` of `_key_codes`), remembered
+    for the last few sets of key and `ts` columns (kept alive with it): a lever that changes only tokens
+    (trim, caching) keeps its input's key columns, so its result is priced without a pass over them."""
+    live = [table.column(k) for k in (*KEYS, "ts") if k not in fixed and k in table.column_names]
+    memo_key = (tuple(sorted(fixed.items())), periods, *(column_id(c) for c in live))
+    if memo_key in _KEY_MEMO:
+        return _KEY_MEMO[memo_key][1], _KEY_MEMO[memo_key][2]
+    inv, keys = _with_periods(*_key_codes(table, fixed), table, periods)
     if len(_KEY_MEMO) >= _KEY_MEMO_SIZE:
         _KEY_MEMO.pop(next(iter(_KEY_MEMO)))
     _KEY_MEMO[memo_key] = (live, inv, keys)
     return inv, keys
+
+
+@numba.njit(cache=True)
+def _over(code: np.ndarray, threshold: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray
+          ) -> np.ndarray:
+    """Per request: its four input-side counts summed (int64) exceed its key's long-context threshold."""
+    out = np.empty(code.size, np.bool_)
+    for i in range(code.size):
+        out[i] = np.int64(a[i]) + np.int64(b[i]) + np.int64(c[i]) + np.int64(d[i]) > threshold[code[i]]
+    return out
 
 
 def _with_periods(inv: np.ndarray, keys: list[Key], table: pa.Table, periods: tuple[int, ...]
@@ -632,15 +651,13 @@ def request_rates(table: pa.Table, catalog: Catalog, *, tier: str | None = None,
     use `priced()` and leave or report the rest). Either way `costs()` raises the bill's error for tokens of a
     kind that has no price.
     """
-    n = table.num_rows
     fixed: dict[str, str] = {}
     if tier is not None:
         fixed["tier"] = tier
     if model is not None:
         r = catalog.resolve_model(model)
         fixed.update(model=r.model, scope=r.scope)
-    inv, keys = _with_periods(*_key_codes(table, fixed), table, catalog.price_periods_us)
-    tin = sum((_count(table, c) for c in TOKEN_COLUMNS[:4]), np.zeros(n, np.int64))
+    inv, keys = _price_codes(table, fixed, tuple(catalog.price_periods_us))
     K = len(keys)
     rates = {kind: np.full(K, np.nan) for kind in KINDS}
     lc_rates = {kind: np.full(K, np.nan) for kind in KINDS}
@@ -669,7 +686,7 @@ def request_rates(table: pa.Table, catalog: Catalog, *, tier: str | None = None,
             v, lv = getattr(p, f"{kind}_usd_per_mtok"), getattr(p, f"lc_{kind}_usd_per_mtok")
             rates[kind][i] = np.nan if v is None else v / 1_000_000
             lc_rates[kind][i] = np.nan if lv is None else lv / 1_000_000
-    lc = tin > threshold[inv]
+    lc = _over(inv, threshold, *(_count(table, c) for c in TOKEN_COLUMNS[:4]))
     by_code = {kind: np.stack([rates[kind], lc_rates[kind]], axis=1).reshape(-1) for kind in KINDS}
     return RequestRates(rates=by_code, long_context=lc, excluded=excluded_k[inv], code=inv, keys=keys,
                         prices=prices, reasons=reasons, missing=missing, excluded_keys=excluded_k)

@@ -77,7 +77,11 @@ def codes(t: pa.Table, *names: str, rows: np.ndarray | None = None,
 
 
 def total_input(t: pa.Table) -> np.ndarray:
-    return sum(col(t, c).astype(np.int64) for c in TOKEN_COLUMNS[:4])
+    """Input-side tokens per request (the four input buckets), int64, summed in place."""
+    out = col(t, TOKEN_COLUMNS[0]).astype(np.int64)
+    for c in TOKEN_COLUMNS[1:4]:
+        out += col(t, c)
+    return out
 
 
 def replace_columns(t: pa.Table, cols: dict[str, Any]) -> pa.Table:

@@ -276,5 +276,22 @@ class Memo:
             self._items.clear()
 
 
+def remember_file_rows(table: ibis.Table, path: str) -> None:
+    """Keep that `table`'s rows are exactly the rows of the local Parquet file `path`, in the file's order (the
+    readers know it: one canonical file, every row kept); see `file_rows`."""
+    rewrites.put(("file rows", table.op()), path)
+
+
+def file_rows(table: ibis.Table) -> str | None:
+    """The local Parquet file whose rows `table` is, in order, with its `prefix` column as the file has it,
+    when the readers said so (`remember_file_rows`) and the engine is DuckDB; else None.
+
+    Fast path of the lever table (`levers._table`): the `prefix` lists are read from the file by pyarrow and
+    hashed by a compiled pass instead of being hashed in and transferred from the engine (about 5 s of 8 at
+    10M requests). Portable twin: the lever table's engine query with the prefix (tested against each other)."""
+    found = rewrites.find(("file rows", table.op()))
+    return found if found is not None and name() == "duckdb" else None
+
+
 memo = Memo()  # results: roll-ups by the expression that makes them
 rewrites = Memo()  # cheaper equivalent inputs: a resolved table -> the table before resolution (workload.rollup_by)

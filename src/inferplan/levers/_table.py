@@ -9,12 +9,16 @@ and each row keeps `_row`, its index in the workload, to find its prefix.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import ibis
+import numba
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from .. import engine
 from ..workload import TOKEN_COLUMNS
@@ -68,6 +72,104 @@ def _code(column: ibis.Value, values: list[str]) -> ibis.Value:
                              ).cast("int32")
 
 
+def _lists(seg: pa.Array, tok: pa.Array, lengths: list[np.ndarray], segs: list[np.ndarray],
+           toks: list[np.ndarray]) -> None:
+    """One batch's segment ids and tokens (list columns) appended flat, and its segments per request."""
+    for lst, out, dtype in ((seg, segs, np.uint64), (tok, toks, np.int64)):
+        flat = pc.list_flatten(lst)  # the values of valid lists only
+        vals = (pc.fill_null(flat, 0) if flat.null_count else flat).to_numpy(zero_copy_only=False)
+        if dtype is np.uint64:
+            out.append(np.array(vals.view(np.uint64), np.uint64))
+        elif vals.size:  # tokens: clamped at 0, 32 bits where this batch's fit (one concatenation widens)
+            out.append(narrow_ints(np.maximum(vals, 0).astype(np.int64, copy=False)))
+    lengths.append(pc.fill_null(pc.list_value_length(seg), 0).to_numpy(zero_copy_only=False)
+                   .astype(np.int32))  # segments per request
+
+
+_NULL_ID = np.uint64(0x6A09E667F3BCC909)  # the id of a null hash string (all nulls equal, as the engine's hash)
+
+
+@numba.njit(cache=True)
+def _hash_strings(offsets: np.ndarray, data: np.ndarray, valid: np.ndarray, out: np.ndarray) -> None:
+    """A 64-bit id per string: FNV-1a over its bytes, then splitmix64's finaliser (equal text, equal id)."""
+    for i in range(out.size):
+        if not valid[i]:
+            out[i] = _NULL_ID
+            continue
+        x = np.uint64(0xCBF29CE484222325) ^ np.uint64(offsets[i + 1] - offsets[i])
+        for j in range(offsets[i], offsets[i + 1]):
+            x = (x ^ np.uint64(data[j])) * np.uint64(0x100000001B3)
+        x ^= x >> np.uint64(30)
+        x *= np.uint64(0xBF58476D1CE4E5B9)
+        x ^= x >> np.uint64(27)
+        x *= np.uint64(0x94D049BB133111EB)
+        out[i] = x ^ (x >> np.uint64(31))
+
+
+def _ids(hashes: pa.Array) -> np.ndarray:
+    """The id of each hash string (`_hash_strings` over the arrow buffers, no string made in Python)."""
+    if not (pa.types.is_string(hashes.type) or pa.types.is_large_string(hashes.type)):
+        hashes = hashes.cast(pa.string())
+    out = np.empty(len(hashes), np.uint64)
+    if not len(hashes):
+        return out
+    width = np.int64 if pa.types.is_large_string(hashes.type) else np.int32
+    bufs = hashes.buffers()
+    offsets = np.frombuffer(bufs[1], width)[hashes.offset:hashes.offset + len(hashes) + 1]
+    data = np.frombuffer(bufs[2], np.uint8) if bufs[2] is not None else np.zeros(1, np.uint8)
+    valid = (np.ones(len(hashes), np.bool_) if not hashes.null_count
+             else pc.is_valid(hashes).to_numpy(zero_copy_only=False))
+    _hash_strings(offsets, data, valid, out)
+    return out
+
+
+def _prefix_batches(path: str, f: pq.ParquetFile, batch_rows: int) -> Iterator[pa.RecordBatch | pa.Table]:
+    """The file's `prefix` column in order: row groups of at most 4 batches decoded two at a time (one per core;
+    nested lists decode on one thread each), a larger row group batch by batch."""
+    meta = f.metadata
+    if meta.num_row_groups < 2 or max(meta.row_group(i).num_rows for i in range(meta.num_row_groups)) > 4 * batch_rows:
+        yield from f.iter_batches(batch_size=batch_rows, columns=["prefix"])
+        return
+
+    def read(i: int) -> pa.Table:
+        return pq.ParquetFile(path).read_row_group(i, columns=["prefix"], use_threads=False)
+
+    with ThreadPoolExecutor(2) as pool:
+        pending = [pool.submit(read, i) for i in range(min(2, meta.num_row_groups))]
+        for i in range(meta.num_row_groups):
+            part = pending.pop(0).result()
+            if i + 2 < meta.num_row_groups:  # two in flight: memory bounded by three row groups
+                pending.append(pool.submit(read, i + 2))
+            yield part
+            del part
+
+
+def _file_lists(path: str, batch_rows: int, rows: int, lengths: list[np.ndarray], segs: list[np.ndarray],
+                toks: list[np.ndarray]) -> None:
+    """The fast path (`engine.file_rows`): the `prefix` lists of a file whose rows the table is, read by
+    pyarrow batch by batch, the hash strings given ids by `_hash_strings` (a struct that is null, or has a null
+    hash, is a segment with a null hash, as in the engine's lists)."""
+    f = pq.ParquetFile(path)
+    if "prefix" not in f.schema_arrow.names:
+        lengths.append(np.zeros(rows, np.int32))
+        return
+    seen = 0
+    for b in _prefix_batches(path, f, batch_rows):
+        lst = b.column(0)
+        if isinstance(lst, pa.ChunkedArray):
+            lst = lst.chunk(0) if lst.num_chunks == 1 else lst.combine_chunks()
+        flat = pc.list_flatten(lst)  # the values of valid lists only
+        segs.append(_ids(pc.struct_field(flat, "hash")))
+        tok = pc.struct_field(flat, "tokens")
+        vals = (pc.fill_null(tok, 0) if tok.null_count else tok).to_numpy(zero_copy_only=False)
+        if vals.size:
+            toks.append(narrow_ints(np.maximum(vals, 0).astype(np.int64, copy=False)))
+        lengths.append(pc.fill_null(pc.list_value_length(lst), 0).to_numpy(zero_copy_only=False).astype(np.int32))
+        seen += b.num_rows
+    if seen != rows:  # the readers said the table is the file's rows: a bug if not, never silently wrong ids
+        raise RuntimeError(f"{path}: {seen} rows, but the table read from it has {rows}")
+
+
 def lever_table(table: ibis.Table, *, batch_rows: int = BATCH_ROWS) -> tuple[pa.Table, Prefixes]:
     """The lever columns of a canonical Ibis table (plus `_row`) and its prefixes, streamed in batches.
 
@@ -75,17 +177,19 @@ def lever_table(table: ibis.Table, *, batch_rows: int = BATCH_ROWS) -> tuple[pa.
     64-bit hashes and tokens read straight from each batch's list buffers; every batch is copied to numpy at
     once (a kept arrow column would keep its whole batch, the segment lists and all, alive) and each column
     ends as one chunk, so every lever reads it without a copy."""
+    path = engine.file_rows(table)
     table = _in_file_order(table)
     values, narrow = _scan(table)
     prefix = table.prefix
     nums = [c for c in COLUMNS if c not in STRINGS]
-    expr = table.select(*nums, **{c: _code(table[c], values[c]) for c in STRINGS},
-                        _seg=prefix.map(lambda s: s["hash"].hash()), _tok=prefix.map(lambda s: s["tokens"]))
+    lists = {} if path else {"_seg": prefix.map(lambda s: s["hash"].hash()), "_tok": prefix.map(lambda s: s["tokens"])}
+    expr = table.select(*nums, **{c: _code(table[c], values[c]) for c in STRINGS}, **lists)
     schema = expr.schema().to_pyarrow()
     cols: dict[str, list[Any]] = {c: [] for c in COLUMNS}
     lengths: list[np.ndarray] = []
     segs: list[np.ndarray] = []
     toks: list[np.ndarray] = []
+    rows = 0
     for b in expr.to_pyarrow_batches(chunk_size=batch_rows):
         for c in nums:  # a copy: the batch's memory is freed with the batch
             arr = b.column(c)
@@ -93,18 +197,12 @@ def lever_table(table: ibis.Table, *, batch_rows: int = BATCH_ROWS) -> tuple[pa.
             cols[c].append(pa.concat_arrays([arr.cast(typ) if arr.type != typ else arr]))
         for c in STRINGS:
             cols[c].append(b.column(c).to_numpy(zero_copy_only=False).astype(np.int32))
-        for name, out, dtype in (("_seg", segs, np.uint64), ("_tok", toks, np.int64)):
-            lst = b.column(name)
-            flat = pc.list_flatten(lst)  # the values of valid lists only
-            vals = (pc.fill_null(flat, 0) if flat.null_count else flat).to_numpy(zero_copy_only=False)
-            if dtype is np.uint64:
-                out.append(np.array(vals.view(np.uint64), np.uint64))
-            elif vals.size:  # tokens: clamped at 0, 32 bits where this batch's fit (one concatenation widens)
-                out.append(narrow_ints(np.maximum(vals, 0).astype(np.int64, copy=False)))
-            if name == "_seg":
-                lengths.append(pc.fill_null(pc.list_value_length(lst), 0).to_numpy(zero_copy_only=False)
-                               .astype(np.int32))  # segments per request
+        if not path:
+            _lists(b.column("_seg"), b.column("_tok"), lengths, segs, toks)
+        rows += b.num_rows
         del b
+    if path:  # the fast path: the same lists from the file, hashed here
+        _file_lists(path, batch_rows, rows, lengths, segs, toks)
     arrays: dict[str, pa.ChunkedArray] = {}
     for c in COLUMNS:
         chunks = cols.pop(c)
@@ -119,7 +217,7 @@ def lever_table(table: ibis.Table, *, batch_rows: int = BATCH_ROWS) -> tuple[pa.
         else:
             arrays[c] = pa.chunked_array([pa.concat_arrays(chunks) if len(chunks) > 1 else chunks[0]])
         del chunks
-    n = sum(len(x) for x in lengths)
+    n = rows
     arrays["_row"] = pa.chunked_array([pa.array(np.arange(n, dtype=np.int32 if n < 2**31 else np.int64))])
     out = pa.table(arrays)
     length = np.concatenate(lengths) if lengths else np.zeros(0, np.int32)

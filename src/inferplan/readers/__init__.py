@@ -18,12 +18,14 @@ import duckdb
 import ibis
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from .. import engine
 from ..catalog import Catalog
 from ..errors import InputError
 from ..regions import REGIONS, check_regions, unknown
 from ..workload import (
+    IBIS_SCHEMA,
     Workload,
     check,
     prepared,
@@ -186,8 +188,23 @@ def read_workload(
     # and the table before resolution, which later roll-ups group by logged id (workload.rollup_by)
     same = {k: v for k, v in fixed[0].items() if all(k in f and f[k] == v for f in fixed[1:])}
     remember_resolution(table, pres[0] if len(pres) == 1 else ibis.union(*pres), resolved, same)
+    if len(raws) == 1 and raws[0][1].parquet is not None:
+        _remember_file_rows(table, raws[0][1].parquet, rollups[0])
     sources = [*(u for u, _ in streamed), *(str(f) for f in files)]
     return Workload(table=table, sources=sources, skipped=skipped, notes=notes)
+
+
+def _remember_file_rows(table: ibis.Table, path: str, roll: pa.Table) -> None:
+    """Say that `table` is the rows of the one Parquet file it was read from, in order (`engine.file_rows`),
+    when it is: every row kept (the validation roll-up counts as many as the file's footer) and the file's
+    `prefix` already of the canonical type (else the engine casts it, and only its values are canonical)."""
+    schema = pq.read_schema(path)
+    want = IBIS_SCHEMA["prefix"].to_pyarrow()
+    if "prefix" in schema.names and schema.field("prefix").type != want:
+        return
+    kept = int(pc.sum(roll.column("requests")).as_py() or 0) if roll.num_rows else 0
+    if kept == pq.ParquetFile(path).metadata.num_rows:
+        engine.remember_file_rows(table, path)
 
 
 def _stream_s3(paths: Sequence[str | Path]) -> tuple[list[str | Path | _s3.S3Object], list[tuple[str, Raw]]]:

@@ -47,6 +47,7 @@ class Raw:
     table: ibis.Table
     skipped: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    parquet: str | None = None  # the one local Parquet file whose rows the table is, in order (see engine.file_rows)
 
 
 

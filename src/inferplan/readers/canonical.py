@@ -91,8 +91,9 @@ def read(paths: list[InputFile], options: ReadOptions) -> Raw:
                 t = _typed_json(con, p, t.columns)
         t = with_canonical_names(t, old_names)
         parts.append(_decode_json_columns(t))
+    one = len(paths) == 1 and _kind(paths[0], head_bytes(paths[0])) == "parquet" and isinstance(paths[0], Path)
     return Raw(table=parts[0] if len(parts) == 1 else ibis.union(*_aligned(parts, paths), distinct=False),
-               skipped=skipped, notes=rename_notes(old_names))
+               skipped=skipped, notes=rename_notes(old_names), parquet=str(paths[0]) if one else None)
 
 
 REQUIRED = ("ts", "input_tokens", "output_tokens")

@@ -568,12 +568,12 @@ def _key_codes(table: pa.Table, fixed: Mapping[str, str]) -> tuple[np.ndarray, l
     combined = np.zeros(n, np.int64)
     per_col: list[list[Any]] = []
     for name in KEYS:
-        if name in fixed:
-            code, values = np.zeros(n, np.int64), [fixed[name]]
-        else:
-            code, values = encode(table, name)
-        k = max(len(values), 1)
-        combined = combined * k + code
+        if name in fixed:  # one value: code 0 everywhere, nothing to add
+            per_col.append([fixed[name]])
+            continue
+        code, values = encode(table, name)
+        combined *= max(len(values), 1)  # in place: no temporary a column
+        combined += code
         per_col.append(values)
     if n:
         inv, first = first_order(combined)  # first occurrence, no sort of every request; 4 bytes a request

@@ -56,7 +56,8 @@ def codes(t: pa.Table, *names: str, rows: np.ndarray | None = None,
             code, values = cache[name]
         values = ["" if v is None else v for v in values]
         per_col.append((code, values))
-        combined = combined * max(len(values), 1) + code
+        combined *= max(len(values), 1)  # in place: no temporary a column
+        combined += code
     if rows is not None:
         combined = combined[rows]
     dense, first = first_order(combined)

@@ -147,7 +147,7 @@ def test_segment_ids_are_equal_exactly_where_the_strings_are(strings):
         assert np.array_equal(_ids(arr.slice(1)), ids[1:])
 
 
-def test_row_groups_larger_than_four_batches_are_read_batch_by_batch(tmp_path):
+def test_row_groups_larger_than_two_batches_are_read_batch_by_batch(tmp_path):
     cat = load_catalog()
     path = _odd_file(tmp_path / "one.parquet", row_group_size=100)  # one row group of 10 rows, batches of 2
     wl = read_workload([str(path)], cat, "auto", None)

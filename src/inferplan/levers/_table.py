@@ -124,10 +124,10 @@ def _ids(hashes: pa.Array) -> np.ndarray:
 
 
 def _prefix_batches(path: str, f: pq.ParquetFile, batch_rows: int) -> Iterator[pa.RecordBatch | pa.Table]:
-    """The file's `prefix` column in order: row groups of at most 4 batches decoded two at a time (one per core;
+    """The file's `prefix` column in order: row groups of at most 2 batches decoded two at a time (one per core;
     nested lists decode on one thread each), a larger row group batch by batch."""
     meta = f.metadata
-    if meta.num_row_groups < 2 or max(meta.row_group(i).num_rows for i in range(meta.num_row_groups)) > 4 * batch_rows:
+    if meta.num_row_groups < 2 or max(meta.row_group(i).num_rows for i in range(meta.num_row_groups)) > 2 * batch_rows:
         yield from f.iter_batches(batch_size=batch_rows, columns=["prefix"])
         return
 

@@ -158,3 +158,29 @@ def test_row_groups_larger_than_two_batches_are_read_batch_by_batch(tmp_path):
 def _duckdb():
     with engine.using("duckdb"):
         yield
+
+
+def test_no_file_order_claimed_once_the_resolution_is_forgotten(tmp_path, monkeypatch):
+    """The file's prefixes pair with the rows only in the file's order, which needs the resolution kept beside
+    the claim (`_in_file_order`); were it evicted from the rewrites, the join's rows keep no order: the lever
+    table must then take the engine's lists. Catches a fast path that trusts the file claim alone."""
+    cat = load_catalog()
+    wl = read_workload([str(_odd_file(tmp_path / "odd.parquet"))], cat, "auto", None)
+    assert engine.file_rows(wl.table) is not None
+    engine.rewrites._items.pop(("resolved", wl.table.op()))  # what eight later reads would do
+    monkeypatch.setattr(_table, "_file_lists", lambda *a, **k: (_ for _ in ()).throw(AssertionError("fast")))
+    assert lever_table(wl.table)[1].lengths.tolist() == [2, 0, 0, 3, 2, 2, 2, 3, 1, 1]
+
+
+def test_slices_of_one_table_are_priced_each_at_its_own_rows(tmp_path):
+    """Two equal-length slices of one column share its buffers: their remembered codes must not be shared."""
+    from inferplan.pricing import clear_key_codes, request_costs
+
+    from .test_prices_dated import NEW_USD, OLD_USD, dated_catalog, two_requests
+
+    cat = dated_catalog(tmp_path)
+    clear_key_codes()
+    t = two_requests(cat).order_by("ts").to_pyarrow()
+    assert request_costs(t.slice(0, 1), cat).total.tolist() == pytest.approx([OLD_USD], abs=1e-15)
+    assert request_costs(t.slice(1, 1), cat).total.tolist() == pytest.approx([NEW_USD], abs=1e-15)
+    clear_key_codes()

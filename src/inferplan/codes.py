@@ -23,6 +23,7 @@ def column_id(column: pa.ChunkedArray | pa.Array) -> tuple:
         bufs = list(chunk.buffers())
         if pa.types.is_dictionary(chunk.type):
             bufs += chunk.dictionary.buffers()
+        parts += [chunk.offset, str(chunk.type)]  # two slices of one buffer are two columns
         parts += [(b.address, b.size) if b is not None else None for b in bufs]
     return tuple(parts)
 

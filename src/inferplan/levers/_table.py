@@ -166,6 +166,7 @@ def _file_lists(path: str, batch_rows: int, rows: int, lengths: list[np.ndarray]
             toks.append(narrow_ints(np.maximum(vals, 0).astype(np.int64, copy=False)))
         lengths.append(pc.fill_null(pc.list_value_length(lst), 0).to_numpy(zero_copy_only=False).astype(np.int32))
         seen += b.num_rows
+        del b, lst, flat, tok  # before the next row group is asked for: memory bounded by three in flight
     if seen != rows:  # the readers said the table is the file's rows: a bug if not, never silently wrong ids
         raise RuntimeError(f"{path}: {seen} rows, but the table read from it has {rows}")
 
@@ -178,6 +179,8 @@ def lever_table(table: ibis.Table, *, batch_rows: int = BATCH_ROWS) -> tuple[pa.
     once (a kept arrow column would keep its whole batch, the segment lists and all, alive) and each column
     ends as one chunk, so every lever reads it without a copy."""
     path = engine.file_rows(table)
+    if path and engine.rewrites.find(("resolved", table.op())) is None:
+        path = None  # the file's order needs the mapping in place (`_in_file_order`): a join keeps no order
     table = _in_file_order(table)
     values, narrow = _scan(table)
     prefix = table.prefix

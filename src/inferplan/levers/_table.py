@@ -72,17 +72,14 @@ def _code(column: ibis.Value, values: list[str]) -> ibis.Value:
                              ).cast("int32")
 
 
-def _lists(seg: pa.Array, tok: pa.Array, lengths: list[np.ndarray], segs: list[np.ndarray],
+def _lists(seg: np.ndarray, lst: pa.Array, tok: pa.Array, lengths: list[np.ndarray], segs: list[np.ndarray],
            toks: list[np.ndarray]) -> None:
-    """One batch's segment ids and tokens (list columns) appended flat, and its segments per request."""
-    for lst, out, dtype in ((seg, segs, np.uint64), (tok, toks, np.int64)):
-        flat = pc.list_flatten(lst)  # the values of valid lists only
-        vals = (pc.fill_null(flat, 0) if flat.null_count else flat).to_numpy(zero_copy_only=False)
-        if dtype is np.uint64:
-            out.append(np.array(vals.view(np.uint64), np.uint64))
-        elif vals.size:  # tokens: clamped at 0, 32 bits where this batch's fit (one concatenation widens)
-            out.append(narrow_ints(np.maximum(vals, 0).astype(np.int64, copy=False)))
-    lengths.append(pc.fill_null(pc.list_value_length(seg), 0).to_numpy(zero_copy_only=False)
+    """One batch's segment ids (flat), tokens (`tok`, flat) and its segments per request (`lst`) appended."""
+    segs.append(seg)
+    vals = (pc.fill_null(tok, 0) if tok.null_count else tok).to_numpy(zero_copy_only=False)
+    if vals.size:  # tokens: clamped at 0, 32 bits where this batch's fit (one concatenation widens)
+        toks.append(narrow_ints(np.maximum(vals, 0).astype(np.int64, copy=False)))
+    lengths.append(pc.fill_null(pc.list_value_length(lst), 0).to_numpy(zero_copy_only=False)
                    .astype(np.int32))  # segments per request
 
 
@@ -159,14 +156,9 @@ def _file_lists(path: str, batch_rows: int, rows: int, lengths: list[np.ndarray]
         if isinstance(lst, pa.ChunkedArray):
             lst = lst.chunk(0) if lst.num_chunks == 1 else lst.combine_chunks()
         flat = pc.list_flatten(lst)  # the values of valid lists only
-        segs.append(_ids(pc.struct_field(flat, "hash")))
-        tok = pc.struct_field(flat, "tokens")
-        vals = (pc.fill_null(tok, 0) if tok.null_count else tok).to_numpy(zero_copy_only=False)
-        if vals.size:
-            toks.append(narrow_ints(np.maximum(vals, 0).astype(np.int64, copy=False)))
-        lengths.append(pc.fill_null(pc.list_value_length(lst), 0).to_numpy(zero_copy_only=False).astype(np.int32))
+        _lists(_ids(pc.struct_field(flat, "hash")), lst, pc.struct_field(flat, "tokens"), lengths, segs, toks)
         seen += b.num_rows
-        del b, lst, flat, tok  # before the next row group is asked for: memory bounded by three in flight
+        del b, lst, flat  # before the next row group is asked for: memory bounded by three in flight
     if seen != rows:  # the readers said the table is the file's rows: a bug if not, never silently wrong ids
         raise RuntimeError(f"{path}: {seen} rows, but the table read from it has {rows}")
 
@@ -179,8 +171,6 @@ def lever_table(table: ibis.Table, *, batch_rows: int = BATCH_ROWS) -> tuple[pa.
     once (a kept arrow column would keep its whole batch, the segment lists and all, alive) and each column
     ends as one chunk, so every lever reads it without a copy."""
     path = engine.file_rows(table)
-    if path and engine.rewrites.find(("resolved", table.op())) is None:
-        path = None  # the file's order needs the mapping in place (`_in_file_order`): a join keeps no order
     table = _in_file_order(table)
     values, narrow = _scan(table)
     prefix = table.prefix
@@ -200,8 +190,11 @@ def lever_table(table: ibis.Table, *, batch_rows: int = BATCH_ROWS) -> tuple[pa.
             cols[c].append(pa.concat_arrays([arr.cast(typ) if arr.type != typ else arr]))
         for c in STRINGS:
             cols[c].append(b.column(c).to_numpy(zero_copy_only=False).astype(np.int32))
-        if not path:
-            _lists(b.column("_seg"), b.column("_tok"), lengths, segs, toks)
+        if not path:  # the values of valid lists only
+            seg = pc.list_flatten(b.column("_seg"))
+            ids = np.array((pc.fill_null(seg, 0) if seg.null_count else seg).to_numpy(zero_copy_only=False)
+                           .view(np.uint64), np.uint64)
+            _lists(ids, b.column("_seg"), pc.list_flatten(b.column("_tok")), lengths, segs, toks)
         rows += b.num_rows
         del b
     if path:  # the fast path: the same lists from the file, hashed here

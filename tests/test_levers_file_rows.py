@@ -171,7 +171,7 @@ def test_no_file_order_claimed_once_the_resolution_is_forgotten(tmp_path, monkey
     monkeypatch.setattr(_table, "_file_lists", lambda *a, **k: (_ for _ in ()).throw(AssertionError("fast")))
     cols, pre = lever_table(wl.table)
     # the rows come in the join's order, not the file's: pair each list length with its row's `ts` (unique here)
-    by_ts = dict(zip(cols.column("ts").to_pylist(), pre.lengths.tolist()))
+    by_ts = dict(zip(cols.column("ts").to_pylist(), pre.lengths.tolist(), strict=True))
     assert [by_ts[t] for t in sorted(by_ts)] == [2, 0, 0, 3, 2, 2, 2, 3, 1, 1]
 
 

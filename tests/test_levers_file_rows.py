@@ -187,3 +187,48 @@ def test_slices_of_one_table_are_priced_each_at_its_own_rows(tmp_path):
     assert request_costs(t.slice(0, 1), cat).total.tolist() == pytest.approx([OLD_USD], abs=1e-15)
     assert request_costs(t.slice(1, 1), cat).total.tolist() == pytest.approx([NEW_USD], abs=1e-15)
     clear_key_codes()
+
+
+def test_a_part_arrow_cannot_decode_whole_is_read_again_in_smaller_batches(tmp_path, monkeypatch):
+    """Past 2 GiB of text in one row group, arrow cannot decode the nested column whole; the fast path reads
+    the file again in smaller batches (the same table), and says which file when even 1,024 rows fail."""
+    from inferplan.errors import InputError
+
+    cat = load_catalog()
+    path = _odd_file(tmp_path / "odd.parquet")
+    wl = read_workload([str(path)], cat, "auto", None)
+    real = _table._prefix_batches
+    sizes = []
+
+    def failing(p, f, batch_rows):
+        sizes.append(batch_rows)
+        if batch_rows > 1024:
+            raise pa.ArrowNotImplementedError("Nested data conversions not implemented for chunked array outputs")
+        return real(p, f, 1)  # one row a batch: every batch's lists appended, none lost or doubled
+
+    monkeypatch.setattr(_table, "_prefix_batches", failing)
+    fast = lever_table(wl.table, batch_rows=10_000)
+    assert sizes == [10_000, 1250, 1024]
+    monkeypatch.setattr(_table, "_prefix_batches", real)
+    _same(fast, _both(wl.table)[1])
+
+    def never(p, f, batch_rows):
+        raise pa.ArrowCapacityError("array cannot contain more than 2147483646 bytes")
+
+    monkeypatch.setattr(_table, "_prefix_batches", never)
+    with pytest.raises(InputError, match="odd.parquet.*smaller row groups"):
+        lever_table(wl.table)
+
+
+def test_a_file_rewritten_since_it_was_read_is_not_claimed(tmp_path):
+    cat = load_catalog()
+    path = _odd_file(tmp_path / "odd.parquet")
+    wl = read_workload([str(path)], cat, "auto", None)
+    assert engine.file_rows(wl.table) == str(path)
+    import os
+
+    st = os.stat(path)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    assert engine.file_rows(wl.table) is None
+    path.unlink()
+    assert engine.file_rows(wl.table) is None

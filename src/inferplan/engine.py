@@ -278,8 +278,18 @@ class Memo:
 
 def remember_file_rows(table: ibis.Table, path: str) -> None:
     """Keep that `table`'s rows are exactly the rows of the local Parquet file `path`, in the file's order (the
-    readers know it: one canonical file, every row kept); see `file_rows`."""
-    rewrites.put(("file rows", table.op()), path)
+    readers know it: one canonical file, every row kept); see `file_rows`. The file's size and modification time
+    are kept with it: a file rewritten since is no longer the table's rows."""
+    rewrites.put(("file rows", table.op()), (path, _stamp(path)))
+
+
+def _stamp(path: str) -> tuple[int, int] | None:
+    """A local file's size and modification time (None: gone)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
 
 
 def file_rows(table: ibis.Table) -> str | None:
@@ -290,11 +300,13 @@ def file_rows(table: ibis.Table) -> str | None:
     hashed by a compiled pass instead of being hashed in and transferred from the engine (the lever table at
     10M requests: 3.9 s against 7.2 s). Portable twin: the lever table's engine query with the prefix (tested
     against each other). The file's order needs the resolution kept beside it (`levers._table._in_file_order`
-    maps the ids in place; the join keeps no order): without it, no claim."""
+    maps the ids in place; the join keeps no order): without it, no claim; nor for a file changed on disk since
+    it was read (its size or modification time)."""
     found = rewrites.find(("file rows", table.op()))
     if found is None or name() != "duckdb" or rewrites.find(("resolved", table.op())) is None:
         return None
-    return found
+    path, stamp = found
+    return path if stamp is not None and _stamp(path) == stamp else None
 
 
 memo = Memo()  # results: roll-ups by the expression that makes them

@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .. import engine
+from ..errors import InputError
 from ..workload import TOKEN_COLUMNS
 from .cache.flat import Prefixes
 from .cache.flat import narrow as narrow_ints
@@ -163,6 +164,24 @@ def _file_lists(path: str, batch_rows: int, rows: int, lengths: list[np.ndarray]
         raise RuntimeError(f"{path}: {seen} rows, but the table read from it has {rows}")
 
 
+def _file_lists_retried(path: str, batch_rows: int, rows: int, lengths: list[np.ndarray], segs: list[np.ndarray],
+                        toks: list[np.ndarray]) -> None:
+    """`_file_lists`, read again in batches of an eighth the rows while arrow cannot decode a part whole (a
+    nested column past 2 GiB of text in one row group or batch: "nested data conversions not implemented for
+    chunked array outputs"), down to 1,024 rows a batch; then the error, naming the file."""
+    while True:
+        try:
+            _file_lists(path, batch_rows, rows, lengths, segs, toks)
+            return
+        except (pa.ArrowNotImplementedError, pa.ArrowCapacityError) as e:
+            for part in (lengths, segs, toks):
+                part.clear()
+            if batch_rows <= 1024:
+                raise InputError(f"{path}: its `prefix` lists cannot be decoded even 1,024 rows at a time ({e}); "
+                                  "rewrite the file with smaller row groups") from e
+            batch_rows = max(1024, batch_rows // 8)
+
+
 def lever_table(table: ibis.Table, *, batch_rows: int = BATCH_ROWS) -> tuple[pa.Table, Prefixes]:
     """The lever columns of a canonical Ibis table (plus `_row`) and its prefixes, streamed in batches.
 
@@ -198,7 +217,7 @@ def lever_table(table: ibis.Table, *, batch_rows: int = BATCH_ROWS) -> tuple[pa.
         rows += b.num_rows
         del b
     if path:  # the fast path: the same lists from the file, hashed here
-        _file_lists(path, batch_rows, rows, lengths, segs, toks)
+        _file_lists_retried(path, batch_rows, rows, lengths, segs, toks)
     arrays: dict[str, pa.ChunkedArray] = {}
     for c in COLUMNS:
         chunks = cols.pop(c)

@@ -334,3 +334,26 @@ def test_previous_occurrence_against_a_dict(values):
         last[k] = i
     got = _replay.previous_occurrence(keys)
     assert got.tolist() == ref and got.dtype == np.int32
+
+
+@pytest.mark.parametrize("stable", [{}, {"chat": 900}, {"chat": 1000}])
+def test_traffic_no_checkpoint_can_reach_is_not_replayed_and_ends_as_replayed(stable, monkeypatch):
+    """Prefixes under the model's minimum (one with a declared stable prefix instead): no placement makes a
+    checkpoint, so the replay is skipped; the table and the evidence (every alternative's dollars included) are
+    those of the replays it skips, and one prefix at the minimum replays again."""
+    import json
+
+    segs = [[("sys", 600), (f"u{i % 3}", 300 + i)] for i in range(8)] + [None, [("sys", -5)]]
+    # observed: half of each input written to a cache (dearer than none): a placement is chosen, with nothing
+    t = conv(list(range(0, 100, 10)), segs, tokens=[1000] * 10, cache_write_5m_tokens=[1000] * 10,
+             call_type="chat", model=["claude"] * 8 + ["nova"] * 2)
+    opts = CachingOptions(ttl="auto", stable_prefix_tokens=stable)
+    out, ev = caching.apply(t, tiny_catalog(), opts)
+    skipped = not caching.can_checkpoint(caching.explode(t), np.arange(10), stable, np.full(10, 2000),
+                                         np.full(10, 1000))
+    assert skipped == (stable.get("chat", 0) < 1000)
+    monkeypatch.setattr(caching, "can_checkpoint", lambda *a, **k: True)  # every replay run
+    out2, ev2 = caching.apply(t, tiny_catalog(), opts)
+    assert out.equals(out2)
+    assert json.dumps(ev, sort_keys=True) == json.dumps(ev2, sort_keys=True)
+    assert buckets(out)[0] == ((2000, 0, 0, 0) if skipped else buckets(out)[0])

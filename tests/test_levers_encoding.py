@@ -246,6 +246,42 @@ def test_replay_units_split_namespaces_and_unrelated_call_types_and_are_reused(m
     assert lv["compounded"]["steps"][1]["new_usd"] < lv["compounded"]["steps"][0]["new_usd"]
 
 
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["claude", "nova"]), st.sampled_from(["a", "b", "c", "d"]),
+                          st.one_of(st.none(), st.sampled_from(["s1", "s2", "s3", "s4"]))), min_size=1, max_size=30),
+       st.data())
+def test_replay_units_are_the_components_of_shared_first_segments(rows, data):
+    """Oracle: (model, call type) nodes joined when two share a first segment on one model (a row without a
+    prefix shares with no other call type); the units are the components, each in arrival order."""
+    from inferplan.levers import caching
+    from inferplan.levers.cache.flat import explode
+
+    n = len(rows)
+    t = canonical_table(n, model=[r[0] for r in rows], call_type=[r[1] for r in rows], input_tokens=3000,
+                        prefix=[[(r[2], 1500), ("tail", 10)] if r[2] else None for r in rows])
+    order = np.array(data.draw(st.permutations(range(n))), np.int64)  # any subset order: rows given by arrival
+    keep = order[: data.draw(st.integers(1, n))]
+    units = caching._units(t, explode(t), keep, {})
+    parent = {}
+
+    def root(x):
+        while parent.get(x, x) != x:
+            x = parent[x]
+        return x
+
+    for i in keep.tolist():
+        for j in keep.tolist():
+            if rows[i][2] and rows[i][2] == rows[j][2] and rows[i][0] == rows[j][0]:
+                a, b = root(rows[i][:2]), root(rows[j][:2])
+                if a != b:
+                    parent[b] = a
+    want = {}
+    for i in keep.tolist():
+        want.setdefault(root(rows[i][:2]), []).append(int(i))
+    assert sorted(u.tolist() for u in units) == sorted(want.values())
+    assert sorted(int(x) for u in units for x in u) == sorted(keep.tolist())
+
+
 def test_splitmix64_compiled_equals_the_numpy_expression():
     """The compiled mix (chain keys, unit numbers, routing's draws) against the plain numpy expression, for
     negative, large, 32-bit and empty inputs: the same 64-bit values, so every seeded result is unchanged."""

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import copy
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from itertools import combinations
 from typing import Any
 
 import numba
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..catalog import Catalog
 from ..pricing import KINDS, RequestRates, request_costs, request_rates, token_counts
@@ -91,6 +91,49 @@ def build_flat(t: pa.Table | Exploded, rows: np.ndarray, stable: dict[str, int],
             lengths = lengths + add
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     return from_arrays(offsets, seg, np.maximum(tok, 0), tin, namespace)
+
+
+@numba.njit(cache=True)
+def _prefix_reach(rows: np.ndarray, lengths: np.ndarray, starts: np.ndarray, tokens: np.ndarray,
+                  cap: np.ndarray) -> np.ndarray:
+    """Per row of `rows`: the tokens of its whole prefix as a replay counts them (negative counts as 0, the sum
+    clamped to the request's input `cap`): the most any checkpoint of it could cover."""
+    out = np.zeros(rows.size, np.int64)
+    for j in range(rows.size):
+        r = rows[j]
+        s = np.int64(0)
+        for e in range(starts[r], starts[r] + lengths[r]):
+            k = tokens[e]
+            if k > 0:
+                s += k
+        out[j] = min(s, np.int64(cap[j]))
+    return out
+
+
+def can_checkpoint(ex: Exploded, rows: np.ndarray, stable: dict[str, int], tin: np.ndarray,
+                   min_tokens: np.ndarray) -> bool:
+    """Whether any request of `rows` has a prefix (or, without one, a declared stable prefix) of at least its
+    model's minimum tokens (`min_tokens`, per row of `rows`; `tin` their inputs): if none has, no placement makes
+    a checkpoint, so no replay reads or writes a token and none need run (`build_flat`'s tokens, exactly)."""
+    reach = _prefix_reach(ints(rows), ints(ex.lengths), ints(ex.starts), ints(ex.tokens), ints(tin))
+    if stable:
+        decl = lookup(ex.ct_code[rows], ex.call_types, stable, 0, np.int64)
+        bare = ex.lengths[rows] == 0
+        reach[bare] = np.minimum(np.maximum(decl[bare], 0), tin[bare])
+    return bool((reach >= min_tokens).any())
+
+
+@numba.njit(cache=True)
+def _plain_costs(total: np.ndarray, rate: np.ndarray, p_in: np.ndarray, p_read: np.ndarray, p_w: np.ndarray,
+                 grp: np.ndarray, n_groups: int) -> np.ndarray:
+    """Input USD per group when no request reads or writes: the sum `cache.replay._placement_costs` makes for a
+    placement without a checkpoint, term for term in the same order (the same floats, not merely close)."""
+    cost = np.zeros(n_groups)
+    zero = np.int64(0)
+    for r in range(total.size):
+        k = rate[r]
+        cost[grp[r]] += (total[r] - zero - zero) * p_in[k] + zero * p_read[k] + zero * p_w[k]
+    return cost
 
 
 def _whole(t: pa.Table, enc: dict[Any, Any], *names: str) -> tuple[np.ndarray, list[tuple]]:
@@ -175,9 +218,13 @@ def _apply(t: pa.Table, catalog: Catalog, opts: CachingOptions, ex: Exploded | N
             f"{k} {v:.0%}" for k, v in opts.stated_read_fraction.items()))
     elig &= ~stated
 
-    arrival = np.argsort(ts, kind="stable")
-    rows = narrow(arrival[elig[arrival]])  # eligible rows in arrival order (int32 where they fit)
-    del arrival, elig, cache_tier
+    if ts.size < 2 or bool((ts[1:] >= ts[:-1]).all()):  # in arrival order already (as logs mostly are)
+        rows = narrow(np.flatnonzero(elig))  # the stable sort's order, without the sort
+    else:
+        arrival = np.argsort(ts, kind="stable")
+        rows = narrow(arrival[elig[arrival]])  # eligible rows in arrival order (int32 where they fit)
+        del arrival
+    del elig, cache_tier
     if rows.size:
         _replay_units(t, ex, rows, catalog, opts, tin, ts, prices, model_code, model_names, offered,
                       min_tok, new, evidence, enc, memo, remember)
@@ -231,56 +278,64 @@ _FEW_UNITS = 16  # up to this many replay units, one scan each finds their rows;
 
 
 @numba.njit(cache=True)
-def _first_keys(rows: np.ndarray, lengths: np.ndarray, starts: np.ndarray, seg: np.ndarray, ct_code: np.ndarray,
-                ns: np.ndarray, out: np.ndarray) -> None:
-    """Per row of `rows`: mix(first segment id), or its call type code without a segment, xor mix(namespace +
-    a salt): one pass, no temporaries (the numpy expression made five of 8 bytes a row)."""
+def _find(parent: np.ndarray, x: int) -> int:
+    while parent[x] != x:
+        parent[x] = parent[parent[x]]  # path halving
+        x = parent[x]
+    return x
+
+
+@numba.njit(cache=True)
+def _unit_roots(rows: np.ndarray, lengths: np.ndarray, starts: np.ndarray, seg: np.ndarray, ct_code: np.ndarray,
+                ns: np.ndarray, n_ct: int, n_nodes: int) -> np.ndarray:
+    """Per node (namespace x n_ct + call type): the least node it shares a replay unit with. One pass: each row's
+    (namespace, first segment) pair, numbered by a 64-bit mix (its first segment, or without one its call type,
+    xor the mixed namespace) in an open-addressing table that keeps the first node seen with it; a row of
+    another node with the same pair joins the two (union-find over the nodes). Two pairs that shared a number
+    would only join their units: still exact, only less split."""
+    parent = np.arange(n_nodes)
+    size = rows.size + rows.size // 2 + 1
+    keys = np.zeros(size, np.uint64)
+    owner = np.full(size, -1, np.int64)  # the first node seen with the pair in the slot (-1: empty)
     for j in range(rows.size):
         r = rows[j]
         v = _mix(seg[starts[r]]) if lengths[r] > 0 else np.uint64(ct_code[r])
-        out[j] = v ^ _mix(np.uint64(ns[j]) + np.uint64(0x3C6EF372FE94F82B))
+        v ^= _mix(np.uint64(ns[j]) + np.uint64(0x3C6EF372FE94F82B))
+        node = ns[j] * n_ct + ct_code[r]
+        z = _mix(v)
+        h = ((z >> np.uint64(32)) * np.uint64(size)) >> np.uint64(32) if size < 2**32 else z % np.uint64(size)
+        while True:
+            o = owner[h]
+            if o < 0:
+                keys[h] = v
+                owner[h] = node
+                break
+            if keys[h] == v:
+                if o != node:
+                    a_, b_ = _find(parent, o), _find(parent, node)
+                    if a_ != b_:
+                        parent[max(a_, b_)] = min(a_, b_)
+                break
+            h += np.uint64(1)
+            if h == np.uint64(size):
+                h = np.uint64(0)
+    for x in range(n_nodes):
+        parent[x] = _find(parent, x)
+    return parent
 
 
 def _unit_positions(t: pa.Table, ex: Exploded, rows: np.ndarray, enc: dict[Any, Any]) -> list[np.ndarray]:
     """`_units` as positions in `rows`."""
     ns, _ = sub_codes(*_whole(t, enc, "model", "scope", "region"), rows)
-    ct = ex.ct_code[rows]
+    ns = ints(ns)
     n_ct = max(len(ex.call_types), 1)
     # a row without segments (or with only a declared stable prefix, one id per call type) shares with no other
-    # call type: its own call type stands in for its first segment. Pairs are numbered by a 64-bit mix of
-    # (namespace, first segment): two pairs that shared a number would only replay as one unit, still exact.
-    s0 = np.empty(rows.size, np.uint64)
-    _first_keys(ints(rows), ints(ex.lengths), ints(ex.starts), np.ascontiguousarray(ex.seg, np.uint64),
-                ints(ex.ct_code), ints(ns), s0)
-    pair = pc.dictionary_encode(pa.array(s0.view(np.int64))).indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    del s0
-    triple = pc.dictionary_encode(pa.array(pair * n_ct + ct)).dictionary.to_numpy(zero_copy_only=False)
-    tp, tct = triple // n_ct, triple % n_ct
-    parent: dict[int, int] = {}
-
-    def root(x: int) -> int:
-        while parent.get(x, x) != x:
-            x = parent[x]
-        return x
-
-    shared = np.flatnonzero(np.bincount(tp) > 1)
-    if shared.size:
-        pair_ns = np.zeros(int(pair.max()) + 1, np.int64)
-        pair_ns[pair] = ns
-        for p_ in shared.tolist():  # first segments used by several call types: few
-            members = [int(pair_ns[p_]) * n_ct + int(c) for c in tct[tp == p_]]
-            for m in members[1:]:
-                a_, b_ = root(members[0]), root(m)
-                if a_ != b_:
-                    parent[b_] = a_
-    del pair
-    node = ns * n_ct + ct
-    uniq = np.flatnonzero(np.bincount(node))  # the few (namespace, call type) nodes present, sorted
-    roots = np.array([root(int(x)) for x in uniq.tolist()], np.int64)
-    lut = np.zeros(int(uniq[-1]) + 1, np.int64)
-    lut[uniq] = roots
-    unit = lut[node]
-    units = np.unique(roots)
+    # call type: its own call type stands in for its first segment
+    n_nodes = (int(ns.max()) + 1) * n_ct if ns.size else 0
+    roots = _unit_roots(ints(rows), ints(ex.lengths), ints(ex.starts), np.ascontiguousarray(ex.seg, np.uint64),
+                        ints(ex.ct_code), ns, n_ct, n_nodes)
+    unit = roots[ns * n_ct + ex.ct_code[rows]]
+    units = np.flatnonzero(np.bincount(unit, minlength=n_nodes))
     if units.size <= _FEW_UNITS:  # few units: one scan each, no sort
         return [narrow(np.flatnonzero(unit == u)) for u in units.tolist()]
     # many (call types by the hundred): one stable sort keeps each unit's rows in arrival order
@@ -358,8 +413,11 @@ def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, 
     """Replay one unit (`rows` in arrival order); returns each evidence group's first position in `rows`."""
     enc.setdefault("call_type", (ex.ct_code, ex.call_types))
     ns_code, _ = sub_codes(*_whole(t, enc, "model", "scope", "region"), rows)
-    flat = build_flat(ex, rows, opts.stable_prefix_tokens, ns_code, tin[rows], lean=True)
     T = tin[rows]
+    mt = min_tok[model_code[rows]]
+    # no request reaching its model's minimum (a short system prompt): every placement's replay is known unrun
+    reachable = can_checkpoint(ex, rows, opts.stable_prefix_tokens, T, mt)
+    flat = build_flat(ex, rows, opts.stable_prefix_tokens, ns_code, T, lean=True) if reachable else None
     r_ts = ts[rows]
     rc = prices.rate_code[rows]  # the rates are read per code in the compiled passes: no float array per request
     p_in, p_read = prices.rates["input"], prices.rates["cache_read"]
@@ -373,27 +431,46 @@ def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, 
     # the unit's buckets are still the table's here (each unit writes only its own rows)
     buckets = {kind: new[c] for kind, c in KINDS.items() if c in new}  # whole columns, read at `rows`
     obs_cost = prices.input_usd_sums(buckets, rows, grp_code, G)
-    mt = min_tok[model_code[rows]]
     # cost[ttl_i][placement_j] per group, plus per-request read/write for the evidence
     cost = np.full((len(ttl_choices), len(placements), G), np.inf)
     any_checkpoint = np.zeros(G, bool)
     prev: np.ndarray | None = None
+    jobs = []
     for i, ttl in enumerate(ttl_choices):
         allowed = np.array([ttl in offered[m] for m in model_names], bool)[model_code[rows]]
         p_w = prices.rates["cache_write_5m" if ttl == 300 else "cache_write_1h"]  # per rate code
         allowed &= ~np.isnan(p_w)[rc]
         if not allowed.any():
             continue
-        if prev is None:  # previous touch of each entry: the same for every TTL and placement
+        if prev is None and flat is not None:  # previous touch of each entry: the same for every TTL and placement
             prev = _replay.previous_occurrence(np.ascontiguousarray(flat.key, dtype=np.uint64))
             flat.key = None  # type: ignore[assignment]  # read by nothing else: 8 bytes an element freed
+        jobs.append((i, ttl, allowed, np.nan_to_num(p_w)))
+
+    def costs(job: tuple[int, int, np.ndarray, np.ndarray]) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+        """One TTL's cost of every placement per group (and the groups it cannot serve)."""
+        i, ttl, allowed, p_w = job
         bad_groups = np.bincount(grp_code, ~allowed, minlength=G) > 0
+        if flat is None:  # no checkpoint anywhere: each placement costs what plain input does
+            g = np.repeat(_plain_costs(ints(T), ints(rc), *(np.ascontiguousarray(a, np.float64) for a in (
+                p_in, p_read, p_w)), ints(grp_code), G)[None, :], len(placements), axis=0)
+            return i, g, np.zeros(G, bool), bad_groups
         g, ck = _replay.placement_costs(flat, prev, r_ts, np.full(rows.size, ttl * US, np.int64), placements, mt,
-                                        allowed, T, p_in, p_read, np.nan_to_num(p_w), grp_code, G,
+                                        allowed, T, p_in, p_read, p_w, grp_code, G,
                                         same_ts_hits=opts.same_timestamp_hits, rate_code=rc)
+        return i, g, ck, bad_groups
+
+    if len(jobs) > 1 and flat is not None:  # the TTLs' scans are independent compiled passes: one a core
+        with ThreadPoolExecutor(len(jobs)) as pool:
+            done = list(pool.map(costs, jobs))
+    else:
+        done = [costs(j) for j in jobs]
+    del jobs
+    for i, g, ck, bad_groups in done:
         any_checkpoint |= ck
         g[:, bad_groups] = np.inf
         cost[i] = g
+    del done
     best_per_ttl = np.minimum(cost.min(axis=1), np.minimum(none_cost, obs_cost)[None, :])  # [ttl, G]
     n_ns = int(grp_ns.max()) + 1
     ns_ttl = np.zeros(n_ns, np.int64)
@@ -420,7 +497,13 @@ def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, 
         for c in new if it else ():  # again: the unit's buckets as the table has them
             new[c][rows] = col(t, c)[rows]
         use = choice[grp_code] >= 0
-        if use.all() and prev is not None:  # every request replayed: the candidates' flat arrays and touches
+        if not reachable:  # a placement without a checkpoint: plain input, as the replay would give
+            on = rows[use]
+            new["input_tokens"][on] = tin[on]
+            for c in ("cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens"):
+                new[c][on] = 0
+            use = np.zeros(rows.size, bool)
+        elif use.all() and prev is not None:  # every request replayed: the candidates' flat arrays and touches
             sub = slice(None)  # views, not copies, of the unit's arrays
             fflat = flat
             touches = _replay.Touches(prev, flat.req, np.ascontiguousarray(r_ts, np.int64),

@@ -181,7 +181,7 @@ def checkpoints(flat: Flat, fixed: tuple[int, ...], last: bool, min_tokens: np.n
                         np.ascontiguousarray(min_tokens, np.int64), en)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)  # nogil: the TTLs' passes run side by side (`levers.caching`)
 def _placement_costs(offsets: np.ndarray, cum: np.ndarray, req: np.ndarray, prev: np.ndarray, ts: np.ndarray,
                      ttl: np.ndarray, same_ts_hits: bool, depth_bits: np.ndarray, last_bits: np.uint64,
                      n_placements: int, min_tokens: np.ndarray, allowed: np.ndarray, total: np.ndarray,

@@ -304,11 +304,14 @@ def test_splitmix64_compiled_equals_the_numpy_expression():
     assert int(splitmix64(np.array([0], np.uint64))[0]) == 0xE220A8397B1DCDAF  # splitmix64's first output, seed 0
 
 
-def test_unit_fingerprint_changes_with_every_input_a_replay_reads():
+@pytest.mark.parametrize("split", [1 << 16, 2])
+def test_unit_fingerprint_changes_with_every_input_a_replay_reads(split, monkeypatch):
     """A remembered replay is reused only on equal inputs: the digest is equal for an equal copy of the table and
     differs when any one time, segment, segment's tokens, prefix length, token bucket, call type or model of
-    one request differs."""
+    one request differs (in one pass, and in halves digested side by side)."""
     from inferplan.levers import caching
+
+    monkeypatch.setattr(caching, "_SPLIT_DIGEST", split)
     from inferplan.levers.cache.flat import explode
     from inferplan.levers.options import CachingOptions
     from inferplan.pricing import request_rates
@@ -330,6 +333,8 @@ def test_unit_fingerprint_changes_with_every_input_a_replay_reads():
     assert digest() == base
     changed = {
         "ts": digest(ts=np.array([0, 10, 20, 31, 40]) * S),
+        "first ts": digest(ts=np.array([1, 10, 20, 30, 40]) * S),
+        "first bucket": digest(input_tokens=[2000, 2100, 2100, 2100, 2100], cache_read_tokens=[100, 0, 0, 0, 0]),
         # (a canonical table's segment ids number its distinct texts: a replay reads which segments are equal)
         "segment id": digest(prefix=[*segs[:4], [("sys", 2000), ("m3", 100)]]),
         "segment tokens": digest(prefix=[*segs[:4], [("sys", 2000), ("m4", 101)]]),

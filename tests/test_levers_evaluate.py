@@ -52,6 +52,41 @@ def test_trim_scales_and_caps_the_variable_part_only():
         TrimRule(call_type="rag")
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["rag", "chat", "other"]), st.integers(0, 3000), st.integers(0, 2000),
+                          st.integers(0, 2000), st.integers(0, 2000), st.one_of(st.none(), st.integers(0, 4000))),
+                min_size=1, max_size=25),
+       st.lists(st.tuples(st.sampled_from(["rag", "chat", "nope"]), st.floats(0, 1),
+                          st.one_of(st.none(), st.integers(0, 5000))), min_size=1, max_size=3))
+def test_trim_against_a_per_request_oracle(rows, rules):
+    """Each request alone: the last rule naming its call type keeps prefix + floor(variable * scale) (capped),
+    the cut comes from plain input, then 5m writes, 1h writes, reads; other call types keep every token."""
+    t = canonical_table(len(rows), model="claude", call_type=[r[0] for r in rows], input_tokens=[r[1] for r in rows],
+                        cache_write_5m_tokens=[r[2] for r in rows], cache_write_1h_tokens=[r[3] for r in rows],
+                        cache_read_tokens=[r[4] for r in rows],
+                        prefix=[None if r[5] is None else [("p", r[5])] for r in rows])
+    opts = TrimOptions(rules=[TrimRule(call_type=c, scale=k, cap_input_tokens=cap) for c, k, cap in rules])
+    out, _ = trim.apply(t, opts, stable={"chat": 700})
+    cols = ("input_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "cache_read_tokens")
+    got = list(zip(*(out.column(c).to_pylist() for c in cols), strict=True))
+    for (ct, *b, pre), g in zip(rows, got, strict=True):
+        total = sum(b)
+        p = min(pre if pre else (700 if ct == "chat" else 0), total)
+        want = list(b)
+        mine = [r for r in rules if r[0] == ct]
+        if mine:
+            _, k, cap = mine[-1]
+            keep = int(np.floor((total - p) * k))
+            if cap is not None:
+                keep = min(keep, max(cap - p, 0))
+            cut = total - (p + keep)
+            for i in range(4):
+                take = min(want[i], cut)
+                want[i] -= take
+                cut -= take
+        assert list(g) == want, (ct, b, pre, mine)
+
+
 def test_parse_levers_and_options_errors(tmp_path):
     assert parse_levers("all") == ["trim", "batch", "caching", "routing"]
     assert parse_levers("routing,caching") == ["caching", "routing"]

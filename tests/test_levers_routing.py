@@ -110,3 +110,20 @@ def test_stated_router_and_cascade_exact():
     again, _ = routing.apply(t, cat, RoutingOptions(rules=[RoutingRule(
         call_type="triage", small_model="nova", mode="cascade", share=1.0, escalation_rate=0.45, seed=7)]))
     assert again.equals(out)
+
+
+@pytest.mark.parametrize("ratio", [1.0, 0.5])
+def test_routed_requests_lose_their_cache_and_scale_their_output_others_keep_every_token(ratio):
+    """A routed request's cache tokens become plain input on the small model (its cache is the other model's),
+    its output scaled by `output_ratio`; a request not routed keeps every bucket (columns with no routed cache
+    token are kept as they are)."""
+    t = canonical_table(4, model="claude", call_type=["triage", "triage", "chat", "chat"],
+                        input_tokens=[100, 200, 300, 400], cache_read_tokens=[1000, 0, 500, 0],
+                        cache_write_5m_tokens=[0, 0, 0, 70], output_tokens=[11, 20, 30, 40])
+    out, _ = routing.apply(t, tiny_catalog(), RoutingOptions(rules=[RoutingRule(
+        call_type="triage", small_model="nova", share=1.0, output_ratio=ratio)]))
+    assert out.column("model").to_pylist() == ["nova", "nova", "claude", "claude"]
+    assert out.column("input_tokens").to_pylist() == [1100, 200, 300, 400]
+    assert out.column("cache_read_tokens").to_pylist() == [0, 0, 500, 0]
+    assert out.column("cache_write_5m_tokens").to_pylist() == [0, 0, 0, 70]
+    assert out.column("output_tokens").to_pylist() == ([11, 20, 30, 40] if ratio == 1 else [6, 10, 30, 40])

@@ -37,13 +37,13 @@ def apply(t: pa.Table, catalog: Catalog, opts: RoutingOptions) -> tuple[pa.Table
     ct_code, cts = encode(t, "call_type")
     model_code, models = encode(t, "model")
     tier_code, tiers = encode(t, "tier")
-    tin = total_input(t)
-    out_tok = col(t, "output_tokens").astype(np.int64)
+    scaled = any(rule.output_ratio != 1 for rule in opts.rules)  # else the output column is kept as it is
+    out_tok = col(t, "output_tokens").astype(np.int64) if scaled else None
     new_model: Any = t.column("model")
     new_scope: Any = t.column("scope")
     routed = np.zeros(n, bool)
     escalate = np.zeros(n, bool)
-    new_out = out_tok.copy()
+    new_out = out_tok.copy() if out_tok is not None else None
     for k, rule in enumerate(opts.rules):
         rows = mask(ct_code, cts, lambda v, c=rule.call_type: v == c)
         small = catalog.resolve_model(rule.small_model)
@@ -57,7 +57,9 @@ def apply(t: pa.Table, catalog: Catalog, opts: RoutingOptions) -> tuple[pa.Table
         if r.any():
             new_model = set_where(new_model, r, small.model)
             new_scope = set_where(new_scope, r, small.scope)
-        new_out[r] = np.rint(out_tok[r] * rule.output_ratio).astype(np.int64)
+        if rule.output_ratio != 1:  # (a ratio of 1 keeps every count: rint(k * 1.0) == k below 2^53)
+            assert new_out is not None and out_tok is not None
+            new_out[r] = np.rint(out_tok[r] * rule.output_ratio).astype(np.int64)
         routed |= r
         escalate |= e
         evidence["rules"].append({
@@ -69,12 +71,15 @@ def apply(t: pa.Table, catalog: Catalog, opts: RoutingOptions) -> tuple[pa.Table
                 "not_routed_tiers": sorted({tiers[i] for i in np.unique(tier_code[unpriced]).tolist()})}
                if unpriced.any() else {}),
         })
-    cols: dict[str, Any] = {
-        "model": new_model, "scope": new_scope,
-        "output_tokens": new_out, "input_tokens": np.where(routed, tin, col(t, "input_tokens")),
-    }
-    for c in ("cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens"):
-        cols[c] = np.where(routed, 0, col(t, c))
+    cols: dict[str, Any] = {"model": new_model, "scope": new_scope}
+    if new_out is not None:
+        cols["output_tokens"] = new_out
+    cached = [c for c in ("cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens")
+              if (routed & (col(t, c) != 0)).any()]  # a routed request's cache tokens become plain input
+    if cached:
+        cols["input_tokens"] = np.where(routed, total_input(t), col(t, "input_tokens"))
+        for c in cached:
+            cols[c] = np.where(routed, 0, col(t, c))
     out = replace_columns(t, cols)
     if escalate.any():  # the escalated requests also run on the original model, as they did
         out = pa.concat_tables([out, t.take(pa.array(np.flatnonzero(escalate)))])

@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._common import col, encode, lookup, mask, replace_columns, total_input
+from ._common import col, encode, lookup, mask, replace_columns
 from .cache.flat import Prefixes
 from .options import TrimOptions
 
@@ -41,15 +41,21 @@ def prefix_tokens(t: pa.Table, stable: dict[str, int] | None = None, prefixes: P
 
 def apply(t: pa.Table, opts: TrimOptions, stable: dict[str, int] | None = None, *,
           prefixes: Prefixes | None = None) -> tuple[pa.Table, dict[str, Any]]:
+    """The trimmed counterfactual. Only the rows of the named call types are read (the rest keep every token):
+    a rule's rows as positions `idx`, every count computed there."""
     evidence: dict[str, Any] = {"call_types": []}
     if t.num_rows == 0 or not opts.rules:
         return t, evidence
-    tin = total_input(t)
     ct_code, cts = encode(t, "call_type")
-    pre = np.minimum(prefix_tokens(t, stable, prefixes), tin)
+    masks = [mask(ct_code, cts, lambda v, c=rule.call_type: v == c) for rule in opts.rules]
+    idx = np.flatnonzero(np.logical_or.reduce(masks))  # the rows some rule names
+    buckets = {c: col(t, c)[idx].astype(np.int64) for c in
+               ("input_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "cache_read_tokens")}
+    tin = sum(buckets.values(), np.zeros(idx.size, np.int64))
+    pre = np.minimum(prefix_tokens(t, stable, prefixes)[idx], tin)
     new_total = tin.copy()
-    for rule in opts.rules:
-        rows = mask(ct_code, cts, lambda v, c=rule.call_type: v == c)
+    for rule, m in zip(opts.rules, masks, strict=True):
+        rows = m[idx]
         var = tin[rows] - pre[rows]
         keep = np.floor(var * rule.scale).astype(np.int64)
         if rule.cap_input_tokens is not None:
@@ -63,9 +69,10 @@ def apply(t: pa.Table, opts: TrimOptions, stable: dict[str, int] | None = None, 
     if not cut.any():  # nothing to cut (the stable prefix is the whole input): the input, unchanged
         return t, evidence
     cols: dict[str, Any] = {}
-    for c in ("input_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "cache_read_tokens"):
-        v = col(t, c).astype(np.int64)
+    for c, v in buckets.items():  # cut from plain input first, then cache writes, then reads
         take = np.minimum(v, cut)
-        cols[c] = v - take
+        whole = col(t, c).astype(np.int64)
+        whole[idx] = v - take
+        cols[c] = whole
         cut = cut - take
     return replace_columns(t, cols), evidence

@@ -282,6 +282,23 @@ def test_replay_units_are_the_components_of_shared_first_segments(rows, data):
     assert sorted(int(x) for u in units for x in u) == sorted(keep.tolist())
 
 
+@pytest.mark.parametrize("late", [False, True])
+def test_replay_units_with_more_first_segments_than_the_first_table_holds(late):
+    """Thousands of distinct first segments (the pair table grows, every pair placed again): a call type that
+    shares one of them, early or after the growth, still joins; one with only its own stays apart."""
+    from inferplan.levers import caching
+    from inferplan.levers.cache.flat import explode
+
+    n = 6000
+    cts = ["a"] * 3000 + ["b"] * 1500 + ["c"] * 1500
+    firsts = [f"s{i}" for i in range(3000)] + [f"b{i}" for i in range(1500)] + [f"c{i}" for i in range(1500)]
+    firsts[4499 if late else 3000] = "s2999" if late else "s0"  # one b request shares an a request's first segment
+    t = canonical_table(n, model="claude", call_type=cts, input_tokens=3000,
+                        prefix=[[(f, 1500), ("tail", 10)] for f in firsts])
+    units = caching._units(t, explode(t), np.arange(n), {})
+    assert sorted(u.size for u in units) == [1500, 4500]
+
+
 def test_splitmix64_compiled_equals_the_numpy_expression():
     """The compiled mix (chain keys, unit numbers, routing's draws) against the plain numpy expression, for
     negative, large, 32-bit and empty inputs: the same 64-bit values, so every seeded result is unchanged."""

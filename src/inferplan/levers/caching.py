@@ -286,39 +286,53 @@ def _find(parent: np.ndarray, x: int) -> int:
 
 
 @numba.njit(cache=True)
+def _slot(keys: np.ndarray, owner: np.ndarray, v: np.uint64) -> int:
+    """The slot of `v` in an open-addressing table of a power-of-two size: where it is, or the empty one it
+    would take."""
+    mask = np.uint64(keys.size - 1)
+    h = _mix(v) & mask
+    while owner[h] >= 0 and keys[h] != v:
+        h = (h + np.uint64(1)) & mask
+    return h
+
+
+@numba.njit(cache=True)
 def _unit_roots(rows: np.ndarray, lengths: np.ndarray, starts: np.ndarray, seg: np.ndarray, ct_code: np.ndarray,
                 ns: np.ndarray, n_ct: int, n_nodes: int) -> np.ndarray:
     """Per node (namespace x n_ct + call type): the least node it shares a replay unit with. One pass: each row's
     (namespace, first segment) pair, numbered by a 64-bit mix (its first segment, or without one its call type,
-    xor the mixed namespace) in an open-addressing table that keeps the first node seen with it; a row of
-    another node with the same pair joins the two (union-find over the nodes). Two pairs that shared a number
-    would only join their units: still exact, only less split."""
+    xor the mixed namespace) in an open-addressing table that keeps the first node seen with it (sized by the
+    pairs seen, doubled at half full: a few system prompts make a table that stays in cache); a row of another
+    node with the same pair joins the two (union-find over the nodes). Two pairs that shared a number would
+    only join their units: still exact, only less split."""
     parent = np.arange(n_nodes)
-    size = rows.size + rows.size // 2 + 1
-    keys = np.zeros(size, np.uint64)
-    owner = np.full(size, -1, np.int64)  # the first node seen with the pair in the slot (-1: empty)
+    keys = np.zeros(1024, np.uint64)
+    owner = np.full(1024, -1, np.int64)  # the first node seen with the pair in the slot (-1: empty)
+    used = 0
     for j in range(rows.size):
         r = rows[j]
         v = _mix(seg[starts[r]]) if lengths[r] > 0 else np.uint64(ct_code[r])
         v ^= _mix(np.uint64(ns[j]) + np.uint64(0x3C6EF372FE94F82B))
         node = ns[j] * n_ct + ct_code[r]
-        z = _mix(v)
-        h = ((z >> np.uint64(32)) * np.uint64(size)) >> np.uint64(32) if size < 2**32 else z % np.uint64(size)
-        while True:
-            o = owner[h]
-            if o < 0:
-                keys[h] = v
-                owner[h] = node
-                break
-            if keys[h] == v:
-                if o != node:
-                    a_, b_ = _find(parent, o), _find(parent, node)
-                    if a_ != b_:
-                        parent[max(a_, b_)] = min(a_, b_)
-                break
-            h += np.uint64(1)
-            if h == np.uint64(size):
-                h = np.uint64(0)
+        h = _slot(keys, owner, v)
+        o = owner[h]
+        if o < 0:
+            keys[h] = v
+            owner[h] = node
+            used += 1
+            if 2 * used > keys.size:  # half full: twice the slots, every pair placed again
+                old_k, old_o = keys, owner
+                keys = np.zeros(2 * old_k.size, np.uint64)
+                owner = np.full(2 * old_k.size, -1, np.int64)
+                for i in range(old_k.size):
+                    if old_o[i] >= 0:
+                        g = _slot(keys, owner, old_k[i])
+                        keys[g] = old_k[i]
+                        owner[g] = old_o[i]
+        elif o != node:
+            a_, b_ = _find(parent, o), _find(parent, node)
+            if a_ != b_:
+                parent[max(a_, b_)] = min(a_, b_)
     for x in range(n_nodes):
         parent[x] = _find(parent, x)
     return parent

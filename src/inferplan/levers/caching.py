@@ -136,6 +136,33 @@ def _plain_costs(total: np.ndarray, rate: np.ndarray, p_in: np.ndarray, p_read: 
     return cost
 
 
+@numba.njit(cache=True)
+def _none_costs(total: np.ndarray, rate: np.ndarray, p_in: np.ndarray, grp: np.ndarray, n_groups: int) -> np.ndarray:
+    """Input USD per group with no caching: each request's tokens times its input rate, summed in row order
+    (as `np.bincount` sums its weights: the same floats), no float array per request."""
+    cost = np.zeros(n_groups)
+    for r in range(total.size):
+        cost[grp[r]] += total[r] * p_in[rate[r]]
+    return cost
+
+
+@numba.njit(cache=True)
+def _group_counts(rows: np.ndarray, grp: np.ndarray, total: np.ndarray, read: np.ndarray, w5: np.ndarray,
+                  w1h: np.ndarray, n_groups: int):  # noqa: ANN202
+    """Per group: requests, input tokens, and the read and written tokens of the rows `rows` (whole columns read
+    at them): the evidence's integer counts in one pass, no gathered column."""
+    out = np.zeros((5, n_groups), np.int64)
+    for j in range(rows.size):
+        g = grp[j]
+        r = rows[j]
+        out[0, g] += 1
+        out[1, g] += total[j]
+        out[2, g] += read[r]
+        out[3, g] += w5[r]
+        out[4, g] += w1h[r]
+    return out[0], out[1], out[2], out[3], out[4]
+
+
 def _whole(t: pa.Table, enc: dict[Any, Any], *names: str) -> tuple[np.ndarray, list[tuple]]:
     """`codes(t, *names)` over the whole table, made once per `enc` (each unit takes its rows from it)."""
     if names not in enc:
@@ -451,7 +478,7 @@ def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, 
     grp_ns[grp_code] = ns_code
     placements = candidate_placements(opts, max_depth)
     ttl_choices = [300, 3600] if opts.ttl == "auto" else [int(opts.ttl)]
-    none_cost = np.bincount(grp_code, T * p_in[rc], minlength=G)
+    none_cost = _none_costs(ints(T), ints(rc), np.ascontiguousarray(p_in, np.float64), ints(grp_code), G)
     # the unit's buckets are still the table's here (each unit writes only its own rows)
     buckets = {kind: new[c] for kind, c in KINDS.items() if c in new}  # whole columns, read at `rows`
     obs_cost = prices.input_usd_sums(buckets, rows, grp_code, G)
@@ -562,11 +589,9 @@ def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, 
         if not worse.any():
             break
         choice[worse] = np.where(obs_cost[worse] <= none_cost[worse], -2, -1)
-    req_g = np.bincount(grp_code, minlength=G)
-    tok_g = np.bincount(grp_code, T, minlength=G)
-    read_g = np.bincount(grp_code, new["cache_read_tokens"][rows], minlength=G)
-    w5_g = np.bincount(grp_code, new["cache_write_5m_tokens"][rows], minlength=G)
-    w1h_g = np.bincount(grp_code, new["cache_write_1h_tokens"][rows], minlength=G)
+    req_g, tok_g, read_g, w5_g, w1h_g = _group_counts(
+        ints(rows), ints(grp_code), ints(T), *(ints(new[c]) for c in (
+            "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens")), G)
     for g, (ct, model, scope, region) in enumerate(groups):
         i = ns_ttl[grp_ns[g]]
         alts = sorted(((float(cost[i, j, g]), placement_label(p)) for j, p in enumerate(placements)

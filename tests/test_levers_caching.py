@@ -281,7 +281,12 @@ def test_all_placements_in_one_pass_equal_one_replay_each(trace, ttl, same_ts, d
     offsets = np.concatenate([[0], np.cumsum([len(s) for s in segs])])
     flat = from_arrays(offsets, np.array([ids[h] for s in segs for h, _ in s], np.uint64),
                        np.array([k for s in segs for _, k in s], np.int64))
-    placements = caching.candidate_placements(CachingOptions(), 5)
+    # 3, 15, 40 or 70 placements: words of 8, 16 and 64 bits, and a second chunk of 64
+    from itertools import combinations
+
+    every = [(tuple(x for x in c if x != "last"), "last" in c) for k in range(1, 5)
+             for c in combinations([1, 2, 3, 4, 5, 6, "last"], k)]
+    placements = every[:data.draw(st.sampled_from([3, 15, 40, 70]))]
     allowed = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), bool)
     grp = np.array(data.draw(st.lists(st.integers(0, 2), min_size=n, max_size=n)), np.int64)
     mt = np.array(data.draw(st.lists(st.sampled_from([0, 1000, 2000]), min_size=n, max_size=n)), np.int64)

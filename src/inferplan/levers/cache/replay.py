@@ -186,16 +186,15 @@ def _placement_costs(offsets: np.ndarray, cum: np.ndarray, req: np.ndarray, prev
                      ttl: np.ndarray, same_ts_hits: bool, depth_bits: np.ndarray, last_bits: np.uint64,
                      n_placements: int, min_tokens: np.ndarray, allowed: np.ndarray, total: np.ndarray,
                      rate: np.ndarray, p_in: np.ndarray, p_read: np.ndarray, p_w: np.ndarray, grp: np.ndarray,
-                     n_groups: int):  # noqa: ANN202
-    """Every placement in one pass: bit p of an element's creator/alive/through word is placement p.
+                     n_groups: int, through: np.ndarray):  # noqa: ANN202
+    """Every placement in one pass: bit p of an element's creator/alive/through word is placement p (`through`:
+    zeros, one word per element, of the narrowest unsigned type that holds a bit per placement).
 
     The same rules as `checkpoints` + `alive` + `replay` (one run per placement), evaluated together: the touches
     of an entry do not depend on the placement, only which touches create it, so the scan carries one 64-bit
     word per element instead of one bool per placement. Returns input USD per (placement, group) and whether
     any request of the group got a checkpoint under some placement."""
     n = offsets.size - 1
-    m = cum.size
-    through = np.zeros(m, np.uint64)
     cost = np.zeros((n_placements, n_groups))
     any_ck = np.zeros(n_groups, np.bool_)
     rd = np.zeros(n_placements, np.int64)
@@ -221,15 +220,15 @@ def _placement_costs(offsets: np.ndarray, cum: np.ndarray, req: np.ndarray, prev
             seen = zero
             cont = zero
             if q >= 0 and ti - ts[req[q]] <= limit:
-                cont = through[q]
+                cont = np.uint64(through[q])
                 if same_ts_hits:
                     seen = cont
                 else:
                     while q >= 0 and ts[req[q]] == ti:
                         q = prev[q]
                     if q >= 0 and ti - ts[req[q]] <= limit:
-                        seen = through[q]
-            through[i] = cont | creator
+                        seen = np.uint64(through[q])
+            through[i] = cont | creator  # (bits of placements in this chunk only: the word holds them)
             if seen != zero or creator != zero:
                 for p in range(n_placements):
                     bit = one << np.uint64(p)
@@ -275,9 +274,10 @@ def placement_costs(flat: Flat, prev: np.ndarray, ts: np.ndarray, ttl: np.ndarra
                 depth_bits[d] |= np.uint64(1 << p)
             if last:
                 last_bits |= 1 << p
+        word = next(w for w in (np.uint8, np.uint16, np.uint32, np.uint64) if len(chunk) <= 8 * np.dtype(w).itemsize)
         c, a = _placement_costs(flat.offsets, flat.cum, flat.req, prev_, ts_, ttl_, bool(same_ts_hits), depth_bits,
                                 np.uint64(last_bits), len(chunk), mt_, al_, tot_, rate, pin_, prd_, pw_, grp_,
-                                int(n_groups))
+                                int(n_groups), np.zeros(flat.size, word))  # 2 bytes an element for 15 placements
         out[start:start + len(chunk)] = c
         any_ck |= a
     return out, any_ck

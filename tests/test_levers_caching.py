@@ -296,6 +296,9 @@ def test_all_placements_in_one_pass_equal_one_replay_each(trace, ttl, same_ts, d
     prev = _replay.previous_occurrence(flat.key)
     got, any_ck = _replay.placement_costs(flat, prev, times, ttl_a, placements, mt, allowed, total, p_in, p_read,
                                           p_w, grp, 3, same_ts_hits=same_ts)
+    one = _replay.placement_costs(flat, prev, times, np.array([ttl], np.int64), placements, mt, allowed, total, p_in,
+                                  p_read, p_w, grp, 3, same_ts_hits=same_ts)  # one TTL for all: the same
+    assert np.array_equal(one[0], got) and np.array_equal(one[1], any_ck)
     touches = _replay.prepare(flat, times, ttl_a, same_ts_hits=same_ts)
     want_ck = np.zeros(3, bool)
     for j, (fixed, last) in enumerate(placements):

@@ -506,7 +506,7 @@ def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, 
             g = np.repeat(_plain_costs(ints(T), ints(rc), *(np.ascontiguousarray(a, np.float64) for a in (
                 p_in, p_read, p_w)), ints(grp_code), G)[None, :], len(placements), axis=0)
             return i, g, np.zeros(G, bool), bad_groups
-        g, ck = _replay.placement_costs(flat, prev, r_ts, np.full(rows.size, ttl * US, np.int64), placements, mt,
+        g, ck = _replay.placement_costs(flat, prev, r_ts, np.array([ttl * US], np.int64), placements, mt,
                                         allowed, T, p_in, p_read, p_w, grp_code, G,
                                         same_ts_hits=opts.same_timestamp_hits, rate_code=rc)
         return i, g, ck, bad_groups

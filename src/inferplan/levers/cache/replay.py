@@ -207,7 +207,7 @@ def _placement_costs(offsets: np.ndarray, cum: np.ndarray, req: np.ndarray, prev
             rd[p] = 0
             lc[p] = 0
         ti = ts[r]
-        limit = ttl[r]
+        limit = ttl[r] if ttl.size > 1 else ttl[0]  # one TTL for every request: a one-element array
         for i in range(lo, hi):
             d1 = i - lo + 1
             creator = zero
@@ -253,10 +253,10 @@ def placement_costs(flat: Flat, prev: np.ndarray, ts: np.ndarray, ttl: np.ndarra
                     same_ts_hits: bool = True, rate_code: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Input USD per (placement, group) of every candidate placement ((fixed depths, last) pairs), each as if
     replayed alone (`checkpoints` + `replay`), in one compiled pass per 64 placements. `prev` from
-    `previous_occurrence(flat.key)`; per request: `ts`, `ttl`, `min_tokens`, `allowed` (may checkpoint),
-    `total` input tokens and USD-per-token rates, or with `rate_code` (per request) the rates per code (a
-    request's rate is read in the pass: no float array per request). Also: whether each group got any
-    checkpoint."""
+    `previous_occurrence(flat.key)`; per request: `ts`, `ttl` (or one value for all), `min_tokens`, `allowed`
+    (may checkpoint), `total` input tokens and USD-per-token rates, or with `rate_code` (per request) the rates
+    per code (a request's rate is read in the pass: no float array per request). Also: whether each group got
+    any checkpoint."""
     out = np.zeros((len(placements), n_groups))
     any_ck = np.zeros(n_groups, bool)
     rate = np.arange(flat.n_requests, dtype=np.int64) if rate_code is None else ints(rate_code)

@@ -34,19 +34,25 @@ def reference_codes(t: pa.Table, *names: str) -> tuple[list[int], list[tuple]]:
        st.data())
 def test_codes_match_a_python_reference_and_a_taken_table(rows, data):
     n = len(rows)
-    t = pa.table({"call_type": pa.array([r[0] for r in rows], pa.string()),
-                  "model": pa.array([r[1] for r in rows], pa.string()),
-                  "tier": pa.array([r[2] for r in rows], pa.string())})
-    for names in (("call_type",), ("call_type", "model"), ("model", "tier", "call_type")):
+    plain = pa.table({"call_type": pa.array([r[0] for r in rows], pa.string()),
+                      "model": pa.array([r[1] for r in rows], pa.string()),
+                      "tier": pa.array([r[2] for r in rows], pa.string())})
+    # the same values as strings, as one-chunk dictionaries (read by their indices: the compiled pass) and as
+    # dictionaries in two chunks (encoded first)
+    as_dict = pa.table({c: plain.column(c).combine_chunks().dictionary_encode() for c in plain.column_names})
+    cut = n // 2
+    two = pa.concat_tables([as_dict.slice(0, cut), as_dict.slice(cut)])
+    form = data.draw(st.sampled_from(["plain", "dictionary", "two chunks"]))
+    t = {"plain": plain, "dictionary": as_dict, "two chunks": two}[form]
+    for names in (("call_type",), ("call_type", "model"), ("model", "tier", "call_type"),
+                  ("model", "tier", "call_type", "model", "tier")):  # five: the combined-integer path
         code, keys = codes(t, *names)
         ref_code, ref_keys = reference_codes(t, *names)
         assert code.tolist() == ref_code and keys == ref_keys
         sub = np.array(data.draw(st.lists(st.integers(0, n - 1), max_size=2 * n)), np.int64)
-        cache: dict = {}
-        code, keys = codes(t, *names, rows=sub, cache=cache)
+        code, keys = codes(t, *names, rows=sub)
         ref_code, ref_keys = reference_codes(t.take(pa.array(sub, pa.int64())), *names)
         assert code.tolist() == ref_code and keys == ref_keys
-        assert set(cache) == (set(names) if sub.size else set())
 
 
 @settings(max_examples=60, deadline=None)
@@ -362,3 +368,38 @@ def test_unit_fingerprint_changes_with_every_input_a_replay_reads(split, monkeyp
     }
     for what, d in changed.items():
         assert d != base, what
+
+
+def test_codes_past_the_lookup_table_number_as_the_compiled_pass():
+    """Two dictionary columns of 1,100 values each (1.21M combinations, past the 2^20-entry table): the
+    combined-integer path numbers as the reference does, on every row and on a subset."""
+    rng = np.random.default_rng(3)
+    a = [f"a{i}" for i in rng.integers(0, 1100, 3000)]
+    b = [None if i == 0 else f"b{i}" for i in rng.integers(0, 1100, 3000)]
+    t = pa.table({"model": pa.array(a).dictionary_encode(), "region": pa.array(b).dictionary_encode()})
+    assert len(t.column("model").chunk(0).dictionary) * len(t.column("region").chunk(0).dictionary) > 1 << 20
+    code, keys = codes(t, "model", "region")
+    ref_code, ref_keys = reference_codes(t, "model", "region")
+    assert code.tolist() == ref_code and keys == ref_keys
+    sub = rng.integers(0, 3000, 500)
+    code, keys = codes(t, "model", "region", rows=sub)
+    ref_code, ref_keys = reference_codes(t.take(pa.array(sub)), "model", "region")
+    assert code.tolist() == ref_code and keys == ref_keys
+
+
+def test_concat_rows_keeps_every_value_in_one_chunk_a_column():
+    """`concat_rows` (routing's escalated requests after the routed ones): the same rows as arrow's
+    concatenation, each column one chunk, with dictionaries that differ, overlap and hold nulls."""
+    from inferplan.levers._common import concat_rows
+
+    a = pa.table({"model": pa.DictionaryArray.from_arrays(pa.array([0, 1, None, 1], pa.int32()), pa.array(["x", "y"])),
+                  "n": pa.array([1, 2, 3, 4], pa.int32())})
+    b = pa.table({"model": pa.DictionaryArray.from_arrays(pa.array([1, 0, 2], pa.int32()), pa.array(["z", "y", "w"])),
+                  "n": pa.array([5, None, 7], pa.int32())})
+    same = pa.table({"model": pa.DictionaryArray.from_arrays(pa.array([None, 0], pa.int32()), pa.array(["x", "y"])),
+                     "n": pa.array([8, 9], pa.int32())})
+    for other in (b, same):
+        out = concat_rows(a, other)
+        assert out.to_pylist() == pa.concat_tables([a, other]).to_pylist()
+        assert all(out.column(c).num_chunks == 1 for c in out.column_names)
+    assert concat_rows(a, same).column("model").chunk(0).dictionary.to_pylist() == ["x", "y"]

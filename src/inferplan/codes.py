@@ -107,3 +107,83 @@ def _encode(c: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, list[Any]]:
         c = c.cast(c.type.value_type)  # a dictionary with repeated values: encode the strings
     enc = pc.dictionary_encode(c, null_encoding="encode")
     return enc.indices.to_numpy(zero_copy_only=False).astype(np.int32), enc.dictionary.to_pylist()
+
+
+@numba.njit(cache=True)
+def _combo_first(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray, kb: int, kc: int, kd: int,
+                 rows: np.ndarray, every: bool, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Dense codes in order of first occurrence of the combination `((a*kb + b)*kc + c)*kd + d` per row (of
+    `rows`, or of every row), in one pass through a `size`-entry table; a column of one element is that
+    value on every row (a column not combined: 0). Returns the codes and each code's combined value."""
+    n = a.size if every else rows.size
+    remap = np.full(size, -1, np.int32)
+    firsts = np.empty(min(size, max(n, 1)), np.int64)
+    out = np.empty(n, np.int32)
+    m = 0
+    for j in range(n):
+        i = j if every else rows[j]
+        va = np.int64(a[i])
+        vb = np.int64(b[i]) if b.size > 1 else np.int64(b[0])
+        vc = np.int64(c[i]) if c.size > 1 else np.int64(c[0])
+        vd = np.int64(d[i]) if d.size > 1 else np.int64(d[0])
+        v = ((va * kb + vb) * kc + vc) * kd + vd
+        code = remap[v]
+        if code < 0:
+            code = m
+            remap[v] = m
+            firsts[m] = v
+            m += 1
+        out[j] = code
+    return out, firsts[:m]
+
+
+def _raw_codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list[Any]]:
+    """Any dense numbering of a string column's values (int32 per row, and each number's value; null a value,
+    None): a one-chunk dictionary column with distinct values is its own indices (the null index after the
+    last value), read without a pass; any other column is `encode`d."""
+    c = column.chunk(0) if isinstance(column, pa.ChunkedArray) and column.num_chunks == 1 else column
+    if isinstance(c, pa.DictionaryArray) and c.indices.type == pa.int32():
+        values = c.dictionary.to_pylist()
+        if len(set(values)) == len(values) and None not in values:
+            idx = c.indices
+            if c.null_count:
+                idx = pc.fill_null(idx, len(values))
+            return idx.to_numpy(zero_copy_only=False), [*values, None]
+    return encode(column)
+
+
+def combo_codes(columns: list[pa.ChunkedArray | pa.Array], rows: np.ndarray | None = None
+                ) -> tuple[np.ndarray, list[tuple]]:
+    """Dense int32 code per row (of `rows`, in that order, or of every row) of the combination of string
+    columns, numbered by first occurrence, and each code's values (null as None): for up to four columns,
+    one compiled pass over their dictionary indices, no column encoded on its own; more columns, or
+    combinations past a lookup table of 2^20 entries, by `first_order` of the combined integers (the same
+    numbering)."""
+    if not columns:
+        raise ValueError("combo_codes needs a column")
+    raw = [_raw_codes(c) for c in columns]
+    cards = [max(len(v), 1) for _, v in raw]
+    size = int(np.prod(cards, dtype=np.float64))
+    n = len(columns[0]) if rows is None else rows.size
+    if n == 0:
+        return np.zeros(0, np.int32), []
+    if size < _LUT_MAX and len(columns) <= 4:
+        arrays = [np.ascontiguousarray(code, np.int32) for code, _ in raw]
+        arrays += [np.zeros(1, np.int32)] * (4 - len(arrays))
+        ks = [*cards[1:], 1, 1, 1][:3]
+        sel = np.zeros(0, np.int64) if rows is None else np.ascontiguousarray(rows, np.int64)
+        out, first = _combo_first(*arrays, *ks, sel, rows is None, size)
+    else:
+        combined = np.zeros(len(columns[0]), np.int64)
+        for (code, _), k in zip(raw, cards, strict=True):
+            combined *= k
+            combined += code
+        out, first = first_order(combined if rows is None else combined[rows])
+    keys = []
+    for u in first.tolist():
+        parts = []
+        for (_, values), k in zip(reversed(raw), reversed(cards), strict=True):
+            parts.append(values[u % k])
+            u //= k
+        keys.append(tuple(reversed(parts)))
+    return out, keys

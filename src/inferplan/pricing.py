@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 from . import engine
 from .catalog import Catalog
 from .catalog.schema import BedrockPrice, ProvisionedPrice
-from .codes import column_id, encode, first_order
+from .codes import column_id, combo_codes
 from .errors import ConfigError, MissingPriceError
 from .workload import (
     BUCKET,
@@ -564,30 +564,14 @@ def clear_key_codes() -> None:
 def _key_codes(table: pa.Table, fixed: Mapping[str, str]) -> tuple[np.ndarray, list[Key]]:
     """Per request its index into the distinct (model, scope, region, tier) keys, and the keys (first
     occurrence)."""
-    n = table.num_rows
-    combined = np.zeros(n, np.int64)
-    per_col: list[list[Any]] = []
-    for name in KEYS:
-        if name in fixed:  # one value: code 0 everywhere, nothing to add
-            per_col.append([fixed[name]])
-            continue
-        code, values = encode(table, name)
-        combined *= max(len(values), 1)  # in place: no temporary a column
-        combined += code
-        per_col.append(values)
-    if n:
-        inv, first = first_order(combined)  # first occurrence, no sort of every request; 4 bytes a request
-        uniq = first.tolist()
-    else:
-        inv, uniq = np.zeros(0, np.int32), []
+    live = [k for k in KEYS if k not in fixed]
+    if not live:
+        return np.zeros(table.num_rows, np.int32), [tuple(fixed[k] for k in KEYS)] if table.num_rows else []  # type: ignore[list-item]
+    inv, found = combo_codes([table.column(k) for k in live])  # first occurrence; 4 bytes a request
     keys: list[Key] = []
-    for u in uniq:  # distinct keys, not requests
-        parts = []
-        for values in reversed(per_col):
-            k = max(len(values), 1)
-            parts.append(values[u % k])
-            u //= k
-        keys.append(tuple(reversed(parts)))  # type: ignore[arg-type]
+    for vals in found:  # distinct keys, not requests
+        it = iter(vals)
+        keys.append(tuple(fixed[k] if k in fixed else next(it) for k in KEYS))  # type: ignore[arg-type]
     return inv, keys
 
 

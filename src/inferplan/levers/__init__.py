@@ -183,8 +183,12 @@ def _evaluate(workload: Workload | ibis.Table | pa.Table, catalog: Catalog, name
         for name in seq[j:]:
             if (c, name) in same:
                 continue
-            for p in [p for p in kept if p and p != c and not any(s[:len(p)] == p for s in later)]:
+            dropped = [p for p in kept if p and p != c and not any(s[:len(p)] == p for s in later)]
+            for p in dropped:
                 del kept[p]  # neither this step (it goes on from `t`) nor a later one needs it: freed first
+            if dropped:  # with the codes (and key codes) that keep its columns alive
+                clear_memo()
+                clear_key_codes()
             src = t
             t, evidence = _apply_one(t, catalog, name, opts, prefixes, replays, breakers=len(seq) == 1,
                                      remember=any("caching" in s for s in later))

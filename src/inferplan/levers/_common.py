@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..codes import encode, first_order
+from ..codes import combo_codes, encode, first_order
 from ..workload import TOKEN_COLUMNS
 
 __all__ = ["encode", "col", "mask", "lookup", "codes", "total_input", "replace_columns"]
@@ -36,39 +36,15 @@ def lookup(code: np.ndarray, values: list[Any], table: Any, default: Any, dtype:
     return np.array([table.get(v, default) for v in values], dtype)[code]
 
 
-def codes(t: pa.Table, *names: str, rows: np.ndarray | None = None,
-          cache: dict[str, tuple[np.ndarray, list[Any]]] | None = None) -> tuple[np.ndarray, list[tuple]]:
+def codes(t: pa.Table, *names: str, rows: np.ndarray | None = None) -> tuple[np.ndarray, list[tuple]]:
     """Dense integer code per row of the combination of string columns (nulls as ""), with the distinct
     values, in order of first occurrence. With `rows`, only those rows (in that order), as if the table had
-    been taken first. Each column is dictionary-encoded on its own (once per `cache`, a dict the caller
-    keeps for one table) and the integer codes are combined."""
+    been taken first. One compiled pass over the columns' dictionary indices (`codes.combo_codes`)."""
     n = t.num_rows if rows is None else rows.size
     if n == 0:
         return np.zeros(0, np.int64), []
-    combined = np.zeros(t.num_rows, np.int64)
-    per_col = []
-    for name in names:
-        if cache is None:
-            code, values = encode(t, name)
-        else:
-            if name not in cache:
-                cache[name] = encode(t, name)
-            code, values = cache[name]
-        values = ["" if v is None else v for v in values]
-        per_col.append((code, values))
-        combined *= max(len(values), 1)  # in place: no temporary a column
-        combined += code
-    if rows is not None:
-        combined = combined[rows]
-    dense, first = first_order(combined)
-    parts = []
-    rest = first
-    for _code, values in reversed(per_col):
-        k = max(len(values), 1)
-        parts.append(rest % k)
-        rest = rest // k
-    parts.reverse()
-    keys = [tuple(per_col[i][1][int(parts[i][j])] for i in range(len(names))) for j in range(first.size)]
+    dense, found = combo_codes([t.column(name) for name in names], rows)
+    keys = [tuple("" if v is None else v for v in k) for k in found]
     # "" and null are one value here: merge keys that became equal
     if len(set(keys)) != len(keys):
         uniq: dict[tuple, int] = {}
@@ -93,6 +69,42 @@ def replace_columns(t: pa.Table, cols: dict[str, Any]) -> pa.Table:
         arr = values if isinstance(values, pa.Array | pa.ChunkedArray) else pa.array(values, typ)
         t = t.set_column(i, name, arr.cast(typ) if arr.type != typ else arr)
     return t
+
+
+def concat_rows(a: pa.Table, b: pa.Table) -> pa.Table:
+    """The rows of `a`, then those of `b` (same schema), each column one chunk: every later read of a column
+    is without a copy. A dictionary column keeps `a`'s dictionary, `b`'s other values appended, and `b`'s
+    indices renumbered through it (arrow's own unification hashes every value of every row)."""
+    out = {}
+    for name in a.column_names:
+        x, y = (_one_chunk(t.column(name)) for t in (a, b))
+        if not pa.types.is_dictionary(x.type):
+            out[name] = pa.concat_arrays([x, y])
+            continue
+        values = x.dictionary.to_pylist()
+        where = {v: i for i, v in enumerate(values)}
+        for v in y.dictionary.to_pylist():
+            if v not in where:
+                where[v] = len(values)
+                values.append(v)
+        lut = np.array([where[v] for v in y.dictionary.to_pylist()] or [0], np.int32)
+        xi, yi = ((pc.fill_null(c.indices, 0) if c.null_count else c.indices).to_numpy(zero_copy_only=False)
+                  for c in (x, y))
+        if not np.array_equal(lut, np.arange(lut.size)):  # `b`'s dictionary is not a prefix of the new one
+            yi = lut[yi]
+        idx = np.concatenate([xi, yi], dtype=np.int32)
+        valid = None
+        if x.null_count or y.null_count:
+            valid = np.concatenate([pc.is_valid(c.indices).to_numpy(zero_copy_only=False) for c in (x, y)])
+        out[name] = pa.DictionaryArray.from_arrays(pa.array(idx, pa.int32(), mask=None if valid is None else ~valid),
+                                                   pa.array(values, x.type.value_type))
+    return pa.table(out, schema=pa.schema([pa.field(f.name, out[f.name].type, f.nullable) for f in a.schema],
+                                          metadata=a.schema.metadata))
+
+
+def _one_chunk(c: pa.ChunkedArray) -> pa.Array:
+    """A column as one array: its only chunk as it is (arrow's `combine_chunks` copies even that)."""
+    return c.chunk(0) if c.num_chunks == 1 else c.combine_chunks()
 
 
 def set_where(column: pa.ChunkedArray | pa.Array, where: np.ndarray, value: str) -> pa.Array:

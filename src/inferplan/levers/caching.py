@@ -166,7 +166,7 @@ def _group_counts(rows: np.ndarray, grp: np.ndarray, total: np.ndarray, read: np
 def _whole(t: pa.Table, enc: dict[Any, Any], *names: str) -> tuple[np.ndarray, list[tuple]]:
     """`codes(t, *names)` over the whole table, made once per `enc` (each unit takes its rows from it)."""
     if names not in enc:
-        enc[names] = codes(t, *names, cache=enc)
+        enc[names] = codes(t, *names)
     return enc[names]
 
 
@@ -215,7 +215,7 @@ def _apply(t: pa.Table, catalog: Catalog, opts: CachingOptions, ex: Exploded | N
     enc: dict[Any, Any] = {}  # each string column dictionary-encoded once
     prices = request_rates(t, catalog)  # the bill's rates per request (long context included)
     prices.check(token_counts(t))  # the bill's error for any unpriced tokens, as pricing the table would raise
-    model_code, models = codes(t, "model", cache=enc)
+    model_code, models = codes(t, "model")
     model_names = [m[0] for m in models]
     mins, offered = _model_cache_rules(catalog, model_names)
     tier_code, tiers = enc.setdefault("tier", encode(t, "tier"))

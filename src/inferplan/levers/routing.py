@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from ..catalog import Catalog
 from ..pricing import request_rates
-from ._common import col, encode, mask, replace_columns, set_where, total_input
+from ._common import col, concat_rows, encode, mask, replace_columns, set_where, total_input
 from .cache.flat import splitmix64
 from .options import RoutingOptions
 
@@ -82,5 +82,6 @@ def apply(t: pa.Table, catalog: Catalog, opts: RoutingOptions) -> tuple[pa.Table
             cols[c] = np.where(routed, 0, col(t, c))
     out = replace_columns(t, cols)
     if escalate.any():  # the escalated requests also run on the original model, as they did
-        out = pa.concat_tables([out, t.take(pa.array(np.flatnonzero(escalate)))])
+        # as one chunk a column: every later read of a column (pricing, the cache replay) is then without a copy
+        out = concat_rows(out, t.take(pa.array(np.flatnonzero(escalate))))
     return out, evidence

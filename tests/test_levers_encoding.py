@@ -403,3 +403,27 @@ def test_concat_rows_keeps_every_value_in_one_chunk_a_column():
         assert out.to_pylist() == pa.concat_tables([a, other]).to_pylist()
         assert all(out.column(c).num_chunks == 1 for c in out.column_names)
     assert concat_rows(a, same).column("model").chunk(0).dictionary.to_pylist() == ["x", "y"]
+    # a canonical table's text and list columns, and columns of several chunks: chained as arrow does, not
+    # copied into one array (which could pass 2^31 bytes of text)
+    text = pa.table({"request_id": pa.chunked_array([["r1", "r2"], ["r3"]]), "n": pa.chunked_array([[1, 2], [3]]),
+                     "prefix": pa.chunked_array([[[1], []], [[2, 3]]])})
+    more = pa.table({"request_id": ["r4"], "n": [4], "prefix": [[4]]})
+    out = concat_rows(text, more)
+    assert out.to_pylist() == pa.concat_tables([text, more]).to_pylist() and out.schema == text.schema
+    assert [out.column(c).num_chunks for c in out.column_names] == [3, 3, 3]
+
+
+def test_codes_of_dictionaries_with_many_unused_values_do_not_overflow():
+    """Four columns with a 70,000-value dictionary each (a filtered table keeps every value): 70,001^4 passes
+    2^63, so the combination is renumbered column by column; the keys are the rows' own."""
+    d = pa.array([f"v{i}" for i in range(70000)])
+
+    def column(ix: list[int]) -> pa.ChunkedArray:
+        return pa.chunked_array([pa.DictionaryArray.from_arrays(pa.array(ix, pa.int32()), d)])
+
+    t = pa.table({"call_type": column([69999, 1, 2, 69999]), "model": column([69999, 1, 2, 69999]),
+                  "scope": column([69999, 3, 2, 69999]), "region": column([69999, 1, 2, 69999])})
+    code, keys = codes(t, "call_type", "model", "scope", "region")
+    ref_code, ref_keys = reference_codes(t, "call_type", "model", "scope", "region")
+    assert code.tolist() == ref_code == [0, 1, 2, 0] and keys == ref_keys
+    assert keys[0] == ("v69999",) * 4

@@ -155,15 +155,18 @@ def _raw_codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list[Any
 def combo_codes(columns: list[pa.ChunkedArray | pa.Array], rows: np.ndarray | None = None
                 ) -> tuple[np.ndarray, list[tuple]]:
     """Dense int32 code per row (of `rows`, in that order, or of every row) of the combination of string
-    columns, numbered by first occurrence, and each code's values (null as None): for up to four columns,
-    one compiled pass over their dictionary indices, no column encoded on its own; more columns, or
-    combinations past a lookup table of 2^20 entries, by `first_order` of the combined integers (the same
+    columns, numbered by first occurrence, and each code's values (null as None): for up to four columns whose
+    dictionaries combine into fewer than 2^20 values, one compiled pass over their indices, no column encoded
+    on its own; else column by column, each pair's combination renumbered densely by `first_order` before the
+    next column joins (so the combined integers stay below n^2, whatever the dictionaries hold: the same
     numbering)."""
     if not columns:
         raise ValueError("combo_codes needs a column")
     raw = [_raw_codes(c) for c in columns]
     cards = [max(len(v), 1) for _, v in raw]
-    size = int(np.prod(cards, dtype=np.float64))
+    size = 1
+    for k in cards:
+        size *= k  # a Python integer: no overflow
     n = len(columns[0]) if rows is None else rows.size
     if n == 0:
         return np.zeros(0, np.int32), []
@@ -173,17 +176,20 @@ def combo_codes(columns: list[pa.ChunkedArray | pa.Array], rows: np.ndarray | No
         ks = [*cards[1:], 1, 1, 1][:3]
         sel = np.zeros(0, np.int64) if rows is None else np.ascontiguousarray(rows, np.int64)
         out, first = _combo_first(*arrays, *ks, sel, rows is None, size)
-    else:
-        combined = np.zeros(len(columns[0]), np.int64)
-        for (code, _), k in zip(raw, cards, strict=True):
-            combined *= k
-            combined += code
-        out, first = first_order(combined if rows is None else combined[rows])
-    keys = []
-    for u in first.tolist():
-        parts = []
-        for (_, values), k in zip(reversed(raw), reversed(cards), strict=True):
-            parts.append(values[u % k])
-            u //= k
-        keys.append(tuple(reversed(parts)))
+        keys = []
+        for u in first.tolist():
+            parts = []
+            for (_, values), k in zip(reversed(raw), reversed(cards), strict=True):
+                parts.append(values[u % k])
+                u //= k
+            keys.append(tuple(reversed(parts)))
+        return out, keys
+    code0, values0 = raw[0]
+    out, first = first_order(code0 if rows is None else code0[rows])
+    keys = [(values0[u],) for u in first.tolist()]
+    for code, values in raw[1:]:
+        k = max(len(values), 1)
+        combined = out.astype(np.int64) * k + (code if rows is None else code[rows])  # below n * k
+        out, first = first_order(combined)
+        keys = [(*keys[u // k], values[u % k]) for u in first.tolist()]
     return out, keys

@@ -72,12 +72,19 @@ def replace_columns(t: pa.Table, cols: dict[str, Any]) -> pa.Table:
 
 
 def concat_rows(a: pa.Table, b: pa.Table) -> pa.Table:
-    """The rows of `a`, then those of `b` (same schema), each column one chunk: every later read of a column
-    is without a copy. A dictionary column keeps `a`'s dictionary, `b`'s other values appended, and `b`'s
-    indices renumbered through it (arrow's own unification hashes every value of every row)."""
-    out = {}
+    """The rows of `a`, then those of `b` (same schema). A fixed-width column that is one chunk in both (a lever
+    table's) becomes one chunk, so every later read of it is without a copy; a dictionary column of them keeps
+    `a`'s dictionary, `b`'s other values appended, and `b`'s indices renumbered through it (arrow's own
+    unification hashes every value of every row). Other columns chain their chunks, as `pa.concat_tables`."""
+    out: dict[str, pa.Array | pa.ChunkedArray] = {}
     for name in a.column_names:
-        x, y = (_one_chunk(t.column(name)) for t in (a, b))
+        ca, cb = a.column(name), b.column(name)
+        if ca.num_chunks != 1 or cb.num_chunks != 1 or not _fixed_width(ca.type):
+            # a canonical table's columns (text, lists, many chunks): the chunks chained, nothing copied (one
+            # array of them could pass 2^31 bytes of text)
+            out[name] = pa.chunked_array([*ca.chunks, *cb.chunks], ca.type)
+            continue
+        x, y = ca.chunk(0), cb.chunk(0)
         if not pa.types.is_dictionary(x.type):
             out[name] = pa.concat_arrays([x, y])
             continue
@@ -98,13 +105,16 @@ def concat_rows(a: pa.Table, b: pa.Table) -> pa.Table:
             valid = np.concatenate([pc.is_valid(c.indices).to_numpy(zero_copy_only=False) for c in (x, y)])
         out[name] = pa.DictionaryArray.from_arrays(pa.array(idx, pa.int32(), mask=None if valid is None else ~valid),
                                                    pa.array(values, x.type.value_type))
-    return pa.table(out, schema=pa.schema([pa.field(f.name, out[f.name].type, f.nullable) for f in a.schema],
+    return pa.table(out, schema=pa.schema([f.with_type(out[f.name].type) for f in a.schema],
                                           metadata=a.schema.metadata))
 
 
-def _one_chunk(c: pa.ChunkedArray) -> pa.Array:
-    """A column as one array: its only chunk as it is (arrow's `combine_chunks` copies even that)."""
-    return c.chunk(0) if c.num_chunks == 1 else c.combine_chunks()
+def _fixed_width(typ: pa.DataType) -> bool:
+    """Numbers, booleans, timestamps, or a dictionary of strings with int32 indices: the lever table's types."""
+    if pa.types.is_dictionary(typ):
+        return typ.index_type == pa.int32()
+    return pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_boolean(typ) or \
+        pa.types.is_timestamp(typ)
 
 
 def set_where(column: pa.ChunkedArray | pa.Array, where: np.ndarray, value: str) -> pa.Array:

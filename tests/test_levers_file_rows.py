@@ -232,3 +232,55 @@ def test_a_file_rewritten_since_it_was_read_is_not_claimed(tmp_path):
     assert engine.file_rows(wl.table) is None
     path.unlink()
     assert engine.file_rows(wl.table) is None
+
+
+def test_a_failing_stream_stops_the_file_thread_and_a_failing_file_stops_the_stream(tmp_path, monkeypatch):
+    """The prefix lists are read from the file in a thread while the engine streams the other columns: when
+    the stream fails, its error comes out and the file's thread stops at its next part (not after the whole
+    file); when the file fails, its error comes out without the rest of the stream read first."""
+    import time
+
+    import ibis.expr.types.relations as rel
+
+    cat = load_catalog()
+    path = _odd_file(tmp_path / "odd.parquet", row_group_size=1)  # ten row groups: ten parts
+    wl = read_workload([str(path)], cat, "auto", None)
+    real_parts = _table._prefix_batches
+    parts: list[int] = []
+
+    def slow_parts(p, f, batch_rows):
+        for part in real_parts(p, f, batch_rows):
+            time.sleep(0.05)
+            parts.append(1)
+            yield part
+
+    def failing_stream(self, **kw):
+        time.sleep(0.02)
+        raise RuntimeError("the stream broke")
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(_table, "_prefix_batches", slow_parts)
+    with monkeypatch.context() as m:
+        m.setattr(rel.Table, "to_pyarrow_batches", failing_stream)
+        with pytest.raises(RuntimeError, match="the stream broke"):
+            lever_table(wl.table, batch_rows=2)
+    assert 0 < len(parts) < 10  # stopped early
+
+    real_stream = rel.Table.to_pyarrow_batches
+    batches: list[int] = []
+
+    def slow_stream(self, **kw):
+        for b in real_stream(self, **kw):
+            time.sleep(0.05)
+            batches.append(1)
+            yield b
+
+    def broken_parts(p, f, batch_rows):
+        raise OSError("the file broke")
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(_table, "_prefix_batches", broken_parts)
+    monkeypatch.setattr(rel.Table, "to_pyarrow_batches", slow_stream)
+    with pytest.raises(OSError, match="the file broke"):
+        lever_table(wl.table, batch_rows=1)
+    assert 0 < len(batches) < 10  # the stream stopped at the file's error

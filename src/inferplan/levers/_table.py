@@ -9,6 +9,7 @@ and each row keeps `_row`, its index in the workload, to find its prefix.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -143,17 +144,19 @@ def _prefix_batches(path: str, f: pq.ParquetFile, batch_rows: int) -> Iterator[p
 
 
 def _file_lists(path: str, batch_rows: int, lengths: list[np.ndarray], segs: list[np.ndarray],
-                toks: list[np.ndarray]) -> int:
+                toks: list[np.ndarray], stop: threading.Event | None = None) -> int:
     """The fast path (`engine.file_rows`): the `prefix` lists of a file whose rows the table is, read by
     pyarrow batch by batch, the hash strings given ids by `_hash_strings` (a struct that is null, or has a null
     hash, is a segment with a null hash, as in the engine's lists). Returns the rows read (the caller checks
-    them against the table's)."""
+    them against the table's); once `stop` is set (the caller failed), it stops at the next part."""
     f = pq.ParquetFile(path)
     if "prefix" not in f.schema_arrow.names:
         lengths.append(np.zeros(f.metadata.num_rows, np.int32))
         return f.metadata.num_rows
     seen = 0
     for b in _prefix_batches(path, f, batch_rows):
+        if stop is not None and stop.is_set():
+            break
         lst = b.column(0)
         if isinstance(lst, pa.ChunkedArray):
             lst = lst.chunk(0) if lst.num_chunks == 1 else lst.combine_chunks()
@@ -165,13 +168,13 @@ def _file_lists(path: str, batch_rows: int, lengths: list[np.ndarray], segs: lis
 
 
 def _file_lists_retried(path: str, batch_rows: int, lengths: list[np.ndarray], segs: list[np.ndarray],
-                        toks: list[np.ndarray]) -> int:
+                        toks: list[np.ndarray], stop: threading.Event | None = None) -> int:
     """`_file_lists`, read again in batches of an eighth the rows while arrow cannot decode a part whole (a
     nested column past 2 GiB of text in one row group or batch: "nested data conversions not implemented for
     chunked array outputs"), down to 1,024 rows a batch; then the error, naming the file."""
     while True:
         try:
-            return _file_lists(path, batch_rows, lengths, segs, toks)
+            return _file_lists(path, batch_rows, lengths, segs, toks, stop)
         except (pa.ArrowNotImplementedError, pa.ArrowCapacityError) as e:
             for part in (lengths, segs, toks):
                 part.clear()
@@ -202,22 +205,29 @@ def lever_table(table: ibis.Table, *, batch_rows: int = BATCH_ROWS) -> tuple[pa.
     toks: list[np.ndarray] = []
     rows = 0
     # the fast path: the same lists read from the file by pyarrow (and hashed) while the engine streams the rest
+    stop = threading.Event()  # set if the stream fails: the file's thread stops at its next part
     with ThreadPoolExecutor(1) as pool:
-        from_file = pool.submit(_file_lists_retried, path, batch_rows, lengths, segs, toks) if path else None
-        for b in expr.to_pyarrow_batches(chunk_size=batch_rows):
-            for c in nums:  # a copy: the batch's memory is freed with the batch
-                arr = b.column(c)
-                typ = pa.int32() if c in narrow else schema.field(c).type
-                cols[c].append(pa.concat_arrays([arr.cast(typ) if arr.type != typ else arr]))
-            for c in STRINGS:
-                cols[c].append(b.column(c).to_numpy(zero_copy_only=False).astype(np.int32))
-            if not path:  # the values of valid lists only
-                seg = pc.list_flatten(b.column("_seg"))
-                ids = np.array((pc.fill_null(seg, 0) if seg.null_count else seg).to_numpy(zero_copy_only=False)
-                               .view(np.uint64), np.uint64)
-                _lists(ids, b.column("_seg"), pc.list_flatten(b.column("_tok")), lengths, segs, toks)
-            rows += b.num_rows
-            del b
+        from_file = pool.submit(_file_lists_retried, path, batch_rows, lengths, segs, toks, stop) if path else None
+        try:
+            for b in expr.to_pyarrow_batches(chunk_size=batch_rows):
+                for c in nums:  # a copy: the batch's memory is freed with the batch
+                    arr = b.column(c)
+                    typ = pa.int32() if c in narrow else schema.field(c).type
+                    cols[c].append(pa.concat_arrays([arr.cast(typ) if arr.type != typ else arr]))
+                for c in STRINGS:
+                    cols[c].append(b.column(c).to_numpy(zero_copy_only=False).astype(np.int32))
+                if not path:  # the values of valid lists only
+                    seg = pc.list_flatten(b.column("_seg"))
+                    ids = np.array((pc.fill_null(seg, 0) if seg.null_count else seg).to_numpy(zero_copy_only=False)
+                                   .view(np.uint64), np.uint64)
+                    _lists(ids, b.column("_seg"), pc.list_flatten(b.column("_tok")), lengths, segs, toks)
+                rows += b.num_rows
+                del b
+                if from_file is not None and from_file.done() and from_file.exception() is not None:
+                    break  # the file's error, raised below, without streaming the rest first
+        except BaseException:
+            stop.set()
+            raise
         seen = from_file.result() if from_file is not None else rows
     if seen != rows:  # the readers said the table is the file's rows: a bug if not, never silently wrong ids
         raise RuntimeError(f"{path}: {seen} rows, but the table read from it has {rows}")

@@ -59,57 +59,6 @@ _LUT_MAX = 1 << 20  # integer codes below this are renumbered through a lookup t
 
 
 @numba.njit(cache=True)
-def _first_order(values: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Values in [0, k) as dense codes in order of first occurrence (one pass, a k-entry table), and the
-    value of each code."""
-    remap = np.full(k, -1, np.int32)
-    firsts = np.empty(k, np.int64)
-    out = np.empty(values.size, np.int32)
-    m = 0
-    for i in range(values.size):
-        v = values[i]
-        c = remap[v]
-        if c < 0:
-            c = m
-            remap[v] = m
-            firsts[m] = v
-            m += 1
-        out[i] = c
-    return out, firsts[:m]
-
-
-def first_order(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Integer values as dense int32 codes 0..k-1 in order of first occurrence, and the value (int64) of each:
-    a compiled pass through a lookup table where the values are small and non-negative (dictionary indices and
-    their combinations), arrow's hash encoding otherwise. Both number alike."""
-    values = np.asarray(values)
-    if values.size == 0:
-        return np.zeros(0, np.int32), np.zeros(0, np.int64)
-    lo, hi = int(values.min()), int(values.max())
-    if lo >= 0 and hi < _LUT_MAX:
-        return _first_order(np.ascontiguousarray(values), hi + 1)
-    enc = pc.dictionary_encode(pa.array(values))
-    return (enc.indices.to_numpy(zero_copy_only=False).astype(np.int32),
-            enc.dictionary.to_numpy(zero_copy_only=False).astype(np.int64))
-
-
-def _encode(c: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, list[Any]]:
-    if isinstance(c, pa.ChunkedArray):
-        c = c.combine_chunks()
-    if pa.types.is_dictionary(c.type):
-        values = [*c.dictionary.to_pylist(), None]
-        # nulls as the extra value, in a type that holds it (an int8 dictionary of 128 values has no index 128)
-        idx = pc.fill_null(c.indices.cast(pa.int64()), len(values) - 1) if c.null_count else c.indices
-        code, first = first_order(idx.to_numpy(zero_copy_only=False))  # first occurrence, on integers
-        distinct = [values[i] for i in first.tolist()]
-        if len(set(distinct)) == len(distinct):
-            return code, distinct
-        c = c.cast(c.type.value_type)  # a dictionary with repeated values: encode the strings
-    enc = pc.dictionary_encode(c, null_encoding="encode")
-    return enc.indices.to_numpy(zero_copy_only=False).astype(np.int32), enc.dictionary.to_pylist()
-
-
-@numba.njit(cache=True)
 def _combo_first(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray, kb: int, kc: int, kd: int,
                  rows: np.ndarray, every: bool, size: int) -> tuple[np.ndarray, np.ndarray]:
     """Dense codes in order of first occurrence of the combination `((a*kb + b)*kc + c)*kd + d` per row (of
@@ -137,19 +86,54 @@ def _combo_first(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray, kb:
     return out, firsts[:m]
 
 
+def first_order(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Integer values as dense int32 codes 0..k-1 in order of first occurrence, and the value (int64) of each:
+    a compiled pass through a lookup table where the values are small and non-negative (dictionary indices and
+    their combinations), arrow's hash encoding otherwise. Both number alike."""
+    values = np.asarray(values)
+    if values.size == 0:
+        return np.zeros(0, np.int32), np.zeros(0, np.int64)
+    lo, hi = int(values.min()), int(values.max())
+    if lo >= 0 and hi < _LUT_MAX:  # one column's pass of the combination kernel
+        one = np.zeros(1, np.int32)
+        return _combo_first(np.ascontiguousarray(values), one, one, one, 1, 1, 1, np.zeros(0, np.int64), True, hi + 1)
+    enc = pc.dictionary_encode(pa.array(values))
+    return (enc.indices.to_numpy(zero_copy_only=False).astype(np.int32),
+            enc.dictionary.to_numpy(zero_copy_only=False).astype(np.int64))
+
+
+def _encode(c: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, list[Any]]:
+    if isinstance(c, pa.ChunkedArray):
+        c = c.combine_chunks()
+    if pa.types.is_dictionary(c.type):
+        idx, values = _indices(c)
+        code, first = first_order(idx)  # first occurrence, on integers
+        distinct = [values[i] for i in first.tolist()]
+        if len(set(distinct)) == len(distinct):
+            return code, distinct
+        c = c.cast(c.type.value_type)  # a dictionary with repeated values: encode the strings
+    enc = pc.dictionary_encode(c, null_encoding="encode")
+    return enc.indices.to_numpy(zero_copy_only=False).astype(np.int32), enc.dictionary.to_pylist()
+
+
 def _raw_codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list[Any]]:
     """Any dense numbering of a string column's values (int32 per row, and each number's value; null a value,
     None): a one-chunk dictionary column with distinct values is its own indices (the null index after the
     last value), read without a pass; any other column is `encode`d."""
     c = column.chunk(0) if isinstance(column, pa.ChunkedArray) and column.num_chunks == 1 else column
-    if isinstance(c, pa.DictionaryArray) and c.indices.type == pa.int32():
-        values = c.dictionary.to_pylist()
-        if len(set(values)) == len(values) and None not in values:
-            idx = c.indices
-            if c.null_count:
-                idx = pc.fill_null(idx, len(values))
-            return idx.to_numpy(zero_copy_only=False), [*values, None]
+    if isinstance(c, pa.DictionaryArray):
+        idx, values = _indices(c)
+        if len(set(values)) == len(values):  # no value repeated, none null (the null index's None is the last)
+            return idx, values
     return encode(column)
+
+
+def _indices(c: pa.DictionaryArray) -> tuple[np.ndarray, list[Any]]:
+    """A dictionary array's indices, a null as the index after the last value (in a type that holds it: an
+    int8 dictionary of 128 values has no index 128), and its values with None after them."""
+    values = [*c.dictionary.to_pylist(), None]
+    idx = pc.fill_null(c.indices.cast(pa.int64()), len(values) - 1) if c.null_count else c.indices
+    return idx.to_numpy(zero_copy_only=False), values
 
 
 def combo_codes(columns: list[pa.ChunkedArray | pa.Array], rows: np.ndarray | None = None

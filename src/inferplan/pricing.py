@@ -564,10 +564,8 @@ def clear_key_codes() -> None:
 def _key_codes(table: pa.Table, fixed: Mapping[str, str]) -> tuple[np.ndarray, list[Key]]:
     """Per request its index into the distinct (model, scope, region, tier) keys, and the keys (first
     occurrence)."""
-    live = [k for k in KEYS if k not in fixed]
-    if not live:
-        return np.zeros(table.num_rows, np.int32), [tuple(fixed[k] for k in KEYS)] if table.num_rows else []  # type: ignore[list-item]
-    inv, found = combo_codes([table.column(k) for k in live])  # first occurrence; 4 bytes a request
+    # `region` is never fixed, so one column at least is combined; first occurrence, 4 bytes a request
+    inv, found = combo_codes([table.column(k) for k in KEYS if k not in fixed])
     keys: list[Key] = []
     for vals in found:  # distinct keys, not requests
         it = iter(vals)

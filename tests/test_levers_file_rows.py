@@ -134,7 +134,7 @@ def test_the_readers_claim_the_files_rows_only_when_the_table_is_them(tmp_path):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.one_of(st.none(), st.text(max_size=12)), max_size=40))
+@given(st.lists(st.one_of(st.none(), st.text(max_size=20), st.text("a\x00", max_size=17)), max_size=40))
 def test_segment_ids_are_equal_exactly_where_the_strings_are(strings):
     """Equal text, equal id; a null its own id; the same ids from a large_string column."""
     arr = pa.array(strings, pa.string())
@@ -145,6 +145,18 @@ def test_segment_ids_are_equal_exactly_where_the_strings_are(strings):
             assert (ids[i] == ids[j]) == (a == b), (a, b)
     if len(strings) > 2:  # a slice reads its own offsets
         assert np.array_equal(_ids(arr.slice(1)), ids[1:])
+
+
+def test_segment_ids_tell_apart_texts_that_differ_only_in_zero_bytes_or_at_a_word_edge():
+    """The ids read eight bytes a word, the last one zero-padded: a text and the same text with zero bytes
+    after it (the padding's own bytes), and texts that differ in their first, eighth, ninth or last byte, all
+    get different ids."""
+    base = "0123456789abcdefXYZ"
+    texts = ["", *("\x00" * k for k in range(1, 18)), *("a" + "\x00" * k for k in range(0, 17))]
+    texts += [base[:n] for n in range(1, len(base) + 1)]
+    texts += [base[:i] + "!" + base[i + 1:] for i in (0, 7, 8, 15, 16, len(base) - 1)]
+    ids = _ids(pa.array(texts, pa.string()))
+    assert len(set(ids.tolist())) == len(texts)
 
 
 def test_row_groups_larger_than_two_batches_are_read_batch_by_batch(tmp_path):

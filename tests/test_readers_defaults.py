@@ -264,3 +264,12 @@ def test_scenario_region_typo_names_the_closest():
 def test_demand_series_region_typo(catalog):
     with pytest.raises(UnknownRegionError, match="closest real regions: us-east-1"):
         read_demand([Path(__file__).parent / "fixtures" / "demand" / "demand.csv"], catalog, region="us-east1")
+
+
+def test_notes_on_several_files_say_they_have_none(catalog, tmp_path):
+    """One file "has none"; two files "have none" (the label names how many)."""
+    records = _jsonl(OPENAI)
+    a = _write_jsonl(tmp_path / "a.jsonl", records)
+    b = _write_jsonl(tmp_path / "b.jsonl", records)
+    note = _note(read_workload([a, b], catalog).notes, "region ")
+    assert " files have none (set it with --region)" in note, note

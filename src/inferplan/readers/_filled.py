@@ -81,5 +81,6 @@ def _note(what: str, value: str | None, n: int, total: int, label: str, how: str
         return []
     of = f"{n:,} request{'s' if n != 1 else ''}" if n == total else f"{n:,} of {total:,} requests"
     of = f"at most {of}" if bound else of
-    why = why or f"{label} has none" + ("" if n == total else " for them")
+    verb = "have" if label.endswith(" files") else "has"  # "2 azure2023 files have none"
+    why = why or f"{label} {verb} none" + ("" if n == total else " for them")
     return [f"{what} {value} assumed for {of}: {why} ({how})"]

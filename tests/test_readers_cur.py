@@ -16,8 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from inferplan.catalog.usage_types import NotTokens, UsageType, default_geo, parse_usage_type
 from inferplan.errors import InputError
-from inferplan.readers.cur import NotTokens, UsageType, default_geo, parse_usage_type, read_cur
+from inferplan.readers.cur import read_cur
 
 FIX = Path(__file__).parent / "fixtures" / "readers"
 FAMILIES = FIX / "cur_families.csv"
@@ -124,12 +125,12 @@ def test_fixture_cites_a_source_for_every_line():
 
 @pytest.mark.parametrize(("usage_type", "product"), list(EXPECTED), ids=[k[0] for k in EXPECTED])
 def test_every_family_parses(catalog, usage_type, product):
-    from inferplan.readers.cur import _ModelIndex
+    from inferplan.catalog.usage_types import ModelIndex
 
     ut = parse_usage_type(usage_type, product)
     assert isinstance(ut, UsageType), ut
     model, scope, region, tier, kind, lc = EXPECTED[(usage_type, product)]
-    assert (_ModelIndex(catalog).model(ut), ut.scope, ut.region, ut.tier, ut.kind, ut.long_context) == (
+    assert (ModelIndex(catalog).model(ut), ut.scope, ut.region, ut.tier, ut.kind, ut.long_context) == (
         model, scope, region, tier, kind, lc)
 
 
@@ -233,11 +234,11 @@ def test_reconcile_cli_lists_unreconciled_in_json(catalog, tmp_path):
     ("USE1-Llama3_1_405b-input-tokens", None, ("input", "standard", "in-region")),
 ])
 def test_more_spellings(catalog, usage_type, product, expected):
-    from inferplan.readers.cur import _ModelIndex
+    from inferplan.catalog.usage_types import ModelIndex
 
     ut = parse_usage_type(usage_type, product)
     assert (ut.kind, ut.tier, ut.scope) == expected
-    assert _ModelIndex(catalog).model(ut) is not None
+    assert ModelIndex(catalog).model(ut) is not None
 
 
 def test_geographic_calls_reconcile_with_marketplace_regional_lines(catalog, tmp_path):
@@ -278,7 +279,7 @@ _KIND_SPELLINGS = {"input": ["input-tokens"], "output": ["output-tokens"],
 @given(data=st.data())
 def test_first_party_grammar_any_combination(catalog, data):
     """Any region code x billing name x kind spelling x long context x tier x scope, in AWS's two orders."""
-    from inferplan.readers.cur import CODE_REGIONS, _ModelIndex
+    from inferplan.catalog.usage_types import CODE_REGIONS, ModelIndex
 
     names = sorted(catalog.billing_names)
     code = data.draw(st.sampled_from(sorted(CODE_REGIONS)))
@@ -298,7 +299,7 @@ def test_first_party_grammar_any_combination(catalog, data):
     assert isinstance(ut, UsageType), usage_type
     assert (ut.region, ut.billing_name, ut.kind, ut.tier, ut.scope, ut.long_context) == (
         region, name, kind, tier, want_scope, lc), usage_type
-    assert _ModelIndex(catalog).model(ut) == catalog.billing_names[name]
+    assert ModelIndex(catalog).model(ut) == catalog.billing_names[name]
 
 
 # AWS's billing short codes for the regions added since the table was first written (the AWS Region billing
@@ -312,7 +313,7 @@ def test_newer_region_codes_parse_to_their_region(code, region):
 
 
 def test_every_region_code_is_distinct_and_names_a_known_region():
-    from inferplan.readers.cur import CODE_REGIONS, REGION_CODES
+    from inferplan.catalog.usage_types import CODE_REGIONS, REGION_CODES
     from inferplan.regions import REGIONS
 
     assert len(CODE_REGIONS) == len(REGION_CODES) and set(REGION_CODES) <= set(REGIONS)

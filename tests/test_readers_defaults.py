@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 
 from inferplan import synth
+from inferplan.catalog.usage_types import REGION_CODES
 from inferplan.demand.readers import read_demand
 from inferplan.errors import ConfigError, InputError, UnknownRegionError
 from inferplan.readers import ReadOptions, read_workload
-from inferplan.readers.cur import REGION_CODES, read_cur
+from inferplan.readers.cur import read_cur
 from inferplan.regions import REGIONS, closest
 from inferplan.workload import Defaults
 

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from inferplan.catalog.usage_types import parse_usage_type
 from inferplan.errors import InputError
 from inferplan.readers import ReadOptions, read_workload
-from inferplan.readers.cur import parse_usage_type, read_cur
+from inferplan.readers.cur import read_cur
 from inferplan.workload import Defaults
 
 FIX = Path(__file__).parent / "fixtures" / "readers"

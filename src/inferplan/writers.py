@@ -17,10 +17,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .catalog import Catalog
+from .catalog.usage_types import REGION_CODES, usage_type_sql
 from .engine import connection
 from .errors import ConfigError
 from .pricing import price_workload
-from .readers.cur import REGION_CODES, usage_type_sql
 from .workload import Workload
 
 __all__ = ["write_bedrock_logs", "write_cur", "write_openai_usage", "model_id_expr"]

@@ -24,10 +24,11 @@ from typing import Any
 import ijson
 import yaml
 
-from ..errors import CatalogError
+from ..errors import CatalogError, UnknownModelError
 from ..regions import REGIONS
 from . import Catalog
 from .schema import TABLES
+from .usage_types import ModelIndex, NotTokens, parse_usage_type
 
 BEDROCK_OFFERS = ("AmazonBedrock", "AmazonBedrockFoundationModels", "AmazonBedrockService")
 OFFERS = (*BEDROCK_OFFERS, "AmazonEC2", "AmazonSageMaker")
@@ -345,10 +346,8 @@ def _sagemaker(path: Path, header: dict, cat: Catalog, up: Update, regions: set[
 # ---- Bedrock ---------------------------------------------------------------------------------------------------
 
 def _bedrock(path: Path, header: dict, cat: Catalog, up: Update, regions: set[str] | None) -> OfferStats:
-    from ..readers.cur import NotTokens, _ModelIndex, parse_usage_type
-
     st = OfferStats(str(path), header.get("offerCode", "AmazonBedrock"), _day(header.get("publicationDate")))
-    index = _ModelIndex(cat)
+    index = ModelIndex(cat)
 
     def keep(sku: str, p: dict) -> dict | None:
         a = p.get("attributes") or {}
@@ -483,8 +482,6 @@ _LC = re.compile(r"^(.*)_above_(\d+)k_tokens(.*)$")
 
 def read_litellm(path: Path, cat: Catalog, up: Update | None = None) -> Update:
     """Bedrock entries of LiteLLM's `model_prices_and_context_window.json`, for models the catalog knows."""
-    from ..errors import UnknownModelError
-
     up = up or Update()
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

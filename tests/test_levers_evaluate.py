@@ -120,6 +120,48 @@ def test_evaluate_alone_and_compounded_exact():
     assert lv["compounded"]["saving_pct"] == pytest.approx(100 * (base - both) / base, abs=1e-3)
 
 
+@pytest.mark.parametrize("levers, key", [
+    ("{caching: {stated_read_fraction: {chat: 1.5}}}", "levers.caching.stated_read_fraction.chat"),
+    ("{caching: {stated_read_fraction: {chat: -0.1}}}", "levers.caching.stated_read_fraction.chat"),
+    ("{caching: {stable_prefix_tokens: {chat: -5}}}", "levers.caching.stable_prefix_tokens.chat"),
+])
+def test_out_of_range_lever_numbers_are_refused(tmp_path, levers, key):
+    """A read fraction above 1 would charge negative input tokens: refused at load, naming the key."""
+    f = tmp_path / "s.yaml"
+    f.write_text(f"levers: {levers}\n")
+    with pytest.raises(ConfigError, match=f"{f}: invalid lever options: {key}"):
+        load_options(f)
+
+
+def _two_call_types():
+    return canonical_table(4, model="claude", ts=np.array([0, 10, 20, 30]) * S,
+                           call_type=["chat", "chat", "nightly", "nightly"], interactive=[True, True, False, False],
+                           input_tokens=1000, output_tokens=100)
+
+
+@pytest.mark.parametrize("levers, key, name", [
+    ("{caching: {stated_read_fraction: {chta: 0.5}}}", "levers.caching.stated_read_fraction", "chta"),
+    ("{batch: {call_types: [nightley]}}", "levers.batch.call_types", "nightley"),
+    ("{routing: {rules: [{call_type: Chat, small_model: claude}]}}", "levers.routing.rules.0.call_type", "Chat"),
+    ("{trim: {rules: [{call_type: nigthly, scale: 0.5}]}}", "levers.trim.rules.0.call_type", "nigthly"),
+])
+def test_a_misspelt_call_type_in_the_levers_is_an_error(tmp_path, levers, key, name):
+    """A misspelt call type left its lever saving nothing ("0 of 0 requests"), with nothing to say why."""
+    f = tmp_path / "s.yaml"
+    f.write_text(f"levers: {levers}\n")
+    with pytest.raises(ConfigError, match=f"{f}: {key}: '{name}' is not a call type of this traffic "
+                                          "\\(did you mean '(chat|nightly)'\\?\\); the traffic has chat, nightly"):
+        evaluate(_two_call_types(), tiny_catalog(), "all", f)
+
+
+def test_a_call_type_the_traffic_lacks_is_a_note(tmp_path):
+    """A scenario written for traffic with a call type this month lacks still runs, and says so."""
+    lv = evaluate(_two_call_types(), tiny_catalog(), "batch", {"levers": {"batch": {"exclude": ["summarize"]}}})
+    assert lv["notes"] == ["levers.batch.exclude: no request has call type 'summarize' (the traffic has chat, "
+                           "nightly): it changes nothing"]
+    assert "notes" not in evaluate(_two_call_types(), tiny_catalog(), "batch", None)
+
+
 workloads = st.lists(st.tuples(st.integers(0, 200), st.sampled_from(["a", "b", "c"]), st.booleans(),
                                st.integers(0, 3), st.integers(1, 5000), st.integers(0, 500)),
                      min_size=1, max_size=25)

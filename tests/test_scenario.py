@@ -36,4 +36,26 @@ def test_section_must_be_a_mapping(tmp_path):
         load_scenario(p)
     assert section(p, "levers") == {"batch": {}}
     assert section(p, "economics") == {}
-    assert read(None) == {} and read({"x": 1}) == {"x": 1}
+    assert read(None) == {} and read({"levers": {}}) == {"levers": {}}
+
+
+@pytest.mark.parametrize("key, hint", [("levrs", "levers"), ("economix", "economics"), ("comapre", "compare")])
+def test_misspelled_section_is_refused_with_the_closest(tmp_path, key, hint):
+    """A misspelled section would run the command with its defaults, as if the file said nothing."""
+    p = tmp_path / "s.yaml"
+    p.write_text(f"{key}:\n  batch: {{}}\n")
+    for load in (read, load_options, load_scenario, load_tco):
+        with pytest.raises(ConfigError, match=f"unknown top-level key `{key}:` \\(did you mean `{hint}:`") as info:
+            load(p)
+        assert str(p) in str(info.value)
+    with pytest.raises(ConfigError, match="unknown top-level key `zzz:`; the sections are traffic, levers"):
+        read({"zzz": 1})
+
+
+def test_synth_refuses_a_misspelled_section_beside_traffic(tmp_path):
+    from inferplan.synth import load_traffic
+
+    p = tmp_path / "s.yaml"
+    p.write_text("traffic:\n  call_types: {a: {requests_per_day: 10, model: m}}\nlevrs: {}\n")
+    with pytest.raises(ConfigError, match="`levrs:` \\(did you mean `levers:`"):
+        load_traffic(p)

@@ -3,6 +3,7 @@ bad file gets the same clear error whichever command reads it first."""
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -11,12 +12,26 @@ import yaml
 
 from .errors import ConfigError
 
+# Every top-level section a command reads; any other key is a misspelling that would otherwise be ignored.
+SECTIONS: dict[str, str] = {
+    "traffic": "synth: the traffic to generate",
+    "levers": "analyze --levers, plan, breakeven: the workload levers' options",
+    "compare": "compare, breakeven, plan: the serving options",
+    "economics": "breakeven, plan: engineering, pricing and risk of self-hosting",
+    "uncertainty": "breakeven, plan: the Monte Carlo",
+    "plan": "plan, breakeven: the break-even curve",
+    "current": "plan: how the traffic is served today",
+    "model_levers": "plan: quantization and distillation",
+    "provisioned_units": "analyze: Bedrock Provisioned Throughput units bought",
+}
+
 
 def read(scenario: str | Path | Mapping[str, Any] | None) -> dict[str, Any]:
     """The whole scenario as a dict: {} for None, a mapping as given, a path read as YAML (a mapping at the top)."""
     if scenario is None:
         return {}
     if isinstance(scenario, Mapping):
+        check_sections(scenario, "(a mapping)")
         return dict(scenario)
     try:
         doc = yaml.safe_load(Path(scenario).read_text(encoding="utf-8")) or {}
@@ -26,7 +41,21 @@ def read(scenario: str | Path | Mapping[str, Any] | None) -> dict[str, Any]:
         raise ConfigError(f"scenario file {scenario} is not valid YAML: {exc}") from None
     if not isinstance(doc, dict):
         raise ConfigError(f"{scenario}: expected a mapping at the top level")
+    check_sections(doc, str(scenario))
     return doc
+
+
+def check_sections(doc: Mapping[str, Any], where: str) -> None:
+    """Refuse a top-level key no command reads (`levrs:` would silently run with default levers)."""
+    bad = [str(k) for k in doc if k not in SECTIONS]
+    if not bad:
+        return
+    hints = []
+    for k in bad:
+        near = difflib.get_close_matches(k, list(SECTIONS), n=1, cutoff=0.6)
+        hints.append(f"`{k}:`" + (f" (did you mean `{near[0]}:`?)" if near else ""))
+    raise ConfigError(f"scenario {where}: unknown top-level key{'s' if len(bad) > 1 else ''} "
+                      f"{', '.join(hints)}; the sections are {', '.join(SECTIONS)}")
 
 
 def section(scenario: str | Path | Mapping[str, Any] | None, name: str) -> dict[str, Any]:

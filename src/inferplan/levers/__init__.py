@@ -31,7 +31,7 @@ from ._table import lever_table
 from .cache import prefix as prefix_cache  # the old module names keep working: levers.prefix_cache,
 from .cache import replay as _replay  # levers._replay
 from .cache.flat import Prefixes
-from .options import LeverOptions, load_options
+from .options import LeverOptions, check_call_types, load_options, options_where
 
 __all__ = ["evaluate", "LEVERS", "EXECUTION_ORDER", "apply_levers", "price_table", "parse_levers", "prefix_cache",
            "_replay"]
@@ -138,16 +138,26 @@ def evaluate(workload: Workload | ibis.Table | pa.Table, catalog: Catalog, lever
     names = parse_levers(levers)
     opts = load_options(scenario)
     with memory.keep_freed_memory():
-        return _evaluate(workload, catalog, names, opts, baseline)
+        return _evaluate(workload, catalog, names, opts, baseline, options_where(scenario))
+
+
+def _call_types(table: pa.Table) -> list[str]:
+    """The distinct call types of a lever table (a dictionary column's used values, or a plain one's)."""
+    col = table.column("call_type")
+    vals = col.unique()
+    if pa.types.is_dictionary(vals.type):
+        vals = vals.dictionary_decode()
+    return [v for v in vals.to_pylist() if v is not None]
 
 
 def _evaluate(workload: Workload | ibis.Table | pa.Table, catalog: Catalog, names: list[str], opts: LeverOptions,
-              baseline: Bill | None) -> dict[str, Any]:
+              baseline: Bill | None, where: str) -> dict[str, Any]:
     prefixes: Prefixes | None = None
     if isinstance(workload, pa.Table):
         table = workload
     else:  # only the lever columns, streamed in batches, prefixes encoded once for every lever and step
         table, prefixes = lever_table(workload.table if isinstance(workload, Workload) else workload)
+    absent = check_call_types(opts, _call_types(table), where) if opts.named_call_types() else []
     replays: dict[bytes, Any] = {}
     base_price = _price(table, catalog)
     base, base_ct, kept_out = base_price
@@ -232,5 +242,5 @@ def _evaluate(workload: Workload | ibis.Table | pa.Table, catalog: Catalog, name
         "alone": alone,
         "compounded": {**_result(base, prev, steps[-1]["by_call_type_usd"] if steps else base_ct),
                        "steps": steps},
-        **({"notes": kept_out} if kept_out else {}),
+        **({"notes": absent + kept_out} if absent or kept_out else {}),
     }

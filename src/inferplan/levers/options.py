@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -26,7 +28,7 @@ class CachingOptions(_Strict):
     same_timestamp_hits: bool = Field(
         default=True, description="a request may read what an earlier request (in input order) with the "
         "same timestamp wrote")
-    stable_prefix_tokens: dict[str, int] = Field(
+    stable_prefix_tokens: dict[str, Annotated[int, Field(ge=0)]] = Field(
         default_factory=dict, description="call type -> stable prefix length, for requests without `prefix`")
     call_types: list[str] | None = Field(default=None, description="only these call types (default: all)")
 
@@ -40,7 +42,7 @@ class CachingOptions(_Strict):
                     raise ValueError(f"placement {p}: positions are 1-based segment numbers or `last`")
         return self
 
-    stated_read_fraction: dict[str, float] = Field(
+    stated_read_fraction: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
         default_factory=dict, description="call type -> fraction of input tokens read from cache, stated "
         "instead of replayed (for traffic without prefix identity); writes are not charged then")
 
@@ -101,11 +103,46 @@ class LeverOptions(_Strict):
     trim: TrimOptions = TrimOptions()
 
 
+    def named_call_types(self) -> list[tuple[str, str]]:
+        """(key, call type) for every call type the options name, in file order."""
+        c, b = self.caching, self.batch
+        out = [("levers.caching.call_types", ct) for ct in c.call_types or []]
+        out += [("levers.caching.stable_prefix_tokens", ct) for ct in c.stable_prefix_tokens]
+        out += [("levers.caching.stated_read_fraction", ct) for ct in c.stated_read_fraction]
+        out += [("levers.batch.call_types", ct) for ct in b.call_types]
+        out += [("levers.batch.exclude", ct) for ct in b.exclude]
+        out += [(f"levers.routing.rules.{i}.call_type", r.call_type) for i, r in enumerate(self.routing.rules)]
+        out += [(f"levers.trim.rules.{i}.call_type", r.call_type) for i, r in enumerate(self.trim.rules)]
+        return out
+
+
+def check_call_types(opts: LeverOptions, present: Iterable[str], where: str) -> list[str]:
+    """Options naming a call type the traffic lacks: an error where the name is close to one it has (a
+    misspelling would leave its lever saving nothing, with nothing to say why), else a note each (a scenario
+    written for traffic that had that call type: this traffic has none of it)."""
+    have = sorted(set(present))
+    bad = [(key, ct) for key, ct in opts.named_call_types() if ct not in have]
+    typos = []
+    for key, ct in bad:
+        near = difflib.get_close_matches(ct, have, n=1, cutoff=0.6)
+        if near:
+            typos.append(f"{key}: {ct!r} is not a call type of this traffic (did you mean {near[0]!r}?)")
+    if typos:
+        raise ConfigError(f"{where}: {'; '.join(typos)}; the traffic has {', '.join(have)}")
+    return [f"{key}: no request has call type {ct!r} (the traffic has {', '.join(have) or 'none'}): "
+            "it changes nothing" for key, ct in bad]
+
+
+def options_where(scenario: Path | str | dict[str, Any] | None) -> str:
+    """How errors name the scenario: its file, or `scenario` for a mapping."""
+    return str(scenario) if isinstance(scenario, Path | str) else "scenario"
+
+
 def load_options(scenario: Path | dict[str, Any] | None) -> LeverOptions:
     """The `levers:` section of a scenario file (or dict); defaults when there is none."""
     if scenario is None:
         return LeverOptions()
-    where = str(scenario) if isinstance(scenario, Path | str) else "scenario"
+    where = options_where(scenario)
     doc = read_scenario(scenario)
     section = doc.get("levers", {}) or {}
     try:

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import ConfigError
+from ..scenario import check_sections
 from ..regions import REGIONS, unknown_message
 
 DAILY_SHAPES: dict[str, list[float]] = {
@@ -196,6 +197,7 @@ def load_traffic(source: str | Path | Mapping[str, Any]) -> TrafficSpec:
     else:
         doc = dict(source)
     if isinstance(doc, dict) and "traffic" in doc:
+        check_sections(doc, where)
         doc = doc["traffic"]
     if not isinstance(doc, dict):
         raise ConfigError(f"{where}: expected a `traffic:` mapping with `call_types:`")

@@ -115,6 +115,24 @@ def test_monte_carlo_reproducible_from_its_seed(catalog):
     assert a["options"][1]["never_in_range_share"] == 1.0 and a["options"][1]["p_beats_bedrock"] == 0
 
 
+def test_p_beats_today_is_at_todays_volume_and_the_horizon_one_with_growth(catalog):
+    """With nothing uncertain but a stated 10%/month growth: today (volume 1) the option's $11K engineering
+    makes it dearer than Bedrock's $10K, while at the horizon's average volume (3.69x) it is cheaper. The
+    probability called "today" must say 0 there (it was read at the grown volume), the horizon one 1."""
+    fixed = UncertaintyOptions(volume_sigma=0, growth_pct_per_month=(10, 10), fte_factor=(1, 1),
+                               usd_per_year=(260_000, 260_000), setup_factor=(1, 1), discount_rate=(0.1, 0.1),
+                               draws=500)
+    errs = {"ec2 test": (np.zeros(0), "none"), "never": (np.zeros(0), "none")}
+    r = simulate(_bk(), TcoOptions(), catalog, fixed, errors=errs)
+    ec2 = r["options"][0]
+    eng = engineering("ec2", "g5.xlarge", TcoOptions())["monthly_usd"]
+    grown = float(np.mean(1.1 ** np.arange(24)))
+    assert 4 * P * 730 + eng > B  # today: dearer (oracle: the closed form at scale 1)
+    assert math.ceil(grown * R / C) * P * 730 + eng < B * grown  # over the horizon: cheaper
+    assert ec2["p_beats_bedrock"] == 0.0
+    assert ec2["p_beats_bedrock_horizon"] == 1.0
+
+
 def test_monte_carlo_converges_as_draws_grow(catalog):
     bk = _bk()
     errs = {"ec2 test": (np.array([-0.1, 0.05, 0.2]), "test"), "never": (np.zeros(0), "none")}

@@ -35,18 +35,18 @@ def render_breakeven(rows: list[dict[str, Any]], mc: dict[str, Any] | None, titl
     by = {o["option"]: o for o in (mc or {}).get("options", [])}
     t = Table(title=title, title_justify="left")
     for c in ("option", "kind", "break-even (Bedrock $/month)", "x today", "P10 / P50 / P90", "P(beats today)",
-              "engineering $/month"):
+              "P(beats, horizon)", "engineering $/month"):
         t.add_column(c, justify="left" if c in ("option", "kind") else "right")
     ranked = sorted(rows, key=lambda r: (r["monthly_bedrock_usd"] is None, r["monthly_bedrock_usd"] or 0))
     for r in ranked:
         m = by.get(r["option"], {})
         p = m.get("breakeven_monthly_bedrock_usd") or {}
         band = " / ".join(money(p.get(k)) for k in ("p10", "p50", "p90")) if p else "-"
-        pb = m.get("p_beats_bedrock")
+        pb, ph = m.get("p_beats_bedrock"), m.get("p_beats_bedrock_horizon")
         t.add_row(r["option"], r["kind"], money(r["monthly_bedrock_usd"]) if r["scale"] is not None
                   else f"never ({(r.get('reason') or '')[:60]})",
                   "-" if r["scale"] is None else f"{r['scale']:.3g}", band, "-" if pb is None else f"{pb:.0%}",
-                  money(r["engineering_monthly_usd"]))
+                  "-" if ph is None else f"{ph:.0%}", money(r["engineering_monthly_usd"]))
     out.print(t)
     if mc:
         out.print(f"[dim]Monte Carlo: {mc['draws']:,} draws (seed {mc['seed']}) in {mc['seconds']:.2f} s; volume "

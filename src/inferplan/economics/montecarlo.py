@@ -4,7 +4,8 @@ Each draw picks, independently:
 
 - volume today relative to the measured traffic (lognormal; its spread from the traffic's own day-to-day
   variation when the series spans 3 days or more, otherwise the scenario's `volume_sigma`, default stated);
-- growth per month (uniform), averaged over the horizon the one-time cost is spread over;
+- growth per month (uniform), averaged over the horizon the one-time cost is spread over (only the
+  probability over the horizon uses it: today's is at today's volume);
 - engineering: the ongoing share (a factor on each option's fte), the loaded cost a year, the set-up weeks
   (a factor), the discount rate;
 - the throughput model's error on the option's hardware, bootstrapped from the validation errors measured by
@@ -15,7 +16,8 @@ Each draw picks, independently:
 
 An option's infrastructure cost at any volume is read off its cost curve (from the break-even grid, interpolated
 in log-log), at the volume the draw's capacity error calls for. Then per draw: the probability that the option's
-total cost is below Bedrock's at today's volume, and the break-even (first grid crossing, interpolated
+total cost is below Bedrock's at today's volume (`p_beats_bedrock`), the same at the horizon's average volume
+with the draw's growth (`p_beats_bedrock_horizon`), and the break-even (first grid crossing, interpolated
 linearly between grid points), reported as Bedrock-equivalent monthly spend, P10 / P50 / P90.
 No Python loop over draws: one (draws x grid) array per option.
 """
@@ -134,7 +136,8 @@ def simulate(bk: Breakeven, tco: TcoOptions, catalog: Catalog, opts: Uncertainty
     g = rng.uniform(*o.growth_pct_per_month, n) / 100.0
     months = np.arange(int(np.ceil(tco.horizon_months)))
     growth = ((1.0 + g[:, None]) ** months[None, :]).mean(axis=1)
-    today = vol * growth
+    today = vol  # today's volume: the growth only moves the horizon's average volume
+    horizon = vol * growth
     fte_f = rng.uniform(*o.fte_factor, n)
     usd_yr = rng.uniform(*o.usd_per_year, n)
     setup_f = rng.uniform(*o.setup_factor, n)
@@ -161,6 +164,8 @@ def simulate(bk: Breakeven, tco: TcoOptions, catalog: Catalog, opts: Uncertainty
                                   terms["oncall_usd_per_week"], tco.horizon_months, rate)
         cost_today = _interp_loglog(s, infra, today * need) + eng
         p_beats = float(np.mean(cost_today < today * b1))
+        cost_horizon = _interp_loglog(s, infra, horizon * need) + eng
+        p_horizon = float(np.mean(cost_horizon < horizon * b1))
         grid_cost = _interp_loglog(s, infra, need[:, None] * s[None, :]) + eng[:, None]  # (draws, grid)
         diff = grid_cost - b1 * s[None, :]
         below = diff <= 0
@@ -177,6 +182,7 @@ def simulate(bk: Breakeven, tco: TcoOptions, catalog: Catalog, opts: Uncertainty
         scale_pct = {f"p{q}": round(v, 4) if np.isfinite(v) else None for q, v in qs.items()}
         out["options"].append({
             "option": name, "kind": kind, "p_beats_bedrock": round(p_beats, 4),
+            "p_beats_bedrock_horizon": round(p_horizon, 4),
             "breakeven_monthly_bedrock_usd": pct, "breakeven_scale": scale_pct,
             "never_in_range_share": round(float(np.mean(~has)), 4),
             "throughput_error": {"draws_from": int(err.size), "basis": basis,

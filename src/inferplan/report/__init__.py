@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: uncertainty options gained p_beats_bedrock_horizon
 
 
 def stamp(summary: Any, kind: str) -> dict[str, Any]:

@@ -59,3 +59,58 @@ def test_synth_refuses_a_misspelled_section_beside_traffic(tmp_path):
     p.write_text("traffic:\n  call_types: {a: {requests_per_day: 10, model: m}}\nlevrs: {}\n")
     with pytest.raises(ConfigError, match="`levrs:` \\(did you mean `levers:`"):
         load_traffic(p)
+
+
+def test_a_bad_value_names_its_flag_or_its_key_in_the_file(tmp_path):
+    """`--growth -200` was an internal error deep in the fleet; now refused up front, naming where it came from."""
+    from inferplan.commands._serving_inputs import make_compare_spec
+
+    with pytest.raises(ConfigError, match=r"^invalid compare options: --growth -200.0: Input should be greater "
+                                          "than -100"):
+        make_compare_spec(None, growth_pct_per_month=-200.0)
+    p = tmp_path / "s.yaml"
+    p.write_text("compare:\n  growth_pct_per_month: -150\n  window_s: 0\neconomics:\n  fte: -1\n"
+                 "uncertainty:\n  growth_pct_per_month: [-120, 5]\n")
+    with pytest.raises(ConfigError, match=f"^{p}: invalid compare options: compare.growth_pct_per_month: .*; "
+                                          "compare.window_s: "):
+        make_compare_spec(p)
+    with pytest.raises(ConfigError, match=r"--window 0: Input should be greater than 0"):
+        make_compare_spec(None, window_s=0)
+    with pytest.raises(ConfigError, match=f"^{p}: invalid economics options: economics.fte: "):
+        load_tco(p)
+    with pytest.raises(ConfigError, match=r"^invalid economics options: --eng-fte -2.0: "):
+        load_tco(None, eng_fte=-2.0)
+    from inferplan.planner import _settings
+
+    with pytest.raises(ConfigError, match=f"^{p}: invalid uncertainty options: uncertainty.growth_pct_per_month: "
+                                          ".*growth must be above -100% a month"):
+        _settings(read(p), p)
+
+
+def test_breakeven_growth_below_minus_100_is_a_clear_error_through_the_cli(tmp_path):
+    from typer.testing import CliRunner
+
+    from inferplan.cli import app
+    from inferplan.commands import load_all
+
+    load_all()
+    f = tmp_path / "demand.csv"
+    f.write_text("ts,model,requests,input_tokens,output_tokens\n")
+    res = CliRunner().invoke(app, ["breakeven", str(f), "--growth", "-200"])
+    assert res.exit_code != 0
+    assert "invalid compare options: --growth -200.0" in res.output and "internal error" not in res.output
+
+
+def test_an_unknown_small_model_names_its_rule(tmp_path):
+    import numpy as np
+
+    from inferplan.levers import evaluate
+    from inferplan.levers._build import canonical_table
+    from tests.test_levers_caching import tiny_catalog
+
+    t = canonical_table(2, model="claude", ts=np.array([0, 1]) * 1_000_000, call_type="chat", input_tokens=10)
+    p = tmp_path / "s.yaml"
+    p.write_text("levers:\n  routing:\n    rules: [{call_type: chat, small_model: claude}, "
+                 "{call_type: chat, small_model: claud-tiny}]\n")
+    with pytest.raises(Exception, match=f"^{p}: levers.routing.rules.1.small_model: unknown model id 'claud-tiny'"):
+        evaluate(t, tiny_catalog(), "routing", p)

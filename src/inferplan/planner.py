@@ -30,6 +30,7 @@ from .levers.distillation import DistillationOptions
 from .levers.options import load_options
 from .levers.quantization import QuantizationOptions
 from .pricing import price_workload
+from .scenario import invalid, where
 from .workload import Workload
 
 
@@ -51,12 +52,11 @@ class PlanSettings(_Strict):
     scale_points: int = Field(default=25, ge=5, le=200)
 
 
-def _section(doc: dict[str, Any], key: str, model: type[BaseModel]) -> Any:
+def _section(doc: dict[str, Any], key: str, model: type[BaseModel], scenario: Any = None) -> Any:
     try:
         return model.model_validate(doc.get(key) or {})
     except ValidationError as exc:
-        msgs = "; ".join(f"{key}.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"invalid scenario: {msgs}") from None
+        raise invalid(exc, key, scenario) from None
 
 
 def _slice_break_even(demand: Any, catalog: Catalog, spec: Any, tco: TcoOptions, unc: UncertaintyOptions,
@@ -94,9 +94,9 @@ def run(workload: Workload, catalog: Catalog, spec: Any, scenario: Path | str | 
     from .serving.compare import compare_demand
 
     doc = _doc(scenario)
-    unc, settings, scales = _settings(doc)
-    current = _section(doc, "current", Current)
-    mlev = _section(doc, "model_levers", ModelLevers)
+    unc, settings, scales = _settings(doc, scenario)
+    current = _section(doc, "current", Current, scenario)
+    mlev = _section(doc, "model_levers", ModelLevers, scenario)
     notes: list[str] = []
 
     bill = price_workload(workload, catalog)
@@ -287,12 +287,13 @@ def _phases(ranked: list[dict[str, Any]], slices: list[dict[str, Any]]) -> list[
 
 
 
-def _settings(doc: dict[str, Any]) -> tuple[UncertaintyOptions, PlanSettings, np.ndarray]:
+def _settings(doc: dict[str, Any], scenario: Any = None) -> tuple[UncertaintyOptions, PlanSettings, np.ndarray]:
     """The scenario's uncertainty and plan sections, and the volume scales the cost curves are drawn at."""
-    unc = _section(doc, "uncertainty", UncertaintyOptions)
-    settings = _section(doc, "plan", PlanSettings)
+    unc = _section(doc, "uncertainty", UncertaintyOptions, scenario)
+    settings = _section(doc, "plan", PlanSettings, scenario)
     if settings.scale_low >= settings.scale_high:
-        raise ConfigError("plan.scale_low must be below plan.scale_high")
+        at = where(scenario)
+        raise ConfigError(f"{at + ': ' if at else ''}plan.scale_low must be below plan.scale_high")
     return unc, settings, np.geomspace(settings.scale_low, settings.scale_high, settings.scale_points)
 
 def run_breakeven(workload: Workload | None, demand: Any, catalog: Catalog, spec: Any,
@@ -303,7 +304,7 @@ def run_breakeven(workload: Workload | None, demand: Any, catalog: Catalog, spec
     from .serving.compare import transformed
 
     doc = _doc(scenario)
-    unc, settings, scales = _settings(doc)
+    unc, settings, scales = _settings(doc, scenario)
     notes: list[str] = []
     levers_out = None
     if workload is not None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 from .errors import ConfigError
 
@@ -64,3 +65,23 @@ def section(scenario: str | Path | Mapping[str, Any] | None, name: str) -> dict[
     if not isinstance(sec, dict):
         raise ConfigError(f"scenario {scenario}: `{name}:` must be a mapping")
     return sec
+
+
+def where(scenario: str | Path | Mapping[str, Any] | None) -> str | None:
+    """How errors name the scenario: its file; None for none or a mapping."""
+    return str(scenario) if isinstance(scenario, str | Path) else None
+
+
+def invalid(exc: ValidationError, name: str, scenario: str | Path | Mapping[str, Any] | None = None,
+            flags: Mapping[str, str] | None = None) -> ConfigError:
+    """One error for a section that failed validation: each problem under `name.key` (in the scenario file,
+    named), or under its command-line flag where `flags` (field -> flag) says the value came from one."""
+    parts = []
+    for e in exc.errors():
+        loc = [str(x) for x in e["loc"]]
+        if loc and flags and loc[0] in flags:
+            parts.append(f"{flags[loc[0]]} {e.get('input')}: {e['msg']}")
+        else:
+            parts.append(f"{'.'.join([name, *loc])}: {e['msg']}")
+    at = where(scenario)
+    return ConfigError(f"{at + ': ' if at else ''}invalid {name} options: {'; '.join(parts)}")

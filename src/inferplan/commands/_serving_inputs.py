@@ -43,7 +43,7 @@ def make_compare_spec(scenario: Path | None, **flags: Any) -> Any:
 
     for k in ("self_host", "instance"):
         flags[k] = split(flags.get(k))
-    return make_spec(load_scenario(scenario), **flags)
+    return make_spec(load_scenario(scenario), scenario, **flags)
 
 
 def read_input(paths: list[Path], cat: Catalog, fmt: str, *, model: str | None, region: str, on_error: str

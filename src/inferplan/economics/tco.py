@@ -22,6 +22,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import ConfigError
+from ..scenario import invalid
 from ..scenario import read as read_scenario
 
 WEEKS_PER_MONTH = 52.0 / 12.0
@@ -143,8 +144,9 @@ def load_tco(scenario: Path | str | dict[str, Any] | None, *, eng_fte: float | N
     try:
         return TcoOptions.model_validate(section)
     except ValidationError as exc:
-        msgs = "; ".join(f"economics.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"invalid economics options: {msgs}") from None
+        flags = {k: f for k, f, v in (("fte", "--eng-fte", eng_fte), ("usd_per_year", "--eng-usd-per-year",
+                                                                      eng_usd_per_year)) if v is not None}
+        raise invalid(exc, "economics", scenario, flags) from None
 
 
 def _doc(scenario: Path | str | dict[str, Any] | None) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from .. import memory
 from ..attribution import totals
 from ..catalog import Catalog
 from ..codes import clear_memo
-from ..errors import ConfigError
+from ..errors import ConfigError, UnknownModelError
 from ..pricing import Bill, clear_key_codes, excluded_notes, request_rates, token_counts
 from ..progress import phase
 from ..workload import Workload
@@ -158,6 +158,11 @@ def _evaluate(workload: Workload | ibis.Table | pa.Table, catalog: Catalog, name
     else:  # only the lever columns, streamed in batches, prefixes encoded once for every lever and step
         table, prefixes = lever_table(workload.table if isinstance(workload, Workload) else workload)
     absent = check_call_types(opts, _call_types(table), where) if opts.named_call_types() else []
+    for i, rule in enumerate(opts.routing.rules):  # before any replay, naming the key
+        try:
+            catalog.resolve_model(rule.small_model)
+        except UnknownModelError as exc:
+            raise UnknownModelError(f"{where}: levers.routing.rules.{i}.small_model: {exc}") from None
     replays: dict[bytes, Any] = {}
     base_price = _price(table, catalog)
     base, base_ct, kept_out = base_price

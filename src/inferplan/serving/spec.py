@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..errors import ConfigError
+from ..scenario import invalid
 from ..scenario import section as scenario_section
 
 Purchase = Literal["on-demand", "spot", "savings-plan-1y", "savings-plan-3y", "reserved-1y", "reserved-3y"]
@@ -51,7 +51,8 @@ class CompareSpec(_Strict):
     slo_ttft_ms: float = Field(default=2000.0, gt=0)
     slo_tpot_ms: float = Field(default=50.0, gt=0)
     scale: float = Field(default=1.0, ge=0)
-    growth_pct_per_month: float = 0.0
+    growth_pct_per_month: float = Field(default=0.0, gt=-100, description="volume growth a month, percent "
+                                        "(-100 or below would leave no traffic, or less than none)")
     shift_deferrable: bool = False
     window_s: int = Field(default=60, gt=0)
     latency_window_s: int | None = Field(default=10, gt=0, description="finer windows for queue waits (from a "
@@ -83,11 +84,18 @@ def load_scenario(path: Path | None) -> dict:
     return scenario_section(path, "compare")
 
 
-def make_spec(scenario: dict, **flags: object) -> CompareSpec:
-    """A CompareSpec from a scenario section, with command-line flags (those not None) on top."""
-    values = {**scenario, **{k: v for k, v in flags.items() if v is not None and v != []}}
+# the command-line flag of each field `compare`, `breakeven` and `plan` take one for (where it is not the
+# field's own name, dashed)
+FLAGS = {"growth_pct_per_month": "--growth", "window_s": "--window"}
+
+
+def make_spec(scenario: dict, where: Path | str | None = None, **flags: object) -> CompareSpec:
+    """A CompareSpec from a scenario section, with command-line flags (those not None) on top. Errors name the
+    flag a bad value came from, else `compare.<key>` in the scenario file (`where`)."""
+    given = {k: v for k, v in flags.items() if v is not None and v != []}
+    values = {**scenario, **given}
     try:
         return CompareSpec.model_validate(values)
     except ValidationError as exc:
-        msg = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"compare options: {msg}") from None
+        names = {k: FLAGS.get(k, "--" + k.replace("_", "-")) for k in given}
+        raise invalid(exc, "compare", where, names) from None

@@ -16,8 +16,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import ConfigError
-from ..scenario import check_sections
 from ..regions import REGIONS, unknown_message
+from ..scenario import check_sections
 
 DAILY_SHAPES: dict[str, list[float]] = {
     "flat": [1.0] * 24,

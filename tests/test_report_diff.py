@@ -111,3 +111,57 @@ def test_diff_command_through_the_console_script(tmp_path, cat):
     res = subprocess.run([str(exe), "diff", str(tmp_path / "bad.json"), str(tmp_path / "a.json")],
                          capture_output=True, text=True, timeout=120)
     assert res.returncode != 0 and "schema_version" in res.stderr and "Traceback" not in res.stderr
+
+
+def _breakeven(eng: float, at: float | None, bedrock: float = 1000.0) -> dict:
+    return {"schema_version": "1.1", "kind": "breakeven", "label": "all traffic",
+            "bedrock_after_levers_monthly_usd": bedrock, "today": {"EC2 x": 500.0 + eng},
+            "breakeven": [{"option": "EC2 x", "kind": "ec2", "engineering_monthly_usd": eng,
+                           "monthly_bedrock_usd": at, "scale": None if at is None else at / bedrock,
+                           "reason": None if at is not None else "dearer than Bedrock at every scale searched"}]}
+
+
+def test_breakeven_runs_differing_in_engineering_show_the_moved_break_even():
+    """Two breakeven runs with other --eng-fte read "n/a → n/a, no line changed"."""
+    d = diff(_breakeven(800.0, 1300.0), _breakeven(400.0, 900.0))
+    assert d["monthly"] == {"before_usd": 1000.0, "after_usd": 1000.0, "change_usd": 0.0, "change_pct": 0.0}
+    [line] = d["lines"]
+    assert line["key"] == "break-even EC2 x" and line["change_usd"] == -400.0
+    assert "engineering $800.00 → $400.00 a month (-$400.00)" in line["why"]
+    gone = diff(_breakeven(800.0, 1300.0), _breakeven(2000.0, None))["lines"][0]
+    assert gone["after_usd"] is None and "no longer breaks even: dearer" in " ".join(gone["why"])
+    moved = diff(_breakeven(800.0, 1300.0), _breakeven(800.0, 2600.0, bedrock=500.0))["lines"]
+    assert moved[0]["key"] == "break-even against Bedrock" and moved[0]["change_usd"] == -500.0
+
+
+def _plan(routing_saving: float) -> dict:
+    return {"schema_version": "1.1", "kind": "plan", "monthly_factor": 10.0,
+            "spend": {"run_rate": {"monthly_usd": 5000.0, "month_factor": 10.0}},
+            "levers": {"alone": {"routing": {"saving_usd": routing_saving}, "caching": {"saving_usd": 20.0}},
+                       "compounded": {"saving_usd": routing_saving + 20.0}},
+            "findings": [{"kind": "route-to-small-model", "call_type": "chat",
+                          "monthly_saving_usd": routing_saving * 10}] if routing_saving else []}
+
+
+def test_plans_differing_only_in_a_lever_show_its_saving():
+    """Two plans differing in a routing rule showed $0 change and no line."""
+    d = diff(_plan(0.0), _plan(50.0))
+    by = {ln["key"]: ln for ln in d["lines"]}
+    assert by["lever routing alone"]["change_usd"] == 500.0 and by["levers compounded"]["after_usd"] == 700.0
+    assert by["finding route-to-small-model (chat)"]["before_usd"] is None
+    assert "lever caching alone" not in by  # unchanged: not a line
+
+
+def test_two_commands_outputs_are_refused_and_pretty_json_is_read(tmp_path, cat):
+    from inferplan.errors import InputError
+    from inferplan.report.diff import load
+
+    with pytest.raises(InputError, match="b.json is a `compare` output and a.json a `plan` one"):
+        diff({"kind": "compare"}, _plan(1.0), "b.json", "a.json")
+    s = _summary(cat, _hours(3, call_type="a", model=CLAUDE, input_tokens=10, output_tokens=1))
+    diff({**s, "kind": "demo"}, s)  # demo is analyze on the bundled data: the same figure
+    (tmp_path / "p.json").write_text("note: something\n" + json.dumps(s, indent=2))
+    with pytest.raises(InputError, match="not JSON"):
+        load(tmp_path / "p.json")  # notes before a pretty-printed object: neither whole nor last line
+    (tmp_path / "p.json").write_text(json.dumps(s, indent=2))
+    assert load(tmp_path / "p.json")["total_usd"] == s["total_usd"]

@@ -10,6 +10,10 @@ volume), and the per-request effect into each token kind's tokens per request (a
     t1*p1 - t0*p0 = (t1 - t0)*p0 + t1*(p1 - p0).
 
 Monthly figures are each run's own 730-hour projection, so a week of logs compares with a month of logs.
+Besides the spend and the serving options, a `breakeven` or `plan` run's break-even points (per option, with
+its engineering and today's cost), the workload levers' monthly saving (alone and compounded) and a plan's
+findings are lines too, so a change of engineering cost or of one lever shows where it moved. Two runs of
+different commands are refused: their monthly figures mean different things.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import Any
 
 from ..errors import InputError
 from .fmt import price_window, signed_usd, tokens, usd
-from .view import month_factor, parts
+from .view import bedrock_today, breakeven_slices, month_factor, parts
 
 KINDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
 LABEL = {"input": "input", "output": "output", "cache_read": "cache read", "cache_write_5m": "cache write (5m)",
@@ -34,11 +38,16 @@ def load(path: Path) -> dict[str, Any]:
     from .schema import validate
 
     try:
-        obj = json.loads(Path(path).read_text(encoding="utf-8").strip().splitlines()[-1])
+        text = Path(path).read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
-    except (ValueError, IndexError) as exc:
-        raise InputError(f"{path}: not JSON ({exc}); write it with `inferplan ... --json > {path}`") from None
+    try:  # the whole file (pretty-printed, or one line), else its last line (notes printed before the JSON)
+        obj = json.loads(text)
+    except ValueError:
+        try:
+            obj = json.loads(text.splitlines()[-1])
+        except (ValueError, IndexError) as exc:
+            raise InputError(f"{path}: not JSON ({exc}); write it with `inferplan ... --json > {path}`") from None
     if not isinstance(obj, dict) or "schema_version" not in obj:
         raise InputError(f"{path}: no schema_version: not an inferplan --json output (re-run the command with "
                          "--json)")
@@ -116,9 +125,110 @@ def _options(summary: dict[str, Any]) -> dict[str, float | None]:
     return {o["name"]: o.get("monthly_usd") for o in cmp.get("options") or [] if o.get("feasible", True)}
 
 
+# commands whose outputs diff against each other (the same monthly figure); any other pair must be one command
+_SAME = {"demo": "analyze"}
+
+
+def _breakevens(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each break-even point by line key: {at (Bedrock $/month, None: never), engineering, today}."""
+    out: dict[str, dict[str, Any]] = {}
+    for be, _ in breakeven_slices(parts(summary)):
+        label = be.get("label")
+        pre = "" if label in (None, "all traffic") else f"{label}: "
+        today = be.get("today") or {}
+        out[f"break-even {pre}against Bedrock"] = {"at": bedrock_today(be), "bedrock": True}
+        for r in be.get("breakeven") or []:
+            out[f"break-even {pre}{r['option']}"] = {
+                "at": r.get("monthly_bedrock_usd") if r.get("scale") is not None else None,
+                "engineering": r.get("engineering_monthly_usd"), "today": today.get(r["option"]),
+                "reason": r.get("reason")}
+    return out
+
+
+def _breakeven_lines(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+    bb, ba = _breakevens(before), _breakevens(after)
+    lines = []
+    for key in sorted(set(bb) | set(ba)):
+        b, a = bb.get(key), ba.get(key)
+        if b is None or a is None:
+            lines.append({"key": key, "before_usd": (b or {}).get("at"), "after_usd": (a or {}).get("at"),
+                          "change_usd": round(((a or {}).get("at") or 0.0) - ((b or {}).get("at") or 0.0), 2),
+                          "why": ["new option" if b is None else "no longer offered"]})
+            continue
+        if b.get("bedrock"):
+            if b["at"] is not None and a["at"] is not None and abs(a["at"] - b["at"]) >= EPS:
+                lines.append({"key": key, "before_usd": b["at"], "after_usd": a["at"],
+                              "change_usd": round(a["at"] - b["at"], 2),
+                              "why": ["Bedrock's spend a month today after the levers: what each option's "
+                                      "break-even is measured against"]})
+            continue
+        why = []
+        for field, what in (("engineering", "engineering"), ("today", "its cost at today's volume")):
+            x, y = b.get(field), a.get(field)
+            if x is not None and y is not None and abs(y - x) >= EPS:
+                why.append(f"{what} {usd(x)} → {usd(y)} a month ({signed_usd(y - x)})")
+        x, y = b["at"], a["at"]
+        if x is None and y is None and not why:
+            continue
+        if x is not None and y is not None and abs(y - x) < EPS and not why:
+            continue
+        if (x is None) != (y is None):
+            why.append("now breaks even in the range searched" if x is None else
+                       f"no longer breaks even: {a.get('reason') or 'not in the range searched'}")
+        lines.append({"key": key, "before_usd": x, "after_usd": y,
+                      "change_usd": round((y or 0.0) - (x or 0.0), 2) if x is not None and y is not None else 0.0,
+                      "why": ["break-even point (Bedrock $/month)", *why]})
+    return lines
+
+
+def _lever_savings(summary: dict[str, Any]) -> dict[str, float]:
+    """Monthly saving of each lever alone and of all compounded (empty without levers or a month)."""
+    p = parts(summary)
+    lv = p.get("levers")
+    f = month_factor(p) or summary.get("monthly_factor")
+    if not lv or not f:
+        return {}
+    out = {f"lever {name} alone": float(r.get("saving_usd") or 0.0) * f for name, r in (lv.get("alone") or {}).items()}
+    if lv.get("compounded"):
+        out["levers compounded"] = float(lv["compounded"].get("saving_usd") or 0.0) * f
+    return out
+
+
+def _findings(summary: dict[str, Any]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for f in parts(summary).get("findings") or []:
+        if isinstance(f, dict) and f.get("monthly_saving_usd") is not None:
+            key = f"finding {f.get('kind')}" + (f" ({f['call_type']})" if f.get("call_type") else "")
+            out[key] = out.get(key, 0.0) + float(f["monthly_saving_usd"])
+    return out
+
+
+def _saving_lines(b: dict[str, float], a: dict[str, float], what: str) -> list[dict[str, Any]]:
+    lines = []
+    for key in sorted(set(b) | set(a)):
+        x, y = b.get(key), a.get(key)
+        if x is not None and y is not None and abs(y - x) < EPS:
+            continue
+        lines.append({"key": key, "before_usd": None if x is None else round(x, 2),
+                      "after_usd": None if y is None else round(y, 2),
+                      "change_usd": round((y or 0.0) - (x or 0.0), 2),
+                      "why": [what if x is not None and y is not None else "new" if x is None else "gone"]})
+    return lines
+
+
+def check_kinds(before: dict[str, Any], after: dict[str, Any], before_name: str, after_name: str) -> None:
+    """Refuse two runs of different commands: a compare's monthly figure (the cheapest option) and a plan's
+    (today's spend) are not the same quantity, and a diff of them would explain nothing."""
+    kb, ka = (_SAME.get(str(x.get("kind")), x.get("kind")) for x in (before, after))
+    if kb != ka:
+        raise InputError(f"{before_name} is a `{before.get('kind')}` output and {after_name} a `{after.get('kind')}` "
+                         "one: diff compares two runs of one command (re-run the same command on both inputs)")
+
+
 def diff(before: dict[str, Any], after: dict[str, Any], before_name: str = "before",
          after_name: str = "after") -> dict[str, Any]:
     """The change in monthly cost between two summaries, line by line, with its reasons."""
+    check_kinds(before, after, before_name, after_name)
     mb, lb, fb = _monthly_spend(before)
     ma, la, fa = _monthly_spend(after)
     lines: list[dict[str, Any]] = []
@@ -142,11 +252,22 @@ def diff(before: dict[str, Any], after: dict[str, Any], before_name: str = "befo
                       "change_usd": round((y or 0.0) - (x or 0.0), 2),
                       "why": ["new option" if x is None else "no longer feasible or offered" if y is None else
                               "same option over the new traffic's series"]})
+    lines.sort(key=lambda ln: -abs(ln["change_usd"]))  # dollars a month first, then savings, then break-evens
+    savings = _saving_lines(_lever_savings(before), _lever_savings(after), "monthly saving")
+    savings += _saving_lines(_findings(before), _findings(after), "monthly saving of the finding")
+    lines += sorted(savings, key=lambda ln: -abs(ln["change_usd"]))
+    lines += sorted(_breakeven_lines(before, after), key=lambda ln: (not ln["key"].endswith("against Bedrock"),
+                                                                      -abs(ln["change_usd"])))
     if mb is None and ob:  # a compare: the monthly figure is the cheapest feasible option's
         mb = min((v for v in ob.values() if v is not None), default=None)
     if ma is None and oa:
         ma = min((v for v in oa.values() if v is not None), default=None)
-    lines.sort(key=lambda ln: -abs(ln["change_usd"]))
+    if mb is None and ma is None:  # a breakeven: Bedrock's monthly spend today (after the levers)
+        sb, sa = breakeven_slices(parts(before)), breakeven_slices(parts(after))
+        if len(sb) == 1 and len(sa) == 1:
+            mb, ma = bedrock_today(sb[0][0]), bedrock_today(sa[0][0])
+            why.append("the monthly figure is Bedrock's spend today (after the levers); each break-even line is "
+                       "the Bedrock spend a month at which that option starts to cost less")
     why += _price_changes(before, after)
     for name, f in ((before_name, fb), (after_name, fa)):
         rr = (parts(before if name == before_name else after).get("spend") or {}).get("run_rate") or {}
@@ -155,10 +276,8 @@ def diff(before: dict[str, Any], after: dict[str, Any], before_name: str = "befo
         elif f is None and (parts(before if name == before_name else after).get("spend")):
             why.append(f"{name}: the window has no length, so no month is projected")
     for label, s in ((before_name, before), (after_name, after)):
-        lv = parts(s).get("levers")
-        if lv and (f := month_factor(parts(s))):
-            why.append(f"{label}: the workload levers compounded would save "
-                       f"{usd(lv['compounded']['saving_usd'] * f)}/month")
+        if (saved := _lever_savings(s).get("levers compounded")) is not None:
+            why.append(f"{label}: the workload levers compounded would save {usd(saved)}/month")
     change = None if mb is None or ma is None else round(ma - mb, 2)
     return {
         "before": {"file": before_name, "kind": before.get("kind"), "monthly_usd": mb},

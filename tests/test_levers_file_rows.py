@@ -174,7 +174,7 @@ def _duckdb():
 
 def test_no_file_order_claimed_once_the_resolution_is_forgotten(tmp_path, monkeypatch):
     """The file's prefixes pair with the rows only in the file's order, which needs the resolution kept beside
-    the claim (`_in_file_order`); were it evicted from the rewrites, the join's rows keep no order: the lever
+    the claim (`in_file_order`); were it evicted from the rewrites, the join's rows keep no order: the lever
     table must then take the engine's lists. Catches a fast path that trusts the file claim alone."""
     cat = load_catalog()
     wl = read_workload([str(_odd_file(tmp_path / "odd.parquet"))], cat, "auto", None)

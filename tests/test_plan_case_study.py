@@ -71,3 +71,35 @@ def test_inferentia2_is_phase_two_and_does_not_pay_yet(case):
     assert not [f for f in case["findings"] if f["kind"].startswith("self-host")]
     q = case["model_levers"]["quantization"]
     assert q["model"] == "llama-3.3-70b" and q["monthly_saving_usd"] >= 0
+
+
+def test_plan_and_breakeven_replay_the_levers_as_analyze_does(catalog, tmp_path, monkeypatch):
+    """The routing lever picks requests by position: `plan` replayed it on the resolved table's order (which
+    varies run to run), so its cascade escalated 391,599 case-study tickets where `analyze --levers` escalated
+    391,765. Both now hand the workload itself to `evaluate`, which reads it in the input's order."""
+    from inferplan.readers import read_workload
+    from inferplan.workload import Workload
+
+    doc = yaml.safe_load(EXAMPLE.read_text())
+    table = synth.generate(synth.load_traffic(doc), seed=0, days=0.01)
+    import pyarrow.parquet as pq
+
+    pq.write_table(table.rename_columns(["model" if c == "model_id" else c for c in table.column_names]),
+                   tmp_path / "case.parquet")  # as `inferplan synth --out case.parquet` writes it
+    wl = read_workload([tmp_path / "case.parquet"], catalog, "auto")
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def spy(workload, *args, **kwargs):
+        seen.append(workload)
+        raise Stop
+
+    monkeypatch.setattr(planner, "evaluate", spy)
+    spec = CompareSpec(self_host=["llama-3.3-70b"], precision="fp8", window_s=300)
+    for call in (lambda: planner.run(wl, catalog, spec, doc, TcoOptions()),
+                 lambda: planner.run_breakeven(wl, None, catalog, spec, doc, TcoOptions())):
+        with pytest.raises(Stop):
+            call()
+    assert len(seen) == 2 and all(isinstance(w, Workload) and w is wl for w in seen)

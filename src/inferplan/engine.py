@@ -299,7 +299,7 @@ def file_rows(table: ibis.Table) -> str | None:
     Fast path of the lever table (`levers._table`): the `prefix` lists are read from the file by pyarrow and
     hashed by a compiled pass instead of being hashed in and transferred from the engine (the lever table at
     10M requests: 3.9 s against 7.2 s). Portable twin: the lever table's engine query with the prefix (tested
-    against each other). The file's order needs the resolution kept beside it (`levers._table._in_file_order`
+    against each other). The file's order needs the resolution kept beside it (`levers._table.in_file_order`
     maps the ids in place; the join keeps no order): without it, no claim; nor for a file changed on disk since
     it was read (its size or modification time)."""
     found = rewrites.find(("file rows", table.op()))

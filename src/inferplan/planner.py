@@ -26,6 +26,7 @@ from .economics.options import curve_arrays, solve_on, today_costs, tps
 from .economics.tco import _doc
 from .errors import ConfigError, InferplanError
 from .levers import evaluate
+from .levers._table import in_file_order
 from .levers.distillation import DistillationOptions
 from .levers.options import load_options
 from .levers.quantization import QuantizationOptions
@@ -101,9 +102,11 @@ def run(workload: Workload, catalog: Catalog, spec: Any, scenario: Path | str | 
 
     bill = price_workload(workload, catalog)
     spend = summarize(bill, catalog)
-    table = workload.table.to_pyarrow()
+    # the input's order, as `analyze --levers` reads it: the routing lever picks requests by position, so the
+    # plan's levers and analyze's agree to the request (the resolved table's own order varies run to run)
+    table = in_file_order(workload.table).to_pyarrow()
     opts = load_options(doc)
-    levers = evaluate(table, catalog, "all", doc, baseline=bill)
+    levers = evaluate(workload, catalog, "all", doc, baseline=bill)
     result = run_compare(workload, catalog, spec)
     if charts is not None:
         from .report.series import compare_series
@@ -312,7 +315,7 @@ def run_breakeven(workload: Workload | None, demand: Any, catalog: Catalog, spec
 
         bill = price_workload(workload, catalog)
         demand = from_workload(workload, spec.window_s, bill=bill, prefix_cache_tokens=spec.prefix_cache_tokens)
-        levers = evaluate(workload.table.to_pyarrow(), catalog, "all", doc, baseline=bill)
+        levers = evaluate(workload, catalog, "all", doc, baseline=bill)  # streamed, in the input's order
         base_ct = dict(levers["compounded"]["by_call_type_usd"])
         levers_out = {"baseline_usd": levers["baseline_usd"], "after_usd": levers["compounded"]["new_usd"],
                       "saving_pct": levers["compounded"]["saving_pct"], "levers": levers["levers"]}

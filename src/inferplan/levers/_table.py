@@ -32,7 +32,7 @@ COLUMNS = ("ts", *STRINGS, *TOKEN_COLUMNS, "interactive")
 BATCH_ROWS = 1 << 20
 
 
-def _in_file_order(table: ibis.Table) -> ibis.Table:
+def in_file_order(table: ibis.Table) -> ibis.Table:
     """A table the readers resolved (a join of the logged model ids to catalog models: a parallel join does
     not keep the rows' order), as the table before resolution with the ids mapped in place: the same rows in
     the input's order, so position-seeded levers (routing) give the same answer on every run. Other tables
@@ -209,7 +209,7 @@ def lever_table(table: ibis.Table, *, batch_rows: int = BATCH_ROWS) -> tuple[pa.
     once (a kept arrow column would keep its whole batch, the segment lists and all, alive) and each column
     ends as one chunk, so every lever reads it without a copy."""
     path = engine.file_rows(table)
-    table = _in_file_order(table)
+    table = in_file_order(table)
     values, narrow = _scan(table)
     prefix = table.prefix
     nums = [c for c in COLUMNS if c not in STRINGS]

@@ -3,7 +3,9 @@
 - router: a `share` of the call type's requests goes to the small model instead of the original one.
 - cascade: a `share` goes to the small model first; an `escalation_rate` of those is also sent to the
   original model (a second request: they pay both).
-Which requests are picked is a seeded hash of their position, so runs are reproducible. The routed
+Which requests are picked is a seeded hash of their position in the input's order (`lever_table` reads the
+rows in the file's order on every engine), so runs are reproducible and `analyze --levers`, `plan` and
+`breakeven` pick the same requests. The routed
 requests lose the original model's prompt cache (a cache is per model); the caching lever, which runs
 after routing, replays the new model's cache. With outcome data, `inferplan route-eval` measures the share
 and the quality (see `route_eval`).

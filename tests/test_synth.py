@@ -85,3 +85,26 @@ def test_to_workload(catalog):
     assert w.count() == 1000
     models = set(w.table.model.to_pyarrow().to_pylist())
     assert models == {"anthropic.claude-haiku-4-5-20251001-v1:0", "amazon.nova-pro-v1:0"}
+
+
+def test_synth_command_refuses_a_model_no_command_could_price(tmp_path):
+    """The region was checked, the model not: traffic drawn for `claude-sonet-4-5` failed only at analyze."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from inferplan.cli import app
+    from inferplan.commands import load_all
+
+    load_all()
+    bad = {"traffic": {"call_types": {"chat": {"model": "claude-sonet-4-5", "per_hour": 1, "input_tokens": 10,
+                                               "output_tokens": 1}}}}
+    f = tmp_path / "s.yaml"
+    f.write_text(yaml.safe_dump(bad))
+    res = CliRunner().invoke(app, ["synth", str(f), "--out", str(tmp_path / "o.parquet")])
+    assert res.exit_code != 0 and not (tmp_path / "o.parquet").exists()
+    assert f"{f}: traffic.call_types.chat.model: unknown model id 'claude-sonet-4-5'; closest known ids: " \
+           "claude-sonnet-4-5" in " ".join(res.output.split())
+    good = {"traffic": {"call_types": {"chat": {**bad["traffic"]["call_types"]["chat"], "model": "claude-sonnet-4-5"}}}}
+    f.write_text(yaml.safe_dump(good))
+    res = CliRunner().invoke(app, ["synth", str(f), "--out", str(tmp_path / "o.parquet"), "--days", "0.1"])
+    assert res.exit_code == 0, res.output

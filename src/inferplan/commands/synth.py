@@ -10,7 +10,7 @@ import typer
 from ..errors import ConfigError
 from ..report import write_json
 from ..synth import generate, load_traffic
-from ._common import JsonOpt, app, friendly, out
+from ._common import CatalogOpt, JsonOpt, app, friendly, out
 
 
 @app.command()
@@ -21,12 +21,22 @@ def synth(
     rows: Annotated[int | None, typer.Option(help="Draw exactly this many requests (else Poisson).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same traffic).")] = 0,
     days: Annotated[float | None, typer.Option(help="Override the spec's number of days.")] = None,
+    catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Generate synthetic requests in the canonical shape, ready for `inferplan analyze`."""
+    from ..catalog import load_catalog
+    from ..errors import UnknownModelError
+
     if rows is not None and rows < 0:
         raise ConfigError("--rows must be non-negative")
     spec = load_traffic(scenario)
+    cat = load_catalog(catalog, warn_stale=False)
+    for name, ct in spec.call_types.items():  # traffic no command could price is refused before it is drawn
+        try:
+            cat.resolve_model(ct.model)
+        except UnknownModelError as exc:
+            raise UnknownModelError(f"{scenario}: traffic.call_types.{name}.model: {exc}") from None
     table = generate(spec, seed=seed, rows=rows, days=days)
     suffix = out_path.suffix.lower()
     if suffix == ".parquet":

@@ -157,3 +157,19 @@ def test_bad_value_error_withholds_text_that_could_be_a_prompt(tmp_path):
     res = run("analyze", str(p))
     assert res.exit_code != 0 and "line 2" in res.output
     assert "secret" not in res.output and "characters withheld" in res.output
+
+
+def test_empty_header_only_and_unknown_files_say_which(tmp_path):
+    """An empty file said "unrecognised format"; a header-only one "$0.00 over 0 requests (None to None)"; and
+    compare's format list left out the demand series it also reads."""
+    empty, header, odd = tmp_path / "e.jsonl", tmp_path / "h.csv", tmp_path / "o.csv"
+    empty.write_text("\n")
+    header.write_text("ts,model,input_tokens,output_tokens\n")
+    odd.write_text("ts,total\n1,2\n")
+    res = run("analyze", str(empty))
+    assert res.exit_code != 0 and f"{empty}: the file is empty" in " ".join(res.output.split())
+    res = run("analyze", str(header))
+    assert res.exit_code == 0 and "no requests in the input" in res.output and "None" not in res.output
+    res = run("compare", str(odd))
+    flat = " ".join(res.output.split())
+    assert res.exit_code != 0 and "unrecognised format" in flat and "demand, cloudwatch, servegen-rates" in flat

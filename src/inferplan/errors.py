@@ -37,6 +37,10 @@ class InputError(InferplanError):
     exit_code = 2
 
 
+class UnknownFormatError(InputError):
+    """A file in none of the formats the command reads (the message lists them)."""
+
+
 class SchemaError(InputError):
     """A workload table does not match the canonical schema."""
 

@@ -51,6 +51,7 @@ def read_input(paths: list[Path], cat: Catalog, fmt: str, *, model: str | None, 
     """(workload, None) for usage logs; (None, demand series) for a demand CSV, CloudWatch JSON or ServeGen."""
     from ..demand.readers import FORMATS as DEMAND_FORMATS
     from ..demand.readers import read_demand, sniff
+    from ..errors import UnknownFormatError
     from ..readers import expand_paths, read_workload
 
     files = expand_paths(paths)
@@ -59,7 +60,10 @@ def read_input(paths: list[Path], cat: Catalog, fmt: str, *, model: str | None, 
         demand_fmt = "auto"
     if demand_fmt is not None:
         return None, read_demand(files, cat, demand_fmt, model=model, region=region, on_error=on_error)
-    return read_workload(paths, cat, fmt, read_options(model=model, region=region, on_error=on_error)), None
+    try:
+        return read_workload(paths, cat, fmt, read_options(model=model, region=region, on_error=on_error)), None
+    except UnknownFormatError as exc:  # this command reads demand series too: say so
+        raise UnknownFormatError(f"{exc} (usage logs), or {', '.join(DEMAND_FORMATS)} (a demand series)") from None
 
 
 def instance_catalog(cat: Catalog, wl: Any, demand: Any, region: str | None) -> Catalog:

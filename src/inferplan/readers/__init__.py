@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from .. import engine
 from ..catalog import Catalog
-from ..errors import InputError
+from ..errors import InputError, UnknownFormatError
 from ..regions import REGIONS, check_regions, unknown
 from ..workload import (
     IBIS_SCHEMA,
@@ -75,10 +75,12 @@ FORMATS: dict[str, ModuleType] = {
 def detect(path: Path) -> str:
     """The format name of a file, from its content."""
     head = head_bytes(path)
+    if not head.lstrip(b"\xef\xbb\xbf \t\r\n"):
+        raise InputError(f"{path}: the file is empty: no requests to read (an export that wrote nothing?)")
     for name, mod in FORMATS.items():
         if mod.sniff(path, head):
             return name
-    raise InputError(f"{path}: unrecognised format; pass --format one of {', '.join(FORMATS)}")
+    raise UnknownFormatError(f"{path}: unrecognised format; pass --format one of {', '.join(FORMATS)}")
 
 
 def _requests_by(roll: pa.Table, column: str) -> dict[str | None, int]:

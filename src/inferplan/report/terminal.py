@@ -112,8 +112,12 @@ def render(summary: dict[str, Any], console: Console | None = None, *, explain: 
            top: int = TOP) -> None:
     c = console or Console()
     period = summary["period"]
-    c.print(f"[bold]Inference spend[/bold]: {usd(summary['total_usd'])} over {summary['requests']:,} requests "
-            f"({period['start']} to {period['end']})")
+    if not summary["requests"]:
+        c.print("[bold]Inference spend[/bold]: no requests in the input (the files hold no records): nothing to "
+                "price")
+    else:
+        c.print(f"[bold]Inference spend[/bold]: {usd(summary['total_usd'])} over {summary['requests']:,} requests"
+                + (f" ({period['start']} to {period['end']})" if period.get("start") else " (no timestamps)"))
     for line in (summary.get("not_token_priced") or {}).get("headline", []):
         c.print(f"  [yellow]{line}[/yellow]", highlight=False)
     render_run_rate(summary, c)

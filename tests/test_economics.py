@@ -159,3 +159,21 @@ def test_uncertainty_options_checked():
         UncertaintyOptions(discount_rate=(0.2, 0.1))
     with pytest.raises(ValueError):
         UncertaintyOptions(bogus=1)
+
+
+def test_a_hybrid_with_no_replica_is_not_a_self_hosted_option():
+    """A hybrid whose base is 0 and never scales is Bedrock alone: it was costed as Bedrock plus a self-hosted
+    fleet's engineering (and at Bedrock's own cost it would tie Bedrock at every scale)."""
+    from types import SimpleNamespace
+
+    from inferplan.economics.options import option_costs
+    from inferplan.serving.result import OptionResult
+
+    def hybrid(k: int) -> OptionResult:
+        return OptionResult(f"Hybrid: {k} x m on g5.xlarge (on-demand) + Bedrock overflow", "hybrid", 900.0,
+                            replicas={"min": k, "mean": k, "max": k}, details={"instance": "g5.xlarge"})
+
+    zero, two = option_costs(SimpleNamespace(options=[hybrid(0), hybrid(2)]), TcoOptions())
+    assert zero.name == two.name == "Hybrid: k x m on g5.xlarge (on-demand) + Bedrock overflow"
+    assert not zero.feasible and zero.infra_usd == math.inf and "base of 0 replicas" in zero.reason
+    assert two.feasible and two.infra_usd == 900.0 and two.engineering_usd > 0

@@ -79,3 +79,21 @@ def test_distillation_unknown_call_type_is_named(catalog):
 
     with pytest.raises(InferplanError, match="'nope' is not in the traffic"):
         distillation.teacher_usd(wl.table.to_pyarrow(), catalog, "nope", 10, 0)
+
+
+def test_quantization_says_no_saving_when_the_lower_precision_costs_the_same(catalog, tmp_path):
+    """Light llama-3.1-8b traffic: int8 and int4 both fit one g4dn.xlarge, so int4 saves nothing; the plan read
+    "int8 -> int4" as if it did. The smallest fit, cheapest here, is among the instances it fits on."""
+    p = tmp_path / "light.csv"
+    p.write_text("ts,requests,input_tokens,output_tokens\n"
+                 + "".join(f"{1_700_000_000 + 60 * i},6,6000,1200\n" for i in range(60)))
+    light = read_demand([p], catalog, "demand", model="us.meta.llama3-1-8b-instruct-v1:0")
+    same = quantization.evaluate(light, catalog, "llama-3.1-8b", CompareSpec(),
+                                 quantization.QuantizationOptions(base="int8", precisions=["int4"]))
+    rows = {x["precision"]: x for x in same["precisions"]}
+    assert rows["int8"]["monthly_usd"] == rows["int4"]["monthly_usd"]
+    assert same["after"] is None and same["after_monthly_usd"] is None and same["monthly_saving_usd"] == 0
+    for r in same["precisions"]:
+        assert r["smallest_fit"]["instance"] in r["fits_on"]
+    lower = quantization.evaluate(light, catalog, "llama-3.1-8b", CompareSpec())
+    assert lower["after"] in ("int8", "int4") and lower["monthly_saving_usd"] > 0

@@ -71,7 +71,10 @@ def render_plan(s: dict[str, Any]) -> None:
     out.print(f if s["findings"] else "[green]No findings: nothing in this traffic calls for a change.[/green]")
     ml = s["model_levers"]
     q, d = ml.get("quantization"), ml.get("distillation")
-    if q:
+    if q and q["after"] is None:
+        out.print(f"Quantization ({q['model']}): {q['base']} {money(q['before_monthly_usd'])}/month self-hosted on "
+                  f"this traffic; no lower precision costs less here. {q['caveat']}")
+    elif q:
         out.print(f"Quantization ({q['model']}): {q['base']} {money(q['before_monthly_usd'])} -> {q['after']} "
                   f"{money(q['after_monthly_usd'])}/month self-hosted on this traffic. {q['caveat']}")
     if d and d.get("feasible"):

@@ -32,8 +32,13 @@ def option_costs(result: Any, tco: TcoOptions) -> list[OptionCost]:
         inst = (o.details or {}).get("instance")
         eng = engineering(o.kind, inst, tco)["monthly_usd"]
         ok = bool(o.feasible and o.monthly_usd is not None and np.isfinite(o.monthly_usd))
+        reason = o.reason
+        if ok and o.kind == "hybrid" and o.replicas is not None and o.replicas.get("max") == 0:
+            # a base of 0 that never scales up is Bedrock alone: not self-hosting, so neither an option with
+            # self-hosting's engineering nor a break-even (at Bedrock's own cost it would tie at every scale)
+            ok, reason = False, "a base of 0 replicas at this volume: all of it on Bedrock (no self-hosting)"
         out.append(OptionCost(name=stable_name(o.name), kind=o.kind, infra_usd=float(o.monthly_usd) if ok else np.inf,
-                              engineering_usd=eng, feasible=ok, reason=o.reason, instance=inst))
+                              engineering_usd=eng, feasible=ok, reason=reason, instance=inst))
     return out
 
 

@@ -65,8 +65,8 @@ def evaluate(demand: Any, catalog: Catalog, spec_name: str, cs: Any, opts: Quant
         row["smallest_fit"] = {"instance": smallest["instance"], "accelerator": smallest["accelerator"],
                                "count": smallest["count"],
                                "accelerator_memory_gib": catalog.ec2(smallest["instance"]).accelerator_memory_gib}
-        row["fits_on"] = [r["instance"] for r in rs.ranked[:3]]
-        names = list(dict.fromkeys([*row["fits_on"], smallest["instance"]]))
+        names = list(dict.fromkeys([*(r["instance"] for r in rs.ranked[:3]), smallest["instance"]]))
+        row["fits_on"] = names  # the cheapest three, and the smallest fit when it is not among them
         res = compare_demand(demand, catalog, cs.model_copy(update={
             "self_host": [spec.spec], "precision": p, "instance": names, "scale": 1.0, "bedrock_tiers": []}))
         best = min((x for x in res.options if x.kind in ("ec2", "sagemaker-realtime") and x.feasible
@@ -80,6 +80,8 @@ def evaluate(demand: Any, catalog: Catalog, spec_name: str, cs: Any, opts: Quant
         rows.append(row)
     before = rows[0]
     after = min((r for r in rows[1:] if r["monthly_usd"] is not None), key=lambda r: r["monthly_usd"], default=None)
+    if after is not None and before["monthly_usd"] is not None and after["monthly_usd"] > before["monthly_usd"] - 0.005:
+        after = None  # no lower precision costs less here: "bf16 -> int8" at the same dollars would read as a saving
     saving = (before["monthly_usd"] - after["monthly_usd"]) if (after and before["monthly_usd"] is not None) else 0.0
     tier_change = bool(after and before["instance"] and after["instance"] != before["instance"])
     return {"model": spec.spec, "base": o.base, "precisions": rows,

@@ -310,7 +310,8 @@ def _model_levers(b: _Builder, ml: dict[str, Any]) -> None:
                                 str((r.get("smallest_fit") or {}).get("instance") or "")]
                                for r in q.get("precisions") or []],
                               [False, True, False, True, True, False],
-                              caption=f"{q.get('model')}: {q.get('base')} → {q.get('after')}"))
+                              caption=f"{q.get('model')}: {q.get('base')} → {q.get('after')}" if q.get("after")
+                              else f"{q.get('model')}: {q.get('base')}; no lower precision costs less here"))
         if q.get("caveat"):
             s.notes.append(str(q["caveat"]))
     if d:

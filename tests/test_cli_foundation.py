@@ -173,3 +173,5 @@ def test_empty_header_only_and_unknown_files_say_which(tmp_path):
     res = run("compare", str(odd))
     flat = " ".join(res.output.split())
     assert res.exit_code != 0 and "unrecognised format" in flat and "demand, cloudwatch, servegen-rates" in flat
+    flat = " ".join(run("plan", str(odd)).output.split())  # plan takes no demand series: not offered
+    assert "unrecognised format" in flat and "cloudwatch" not in flat

@@ -56,7 +56,7 @@ def test_trim_scales_and_caps_the_variable_part_only():
 @given(st.lists(st.tuples(st.sampled_from(["rag", "chat", "other"]), st.integers(0, 3000), st.integers(0, 2000),
                           st.integers(0, 2000), st.integers(0, 2000), st.one_of(st.none(), st.integers(0, 4000))),
                 min_size=1, max_size=25),
-       st.lists(st.tuples(st.sampled_from(["rag", "chat", "nope"]), st.floats(0, 1),
+       st.lists(st.tuples(st.sampled_from(["rag", "chat", "nope"]), st.floats(0, 1, exclude_max=True),
                           st.one_of(st.none(), st.integers(0, 5000))), min_size=1, max_size=3))
 def test_trim_against_a_per_request_oracle(rows, rules):
     """Each request alone: the last rule naming its call type keeps prefix + floor(variable * scale) (capped),
@@ -139,27 +139,43 @@ def _two_call_types():
                            input_tokens=1000, output_tokens=100)
 
 
-@pytest.mark.parametrize("levers, key, name", [
-    ("{caching: {stated_read_fraction: {chta: 0.5}}}", "levers.caching.stated_read_fraction", "chta"),
-    ("{batch: {call_types: [nightley]}}", "levers.batch.call_types", "nightley"),
-    ("{routing: {rules: [{call_type: Chat, small_model: claude}]}}", "levers.routing.rules.0.call_type", "Chat"),
-    ("{trim: {rules: [{call_type: nigthly, scale: 0.5}]}}", "levers.trim.rules.0.call_type", "nigthly"),
+@pytest.mark.parametrize("levers, key, name, meant", [
+    ("{caching: {stated_read_fraction: {CHAT: 0.5}}}", "levers.caching.stated_read_fraction", "CHAT", "chat"),
+    ("{batch: {call_types: [Nightly]}}", "levers.batch.call_types", "Nightly", "nightly"),
+    ("{routing: {rules: [{call_type: Chat, small_model: claude}]}}", "levers.routing.rules.0.call_type", "Chat",
+     "chat"),
+    ("{trim: {rules: [{call_type: night_ly, scale: 0.5}]}}", "levers.trim.rules.0.call_type", "night_ly",
+     "nightly"),
 ])
-def test_a_misspelt_call_type_in_the_levers_is_an_error(tmp_path, levers, key, name):
-    """A misspelt call type left its lever saving nothing ("0 of 0 requests"), with nothing to say why."""
+def test_a_misspelt_call_type_in_the_levers_is_an_error(tmp_path, levers, key, name, meant):
+    """A call type differing from one the traffic has only in case or separators left its lever saving nothing
+    ("0 of 0 requests"), with nothing to say why."""
     f = tmp_path / "s.yaml"
     f.write_text(f"levers: {levers}\n")
     with pytest.raises(ConfigError, match=f"{f}: {key}: '{name}' is not a call type of this traffic "
-                                          "\\(did you mean '(chat|nightly)'\\?\\); the traffic has chat, nightly"):
+                                          f"\\(did you mean '{meant}'\\?\\); the traffic has chat, nightly"):
         evaluate(_two_call_types(), tiny_catalog(), "all", f)
 
 
-def test_a_call_type_the_traffic_lacks_is_a_note(tmp_path):
-    """A scenario written for traffic with a call type this month lacks still runs, and says so."""
-    lv = evaluate(_two_call_types(), tiny_catalog(), "batch", {"levers": {"batch": {"exclude": ["summarize"]}}})
-    assert lv["notes"] == ["levers.batch.exclude: no request has call type 'summarize' (the traffic has chat, "
-                           "nightly): it changes nothing"]
+def test_a_call_type_the_traffic_lacks_is_a_note_with_the_closest(tmp_path, capsys):
+    """A scenario written for traffic with a call type this month lacks (`chat-eu` beside `chat-us`) still runs,
+    says so, and names the closest; options of levers not asked for are not checked."""
+    lv = evaluate(_two_call_types(), tiny_catalog(), "batch", {"levers": {"batch": {"exclude": ["summarize",
+                                                                                               "chats"]}}})
+    assert lv["notes"] == [
+        "levers.batch.exclude: no request has call type 'summarize' (the traffic has chat, nightly): it changes "
+        "nothing",
+        "levers.batch.exclude: no request has call type 'chats' (the traffic has chat, nightly; did you mean "
+        "'chat'?): it changes nothing"]
     assert "notes" not in evaluate(_two_call_types(), tiny_catalog(), "batch", None)
+    other = {"levers": {"routing": {"rules": [{"call_type": "Chat", "small_model": "nope-9"}]}}}
+    assert "notes" not in evaluate(_two_call_types(), tiny_catalog(), "batch", other)
+    from rich.console import Console
+
+    from inferplan.report.levers import render_levers
+
+    render_levers(lv, Console(width=300))
+    assert "note: levers.batch.exclude: no request has call type 'summarize'" in capsys.readouterr().out
 
 
 workloads = st.lists(st.tuples(st.integers(0, 200), st.sampled_from(["a", "b", "c"]), st.booleans(),

@@ -128,8 +128,19 @@ def test_breakeven_runs_differing_in_engineering_show_the_moved_break_even():
     [line] = d["lines"]
     assert line["key"] == "break-even EC2 x" and line["change_usd"] == -400.0
     assert "engineering $800.00 → $400.00 a month (-$400.00)" in line["why"]
-    gone = diff(_breakeven(800.0, 1300.0), _breakeven(2000.0, None))["lines"][0]
-    assert gone["after_usd"] is None and "no longer breaks even: dearer" in " ".join(gone["why"])
+    gone = diff(_breakeven(800.0, 1300.0), _breakeven(2000.0, None))
+    line = gone["lines"][0]
+    assert line["kind"] == "break-even" and line["after_usd"] is None
+    assert "no longer breaks even: dearer" in " ".join(line["why"])
+    from rich.console import Console
+
+    from inferplan.report.diff import render_terminal
+
+    con = Console(record=True, width=200)
+    render_terminal(gone, con)
+    text = con.export_text()
+    assert " ~ break-even EC2 x: $1,300.00 → never" in text and "$0.00 " not in text.split("never")[0][-12:]
+    assert "| ~ | $1,300.00 | never |" in render_markdown(gone)
     moved = diff(_breakeven(800.0, 1300.0), _breakeven(800.0, 2600.0, bedrock=500.0))["lines"]
     assert moved[0]["key"] == "break-even against Bedrock" and moved[0]["change_usd"] == -500.0
 
@@ -148,8 +159,14 @@ def test_plans_differing_only_in_a_lever_show_its_saving():
     d = diff(_plan(0.0), _plan(50.0))
     by = {ln["key"]: ln for ln in d["lines"]}
     assert by["lever routing alone"]["change_usd"] == 500.0 and by["levers compounded"]["after_usd"] == 700.0
+    assert {ln["kind"] for ln in d["lines"]} == {"saving"}
     assert by["finding route-to-small-model (chat)"]["before_usd"] is None
     assert "lever caching alone" not in by  # unchanged: not a line
+    # a plan's own month (its demand series'), as its monthly_saving_usd says, wins over the run-rate's
+    p = _plan(50.0)
+    p["levers"].update(baseline_usd=100.0, monthly_baseline_usd=1200.0, monthly_saving_usd=840.0)
+    by = {ln["key"]: ln for ln in diff(_plan(0.0), p)["lines"]}
+    assert by["lever routing alone"]["after_usd"] == 600.0 and by["levers compounded"]["after_usd"] == 840.0
 
 
 def test_two_commands_outputs_are_refused_and_pretty_json_is_read(tmp_path, cat):
@@ -158,8 +175,10 @@ def test_two_commands_outputs_are_refused_and_pretty_json_is_read(tmp_path, cat)
 
     with pytest.raises(InputError, match="b.json is a `compare` output and a.json a `plan` one"):
         diff({"kind": "compare"}, _plan(1.0), "b.json", "a.json")
+    with pytest.raises(InputError, match="`breakeven` output and a.json a `plan` one"):
+        diff(_breakeven(1.0, 2.0), _plan(1.0), "b.json", "a.json")
     s = _summary(cat, _hours(3, call_type="a", model=CLAUDE, input_tokens=10, output_tokens=1))
-    diff({**s, "kind": "demo"}, s)  # demo is analyze on the bundled data: the same figure
+    assert diff(s, {**_plan(1.0), "spend": s})["lines"]  # analyze and plan both headline today's spend
     (tmp_path / "p.json").write_text("note: something\n" + json.dumps(s, indent=2))
     with pytest.raises(InputError, match="not JSON"):
         load(tmp_path / "p.json")  # notes before a pretty-printed object: neither whole nor last line

@@ -114,3 +114,31 @@ def test_an_unknown_small_model_names_its_rule(tmp_path):
                  "{call_type: chat, small_model: claud-tiny}]\n")
     with pytest.raises(Exception, match=f"^{p}: levers.routing.rules.1.small_model: unknown model id 'claud-tiny'"):
         evaluate(t, tiny_catalog(), "routing", p)
+
+
+def test_anchor_blocks_are_left_alone_and_a_section_must_be_a_mapping(tmp_path):
+    p = tmp_path / "s.yaml"
+    p.write_text("x-defaults: &d {ttl: 300}\n_common: 1\nlevers:\n  caching: *d\n")
+    assert load_options(p).caching.ttl == 300
+    p.write_text("economics: [1, 2]\n")
+    with pytest.raises(ConfigError, match="`economics:` must be a mapping"):
+        load_tco(p)
+
+
+def test_python_api_errors_name_the_key_not_a_flag():
+    from inferplan.serving.spec import make_spec
+
+    with pytest.raises(ConfigError, match=r"^invalid compare options: compare.growth_pct_per_month: "):
+        make_spec({}, None, growth_pct_per_month=-200.0)
+
+
+def test_empty_files_in_a_folder_are_counted_apart(tmp_path, catalog):
+    from inferplan.readers import read_workload
+
+    (tmp_path / "a.csv").write_text("ts,model,input_tokens,output_tokens\n2026-01-05T00:00:00Z,"
+                                    "amazon.nova-pro-v1:0,10,1\n")
+    (tmp_path / "b.jsonl").write_text("")
+    (tmp_path / "README").write_text("hello\n")
+    wl = read_workload([tmp_path], catalog, "auto")
+    assert "left out 1 empty file(s): b.jsonl" in wl.notes
+    assert "left out 1 file(s) in no known format: README" in wl.notes

@@ -102,7 +102,7 @@ def test_synth_command_refuses_a_model_no_command_could_price(tmp_path):
     f.write_text(yaml.safe_dump(bad))
     res = CliRunner().invoke(app, ["synth", str(f), "--out", str(tmp_path / "o.parquet")])
     assert res.exit_code != 0 and not (tmp_path / "o.parquet").exists()
-    assert f"{f}: traffic.call_types.chat.model: unknown model id 'claude-sonet-4-5'; closest known ids: " \
+    assert f"{f}: call type 'chat': model: unknown model id 'claude-sonet-4-5'; closest known ids: " \
            "claude-sonnet-4-5" in " ".join(res.output.split())
     good = {"traffic": {"call_types": {"chat": {**bad["traffic"]["call_types"]["chat"], "model": "claude-sonnet-4-5"}}}}
     f.write_text(yaml.safe_dump(good))

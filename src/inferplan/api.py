@@ -89,7 +89,7 @@ def compare(paths: PathLike | Sequence[PathLike], *, model: str | None = None, r
     from .serving.spec import load_scenario, make_spec
 
     cat = _catalog(catalog)
-    spec = make_spec(load_scenario(None if scenario is None else Path(scenario)), **options)
+    spec = make_spec(load_scenario(None if scenario is None else Path(scenario)), scenario, **options)
     wl = read_workload(_paths(paths), cat, format, read_options(model=model, region=region, on_error=on_error))
     result = run(wl, cat, spec)
     return Report(stamp(result.summary(), "compare"), "compare", {"series": compare_series(result)})
@@ -108,7 +108,7 @@ def plan(paths: PathLike | Sequence[PathLike], *, model: str | None = None, regi
 
     cat = _catalog(catalog)
     scen = None if scenario is None else Path(scenario)
-    spec = make_spec(load_scenario(scen), **options)
+    spec = make_spec(load_scenario(scen), scen, **options)
     tco = load_tco(scen, eng_fte=eng_fte, eng_usd_per_year=eng_usd_per_year)
     wl = read_workload(_paths(paths), cat, format, read_options(model=model, region=region, on_error=on_error))
     charts: dict[str, Any] = {}

@@ -41,6 +41,10 @@ class UnknownFormatError(InputError):
     """A file in none of the formats the command reads (the message lists them)."""
 
 
+class EmptyFileError(InputError):
+    """A file with nothing in it (no bytes, or only whitespace)."""
+
+
 class SchemaError(InputError):
     """A workload table does not match the canonical schema."""
 

@@ -106,7 +106,8 @@ def run(workload: Workload, catalog: Catalog, spec: Any, scenario: Path | str | 
     # plan's levers and analyze's agree to the request (the resolved table's own order varies run to run)
     table = in_file_order(workload.table).to_pyarrow()
     opts = load_options(doc)
-    levers = evaluate(workload, catalog, "all", doc, baseline=bill)
+    levers = evaluate(workload, catalog, "all", scenario if scenario is not None else doc, baseline=bill)
+    notes += list(levers.get("notes") or [])
     result = run_compare(workload, catalog, spec)
     if charts is not None:
         from .report.series import compare_series
@@ -178,7 +179,7 @@ def run(workload: Workload, catalog: Catalog, spec: Any, scenario: Path | str | 
         "arrays": {"curves": {s["label"]: s["arrays"] for s in slices}},
         **({"cache_curve": cache} if cache else {}),
         "endpoints": endpoints, "findings": ranked, "phases": phases, "engineering": tco.model_dump(),
-        "notes": [*spend["notes"], *notes],
+        "notes": list(dict.fromkeys([*spend["notes"], *notes])),
         "monthly_factor": round(m, 6),
     }
 
@@ -315,7 +316,9 @@ def run_breakeven(workload: Workload | None, demand: Any, catalog: Catalog, spec
 
         bill = price_workload(workload, catalog)
         demand = from_workload(workload, spec.window_s, bill=bill, prefix_cache_tokens=spec.prefix_cache_tokens)
-        levers = evaluate(workload, catalog, "all", doc, baseline=bill)  # streamed, in the input's order
+        levers = evaluate(workload, catalog, "all", scenario if scenario is not None else doc,
+                          baseline=bill)  # streamed, in the input's order
+        notes += list(levers.get("notes") or [])
         base_ct = dict(levers["compounded"]["by_call_type_usd"])
         levers_out = {"baseline_usd": levers["baseline_usd"], "after_usd": levers["compounded"]["new_usd"],
                       "saving_pct": levers["compounded"]["saving_pct"], "levers": levers["levers"]}
@@ -343,4 +346,4 @@ def run_breakeven(workload: Workload | None, demand: Any, catalog: Catalog, spec
             "tokens_per_month": sl["tokens_per_month"], "breakeven": sl["breakeven"], "curve": sl["curve"],
             "today": sl["today"], "uncertainty": sl["uncertainty"], "levers": levers_out,
             "engineering": tco.model_dump(), "arrays": {"curves": {label: sl["arrays"]}},
-            "notes": [*notes, *sl["notes"]]}
+            "notes": list(dict.fromkeys([*notes, *sl["notes"]]))}

@@ -48,7 +48,7 @@ def read(scenario: str | Path | Mapping[str, Any] | None) -> dict[str, Any]:
 
 def check_sections(doc: Mapping[str, Any], where: str) -> None:
     """Refuse a top-level key no command reads (`levrs:` would silently run with default levers)."""
-    bad = [str(k) for k in doc if k not in SECTIONS]
+    bad = [str(k) for k in doc if k not in SECTIONS and not str(k).startswith(("x-", "_"))]  # x-/_: anchors
     if not bad:
         return
     hints = []

@@ -43,12 +43,13 @@ def make_compare_spec(scenario: Path | None, **flags: Any) -> Any:
 
     for k in ("self_host", "instance"):
         flags[k] = split(flags.get(k))
-    return make_spec(load_scenario(scenario), scenario, **flags)
+    return make_spec(load_scenario(scenario), scenario, cli=True, **flags)
 
 
-def read_input(paths: list[Path], cat: Catalog, fmt: str, *, model: str | None, region: str, on_error: str
-               ) -> tuple[Any, Any]:
-    """(workload, None) for usage logs; (None, demand series) for a demand CSV, CloudWatch JSON or ServeGen."""
+def read_input(paths: list[Path], cat: Catalog, fmt: str, *, model: str | None, region: str, on_error: str,
+               demand_ok: bool = True) -> tuple[Any, Any]:
+    """(workload, None) for usage logs; (None, demand series) for a demand CSV, CloudWatch JSON or ServeGen.
+    `demand_ok`: whether the command takes a demand series (its formats are then named in a format error)."""
     from ..demand.readers import FORMATS as DEMAND_FORMATS
     from ..demand.readers import read_demand, sniff
     from ..errors import UnknownFormatError
@@ -63,6 +64,8 @@ def read_input(paths: list[Path], cat: Catalog, fmt: str, *, model: str | None, 
     try:
         return read_workload(paths, cat, fmt, read_options(model=model, region=region, on_error=on_error)), None
     except UnknownFormatError as exc:  # this command reads demand series too: say so
+        if not demand_ok:
+            raise
         raise UnknownFormatError(f"{exc} (usage logs), or {', '.join(DEMAND_FORMATS)} (a demand series)") from None
 
 

@@ -146,7 +146,8 @@ def plan_cmd(
     tco = load_tco(scenario, eng_fte=eng_fte, eng_usd_per_year=eng_usd_per_year)
     charts: dict[str, Any] = {}
     with progress("reading, replaying the levers and simulating the serving options"):
-        wl, demand = read_input(paths, cat, format, model=model, region=region, on_error=on_error)
+        wl, demand = read_input(paths, cat, format, model=model, region=region, on_error=on_error,
+                                demand_ok=False)
         if wl is None:
             raise InputError("plan needs per-request usage (logs, traces) to replay the levers on; for a demand "
                              "series use `inferplan breakeven` or `inferplan compare`")

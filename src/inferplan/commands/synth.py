@@ -36,7 +36,7 @@ def synth(
         try:
             cat.resolve_model(ct.model)
         except UnknownModelError as exc:
-            raise UnknownModelError(f"{scenario}: traffic.call_types.{name}.model: {exc}") from None
+            raise UnknownModelError(f"{scenario}: call type {name!r}: model: {exc}") from None
     table = generate(spec, seed=seed, rows=rows, days=days)
     suffix = out_path.suffix.lower()
     if suffix == ".parquet":

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..errors import ConfigError
 from ..scenario import invalid
 from ..scenario import read as read_scenario
+from ..scenario import section as scenario_section
 
 WEEKS_PER_MONTH = 52.0 / 12.0
 # Option kinds (the `compare` contract). Bedrock's are managed: no engineering beyond what any API integration
@@ -135,8 +136,7 @@ def engineering(kind: str, instance: str | None, opts: TcoOptions) -> dict[str, 
 def load_tco(scenario: Path | str | dict[str, Any] | None, *, eng_fte: float | None = None,
              eng_usd_per_year: float | None = None) -> TcoOptions:
     """The scenario's `economics:` section with the command-line overrides applied."""
-    doc = _doc(scenario)
-    section = dict(doc.get("economics", {}) or {})
+    section = dict(scenario_section(scenario, "economics"))  # checked to be a mapping
     if eng_fte is not None:
         section["fte"] = eng_fte
     if eng_usd_per_year is not None:

@@ -157,8 +157,8 @@ def _evaluate(workload: Workload | ibis.Table | pa.Table, catalog: Catalog, name
         table = workload
     else:  # only the lever columns, streamed in batches, prefixes encoded once for every lever and step
         table, prefixes = lever_table(workload.table if isinstance(workload, Workload) else workload)
-    absent = check_call_types(opts, _call_types(table), where) if opts.named_call_types() else []
-    for i, rule in enumerate(opts.routing.rules):  # before any replay, naming the key
+    absent = check_call_types(opts, _call_types(table), where, names) if opts.named_call_types(names) else []
+    for i, rule in enumerate(opts.routing.rules if "routing" in names else []):  # before any replay
         try:
             catalog.resolve_model(rule.small_model)
         except UnknownModelError as exc:

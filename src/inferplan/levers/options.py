@@ -103,8 +103,8 @@ class LeverOptions(_Strict):
     trim: TrimOptions = TrimOptions()
 
 
-    def named_call_types(self) -> list[tuple[str, str]]:
-        """(key, call type) for every call type the options name, in file order."""
+    def named_call_types(self, levers: Iterable[str] | None = None) -> list[tuple[str, str]]:
+        """(key, call type) for every call type the options of `levers` (default: all) name, in file order."""
         c, b = self.caching, self.batch
         out = [("levers.caching.call_types", ct) for ct in c.call_types or []]
         out += [("levers.caching.stable_prefix_tokens", ct) for ct in c.stable_prefix_tokens]
@@ -113,24 +113,36 @@ class LeverOptions(_Strict):
         out += [("levers.batch.exclude", ct) for ct in b.exclude]
         out += [(f"levers.routing.rules.{i}.call_type", r.call_type) for i, r in enumerate(self.routing.rules)]
         out += [(f"levers.trim.rules.{i}.call_type", r.call_type) for i, r in enumerate(self.trim.rules)]
-        return out
+        if levers is None:
+            return out
+        keep = set(levers)
+        return [(key, ct) for key, ct in out if key.split(".")[1] in keep]
 
 
-def check_call_types(opts: LeverOptions, present: Iterable[str], where: str) -> list[str]:
-    """Options naming a call type the traffic lacks: an error where the name is close to one it has (a
-    misspelling would leave its lever saving nothing, with nothing to say why), else a note each (a scenario
-    written for traffic that had that call type: this traffic has none of it)."""
+def _folded(name: str) -> str:
+    return "".join(ch for ch in name.casefold() if ch not in "-_ .")
+
+
+def check_call_types(opts: LeverOptions, present: Iterable[str], where: str,
+                     levers: Iterable[str] | None = None) -> list[str]:
+    """Options (of `levers`) naming a call type the traffic lacks. An error where the name differs from one the
+    traffic has only in case or separators (`Chat`, `ticket_triage`): surely a misspelling, which would leave its
+    lever saving nothing. Otherwise a note each, with the closest name: a scenario written for traffic that had
+    that call type still runs, and says what did nothing."""
     have = sorted(set(present))
-    bad = [(key, ct) for key, ct in opts.named_call_types() if ct not in have]
-    typos = []
-    for key, ct in bad:
-        near = difflib.get_close_matches(ct, have, n=1, cutoff=0.6)
-        if near:
-            typos.append(f"{key}: {ct!r} is not a call type of this traffic (did you mean {near[0]!r}?)")
+    folded = {_folded(h): h for h in have}
+    bad = [(key, ct) for key, ct in opts.named_call_types(levers) if ct not in have]
+    typos = [f"{key}: {ct!r} is not a call type of this traffic (did you mean {folded[_folded(ct)]!r}?)"
+             for key, ct in bad if _folded(ct) in folded]
     if typos:
         raise ConfigError(f"{where}: {'; '.join(typos)}; the traffic has {', '.join(have)}")
-    return [f"{key}: no request has call type {ct!r} (the traffic has {', '.join(have) or 'none'}): "
-            "it changes nothing" for key, ct in bad]
+    notes = []
+    for key, ct in bad:
+        near = difflib.get_close_matches(ct, have, n=1, cutoff=0.6)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        notes.append(f"{key}: no request has call type {ct!r} (the traffic has {', '.join(have) or 'none'}{hint}): "
+                     "it changes nothing")
+    return notes
 
 
 def options_where(scenario: Path | str | dict[str, Any] | None) -> str:

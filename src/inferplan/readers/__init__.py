@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from .. import engine
 from ..catalog import Catalog
-from ..errors import InputError, UnknownFormatError
+from ..errors import EmptyFileError, InputError, UnknownFormatError
 from ..regions import REGIONS, check_regions, unknown
 from ..workload import (
     IBIS_SCHEMA,
@@ -76,7 +76,7 @@ def detect(path: Path) -> str:
     """The format name of a file, from its content."""
     head = head_bytes(path)
     if not head.lstrip(b"\xef\xbb\xbf \t\r\n"):
-        raise InputError(f"{path}: the file is empty: no requests to read (an export that wrote nothing?)")
+        raise EmptyFileError(f"{path}: the file is empty: no requests to read (an export that wrote nothing?)")
     for name, mod in FORMATS.items():
         if mod.sniff(path, head):
             return name
@@ -125,6 +125,7 @@ def read_workload(
     notes: list[str] = []
     explicit = {Path(p) for p in paths if not str(p).startswith("s3://") and Path(p).is_file()}
     ignored: list[str] = []
+    empty: list[str] = []
     payloads = 0
     for f in files:
         if f not in explicit and bedrock_logs.side_object(f):
@@ -133,6 +134,9 @@ def read_workload(
         if fmt == "auto" and f not in explicit:
             try:  # a file found in a folder (LICENSE, README...) that is no usage format is left out, and said
                 name = detect(f)
+            except EmptyFileError:
+                empty.append(f.name)
+                continue
             except InputError:
                 ignored.append(f.name)
                 continue
@@ -148,6 +152,8 @@ def read_workload(
                      "their records) or permission-check object(s)")
     if ignored:
         notes.append(f"left out {len(ignored)} file(s) in no known format: " + ", ".join(sorted(set(ignored))[:5]))
+    if empty:
+        notes.append(f"left out {len(empty)} empty file(s): " + ", ".join(sorted(set(empty))[:5]))
     if not groups and not streamed:
         raise InputError(f"no usage file in a known format among {len(files)} file(s); pass --format one of "
                          f"{', '.join(FORMATS)}")

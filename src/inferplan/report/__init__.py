@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = "1.1"  # 1.1: uncertainty options gained p_beats_bedrock_horizon
+SCHEMA_VERSION = "1.1"  # 1.1: p_beats_bedrock_horizon, diff lines' kind (see docs/reports.md)
 
 
 def stamp(summary: Any, kind: str) -> dict[str, Any]:

@@ -125,8 +125,9 @@ def _options(summary: dict[str, Any]) -> dict[str, float | None]:
     return {o["name"]: o.get("monthly_usd") for o in cmp.get("options") or [] if o.get("feasible", True)}
 
 
-# commands whose outputs diff against each other (the same monthly figure); any other pair must be one command
-_SAME = {"demo": "analyze"}
+# commands whose outputs diff against each other (the same monthly figure: today's spend); any other pair
+# must be one command
+_SAME = {"plan": "analyze"}
 
 
 def _breakevens(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -151,13 +152,13 @@ def _breakeven_lines(before: dict[str, Any], after: dict[str, Any]) -> list[dict
     for key in sorted(set(bb) | set(ba)):
         b, a = bb.get(key), ba.get(key)
         if b is None or a is None:
-            lines.append({"key": key, "before_usd": (b or {}).get("at"), "after_usd": (a or {}).get("at"),
-                          "change_usd": round(((a or {}).get("at") or 0.0) - ((b or {}).get("at") or 0.0), 2),
+            lines.append({"key": key, "kind": "break-even", "before_usd": (b or {}).get("at"),
+                          "after_usd": (a or {}).get("at"), "change_usd": 0.0,
                           "why": ["new option" if b is None else "no longer offered"]})
             continue
         if b.get("bedrock"):
             if b["at"] is not None and a["at"] is not None and abs(a["at"] - b["at"]) >= EPS:
-                lines.append({"key": key, "before_usd": b["at"], "after_usd": a["at"],
+                lines.append({"key": key, "kind": "break-even", "before_usd": b["at"], "after_usd": a["at"],
                               "change_usd": round(a["at"] - b["at"], 2),
                               "why": ["Bedrock's spend a month today after the levers: what each option's "
                                       "break-even is measured against"]})
@@ -175,21 +176,28 @@ def _breakeven_lines(before: dict[str, Any], after: dict[str, Any]) -> list[dict
         if (x is None) != (y is None):
             why.append("now breaks even in the range searched" if x is None else
                        f"no longer breaks even: {a.get('reason') or 'not in the range searched'}")
-        lines.append({"key": key, "before_usd": x, "after_usd": y,
+        lines.append({"key": key, "kind": "break-even", "before_usd": x, "after_usd": y,
                       "change_usd": round((y or 0.0) - (x or 0.0), 2) if x is not None and y is not None else 0.0,
                       "why": ["break-even point (Bedrock $/month)", *why]})
     return lines
 
 
 def _lever_savings(summary: dict[str, Any]) -> dict[str, float]:
-    """Monthly saving of each lever alone and of all compounded (empty without levers or a month)."""
+    """Monthly saving of each lever alone and of all compounded (empty without levers or a month): a plan's own
+    month (its demand series' factor and volume), else the spend's run-rate month."""
     p = parts(summary)
     lv = p.get("levers")
-    f = month_factor(p) or summary.get("monthly_factor")
-    if not lv or not f:
+    if not lv:
+        return {}
+    f = month_factor(p)
+    if lv.get("monthly_baseline_usd") is not None and lv.get("baseline_usd"):
+        f = lv["monthly_baseline_usd"] / lv["baseline_usd"]  # the plan's month, as its monthly_saving_usd
+    if not f:
         return {}
     out = {f"lever {name} alone": float(r.get("saving_usd") or 0.0) * f for name, r in (lv.get("alone") or {}).items()}
-    if lv.get("compounded"):
+    if lv.get("monthly_saving_usd") is not None:
+        out["levers compounded"] = float(lv["monthly_saving_usd"])
+    elif lv.get("compounded"):
         out["levers compounded"] = float(lv["compounded"].get("saving_usd") or 0.0) * f
     return out
 
@@ -209,7 +217,7 @@ def _saving_lines(b: dict[str, float], a: dict[str, float], what: str) -> list[d
         x, y = b.get(key), a.get(key)
         if x is not None and y is not None and abs(y - x) < EPS:
             continue
-        lines.append({"key": key, "before_usd": None if x is None else round(x, 2),
+        lines.append({"key": key, "kind": "saving", "before_usd": None if x is None else round(x, 2),
                       "after_usd": None if y is None else round(y, 2),
                       "change_usd": round((y or 0.0) - (x or 0.0), 2),
                       "why": [what if x is not None and y is not None else "new" if x is None else "gone"]})
@@ -239,7 +247,7 @@ def diff(before: dict[str, Any], after: dict[str, Any], before_name: str = "befo
         if abs(y - x) < EPS and b is not None and a is not None:
             continue
         eff = effects(b, a)
-        lines.append({"key": f"call type {key}", "before_usd": round(x, 2) if b else None,
+        lines.append({"key": f"call type {key}", "kind": "cost", "before_usd": round(x, 2) if b else None,
                       "after_usd": round(y, 2) if a else None, "change_usd": round(y - x, 2),
                       "effects": [{"what": e["what"], "usd": round(e["usd"], 6)} for e in eff],
                       "why": [f"{e['what']}: {signed_usd(e['usd'])}" for e in eff]})
@@ -248,7 +256,7 @@ def diff(before: dict[str, Any], after: dict[str, Any], before_name: str = "befo
         x, y = ob.get(name), oa.get(name)
         if x is not None and y is not None and abs(y - x) < EPS:
             continue
-        lines.append({"key": f"option {name}", "before_usd": x, "after_usd": y,
+        lines.append({"key": f"option {name}", "kind": "cost", "before_usd": x, "after_usd": y,
                       "change_usd": round((y or 0.0) - (x or 0.0), 2),
                       "why": ["new option" if x is None else "no longer feasible or offered" if y is None else
                               "same option over the new traffic's series"]})
@@ -289,6 +297,20 @@ def diff(before: dict[str, Any], after: dict[str, Any], before_name: str = "befo
     }
 
 
+def _sign(ln: dict[str, Any]) -> str:
+    """+ a new line, - a gone one, ~ a changed one; a break-even that appears or goes is a change ("never")."""
+    if ln.get("kind") == "break-even" and ln.get("why", [""])[0] not in ("new option", "no longer offered"):
+        return "~"
+    return "+" if ln["before_usd"] is None else "-" if ln["after_usd"] is None else "~"
+
+
+def _amount(ln: dict[str, Any], v: float | None) -> str:
+    """A line's figure: a break-even that is not reached is "never", never $0.00 (which reads as "always")."""
+    if v is None:
+        return "never" if ln.get("kind") == "break-even" else usd(0.0)
+    return usd(v)
+
+
 def render_terminal(d: dict[str, Any], console: Any) -> None:
     m = d["monthly"]
     head = f"Monthly cost (730 h): {usd(m['before_usd'])} → {usd(m['after_usd'])}"
@@ -299,8 +321,7 @@ def render_terminal(d: dict[str, Any], console: Any) -> None:
     if not d["lines"]:
         console.print("no line changed by a cent or more")
     for ln in d["lines"]:
-        sign = "+" if ln["before_usd"] is None else "-" if ln["after_usd"] is None else "~"
-        console.print(f" {sign} {ln['key']}: {usd(ln['before_usd'] or 0.0)} → {usd(ln['after_usd'] or 0.0)}  "
+        console.print(f" {_sign(ln)} {ln['key']}: {_amount(ln, ln['before_usd'])} → {_amount(ln, ln['after_usd'])}  "
                       f"[bold]{signed_usd(ln['change_usd'])}[/bold]", highlight=False)
         for w in ln.get("why", []):
             console.print(f"     {w}", highlight=False)
@@ -317,8 +338,8 @@ def render_markdown(d: dict[str, Any]) -> str:
     out = [f"### inferplan diff: monthly cost {usd(m['before_usd'])} → {usd(m['after_usd'])}{change}", ""]
     if d["lines"]:
         out += table(["", "before /month", "after /month", "change", "why"],
-                     [["+" if ln["before_usd"] is None else "−" if ln["after_usd"] is None else "~",
-                       usd(ln["before_usd"] or 0.0), usd(ln["after_usd"] or 0.0), signed_usd(ln["change_usd"]),
+                     [[_sign(ln).replace("-", "−"), _amount(ln, ln["before_usd"]), _amount(ln, ln["after_usd"]),
+                       signed_usd(ln["change_usd"]),
                        f"{ln['key']}: " + "; ".join(ln.get("why", []))] for ln in d["lines"][:15]], {1, 2, 3})
     else:
         out.append("No line changed by a cent or more.")

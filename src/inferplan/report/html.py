@@ -161,6 +161,7 @@ def _levers(b: _Builder, lv: dict[str, Any], factor: float | None) -> None:
         for name, r in lv.get("alone", {}).items():
             s.notes += [f"{name}: {line}" for line in evidence_lines(name, r.get("evidence", {}))] or \
                 [f"{name}: nothing to change"]
+        s.notes += [str(n) for n in lv.get("notes") or []]
         return
     s = b.section("levers", "Workload levers: alone and compounded",
                   f"Each lever replayed on this traffic on its own, then compounded in adoption order "
@@ -180,6 +181,7 @@ def _levers(b: _Builder, lv: dict[str, Any], factor: float | None) -> None:
     s.tables.append(Table(["lever", "new cost", "saving", "saving %"], rows, [False, True, True, True]))
     for name, r in lv.get("alone", {}).items():
         s.notes += [f"{name}: {line}" for line in evidence_lines(name, r.get("evidence", {}))]
+    s.notes += [str(n) for n in lv.get("notes") or []]
 
 
 def _cache_curve(b: _Builder, cc: dict[str, Any]) -> None:

@@ -68,6 +68,8 @@ def render_levers(lv: dict[str, Any], console: Console | None = None, month_fact
     for name, r in lv["alone"].items():
         for line in evidence_lines(name, r.get("evidence", {})):
             c.print(f"  [bold]{name}[/bold]: {line}", highlight=False)
+    for n in lv.get("notes") or []:  # options naming what the traffic lacks; requests kept out of token dollars
+        c.print(f"[yellow]note:[/yellow] {n}", highlight=False)
 
 
 def render_cache_curve(res: dict[str, Any], console: Console | None = None) -> None:

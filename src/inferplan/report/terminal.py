@@ -113,8 +113,10 @@ def render(summary: dict[str, Any], console: Console | None = None, *, explain: 
     c = console or Console()
     period = summary["period"]
     if not summary["requests"]:
-        c.print("[bold]Inference spend[/bold]: no requests in the input (the files hold no records): nothing to "
-                "price")
+        skipped = sum((summary.get("skipped") or {}).values())
+        c.print("[bold]Inference spend[/bold]: no requests in the input "
+                + (f"(all {skipped:,} records skipped as bad: see below)" if skipped else "(the files hold no records)")
+                + ": nothing to price")
     else:
         c.print(f"[bold]Inference spend[/bold]: {usd(summary['total_usd'])} over {summary['requests']:,} requests"
                 + (f" ({period['start']} to {period['end']})" if period.get("start") else " (no timestamps)"))

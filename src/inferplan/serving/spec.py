@@ -89,13 +89,14 @@ def load_scenario(path: Path | None) -> dict:
 FLAGS = {"growth_pct_per_month": "--growth", "window_s": "--window"}
 
 
-def make_spec(scenario: dict, where: Path | str | None = None, **flags: object) -> CompareSpec:
-    """A CompareSpec from a scenario section, with command-line flags (those not None) on top. Errors name the
-    flag a bad value came from, else `compare.<key>` in the scenario file (`where`)."""
+def make_spec(scenario: dict, where: Path | str | None = None, *, cli: bool = False, **flags: object) -> CompareSpec:
+    """A CompareSpec from a scenario section, with options (those not None) on top: command-line flags when
+    `cli`, whose errors name the flag; else (the Python API) errors name `compare.<key>`, as the scenario file's
+    (`where`) do."""
     given = {k: v for k, v in flags.items() if v is not None and v != []}
     values = {**scenario, **given}
     try:
         return CompareSpec.model_validate(values)
     except ValidationError as exc:
-        names = {k: FLAGS.get(k, "--" + k.replace("_", "-")) for k in given}
+        names = {k: FLAGS.get(k, "--" + k.replace("_", "-")) for k in given} if cli else None
         raise invalid(exc, "compare", where, names) from None

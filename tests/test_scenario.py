@@ -79,7 +79,9 @@ def test_a_bad_value_names_its_flag_or_its_key_in_the_file(tmp_path):
     with pytest.raises(ConfigError, match=f"^{p}: invalid economics options: economics.fte: "):
         load_tco(p)
     with pytest.raises(ConfigError, match=r"^invalid economics options: --eng-fte -2.0: "):
-        load_tco(None, eng_fte=-2.0)
+        load_tco(None, eng_fte=-2.0, cli=True)
+    with pytest.raises(ConfigError, match=r"^invalid economics options: economics.fte: "):
+        load_tco(None, eng_fte=-2.0)  # the Python API's eng_fte
     from inferplan.planner import _settings
 
     with pytest.raises(ConfigError, match=f"^{p}: invalid uncertainty options: uncertainty.growth_pct_per_month: "

@@ -93,7 +93,7 @@ def breakeven_cmd(
                              purchase=purchase, replica_rps=replica_rps, slo_ttft_ms=slo_ttft_ms,
                              slo_tpot_ms=slo_tpot_ms, scale=scale, growth_pct_per_month=growth, window_s=window,
                              candidates=candidates)
-    tco = load_tco(scenario, eng_fte=eng_fte, eng_usd_per_year=eng_usd_per_year)
+    tco = load_tco(scenario, eng_fte=eng_fte, eng_usd_per_year=eng_usd_per_year, cli=True)
     with progress("reading, replaying the levers and solving the break-even"):
         wl, demand = read_input(paths, cat, format, model=model, region=region, on_error=on_error)
         cat = instance_catalog(cat, wl, demand, region)  # instances priced in the traffic's region

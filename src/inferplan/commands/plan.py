@@ -143,7 +143,7 @@ def plan_cmd(
                              purchase=purchase, replica_rps=replica_rps, slo_ttft_ms=slo_ttft_ms,
                              slo_tpot_ms=slo_tpot_ms, scale=scale, growth_pct_per_month=growth, window_s=window,
                              candidates=candidates)
-    tco = load_tco(scenario, eng_fte=eng_fte, eng_usd_per_year=eng_usd_per_year)
+    tco = load_tco(scenario, eng_fte=eng_fte, eng_usd_per_year=eng_usd_per_year, cli=True)
     charts: dict[str, Any] = {}
     with progress("reading, replaying the levers and simulating the serving options"):
         wl, demand = read_input(paths, cat, format, model=model, region=region, on_error=on_error,

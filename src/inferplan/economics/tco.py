@@ -134,8 +134,9 @@ def engineering(kind: str, instance: str | None, opts: TcoOptions) -> dict[str, 
 
 
 def load_tco(scenario: Path | str | dict[str, Any] | None, *, eng_fte: float | None = None,
-             eng_usd_per_year: float | None = None) -> TcoOptions:
-    """The scenario's `economics:` section with the command-line overrides applied."""
+             eng_usd_per_year: float | None = None, cli: bool = False) -> TcoOptions:
+    """The scenario's `economics:` section with the overrides applied; errors name the flag (`--eng-fte`) when
+    `cli`, else `economics.<key>`."""
     section = dict(scenario_section(scenario, "economics"))  # checked to be a mapping
     if eng_fte is not None:
         section["fte"] = eng_fte
@@ -145,7 +146,7 @@ def load_tco(scenario: Path | str | dict[str, Any] | None, *, eng_fte: float | N
         return TcoOptions.model_validate(section)
     except ValidationError as exc:
         flags = {k: f for k, f, v in (("fte", "--eng-fte", eng_fte), ("usd_per_year", "--eng-usd-per-year",
-                                                                      eng_usd_per_year)) if v is not None}
+                                                                      eng_usd_per_year)) if v is not None and cli}
         raise invalid(exc, "economics", scenario, flags) from None
 
 

@@ -81,3 +81,24 @@ def test_the_saving_in_dollars_and_its_rounding():
     assert lv["alone"]["batch"]["saving_usd"] == pytest.approx(5.0, abs=1e-12)
     assert lv["compounded"]["saving_usd"] == pytest.approx(5.0, abs=1e-12)
     assert _result(3.0, 2.0, {})["saving_pct"] == 33.3333
+
+
+def test_a_batch_price_without_an_output_rate_does_not_move():
+    """A batch row priced for input only cannot price the moved requests' answers: they stay, and are named."""
+    from datetime import date
+
+    from inferplan.catalog import Catalog
+    from inferplan.catalog.schema import BedrockPrice
+
+    cat = tiny_catalog()
+    d = date(2026, 1, 1)
+    prices = [p for p in cat.bedrock_prices if not (p.model == "claude" and p.tier == "batch")]
+    prices.append(BedrockPrice(model="claude", scope="in-region", tier="batch", input_usd_per_mtok=5,
+                               source="test", checked=d))
+    models = cat.bedrock_models
+    half = Catalog({"bedrock_models": list(models.values() if isinstance(models, dict) else models),
+                    "bedrock_prices": prices})
+    t = canonical_table(2, model="claude", call_type="nightly", interactive=False, input_tokens=100)
+    out, ev = batch.apply(t, half, BatchOptions())
+    assert out.column("tier").to_pylist() == ["standard", "standard"]
+    assert ev["call_types"][0]["no_batch_price"] == ["claude"]

@@ -86,6 +86,7 @@ def main() -> None:
     ratio = levers_s / plain_s
     print(json.dumps({
         "bench": "levers_evaluate", "requests": plain["requests"], "path": None if not a.path else str(path),
+        "kept": str(work) if a.keep else None,
         "generate_s": None if gen_s is None else round(gen_s, 2), "plain_s": round(plain_s, 2),
         "levers_s": round(levers_s, 2), "ratio": round(ratio, 2), "peak_rss_mib": round(levers_rss, 1),
         "plain_peak_rss_mib": round(plain_rss, 1), "goal_ratio": GOAL_RATIO, "goal_peak_mib": GOAL_PEAK_MIB,

@@ -114,7 +114,10 @@ def test_an_unknown_small_model_names_its_rule(tmp_path):
     p = tmp_path / "s.yaml"
     p.write_text("levers:\n  routing:\n    rules: [{call_type: chat, small_model: claude}, "
                  "{call_type: chat, small_model: claud-tiny}]\n")
-    with pytest.raises(Exception, match=f"^{p}: levers.routing.rules.1.small_model: unknown model id 'claud-tiny'"):
+    from inferplan.errors import UnknownModelError
+
+    with pytest.raises(UnknownModelError,
+                       match=f"^{p}: levers.routing.rules.1.small_model: unknown model id 'claud-tiny'"):
         evaluate(t, tiny_catalog(), "routing", p)
 
 

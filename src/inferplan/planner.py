@@ -23,7 +23,6 @@ from .catalog import Catalog
 from .economics import TcoOptions, UncertaintyOptions, simulate
 from .economics.montecarlo import throughput_errors
 from .economics.options import curve_arrays, solve_on, today_costs, tps
-from .economics.tco import _doc
 from .errors import ConfigError, InferplanError
 from .levers import evaluate
 from .levers._table import in_file_order
@@ -32,6 +31,7 @@ from .levers.options import load_options
 from .levers.quantization import QuantizationOptions
 from .pricing import price_workload
 from .scenario import invalid, where
+from .scenario import read as read_scenario
 from .workload import Workload
 
 
@@ -94,7 +94,7 @@ def run(workload: Workload, catalog: Catalog, spec: Any, scenario: Path | str | 
     from .serving.compare import compare as run_compare
     from .serving.compare import compare_demand
 
-    doc = _doc(scenario)
+    doc = read_scenario(scenario)
     unc, settings, scales = _settings(doc, scenario)
     current = _section(doc, "current", Current, scenario)
     mlev = _section(doc, "model_levers", ModelLevers, scenario)
@@ -106,7 +106,7 @@ def run(workload: Workload, catalog: Catalog, spec: Any, scenario: Path | str | 
     # plan's levers and analyze's agree to the request (the resolved table's own order varies run to run)
     table = in_file_order(workload.table).to_pyarrow()
     opts = load_options(doc)
-    levers = evaluate(workload, catalog, "all", scenario if scenario is not None else doc, baseline=bill)
+    levers = evaluate(workload, catalog, "all", scenario, baseline=bill)
     notes += list(levers.get("notes") or [])
     result = run_compare(workload, catalog, spec)
     if charts is not None:
@@ -307,7 +307,7 @@ def run_breakeven(workload: Workload | None, demand: Any, catalog: Catalog, spec
     (usage logs), or against Bedrock on-demand (a demand series: no requests to replay the levers on)."""
     from .serving.compare import transformed
 
-    doc = _doc(scenario)
+    doc = read_scenario(scenario)
     unc, settings, scales = _settings(doc, scenario)
     notes: list[str] = []
     levers_out = None
@@ -316,8 +316,7 @@ def run_breakeven(workload: Workload | None, demand: Any, catalog: Catalog, spec
 
         bill = price_workload(workload, catalog)
         demand = from_workload(workload, spec.window_s, bill=bill, prefix_cache_tokens=spec.prefix_cache_tokens)
-        levers = evaluate(workload, catalog, "all", scenario if scenario is not None else doc,
-                          baseline=bill)  # streamed, in the input's order
+        levers = evaluate(workload, catalog, "all", scenario, baseline=bill)  # streamed, in the input's order
         notes += list(levers.get("notes") or [])
         base_ct = dict(levers["compounded"]["by_call_type_usd"])
         levers_out = {"baseline_usd": levers["baseline_usd"], "after_usd": levers["compounded"]["new_usd"],

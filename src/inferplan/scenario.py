@@ -73,9 +73,10 @@ def where(scenario: str | Path | Mapping[str, Any] | None) -> str | None:
 
 
 def invalid(exc: ValidationError, name: str, scenario: str | Path | Mapping[str, Any] | None = None,
-            flags: Mapping[str, str] | None = None) -> ConfigError:
-    """One error for a section that failed validation: each problem under `name.key` (in the scenario file,
-    named), or under its command-line flag where `flags` (field -> flag) says the value came from one."""
+            flags: Mapping[str, str] | None = None, label: str | None = None) -> ConfigError:
+    """One error for a section that failed validation ("invalid <label, default name> options"): each problem
+    under `name.key` (in the scenario file, named), or under its command-line flag where `flags` (field -> flag)
+    says the value came from one."""
     parts = []
     for e in exc.errors():
         loc = [str(x) for x in e["loc"]]
@@ -84,4 +85,4 @@ def invalid(exc: ValidationError, name: str, scenario: str | Path | Mapping[str,
         else:
             parts.append(f"{'.'.join([name, *loc])}: {e['msg']}")
     at = where(scenario)
-    return ConfigError(f"{at + ': ' if at else ''}invalid {name} options: {'; '.join(parts)}")
+    return ConfigError(f"{at + ': ' if at else ''}invalid {label or name} options: {'; '.join(parts)}")

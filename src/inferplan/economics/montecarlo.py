@@ -28,7 +28,7 @@ import time
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..catalog import Catalog
 from .breakeven import Breakeven
@@ -60,10 +60,15 @@ class UncertaintyOptions(BaseModel):
 
     @field_validator("growth_pct_per_month", "fte_factor", "usd_per_year", "setup_factor", "discount_rate")
     @classmethod
-    def _range(cls, v: tuple[float, float], info: ValidationInfo) -> tuple[float, float]:
+    def _range(cls, v: tuple[float, float]) -> tuple[float, float]:
         if v[0] > v[1]:
             raise ValueError(f"range {list(v)}: low must be <= high")
-        if info.field_name == "growth_pct_per_month" and v[0] <= -100:
+        return v
+
+    @field_validator("growth_pct_per_month")
+    @classmethod
+    def _growth(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if v[0] <= -100:
             raise ValueError(f"range {list(v)}: growth must be above -100% a month")
         return v
 

@@ -23,7 +23,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..errors import ConfigError
 from ..scenario import invalid
-from ..scenario import read as read_scenario
 from ..scenario import section as scenario_section
 
 WEEKS_PER_MONTH = 52.0 / 12.0
@@ -148,7 +147,3 @@ def load_tco(scenario: Path | str | dict[str, Any] | None, *, eng_fte: float | N
         flags = {k: f for k, f, v in (("fte", "--eng-fte", eng_fte), ("usd_per_year", "--eng-usd-per-year",
                                                                       eng_usd_per_year)) if v is not None and cli}
         raise invalid(exc, "economics", scenario, flags) from None
-
-
-def _doc(scenario: Path | str | dict[str, Any] | None) -> dict[str, Any]:
-    return read_scenario(scenario)

@@ -24,6 +24,7 @@ from ..codes import clear_memo
 from ..errors import ConfigError, UnknownModelError
 from ..pricing import Bill, clear_key_codes, excluded_notes, request_rates, token_counts
 from ..progress import phase
+from ..scenario import where as scenario_where
 from ..workload import Workload
 from . import batch, caching, routing, trim
 from ._common import encode
@@ -31,7 +32,7 @@ from ._table import lever_table
 from .cache import prefix as prefix_cache  # the old module names keep working: levers.prefix_cache,
 from .cache import replay as _replay  # levers._replay
 from .cache.flat import Prefixes
-from .options import LeverOptions, check_call_types, load_options, options_where
+from .options import LeverOptions, check_call_types, load_options
 
 __all__ = ["evaluate", "LEVERS", "EXECUTION_ORDER", "apply_levers", "price_table", "parse_levers", "prefix_cache",
            "_replay"]
@@ -138,7 +139,7 @@ def evaluate(workload: Workload | ibis.Table | pa.Table, catalog: Catalog, lever
     names = parse_levers(levers)
     opts = load_options(scenario)
     with memory.keep_freed_memory():
-        return _evaluate(workload, catalog, names, opts, baseline, options_where(scenario))
+        return _evaluate(workload, catalog, names, opts, baseline, scenario_where(scenario) or "scenario")
 
 
 def _call_types(table: pa.Table) -> list[str]:

@@ -10,7 +10,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import ConfigError
-from ..scenario import read as read_scenario
+from ..scenario import invalid
+from ..scenario import section as scenario_section
 
 
 class _Strict(BaseModel):
@@ -145,20 +146,11 @@ def check_call_types(opts: LeverOptions, present: Iterable[str], where: str,
     return notes
 
 
-def options_where(scenario: Path | str | dict[str, Any] | None) -> str:
-    """How errors name the scenario: its file, or `scenario` for a mapping."""
-    return str(scenario) if isinstance(scenario, Path | str) else "scenario"
-
-
 def load_options(scenario: Path | dict[str, Any] | None) -> LeverOptions:
     """The `levers:` section of a scenario file (or dict); defaults when there is none."""
     if scenario is None:
         return LeverOptions()
-    where = options_where(scenario)
-    doc = read_scenario(scenario)
-    section = doc.get("levers", {}) or {}
     try:
-        return LeverOptions.model_validate(section)
+        return LeverOptions.model_validate(scenario_section(scenario, "levers"))
     except ValidationError as exc:
-        msgs = "; ".join(f"levers.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"{where}: invalid lever options: {msgs}") from None
+        raise invalid(exc, "levers", scenario, label="lever") from None

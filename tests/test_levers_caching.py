@@ -365,3 +365,99 @@ def test_traffic_no_checkpoint_can_reach_is_not_replayed_and_ends_as_replayed(st
     assert out.equals(out2)
     assert json.dumps(ev, sort_keys=True) == json.dumps(ev2, sort_keys=True)
     assert buckets(out)[0] == ((2000, 0, 0, 0) if skipped else buckets(out)[0])
+
+
+def _brute_shared_depth(segs):
+    """Per request: the deepest segment whose chain of segment hashes another request's prefix also has."""
+    chains: dict[tuple, int] = {}
+    for s in segs:
+        for d in range(len(s or [])):
+            key = tuple(h for h, _ in s[:d + 1])
+            chains[key] = chains.get(key, 0) + 1
+    return [max([d + 1 for d in range(len(s or [])) if chains[tuple(h for h, _ in s[:d + 1])] > 1], default=0)
+            for s in segs]
+
+
+prefix_lists = st.lists(st.one_of(st.none(), st.lists(st.tuples(st.sampled_from(["s", "t", "u", "v", "w"]),
+                                                                  st.integers(1, 900)), max_size=4)),
+                        min_size=1, max_size=30)
+
+
+@settings(max_examples=80, deadline=None)
+@given(prefix_lists)
+def test_shared_depth_against_a_dict_of_chains(segs):
+    t = conv(list(range(len(segs))), segs, tokens=[5000] * len(segs))
+    assert caching.explode(t).shared_depth().tolist() == _brute_shared_depth(segs)
+
+
+def _unique_tail_traffic(n, shared_tokens, seed=0, model="claude", nova_share=0.0):
+    """Ticket-triage-like traffic: a shared instruction block, then a unique ticket (so nothing can be read back
+    while the block is under the model's minimum), sometimes a shared block after it, on one or two models."""
+    rng = np.random.default_rng(seed)
+    segs, models = [], []
+    for i in range(n):
+        s = [("instructions", shared_tokens), (f"ticket{i}", int(rng.integers(1, 1500)))]
+        if rng.random() < 0.3:
+            s.append(("footer", 200))
+        segs.append(s)
+        models.append("nova" if rng.random() < nova_share else model)
+    times = np.cumsum(rng.integers(0, 400, n))
+    tin = [sum(k for _, k in s) + int(rng.integers(0, 300)) for s in segs]
+    return conv(times.tolist(), segs, tokens=tin, model=models, call_type="triage")
+
+
+@pytest.mark.parametrize("shared_tokens,can_read", [(800, False), (1000, True), (1200, True)])
+def test_may_read_only_when_a_shared_prefix_reaches_the_minimum(shared_tokens, can_read):
+    t = _unique_tail_traffic(50, shared_tokens)
+    ex = caching.explode(t)
+    rows = np.arange(50)
+    tin = caching.total_input(t)
+    assert caching.may_read(ex, rows, {}, tin, np.full(50, 1000)) == can_read
+    # the same request twice in one unit (a cascade's copies of one `_row`) always may read
+    twice = np.array([0, 1, 0])
+    assert caching.may_read(ex, twice, {}, tin[twice], np.full(3, 1000))
+    # a declared stable prefix on a row without segments is one shared segment
+    bare = conv([0, 1], [None, None], tokens=[3000, 3000], call_type="triage")
+    assert not caching.may_read(caching.explode(bare), np.arange(2), {}, np.full(2, 3000), np.full(2, 1000))
+    assert caching.may_read(caching.explode(bare), np.arange(2), {"triage": 1500}, np.full(2, 3000),
+                            np.full(2, 1000))
+
+
+def _cheap_write_catalog() -> Catalog:
+    """`tiny_catalog` with Nova's cache writes cheaper than its input (a made-up price): a placement then pays
+    with no read at all, so a write-only replay's written tokens are the result, not only the alternatives."""
+    cat = tiny_catalog()
+    prices = [p.model_copy(update={"cache_write_5m_usd_per_mtok": 3}) if p.model == "nova" and p.tier == "standard"
+              else p for p in cat.bedrock_prices]
+    return Catalog({"bedrock_models": list(cat.bedrock_models.values()), "bedrock_prices": prices})
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 10_000), st.sampled_from([400, 800, 999, 1000]), st.sampled_from([0.0, 0.5]),
+       st.sampled_from(["auto", 300]), st.booleans(), st.booleans())
+def test_write_only_replay_equals_the_full_replay(seed, shared_tokens, nova_share, ttl, same_ts, cheap_writes):
+    """A unit that cannot read an entry back takes the one-pass write-only replay (`may_read` false); the
+    table and the evidence (every alternative's dollars, to the bit) equal those of the full replay it skips,
+    forced here by making `may_read` always true."""
+    import json
+    import unittest.mock as um
+
+    t = _unique_tail_traffic(60, shared_tokens, seed, nova_share=nova_share)
+    cat = _cheap_write_catalog() if cheap_writes else tiny_catalog()
+    opts = CachingOptions(ttl=ttl, same_timestamp_hits=same_ts)
+    calls = []
+    real = caching.may_read
+
+    def spy(*a, **k):
+        calls.append(real(*a, **k))
+        return calls[-1]
+
+    with um.patch.object(caching, "may_read", spy):
+        out, ev = caching.apply(t, cat, opts)
+    assert calls and (False in calls) == (shared_tokens < 1000)  # (a breaker's moved prefixes may share more)
+    with um.patch.object(caching, "may_read", lambda *a, **k: True):
+        out2, ev2 = caching.apply(t, cat, opts)
+    assert out.equals(out2)
+    assert json.dumps(ev, sort_keys=True) == json.dumps(ev2, sort_keys=True)
+    if cheap_writes and nova_share:  # Nova's writes pay with no read: the written tokens are the result
+        assert sum(r[2] for r, m in zip(buckets(out), t.column("model").to_pylist(), strict=True) if m == "nova") > 0

@@ -403,6 +403,19 @@ def test_concat_rows_keeps_every_value_in_one_chunk_a_column():
         assert out.to_pylist() == pa.concat_tables([a, other]).to_pylist()
         assert all(out.column(c).num_chunks == 1 for c in out.column_names)
     assert concat_rows(a, same).column("model").chunk(0).dictionary.to_pylist() == ["x", "y"]
+    # only some of `b`'s rows (routing's escalated ones), repeated and reordered: arrow's take, then as above;
+    # with timestamps, booleans and nulls
+    extra = {"ts": pa.array([1, 2, 3, 4], pa.timestamp("us", tz="UTC")), "ok": pa.array([True, False, None, True])}
+    a2 = a.append_column("ts", extra["ts"]).append_column("ok", extra["ok"])
+    for other in (b, same, a):
+        o2 = other.append_column("ts", pa.array(range(10, 10 + other.num_rows), pa.timestamp("us", tz="UTC"))) \
+            .append_column("ok", pa.array([i % 2 == 0 for i in range(other.num_rows)]))
+        take = np.array([other.num_rows - 1, 0, other.num_rows - 1], np.int64)
+        out = concat_rows(a2, o2, take)
+        assert out.to_pylist() == pa.concat_tables([a2, o2.take(pa.array(take))]).to_pylist()
+        assert out.schema == a2.schema
+        assert all(out.column(c).num_chunks == 1 for c in out.column_names)
+        assert concat_rows(a2, o2, np.zeros(0, np.int64)).to_pylist() == a2.to_pylist()
     # a canonical table's text and list columns, and columns of several chunks: chained as arrow does, not
     # copied into one array (which could pass 2^31 bytes of text)
     text = pa.table({"request_id": pa.chunked_array([["r1", "r2"], ["r3"]]), "n": pa.chunked_array([[1, 2], [3]]),
@@ -411,6 +424,8 @@ def test_concat_rows_keeps_every_value_in_one_chunk_a_column():
     out = concat_rows(text, more)
     assert out.to_pylist() == pa.concat_tables([text, more]).to_pylist() and out.schema == text.schema
     assert [out.column(c).num_chunks for c in out.column_names] == [3, 3, 3]
+    assert concat_rows(text, text, np.array([2, 0])).to_pylist() == \
+        pa.concat_tables([text, text.take(pa.array([2, 0]))]).to_pylist()
 
 
 def test_codes_of_dictionaries_with_many_unused_values_do_not_overflow():

@@ -71,22 +71,25 @@ def replace_columns(t: pa.Table, cols: dict[str, Any]) -> pa.Table:
     return t
 
 
-def concat_rows(a: pa.Table, b: pa.Table) -> pa.Table:
-    """The rows of `a`, then those of `b` (same schema). A fixed-width column that is one chunk in both (a lever
-    table's) becomes one chunk, so every later read of it is without a copy; a dictionary column of them keeps
-    `a`'s dictionary, `b`'s other values appended, and `b`'s indices renumbered through it (arrow's own
-    unification hashes every value of every row). Other columns chain their chunks, as `pa.concat_tables`."""
+def concat_rows(a: pa.Table, b: pa.Table, take: np.ndarray | None = None) -> pa.Table:
+    """The rows of `a`, then those of `b` (same schema), or only `b`'s rows at positions `take`. A fixed-width
+    column that is one chunk in both (a lever table's) becomes one chunk, gathered and joined in one numpy
+    copy, so every later read of it is without a copy; a dictionary column of them keeps `a`'s dictionary,
+    `b`'s other values appended, and `b`'s indices renumbered through it (arrow's own unification hashes every
+    value of every row). Other columns chain their chunks, as `pa.concat_tables`."""
     out: dict[str, pa.Array | pa.ChunkedArray] = {}
+    idx_arr = None if take is None else pa.array(take)
     for name in a.column_names:
         ca, cb = a.column(name), b.column(name)
         if ca.num_chunks != 1 or cb.num_chunks != 1 or not _fixed_width(ca.type):
             # a canonical table's columns (text, lists, many chunks): the chunks chained, nothing copied (one
             # array of them could pass 2^31 bytes of text)
+            cb = cb if idx_arr is None else cb.take(idx_arr)
             out[name] = pa.chunked_array([*ca.chunks, *cb.chunks], ca.type)
             continue
         x, y = ca.chunk(0), cb.chunk(0)
         if not pa.types.is_dictionary(x.type):
-            out[name] = pa.concat_arrays([x, y])
+            out[name] = _joined(x, y, take)
             continue
         values = x.dictionary.to_pylist()
         where = {v: i for i, v in enumerate(values)}
@@ -97,16 +100,34 @@ def concat_rows(a: pa.Table, b: pa.Table) -> pa.Table:
         lut = np.array([where[v] for v in y.dictionary.to_pylist()] or [0], np.int32)
         xi, yi = ((pc.fill_null(c.indices, 0) if c.null_count else c.indices).to_numpy(zero_copy_only=False)
                   for c in (x, y))
+        if take is not None:
+            yi = yi[take]
         if not np.array_equal(lut, np.arange(lut.size)):  # `b`'s dictionary is not a prefix of the new one
             yi = lut[yi]
         idx = np.concatenate([xi, yi], dtype=np.int32)
         valid = None
         if x.null_count or y.null_count:
-            valid = np.concatenate([pc.is_valid(c.indices).to_numpy(zero_copy_only=False) for c in (x, y)])
+            vy = pc.is_valid(y.indices).to_numpy(zero_copy_only=False)
+            valid = np.concatenate([pc.is_valid(x.indices).to_numpy(zero_copy_only=False),
+                                    vy if take is None else vy[take]])
         out[name] = pa.DictionaryArray.from_arrays(pa.array(idx, pa.int32(), mask=None if valid is None else ~valid),
                                                    pa.array(values, x.type.value_type))
     return pa.table(out, schema=pa.schema([f.with_type(out[f.name].type) for f in a.schema],
                                           metadata=a.schema.metadata))
+
+
+def _joined(x: pa.Array, y: pa.Array, take: np.ndarray | None) -> pa.Array:
+    """`x`, then `y` (at `take`), as one array: numbers without nulls as one numpy copy, others by arrow."""
+    if x.null_count or y.null_count or pa.types.is_boolean(x.type):
+        return pa.concat_arrays([x, y if take is None else y.take(pa.array(take))])
+    xv, yv = x.to_numpy(), y.to_numpy()
+    joined = np.empty(len(x) + (len(y) if take is None else len(take)), xv.dtype)
+    joined[:len(x)] = xv
+    if take is None:
+        joined[len(x):] = yv
+    else:
+        np.take(yv, take, out=joined[len(x):])
+    return pa.array(joined, x.type)
 
 
 def _fixed_width(typ: pa.DataType) -> bool:

@@ -124,6 +124,48 @@ def can_checkpoint(ex: Exploded, rows: np.ndarray, stable: dict[str, int], tin: 
 
 
 @numba.njit(cache=True)
+def _may_read(rows: np.ndarray, lengths: np.ndarray, starts: np.ndarray, tokens: np.ndarray, shared: np.ndarray,
+              cap: np.ndarray, min_tokens: np.ndarray, seen: np.ndarray) -> bool:
+    """`may_read`'s pass: false when no request's shared prefix (its first `shared[r]` segments) reaches its
+    minimum tokens (counted as a replay counts them) and no two requests have the same elements (`seen`: one
+    flag per element, all false)."""
+    for j in range(rows.size):
+        r = rows[j]
+        n = lengths[r]
+        if n == 0:
+            continue
+        s = starts[r]
+        if seen[s]:  # the same request twice (a cascade's copies): it shares every entry with itself
+            return True
+        seen[s] = True
+        run = np.int64(0)
+        for d in range(shared[r]):
+            k = tokens[s + d]
+            run += k if k > 0 else 0
+            if run > cap[j]:
+                run = np.int64(cap[j])
+        if shared[r] > 0 and run >= min_tokens[j]:
+            return True
+    return False
+
+
+def may_read(ex: Exploded, rows: np.ndarray, stable: dict[str, int], tin: np.ndarray,
+             min_tokens: np.ndarray) -> bool:
+    """Whether any placement could make a request of `rows` (one replay unit) read a cache entry back. A read
+    needs an entry checkpointed by one request (its prefix up to there at least the model's minimum tokens) and
+    touched again by another; entries only ever hold prefixes that other requests share, so if no request's
+    shared prefix (`Exploded.shared_depth`, over the whole table) reaches its minimum, every placement only
+    writes. Ticket triage behind a short shared instruction block and a unique ticket is the usual case: its
+    replay then needs no hash pass (`cache.replay.write_only_costs`). `tin`, `min_tokens`: per row of `rows`."""
+    if stable and bool(((ex.lengths[rows] == 0)
+                        & (lookup(ex.ct_code[rows], ex.call_types, stable, 0, np.int64) > 0)).any()):
+        return True  # a declared stable prefix: one shared segment per call type (`build_flat`)
+    seen = np.zeros(max(int(ex.seg.size), 1), np.bool_)
+    return bool(_may_read(ints(rows), ints(ex.lengths), ints(ex.starts), ints(ex.tokens), ex.shared_depth(),
+                          ints(tin), ints(min_tokens), seen))
+
+
+@numba.njit(cache=True)
 def _plain_costs(total: np.ndarray, rate: np.ndarray, p_in: np.ndarray, p_read: np.ndarray, p_w: np.ndarray,
                  grp: np.ndarray, n_groups: int) -> np.ndarray:
     """Input USD per group when no request reads or writes: the sum `cache.replay._placement_costs` makes for a
@@ -277,6 +319,8 @@ def _replay_units(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog,
     found: list[tuple[int, dict[str, Any]]] = []
     for pos_in_rows in _unit_positions(t, ex, rows, enc):
         unit = rows[pos_in_rows]
+        # a unit that cannot read an entry back replays in one pass of writes (no hash pass, no flat arrays)
+        write_only = not may_read(ex, unit, opts.stable_prefix_tokens, tin[unit], min_tok[model_code[unit]])
         key = _fingerprint(t, ex, unit, opts, ts, prices, new, max_depth, enc) if memo is not None else None
         if key is not None and key in memo:  # the caller's last replay takes it out: its memory goes now
             values, groups = memo[key] if remember else memo.pop(key)
@@ -286,7 +330,7 @@ def _replay_units(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog,
         else:
             part: dict[str, Any] = {"groups": [], "notes": []}
             firsts = _replay_rows(t, ex, unit, catalog, opts, tin, ts, prices, model_code, model_names,
-                                  offered, min_tok, new, part, enc, max_depth)
+                                  offered, min_tok, new, part, enc, max_depth, write_only)
             groups = list(zip(firsts, part["groups"], strict=True))  # (position in the unit, evidence)
             if key is not None and remember:  # token counts fit 32 bits: half the memory
                 memo[key] = ({c: narrow(v[unit]) for c, v in new.items()}, copy.deepcopy(groups))
@@ -460,15 +504,18 @@ def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, 
                  model_code: np.ndarray,
                  model_names: list[str], offered: dict[str, list[int]], min_tok: np.ndarray,
                  new: dict[str, np.ndarray], evidence: dict[str, Any],
-                 enc: dict[Any, Any], max_depth: int) -> list[int]:
-    """Replay one unit (`rows` in arrival order); returns each evidence group's first position in `rows`."""
+                 enc: dict[Any, Any], max_depth: int, write_only: bool = False) -> list[int]:
+    """Replay one unit (`rows` in arrival order); returns each evidence group's first position in `rows`.
+    `write_only`: no request can read an entry back (`may_read`), so every replay is one pass of writes."""
     enc.setdefault("call_type", (ex.ct_code, ex.call_types))
     ns_code, _ = sub_codes(*_whole(t, enc, "model", "scope", "region"), rows)
     T = tin[rows]
     mt = min_tok[model_code[rows]]
     # no request reaching its model's minimum (a short system prompt): every placement's replay is known unrun
     reachable = can_checkpoint(ex, rows, opts.stable_prefix_tokens, T, mt)
-    flat = build_flat(ex, rows, opts.stable_prefix_tokens, ns_code, T, lean=True) if reachable else None
+    write_only = write_only and reachable
+    flat = build_flat(ex, rows, opts.stable_prefix_tokens, ns_code, T, lean=True) if reachable and not write_only \
+        else None
     r_ts = ts[rows]
     rc = prices.rate_code[rows]  # the rates are read per code in the compiled passes: no float array per request
     p_in, p_read = prices.rates["input"], prices.rates["cache_read"]
@@ -502,16 +549,20 @@ def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, 
         """One TTL's cost of every placement per group (and the groups it cannot serve)."""
         i, ttl, allowed, p_w = job
         bad_groups = np.bincount(grp_code, ~allowed, minlength=G) > 0
-        if flat is None:  # no checkpoint anywhere: each placement costs what plain input does
+        if not reachable:  # no checkpoint anywhere: each placement costs what plain input does
             g = np.repeat(_plain_costs(ints(T), ints(rc), *(np.ascontiguousarray(a, np.float64) for a in (
                 p_in, p_read, p_w)), ints(grp_code), G)[None, :], len(placements), axis=0)
             return i, g, np.zeros(G, bool), bad_groups
+        if write_only:
+            g, ck = _replay.write_only_costs(rows, ex.lengths, ex.starts, ex.tokens, placements, mt, allowed, T,
+                                             p_in, p_read, p_w, grp_code, G, rate_code=rc)
+            return i, g, ck, bad_groups
         g, ck = _replay.placement_costs(flat, prev, r_ts, np.array([ttl * US], np.int64), placements, mt,
                                         allowed, T, p_in, p_read, p_w, grp_code, G,
                                         same_ts_hits=opts.same_timestamp_hits, rate_code=rc)
         return i, g, ck, bad_groups
 
-    if len(jobs) > 1 and flat is not None:  # the TTLs' scans are independent compiled passes: one a core
+    if len(jobs) > 1 and reachable:  # the TTLs' scans are independent compiled passes: one a core
         with ThreadPoolExecutor(len(jobs)) as pool:
             done = list(pool.map(costs, jobs))
     else:
@@ -554,6 +605,8 @@ def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, 
             for c in ("cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens"):
                 new[c][on] = 0
             use = np.zeros(rows.size, bool)
+        elif write_only:
+            sub = np.flatnonzero(use)
         elif use.all() and prev is not None:  # every request replayed: the candidates' flat arrays and touches
             sub = slice(None)  # views, not copies, of the unit's arrays
             fflat = flat
@@ -566,20 +619,27 @@ def _replay_rows(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog, 
             fflat = build_flat(ex, rows[sub], opts.stable_prefix_tokens, ns_sub, T[sub], lean=True)
             touches = _replay.prepare(fflat, r_ts[sub], ttl_row[sub] * US, same_ts_hits=opts.same_timestamp_hits)
         if use.any():
-            cr = np.zeros(fflat.size, bool)
             sub_choice = choice[grp_code[sub]]
-            for j, (fixed, last) in enumerate(placements):
-                on = sub_choice == j
-                if on.any():
-                    cr |= _replay.checkpoints(fflat, fixed, last, mt[sub], on)
-            res = _replay.replay(fflat, touches, cr)
             target = rows[sub]
+            if write_only:  # nothing read back: each request writes up to its last checkpoint
+                written = _replay.write_only_tokens(target, ex.lengths, ex.starts, ex.tokens, T[sub], sub_choice,
+                                                    placements, mt[sub])
+                read = np.zeros(written.size, np.int64)
+            else:
+                cr = np.zeros(fflat.size, bool)
+                for j, (fixed, last) in enumerate(placements):
+                    on = sub_choice == j
+                    if on.any():
+                        cr |= _replay.checkpoints(fflat, fixed, last, mt[sub], on)
+                res = _replay.replay(fflat, touches, cr)
+                read, written = res.read_tokens, res.write_tokens
+                del res, cr
             one_h = ttl_row[sub] == 3600
-            new["cache_read_tokens"][target] = res.read_tokens
-            new["cache_write_5m_tokens"][target] = np.where(one_h, 0, res.write_tokens)
-            new["cache_write_1h_tokens"][target] = np.where(one_h, res.write_tokens, 0)
-            new["input_tokens"][target] = T[sub] - res.read_tokens - res.write_tokens
-            del res, cr, target, one_h  # 4 counts per request: freed before the dollars are summed
+            new["cache_read_tokens"][target] = read
+            new["cache_write_5m_tokens"][target] = np.where(one_h, 0, written)
+            new["cache_write_1h_tokens"][target] = np.where(one_h, written, 0)
+            new["input_tokens"][target] = T[sub] - read - written
+            del read, written, target, one_h  # 4 counts per request: freed before the dollars are summed
         off = rows[choice[grp_code] == -1]
         new["input_tokens"][off] = tin[off]
         for c in ("cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens"):

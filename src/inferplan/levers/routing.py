@@ -85,5 +85,5 @@ def apply(t: pa.Table, catalog: Catalog, opts: RoutingOptions) -> tuple[pa.Table
     out = replace_columns(t, cols)
     if escalate.any():  # the escalated requests also run on the original model, as they did
         # as one chunk a column: every later read of a column (pricing, the cache replay) is then without a copy
-        out = concat_rows(out, t.take(pa.array(np.flatnonzero(escalate))))
+        out = concat_rows(out, t, np.flatnonzero(escalate))
     return out, evidence

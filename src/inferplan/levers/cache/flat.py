@@ -235,6 +235,20 @@ class Exploded:
     tokens: np.ndarray  # int32 or int64 per element
     ct_code: np.ndarray  # int64 per row
     call_types: list[Any]  # distinct call types (None for null)
+    prefixes: Prefixes | None = None  # the workload's prefixes these rows (`rows`) point into, if any
+    rows: np.ndarray | None = None
+    _shared: np.ndarray | None = None
+
+    def shared_depth(self) -> np.ndarray:
+        """Per row: the deepest segment whose prefix (segment ids up to it, namespace aside) some other element
+        has too (0: none): no cache entry deeper than that can ever be read back. A workload's prefixes
+        compute it once for every lever and step (`Prefixes.shared_depth`)."""
+        if self._shared is None:
+            if self.prefixes is not None and self.rows is not None:
+                self._shared = self.prefixes.shared_depth()[self.rows]
+            else:
+                self._shared = shared_depths(ints(self.lengths), ints(self.starts), self.seg)
+        return self._shared
 
 
 @dataclass
@@ -248,6 +262,13 @@ class Prefixes:
     seg: np.ndarray  # uint64 per element
     tokens: np.ndarray  # int32 where every count fits (else int64) per element
     _per_row: np.ndarray | None = None
+    _shared: np.ndarray | None = None
+
+    def shared_depth(self) -> np.ndarray:
+        """`Exploded.shared_depth` per workload row, computed once (one hash pass over every element)."""
+        if self._shared is None:
+            self._shared = shared_depths(ints(self.lengths), ints(self.starts), self.seg)
+        return self._shared
 
     def rows(self, t: pa.Table) -> np.ndarray:
         return ints(t.column("_row").to_numpy()) if t.num_rows else np.zeros(0, np.int64)
@@ -255,13 +276,92 @@ class Prefixes:
     def explode(self, t: pa.Table) -> Exploded:
         rows = self.rows(t)
         ct_code, cts = encode(t, "call_type")
-        return Exploded(self.lengths[rows], self.starts[rows], self.seg, self.tokens, ct_code, cts)
+        return Exploded(self.lengths[rows], self.starts[rows], self.seg, self.tokens, ct_code, cts, self, rows)
 
     def tokens_per_row(self, t: pa.Table) -> np.ndarray:
         """Tokens of each row's prefix (0 without one); elements are stored row by row, in workload order."""
         if self._per_row is None:  # one compiled pass over the rows' elements, no array per element
             self._per_row = narrow(_row_sums(ints(self.lengths), ints(self.starts), ints(self.tokens)))
         return self._per_row[self.rows(t)]
+
+
+def previous_occurrence(keys: np.ndarray) -> np.ndarray:
+    """For each element, the index of the previous element with the same key (-1: none), as int32 where
+    positions fit: one pass over an open-addressing hash table (keys mixed again: any 64-bit values spread), 2/3
+    full at most. A slot holds only the position of the latest element of its key, the key itself read from
+    `keys`: 4 bytes a slot, not 12, and 1.5 slots an element (a slot is found from the key's high bits by a
+    multiply, so the size need not be a power of two) where a power of two would take up to 3."""
+    n = keys.size
+    size = n + n // 2 + 1
+    slot_pos = np.full(size, -1, np.int32 if n < 2**31 - 1 else np.int64)
+    return _previous_occurrence(keys, slot_pos)
+
+
+@numba.njit(cache=True)
+def _previous_occurrence(keys: np.ndarray, slot_pos: np.ndarray) -> np.ndarray:
+    n = keys.size
+    size = np.uint64(slot_pos.size)
+    prev = np.empty(n, slot_pos.dtype)  # positions in 32 bits where they fit, as in the table
+    for i in range(n):
+        k = keys[i]
+        z = _mix(k)
+        # in [0, size): the mixed key's high 32 bits scaled by a multiply (a remainder past 2^32 slots)
+        h = ((z >> np.uint64(32)) * size) >> np.uint64(32) if size < np.uint64(2**32) else z % size
+        while True:
+            p = slot_pos[h]
+            if p < 0:
+                slot_pos[h] = i
+                prev[i] = -1
+                break
+            if keys[p] == k:
+                prev[i] = p
+                slot_pos[h] = i
+                break
+            h += np.uint64(1)
+            if h == size:
+                h = np.uint64(0)
+    return prev
+
+
+def shared_depths(lengths: np.ndarray, starts: np.ndarray, seg: np.ndarray) -> np.ndarray:
+    """Per row (`lengths`, `starts` into the elements `seg`): the deepest of its segments whose chain (the
+    segment ids up to it, namespace aside) occurs at another element, 0 if none. A superset of what any one
+    namespace shares: rows of a cache namespace can only share what the whole table shares (rows pointing at
+    the same elements are the caller's to check). Keys collide with probability about n^2 / 2^65, as chain
+    keys do."""
+    key = np.zeros(seg.size, np.uint64)
+    _chain_of_rows(lengths, starts, np.ascontiguousarray(seg, np.uint64), key)
+    prev = previous_occurrence(key)
+    del key
+    return _deepest_shared(lengths, starts, prev)
+
+
+@numba.njit(cache=True)
+def _chain_of_rows(lengths: np.ndarray, starts: np.ndarray, seg: np.ndarray, key: np.ndarray) -> None:
+    """Each row's elements' chain keys (as `_gather_build`'s, without a namespace salt), written in place."""
+    for r in range(lengths.size):
+        h = np.uint64(0)
+        s = starts[r]
+        for d in range(lengths[r]):
+            h = h + _mix(seg[s + d] * np.uint64(0x9E3779B97F4A7C15) ^ (np.uint64(d) * np.uint64(0xD6E8FEB86659FD93)))
+            key[s + d] = h
+
+
+@numba.njit(cache=True)
+def _deepest_shared(lengths: np.ndarray, starts: np.ndarray, prev: np.ndarray) -> np.ndarray:
+    shared = np.zeros(prev.size, np.bool_)
+    for e in range(prev.size):
+        p = prev[e]
+        if p >= 0:
+            shared[e] = True
+            shared[p] = True
+    out = np.zeros(lengths.size, np.int32)
+    for r in range(lengths.size):
+        s = starts[r]
+        for d in range(lengths[r]):
+            if shared[s + d]:
+                out[r] = d + 1
+    return out
 
 
 @numba.njit(cache=True)

@@ -24,45 +24,10 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from .flat import Flat, _mix, ints
+from .flat import Flat, ints, previous_occurrence
 
-
-def previous_occurrence(keys: np.ndarray) -> np.ndarray:
-    """For each element, the index of the previous element with the same key (-1: none), as int32 where
-    positions fit: one pass over an open-addressing hash table (keys mixed again: any 64-bit values spread), 2/3
-    full at most. A slot holds only the position of the latest element of its key, the key itself read from
-    `keys`: 4 bytes a slot, not 12, and 1.5 slots an element (a slot is found from the key's high bits by a
-    multiply, so the size need not be a power of two) where a power of two would take up to 3."""
-    n = keys.size
-    size = n + n // 2 + 1
-    slot_pos = np.full(size, -1, np.int32 if n < 2**31 - 1 else np.int64)
-    return _previous_occurrence(keys, slot_pos)
-
-
-@numba.njit(cache=True)
-def _previous_occurrence(keys: np.ndarray, slot_pos: np.ndarray) -> np.ndarray:
-    n = keys.size
-    size = np.uint64(slot_pos.size)
-    prev = np.empty(n, slot_pos.dtype)  # positions in 32 bits where they fit, as in the table
-    for i in range(n):
-        k = keys[i]
-        z = _mix(k)
-        # in [0, size): the mixed key's high 32 bits scaled by a multiply (a remainder past 2^32 slots)
-        h = ((z >> np.uint64(32)) * size) >> np.uint64(32) if size < np.uint64(2**32) else z % size
-        while True:
-            p = slot_pos[h]
-            if p < 0:
-                slot_pos[h] = i
-                prev[i] = -1
-                break
-            if keys[p] == k:
-                prev[i] = p
-                slot_pos[h] = i
-                break
-            h += np.uint64(1)
-            if h == size:
-                h = np.uint64(0)
-    return prev
+__all__ = ["previous_occurrence", "prepare", "replay", "checkpoints", "placement_costs", "write_only_costs",
+           "write_only_tokens", "Touches", "Result", "alive"]
 
 
 @numba.njit(cache=True)
@@ -266,14 +231,7 @@ def placement_costs(flat: Flat, prev: np.ndarray, ts: np.ndarray, ttl: np.ndarra
     prev_ = ints(prev)
     for start in range(0, len(placements), 64):
         chunk = placements[start:start + 64]
-        top = max((max(fixed) for fixed, _ in chunk if fixed), default=0)
-        depth_bits = np.zeros(top + 1, np.uint64)
-        last_bits = 0
-        for p, (fixed, last) in enumerate(chunk):
-            for d in fixed:
-                depth_bits[d] |= np.uint64(1 << p)
-            if last:
-                last_bits |= 1 << p
+        depth_bits, last_bits = _placement_words(chunk)
         word = next(w for w in (np.uint8, np.uint16, np.uint32, np.uint64) if len(chunk) <= 8 * np.dtype(w).itemsize)
         c, a = _placement_costs(flat.offsets, flat.cum, flat.req, prev_, ts_, ttl_, bool(same_ts_hits), depth_bits,
                                 np.uint64(last_bits), len(chunk), mt_, al_, tot_, rate, pin_, prd_, pw_, grp_,
@@ -281,3 +239,127 @@ def placement_costs(flat: Flat, prev: np.ndarray, ts: np.ndarray, ttl: np.ndarra
         out[start:start + len(chunk)] = c
         any_ck |= a
     return out, any_ck
+
+
+@numba.njit(cache=True, nogil=True)  # nogil: the TTLs' passes run side by side (`levers.caching`)
+def _write_only_costs(rows: np.ndarray, lengths: np.ndarray, starts: np.ndarray, tokens: np.ndarray,
+                      depth_bits: np.ndarray, last_bits: np.uint64, n_placements: int, min_tokens: np.ndarray,
+                      allowed: np.ndarray, total: np.ndarray, rate: np.ndarray, p_in: np.ndarray,
+                      p_read: np.ndarray, p_w: np.ndarray, grp: np.ndarray, n_groups: int):  # noqa: ANN202
+    """`_placement_costs` where no entry can be read back (`write_only_costs`): each request writes up to its
+    last checkpoint and reads nothing, its cumulative tokens computed as `flat.gather` does, read from the
+    shared element arrays at `rows` (no flat arrays, no hash pass). The same sums in the same order, so the
+    same floats."""
+    cost = np.zeros((n_placements, n_groups))
+    any_ck = np.zeros(n_groups, np.bool_)
+    lc = np.zeros(n_placements, np.int64)
+    at = np.zeros(n_placements, np.int64)
+    one = np.uint64(1)
+    for j in range(rows.size):
+        r = rows[j]
+        for p in range(n_placements):
+            lc[p] = 0
+        run = np.int64(0)
+        c = total[j]
+        s = starts[r]
+        n = lengths[r]
+        for d in range(n):
+            k = tokens[s + d]
+            nxt = run + (k if k > 0 else 0)
+            if c >= 0 and nxt > c:
+                nxt = c
+            run = nxt
+            if allowed[j] and nxt >= min_tokens[j]:
+                creator = np.uint64(0)
+                if d + 1 < depth_bits.size:
+                    creator = depth_bits[d + 1]
+                if d == n - 1:
+                    creator |= last_bits
+                for p in range(n_placements):
+                    if creator & (one << np.uint64(p)):
+                        lc[p] = d + 1
+                        at[p] = nxt
+        g = grp[j]
+        k = rate[j]
+        for p in range(n_placements):
+            read = np.int64(0)
+            write = np.int64(at[p]) - read if lc[p] > 0 else np.int64(0)
+            if lc[p] > 0:
+                any_ck[g] = True
+            cost[p, g] += (total[j] - read - write) * p_in[k] + read * p_read[k] + write * p_w[k]
+    return cost, any_ck
+
+
+def _placement_words(placements: list) -> tuple[np.ndarray, int]:
+    """Per depth (1-based), the bits of the placements that checkpoint after it; and those that checkpoint at the
+    end of the prefix."""
+    top = max((max(fixed) for fixed, _ in placements if fixed), default=0)
+    depth_bits = np.zeros(top + 1, np.uint64)
+    last_bits = 0
+    for p, (fixed, last) in enumerate(placements):
+        for d in fixed:
+            depth_bits[d] |= np.uint64(1 << p)
+        if last:
+            last_bits |= 1 << p
+    return depth_bits, last_bits
+
+
+def write_only_costs(rows: np.ndarray, lengths: np.ndarray, starts: np.ndarray, tokens: np.ndarray,
+                     placements: list, min_tokens: np.ndarray, allowed: np.ndarray, total: np.ndarray,
+                     p_in: np.ndarray, p_read: np.ndarray, p_w: np.ndarray, grp: np.ndarray, n_groups: int, *,
+                     rate_code: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`placement_costs` of requests none of which can read an entry back (no checkpointable prefix is shared:
+    `levers.caching.may_read`), from the shared element arrays (per row `lengths`, `starts`; per element
+    `tokens`) at `rows`: the same USD per (placement, group), to the bit, and checkpoints per group."""
+    out = np.zeros((len(placements), n_groups))
+    any_ck = np.zeros(n_groups, bool)
+    args = (ints(rows), ints(lengths), ints(starts), ints(tokens))
+    rest = (ints(min_tokens), np.ascontiguousarray(allowed, np.bool_), ints(total), ints(rate_code),
+            *(np.ascontiguousarray(a, np.float64) for a in (p_in, p_read, p_w)), ints(grp), int(n_groups))
+    for start in range(0, len(placements), 64):
+        chunk = placements[start:start + 64]
+        depth_bits, last_bits = _placement_words(chunk)
+        c, a = _write_only_costs(*args, depth_bits, np.uint64(last_bits), len(chunk), *rest)
+        out[start:start + len(chunk)] = c
+        any_ck |= a
+    return out, any_ck
+
+
+@numba.njit(cache=True)
+def _write_only_tokens(rows: np.ndarray, lengths: np.ndarray, starts: np.ndarray, tokens: np.ndarray,
+                       cap: np.ndarray, choice: np.ndarray, depth_on: np.ndarray, last_on: np.ndarray,
+                       min_tokens: np.ndarray) -> np.ndarray:
+    """Per request: the tokens up to its last checkpoint under its placement `choice[j]` (`checkpoints`'s rule:
+    after a chosen depth or at the end, with at least the minimum tokens), as `replay` writes them when nothing
+    is read back."""
+    out = np.zeros(rows.size, np.int64)
+    for j in range(rows.size):
+        r = rows[j]
+        p = choice[j]
+        run = np.int64(0)
+        c = cap[j]
+        s = starts[r]
+        n = lengths[r]
+        for d in range(n):
+            k = tokens[s + d]
+            nxt = run + (k if k > 0 else 0)
+            if c >= 0 and nxt > c:
+                nxt = c
+            run = nxt
+            on = (last_on[p] and d == n - 1) or (d + 1 < depth_on.shape[1] and depth_on[p, d + 1])
+            if on and nxt >= min_tokens[j]:
+                out[j] = nxt
+    return out
+
+
+def write_only_tokens(rows: np.ndarray, lengths: np.ndarray, starts: np.ndarray, tokens: np.ndarray,
+                      total: np.ndarray, choice: np.ndarray, placements: list, min_tokens: np.ndarray) -> np.ndarray:
+    """`replay`'s written tokens per request of `rows` (each at placement `choice`, an index in `placements`)
+    when no entry can be read back: read tokens are then 0 and `last_checkpoint`'s tokens are written."""
+    top = max((max(fixed) for fixed, _ in placements if fixed), default=0)
+    depth_on = np.zeros((len(placements), top + 1), np.bool_)
+    for p, (fixed, _) in enumerate(placements):
+        depth_on[p, list(fixed)] = True
+    last_on = np.array([last for _, last in placements], np.bool_)
+    return _write_only_tokens(ints(rows), ints(lengths), ints(starts), ints(tokens), ints(total), ints(choice),
+                              depth_on, last_on, ints(min_tokens))

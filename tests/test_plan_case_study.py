@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -97,7 +98,8 @@ def test_inferentia2_is_phase_two_and_does_not_pay_yet(case):
 def test_plan_and_breakeven_replay_the_levers_as_analyze_does(catalog, tmp_path, monkeypatch):
     """The routing lever picks requests by position: `plan` replayed it on the resolved table's order (which
     varies run to run), so its cascade escalated 391,599 case-study tickets where `analyze --levers` escalated
-    391,765. Both now hand the workload itself to `evaluate`, which reads it in the input's order."""
+    391,765. Both now hand `evaluate` the traffic in the input's order: breakeven the workload itself (which
+    `evaluate` reads so), plan the lever table it reads once so for the levers and its other readers."""
     from inferplan.readers import read_workload
     from inferplan.workload import Workload
 
@@ -123,4 +125,11 @@ def test_plan_and_breakeven_replay_the_levers_as_analyze_does(catalog, tmp_path,
                  lambda: planner.run_breakeven(wl, None, catalog, spec, doc, TcoOptions())):
         with pytest.raises(Stop):
             call()
-    assert len(seen) == 2 and all(isinstance(w, Workload) and w is wl for w in seen)
+    # plan: the lever table it also reads the traffic from (streamed in the input's order, as `evaluate` reads
+    # a workload); breakeven: the workload itself
+    from inferplan.levers._table import LeverTable
+
+    assert len(seen) == 2 and isinstance(seen[0], LeverTable) and isinstance(seen[1], Workload) and seen[1] is wl
+    again = LeverTable.read(wl.table)
+    assert seen[0].table.equals(again.table)
+    assert np.array_equal(seen[0].prefixes.seg, again.prefixes.seg)

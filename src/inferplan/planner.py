@@ -25,7 +25,7 @@ from .economics.montecarlo import throughput_errors
 from .economics.options import curve_arrays, solve_on, today_costs, tps
 from .errors import ConfigError, InferplanError
 from .levers import evaluate
-from .levers._table import in_file_order
+from .levers._table import LeverTable
 from .levers.distillation import DistillationOptions
 from .levers.options import load_options
 from .levers.quantization import QuantizationOptions
@@ -102,11 +102,13 @@ def run(workload: Workload, catalog: Catalog, spec: Any, scenario: Path | str | 
 
     bill = price_workload(workload, catalog)
     spend = summarize(bill, catalog)
-    # the input's order, as `analyze --levers` reads it: the routing lever picks requests by position, so the
-    # plan's levers and analyze's agree to the request (the resolved table's own order varies run to run)
-    table = in_file_order(workload.table).to_pyarrow()
+    # the lever columns streamed once, in the input's order (`levers._table`), for the levers and for every
+    # other reader of the traffic below (with the prefixes as 64-bit ids): the canonical table is never pulled
+    # whole to memory, and the routing lever picks the same requests as `analyze --levers` does
+    lt = LeverTable.read(workload.table)
+    table = lt.with_prefix()
     opts = load_options(doc)
-    levers = evaluate(workload, catalog, "all", scenario, baseline=bill)
+    levers = evaluate(lt, catalog, "all", scenario, baseline=bill)
     notes += list(levers.get("notes") or [])
     result = run_compare(workload, catalog, spec)
     if charts is not None:

@@ -28,7 +28,7 @@ from ..scenario import where as scenario_where
 from ..workload import Workload
 from . import batch, caching, routing, trim
 from ._common import encode
-from ._table import lever_table
+from ._table import LeverTable, lever_table
 from .cache import prefix as prefix_cache  # the old module names keep working: levers.prefix_cache,
 from .cache import replay as _replay  # levers._replay
 from .cache.flat import Prefixes
@@ -127,7 +127,7 @@ def _sequence(names: list[str]) -> tuple[str, ...]:
     return tuple(x for x in EXECUTION_ORDER if x in names)
 
 
-def evaluate(workload: Workload | ibis.Table | pa.Table, catalog: Catalog, levers: str,
+def evaluate(workload: Workload | ibis.Table | pa.Table | LeverTable, catalog: Catalog, levers: str,
              scenario: Path | dict[str, Any] | None = None, baseline: Bill | None = None) -> dict[str, Any]:
     """Each lever alone, then compounded; plain data for `--json` under `levers` (dollars unrounded).
 
@@ -135,7 +135,7 @@ def evaluate(workload: Workload | ibis.Table | pa.Table, catalog: Catalog, lever
     are known up front, so a partial result (trim, then trim -> batch) is kept only while a later sequence
     starts with it, and each counterfactual is priced and dropped at once: memory holds the lever table and
     the few shared steps, never every counterfactual. Freed memory is kept for reuse while it runs
-    (`memory.keep_freed_memory`)."""
+    (`memory.keep_freed_memory`). A `LeverTable` the caller read (to share it) is used as it is."""
     names = parse_levers(levers)
     opts = load_options(scenario)
     with memory.keep_freed_memory():
@@ -151,10 +151,12 @@ def _call_types(table: pa.Table) -> list[str]:
     return [v for v in vals.to_pylist() if v is not None]
 
 
-def _evaluate(workload: Workload | ibis.Table | pa.Table, catalog: Catalog, names: list[str], opts: LeverOptions,
-              baseline: Bill | None, where: str) -> dict[str, Any]:
+def _evaluate(workload: Workload | ibis.Table | pa.Table | LeverTable, catalog: Catalog, names: list[str],
+              opts: LeverOptions, baseline: Bill | None, where: str) -> dict[str, Any]:
     prefixes: Prefixes | None = None
-    if isinstance(workload, pa.Table):
+    if isinstance(workload, LeverTable):
+        table, prefixes = workload.table, workload.prefixes
+    elif isinstance(workload, pa.Table):
         table = workload
     else:  # only the lever columns, streamed in batches, prefixes encoded once for every lever and step
         table, prefixes = lever_table(workload.table if isinstance(workload, Workload) else workload)

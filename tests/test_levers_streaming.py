@@ -200,3 +200,39 @@ def test_replay_units_found_by_scan_or_by_sort_give_the_same_levers(case_file, m
     by_sort = evaluate(wl, cat, "caching", spec)
     assert json.dumps(by_sort, sort_keys=True, default=str) == json.dumps(scan, sort_keys=True, default=str)
     assert scan["alone"]["caching"]["saving_usd"] > 1  # the replay ran and moved dollars (about $14 of $52)
+
+
+def test_plan_readers_give_the_same_facts_on_the_lever_table_as_on_the_canonical_table(case_file, tmp_path):
+    """`LeverTable.with_prefix` (what `plan` hands the advisor, the cache curve and the model levers: segment ids
+    for hash strings, the lever columns' codes) against the canonical table pulled whole, as plan read it before:
+    the same call-type facts, cache curve, workload findings and distillation inputs. With rows without a prefix,
+    an empty one, and a segment repeated across call types."""
+    from inferplan import advisor, planner
+    from inferplan.levers._table import LeverTable, in_file_order
+    from inferplan.levers.options import LeverOptions
+
+    cat = load_catalog()
+    t = pq.read_table(case_file)
+    n = t.num_rows
+    prefix = t.column("prefix").to_pylist()
+    prefix[0] = None
+    prefix[1] = []
+    prefix[2] = [{"hash": prefix[5][0]["hash"], "tokens": 7}] if prefix[5] else None
+    t = t.set_column(t.schema.get_field_index("prefix"), "prefix", pa.array(prefix, t.schema.field("prefix").type))
+    path = tmp_path / "edited.parquet"
+    pq.write_table(t, path)
+    wl = read_workload([str(path)], cat, "auto", None)
+    canonical = in_file_order(wl.table).to_pyarrow()
+    lt = LeverTable.read(wl.table, batch_rows=512)
+    compact = lt.with_prefix()
+    assert compact.num_rows == n and compact.column("prefix").to_pylist()[1] == []
+    facts, facts2 = advisor.call_type_facts(canonical), advisor.call_type_facts(compact)
+    assert facts == facts2 and facts
+    assert planner._cache_curve(canonical) == planner._cache_curve(compact)
+    levers = evaluate(lt, cat, "all")
+    assert levers == evaluate(wl, cat, "all")
+    opts = LeverOptions()
+    found = advisor.workload_findings(canonical, cat, levers, opts, facts, 1.0, "F")
+    assert found and found == advisor.workload_findings(compact, cat, levers, opts, facts2, 1.0, "F")
+    with pytest.raises(ValueError, match="workload order"):
+        LeverTable(lt.table.take(pa.array(np.arange(n)[::-1])), lt.prefixes).with_prefix()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import unittest.mock as um
 from datetime import date
 
 import numpy as np
@@ -349,7 +351,6 @@ def test_traffic_no_checkpoint_can_reach_is_not_replayed_and_ends_as_replayed(st
     """Prefixes under the model's minimum (one with a declared stable prefix instead): no placement makes a
     checkpoint, so the replay is skipped; the table and the evidence (every alternative's dollars included) are
     those of the replays it skips, and one prefix at the minimum replays again."""
-    import json
 
     segs = [[("sys", 600), (f"u{i % 3}", 300 + i)] for i in range(8)] + [None, [("sys", -5)]]
     # observed: half of each input written to a cache (dearer than none): a placement is chosen, with nothing
@@ -439,9 +440,6 @@ def test_write_only_replay_equals_the_full_replay(seed, shared_tokens, nova_shar
     """A unit that cannot read an entry back takes the one-pass write-only replay (`may_read` false); the
     table and the evidence (every alternative's dollars, to the bit) equal those of the full replay it skips,
     forced here by making `may_read` always true."""
-    import json
-    import unittest.mock as um
-
     t = _unique_tail_traffic(60, shared_tokens, seed, nova_share=nova_share)
     cat = _cheap_write_catalog() if cheap_writes else tiny_catalog()
     opts = CachingOptions(ttl=ttl, same_timestamp_hits=same_ts)
@@ -461,3 +459,17 @@ def test_write_only_replay_equals_the_full_replay(seed, shared_tokens, nova_shar
     assert json.dumps(ev, sort_keys=True) == json.dumps(ev2, sort_keys=True)
     if cheap_writes and nova_share:  # Nova's writes pay with no read: the written tokens are the result
         assert sum(r[2] for r, m in zip(buckets(out), t.column("model").to_pylist(), strict=True) if m == "nova") > 0
+
+
+def test_write_only_check_clamps_as_the_replay_does_even_on_a_negative_input():
+    """Found by review: `may_read` clamped a shared prefix to a negative input (which the replay leaves
+    unclamped: `flat.gather` clamps only to inputs of 0 or more), so it took the write-only path where the
+    replay reads. The workload's checks refuse negative buckets; a raw table must still not diverge."""
+    segs = [[("s1", 2000)], [("solo", 3000)], [("s1", 2000)]]
+    t = conv([0, 1, 2], segs, tokens=[-1, 5000, -1])
+    assert caching.may_read(caching.explode(t), np.arange(3), {}, np.array([-1, 5000, -1]), np.full(3, 1000))
+    opts = CachingOptions(ttl=300, placements=[["last"]])
+    out, ev = caching.apply(t, _cheap_write_catalog(), opts)
+    with um.patch.object(caching, "may_read", lambda *a, **k: True):
+        out2, ev2 = caching.apply(t, _cheap_write_catalog(), opts)
+    assert out.equals(out2) and json.dumps(ev, sort_keys=True) == json.dumps(ev2, sort_keys=True)

@@ -89,7 +89,7 @@ def concat_rows(a: pa.Table, b: pa.Table, take: np.ndarray | None = None) -> pa.
             continue
         x, y = ca.chunk(0), cb.chunk(0)
         if not pa.types.is_dictionary(x.type):
-            out[name] = _joined(x, y, take)
+            out[name] = _joined(x, y, take, idx_arr)
             continue
         values = x.dictionary.to_pylist()
         where = {v: i for i, v in enumerate(values)}
@@ -116,10 +116,11 @@ def concat_rows(a: pa.Table, b: pa.Table, take: np.ndarray | None = None) -> pa.
                                           metadata=a.schema.metadata))
 
 
-def _joined(x: pa.Array, y: pa.Array, take: np.ndarray | None) -> pa.Array:
-    """`x`, then `y` (at `take`), as one array: numbers without nulls as one numpy copy, others by arrow."""
+def _joined(x: pa.Array, y: pa.Array, take: np.ndarray | None, take_arr: pa.Array | None) -> pa.Array:
+    """`x`, then `y` (at `take`; `take_arr` the same as arrow), as one array: numbers without nulls as one numpy
+    copy, others by arrow."""
     if x.null_count or y.null_count or pa.types.is_boolean(x.type):
-        return pa.concat_arrays([x, y if take is None else y.take(pa.array(take))])
+        return pa.concat_arrays([x, y if take_arr is None else y.take(take_arr)])
     xv, yv = x.to_numpy(), y.to_numpy()
     joined = np.empty(len(x) + (len(y) if take is None else len(take)), xv.dtype)
     joined[:len(x)] = xv

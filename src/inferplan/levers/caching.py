@@ -128,7 +128,9 @@ def _may_read(rows: np.ndarray, lengths: np.ndarray, starts: np.ndarray, tokens:
               cap: np.ndarray, min_tokens: np.ndarray, seen: np.ndarray) -> bool:
     """`may_read`'s pass: false when no request's shared prefix (its first `shared[r]` segments) reaches its
     minimum tokens (counted as a replay counts them) and no two requests have the same elements (`seen`: one
-    flag per element, all false)."""
+    flag per element, all false, and all false again on return: one scratch array for every unit)."""
+    found = False
+    last = rows.size
     for j in range(rows.size):
         r = rows[j]
         n = lengths[r]
@@ -136,31 +138,41 @@ def _may_read(rows: np.ndarray, lengths: np.ndarray, starts: np.ndarray, tokens:
             continue
         s = starts[r]
         if seen[s]:  # the same request twice (a cascade's copies): it shares every entry with itself
-            return True
+            found = True
+            last = j
+            break
         seen[s] = True
         run = np.int64(0)
         for d in range(shared[r]):
             k = tokens[s + d]
             run += k if k > 0 else 0
-            if run > cap[j]:
+            if cap[j] >= 0 and run > cap[j]:  # clamped to the input as the replay clamps (`flat.gather`)
                 run = np.int64(cap[j])
         if shared[r] > 0 and run >= min_tokens[j]:
-            return True
-    return False
+            found = True
+            last = j + 1
+            break
+    for j in range(last):  # the marks undone
+        r = rows[j]
+        if lengths[r] > 0:
+            seen[starts[r]] = False
+    return found
 
 
 def may_read(ex: Exploded, rows: np.ndarray, stable: dict[str, int], tin: np.ndarray,
-             min_tokens: np.ndarray) -> bool:
+             min_tokens: np.ndarray, seen: np.ndarray | None = None) -> bool:
     """Whether any placement could make a request of `rows` (one replay unit) read a cache entry back. A read
     needs an entry checkpointed by one request (its prefix up to there at least the model's minimum tokens) and
-    touched again by another; entries only ever hold prefixes that other requests share, so if no request's
-    shared prefix (`Exploded.shared_depth`, over the whole table) reaches its minimum, every placement only
-    writes. Ticket triage behind a short shared instruction block and a unique ticket is the usual case: its
-    replay then needs no hash pass (`cache.replay.write_only_costs`). `tin`, `min_tokens`: per row of `rows`."""
+    touched again by another, so only entries of prefixes two requests share are ever read back: if no
+    request's shared prefix (`Exploded.shared_depth`, over the whole table) reaches its minimum, every
+    placement only writes. Ticket triage behind a short shared instruction block and a unique ticket is the
+    usual case: its replay then needs no hash pass (`cache.replay.write_only_costs`). `tin`, `min_tokens`: per
+    row of `rows`; `seen`: a scratch array of `ex.seg.size` (at least 1) falses, reused by the caller."""
     if stable and bool(((ex.lengths[rows] == 0)
                         & (lookup(ex.ct_code[rows], ex.call_types, stable, 0, np.int64) > 0)).any()):
         return True  # a declared stable prefix: one shared segment per call type (`build_flat`)
-    seen = np.zeros(max(int(ex.seg.size), 1), np.bool_)
+    if seen is None:
+        seen = np.zeros(max(int(ex.seg.size), 1), np.bool_)
     return bool(_may_read(ints(rows), ints(ex.lengths), ints(ex.starts), ints(ex.tokens), ex.shared_depth(),
                           ints(tin), ints(min_tokens), seen))
 
@@ -317,10 +329,9 @@ def _replay_units(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog,
                                  "declare `stable_prefix_tokens` per call type in the scenario")
         return
     found: list[tuple[int, dict[str, Any]]] = []
+    seen: np.ndarray | None = None
     for pos_in_rows in _unit_positions(t, ex, rows, enc):
         unit = rows[pos_in_rows]
-        # a unit that cannot read an entry back replays in one pass of writes (no hash pass, no flat arrays)
-        write_only = not may_read(ex, unit, opts.stable_prefix_tokens, tin[unit], min_tok[model_code[unit]])
         key = _fingerprint(t, ex, unit, opts, ts, prices, new, max_depth, enc) if memo is not None else None
         if key is not None and key in memo:  # the caller's last replay takes it out: its memory goes now
             values, groups = memo[key] if remember else memo.pop(key)
@@ -328,6 +339,11 @@ def _replay_units(t: pa.Table, ex: Exploded, rows: np.ndarray, catalog: Catalog,
                 new[c][unit] = v
             groups = copy.deepcopy(groups)
         else:
+            if seen is None:  # one scratch array for every unit's `may_read`
+                seen = np.zeros(max(int(ex.seg.size), 1), np.bool_)
+            # a unit that cannot read an entry back replays in one pass of writes (no hash pass, no flat arrays)
+            write_only = not may_read(ex, unit, opts.stable_prefix_tokens, tin[unit], min_tok[model_code[unit]],
+                                      seen)
             part: dict[str, Any] = {"groups": [], "notes": []}
             firsts = _replay_rows(t, ex, unit, catalog, opts, tin, ts, prices, model_code, model_names,
                                   offered, min_tok, new, part, enc, max_depth, write_only)

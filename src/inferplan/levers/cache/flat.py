@@ -10,7 +10,7 @@ n^2 / 2^65 (n distinct prefixes): about 1e-8 for a million.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numba
@@ -77,9 +77,12 @@ def chain_keys(seg: np.ndarray, depth: np.ndarray, req: np.ndarray, offsets: np.
 
 
 def segment_ids(hashes: pa.Array) -> np.ndarray:
-    """Dense ids of segment hash strings (equal strings, equal ids) via dictionary encoding."""
+    """Dense ids of segment hash strings (equal strings, equal ids) via dictionary encoding; hashes that are
+    64-bit ids already (a lever table's `with_prefix`) are their own ids."""
     if len(hashes) == 0:
         return np.zeros(0, np.uint64)
+    if pa.types.is_uint64(hashes.type) and not hashes.null_count:
+        return np.asarray(hashes.to_numpy(zero_copy_only=False), np.uint64)
     enc = pc.dictionary_encode(hashes.combine_chunks() if isinstance(hashes, pa.ChunkedArray) else hashes)
     idx = enc.indices.to_numpy(zero_copy_only=False)
     return (idx.astype(np.int64) + 1).astype(np.uint64)
@@ -235,9 +238,9 @@ class Exploded:
     tokens: np.ndarray  # int32 or int64 per element
     ct_code: np.ndarray  # int64 per row
     call_types: list[Any]  # distinct call types (None for null)
-    prefixes: Prefixes | None = None  # the workload's prefixes these rows (`rows`) point into, if any
-    rows: np.ndarray | None = None
-    _shared: np.ndarray | None = None
+    prefixes: Prefixes | None = field(default=None, repr=False, compare=False)  # the workload's prefixes
+    rows: np.ndarray | None = field(default=None, repr=False, compare=False)  # these rows point into (`_row`)
+    _shared: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
 
     def shared_depth(self) -> np.ndarray:
         """Per row: the deepest segment whose prefix (segment ids up to it, namespace aside) some other element
@@ -262,7 +265,7 @@ class Prefixes:
     seg: np.ndarray  # uint64 per element
     tokens: np.ndarray  # int32 where every count fits (else int64) per element
     _per_row: np.ndarray | None = None
-    _shared: np.ndarray | None = None
+    _shared: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
 
     def shared_depth(self) -> np.ndarray:
         """`Exploded.shared_depth` per workload row, computed once (one hash pass over every element)."""

@@ -18,7 +18,12 @@ import pyarrow.compute as pc
 
 from .. import engine
 from ..catalog import Catalog
+from ..codes import encode
 from ..errors import ConfigError, InputError
+from ..levers._common import total_input
+from ..levers._table import lever_table
+from ..levers.cache import prefix as prefix_cache
+from ..levers.cache.flat import gather
 from ..pricing import Bill, price_workload
 from ..workload import BUCKET, KEYS, PERIOD, TOKEN_COLUMNS, Workload, window_dim
 
@@ -150,33 +155,33 @@ def _price_roll(roll: pa.Table, g: np.ndarray) -> pa.Table:
 
 def _replayed_hits(table: ibis.Table, window_s: int, w0: int, keys: list[tuple[str, str, bool]],
                    shape: tuple[int, int], capacity: int | None, ttl_s: float | None) -> np.ndarray:
-    """Input tokens per (group, window) that a self-hosted prefix cache serves, one LRU cache per model."""
-    from ..levers import prefix_cache
-    from ..levers.cache.flat import from_prefix_column
+    """Input tokens per (group, window) that a self-hosted prefix cache serves, one LRU cache per model.
 
-    t = engine.to_pyarrow(table.select("ts", "model", "call_type", "prefix", "input_tokens", "cache_read_tokens",
-                                       "cache_write_5m_tokens", "cache_write_1h_tokens",
-                                       interactive=table.interactive.fill_null(True), _w=window_dim(table, window_s)))
+    The traffic is read as the levers read it (`levers._table.lever_table`: the lever columns streamed, the
+    prefix segments as 64-bit ids): pulling the canonical rows with their hash strings took 11 GB at 10M
+    requests. Each model's flat arrays are gathered from the shared ones in one compiled pass."""
+    lt, prefixes = lever_table(table)
     index = {k: i for i, k in enumerate(keys)}
     out = np.zeros(shape)
-    ts_all = _epoch_us(t.column("ts"))
-    model_code, models = _encode(t.column("model"))
-    ct_code, cts = _encode(t.column("call_type"))
-    inter = t.column("interactive").to_numpy(zero_copy_only=False).astype(bool)
-    w_all = t.column("_w").to_numpy(zero_copy_only=False).astype(np.int64) - w0
-    tin_all = sum(pc.fill_null(t.column(c), 0).to_numpy(zero_copy_only=False).astype(np.int64)
-                  for c in ("input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens"))
+    ts_all = _epoch_us(lt.column("ts"))
+    model_code, models = _encode(lt.column("model"))
+    ct_code, cts = _encode(lt.column("call_type"))
+    inter = pc.fill_null(lt.column("interactive"), True).to_numpy(zero_copy_only=False).astype(bool)
+    w_all = ts_all // (window_s * 1_000_000) - w0  # `workload.window_dim`, on the same microseconds
+    tin_all = total_input(lt)
+    row_of = lt.column("_row").to_numpy()
     ttl = None if ttl_s is None else int(round(ttl_s * 1e6))
     cap = prefix_cache.INF - 1 if capacity is None else capacity
     for mi, model in enumerate(models):  # one replay per model (a few), each vectorised/compiled
         rows = np.flatnonzero(model_code == mi)
         rows = rows[np.argsort(ts_all[rows], kind="stable")]
-        sub = t.take(pa.array(rows))
-        flat = from_prefix_column(sub.column("prefix"), tin_all[rows])
+        flat = gather(prefixes.lengths, prefixes.starts, prefixes.seg, prefixes.tokens, row_of[rows], tin_all[rows],
+                      np.zeros(rows.size, np.int64))
         if flat.size == 0:
             continue
         thr = prefix_cache.thresholds(flat, ts_all[rows], ttl)
         hit_tokens = np.bincount(flat.req, weights=np.where(thr <= cap, flat.tokens, 0), minlength=rows.size)
+        del flat, thr
         lookup = {(c, i): index[(model, cts[c], bool(i))] for c in range(len(cts)) for i in (0, 1)
                   if (model, cts[c], bool(i)) in index}
         codes = ct_code[rows] * 2 + inter[rows].astype(np.int64)
@@ -195,6 +200,4 @@ def _epoch_us(ts: pa.ChunkedArray) -> np.ndarray:
 
 
 def _encode(col: pa.ChunkedArray) -> tuple[np.ndarray, list]:
-    from ..levers._common import encode
-
     return encode(col)
